@@ -1,0 +1,86 @@
+# akvd - Azure Key Vault secrets agent
+#
+#   make          build build/akvd (release, -Werror)
+#   make check    install missing dependencies, build with ASan+UBSan, run
+#                 the unit (cmocka) and integration (node:test) suites
+#   make demo     run akvd against the local Azure doubles
+#   make install  install binary, unit, man pages, example config
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PKG_CFLAGS := $(shell pkg-config --cflags libcurl libcjson openssl 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libcurl libcjson openssl 2>/dev/null || echo -lcurl -lcjson -lssl -lcrypto)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
+CPPFLAGS += -Iinclude -D_GNU_SOURCE -DAKVD_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 $(WARN) -fstack-protector-strong -D_FORTIFY_SOURCE=2
+LDLIBS   += $(PKG_LIBS) -lev -lm
+
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+SRC      := $(sort $(wildcard src/*.c))
+HDR      := $(wildcard include/*.h)
+OBJ      := $(SRC:src/%.c=build/obj/%.o)
+SAN_OBJ  := $(SRC:src/%.c=build/san/obj/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/%)
+
+.PHONY: all check unit integration deps demo install clean bench
+
+all: build/akvd
+
+build/obj/%.o: src/%.c $(HDR) | build/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/akvd: daemon/main.c $(OBJ) $(HDR)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ daemon/main.c $(OBJ) $(LDFLAGS) $(LDLIBS)
+
+# Sanitized build used by every test.
+build/san/obj/%.o: src/%.c $(HDR) | build/san/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+build/san/akvd: daemon/main.c $(SAN_OBJ) $(HDR)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ daemon/main.c $(SAN_OBJ) $(LDFLAGS) $(LDLIBS)
+
+build/san/test_%: tests/unit/test_%.c $(SAN_OBJ) $(HDR) tests/unit/unit.h
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -O1 $(SAN) -Wno-missing-prototypes \
+	    -o $@ $< $(SAN_OBJ) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+build/obj build/san/obj:
+	mkdir -p $@
+
+deps:
+	@scripts/install-deps.sh
+
+check: deps
+	$(MAKE) build/akvd build/san/akvd $(UNIT_BIN)
+	$(MAKE) unit integration
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do \
+	    echo "== $$t"; \
+	    (cd tests/unit && ASAN_OPTIONS=detect_leaks=1 ../../$$t); \
+	done
+
+integration: build/san/akvd
+	AKVD_BIN=$(CURDIR)/build/san/akvd node --test tests/integration/
+
+demo: deps build/akvd
+	@scripts/demo.sh
+
+install: build/akvd
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc/akvd
+	install -m 0755 build/akvd $(DESTDIR)$(PREFIX)/bin/akvd
+	[ ! -f man/akvd.8 ] || install -m 0644 man/akvd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	[ ! -f man/akvd.json.5 ] || install -m 0644 man/akvd.json.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	[ -f $(DESTDIR)/etc/akvd/akvd.json ] || \
+	    install -m 0640 config/akvd.json $(DESTDIR)/etc/akvd/akvd.json
+
+clean:
+	rm -rf build demo

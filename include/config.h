@@ -1,0 +1,126 @@
+/*
+ * config.h - the configuration file, parsed once into typed structures.
+ *
+ * Everything downstream trusts these structures: every check (unknown keys,
+ * types, names, aliases that could escape the output directory, durations,
+ * modes) happens here, and every error names its JSON path, e.g.
+ *   objects[2].alias: must be a relative file name without ".."
+ *
+ * The auth fields default from the variables the Azure Workload Identity
+ * webhook injects: AZURE_TENANT_ID, AZURE_CLIENT_ID,
+ * AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST.
+ */
+#ifndef AKVD_CONFIG_H
+#define AKVD_CONFIG_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_DEFAULT_PATH		"/etc/akvd/akvd.json"
+#define CONFIG_DEFAULT_INTERVAL_MS	(2 * 60 * 1000)
+#define CONFIG_DEFAULT_TIMEOUT_MS	(30 * 1000)
+#define CONFIG_DEFAULT_MAX_RESPONSE	(1024 * 1024)
+#define CONFIG_DEFAULT_CONCURRENCY	8
+#define CONFIG_DEFAULT_MODE		0440
+#define CONFIG_DEFAULT_AUTHORITY	"https://login.microsoftonline.com/"
+
+enum auth_method {
+	AUTH_WORKLOAD_IDENTITY = 0
+};
+
+enum object_type {
+	OBJ_SECRET = 0
+};
+
+struct akvd_object {
+	char		*name;		/* Key Vault object name */
+	enum object_type type;
+	char		*alias;		/* path relative to output_dir;
+					   validated, defaults to name */
+	char		*version;	/* "" means latest */
+	char		*vault;		/* https URL, no trailing slash */
+	mode_t		 mode;		/* file mode, default 0440 */
+	int		 optional;	/* failure does not fail --once */
+};
+
+struct akvd_auth {
+	enum auth_method method;
+	char		*tenant_id;
+	char		*client_id;
+	char		*token_file;
+	char		*authority_host;	/* https URL ending in '/' */
+};
+
+struct akvd_config {
+	char		*output_dir;
+	uint64_t	 interval_ms;	/* "interval", default 2m */
+	uint64_t	 timeout_ms;	/* "timeout": per HTTP request */
+	size_t		 max_response;	/* "max_response_size" bytes */
+	unsigned	 concurrency;	/* "concurrency": requests at once */
+	char		*vault;		/* default vault URL, or NULL */
+	struct akvd_auth auth;
+	char		*ca_file;	/* "tls.ca_file", or NULL */
+	struct akvd_object *objects;
+	size_t		 nobjects;
+};
+
+#define CONFIG_MAXERR	32
+#define CONFIG_ERRLEN	512
+
+/* Errors collected by one parse, each "json.path: what is wrong". */
+struct config_errors {
+	size_t	n;		/* may exceed CONFIG_MAXERR; only the first
+				   CONFIG_MAXERR are kept */
+	char	msg[CONFIG_MAXERR][CONFIG_ERRLEN];
+};
+
+/*
+ * config_load(path, errs): read and parse the file at ${path}.  Returns a
+ * new configuration owned by the caller (release with config_free), or NULL
+ * with at least one message in ${errs}.  A file that cannot be read is
+ * reported as "PATH: strerror".
+ */
+struct akvd_config *config_load(const char *, struct config_errors *);
+
+/*
+ * config_parse(json, len, errs): as config_load, from a buffer.
+ */
+struct akvd_config *config_parse(const char *, size_t,
+    struct config_errors *);
+
+/* config_free(cfg): release ${cfg}; NULL is a no-op. */
+void	config_free(struct akvd_config *);
+
+/*
+ * config_print(f, cfg): write ${cfg} to ${f} as normalized, indented JSON
+ * with every default filled in (the output of --check).  It parses back to
+ * an equal configuration.  Returns 0, or -1 on a write error.
+ */
+int	config_print(FILE *, const struct akvd_config *);
+
+/*
+ * config_vault_url(s, out, len): turn a vault URL or a bare vault name
+ * ("myvault" -> "https://myvault.vault.azure.net") into the normalized
+ * form (https, no trailing slash).  Returns 0, or -1 if ${s} is neither.
+ */
+int	config_vault_url(const char *, char *, size_t);
+
+/*
+ * config_alias_valid(s): nonzero if ${s} is a relative path that stays
+ * inside the output directory: not empty, not absolute, no empty, "." or
+ * ".." component, no component starting with ".." (reserved for the
+ * writer's "..data" layout), at most 255 bytes per component.
+ */
+int	config_alias_valid(const char *);
+
+/*
+ * config_object_same_source(a, b): nonzero if ${a} and ${b} fetch the same
+ * thing (name, type, version, vault); used by reload to keep state.
+ */
+int	config_object_same_source(const struct akvd_object *,
+    const struct akvd_object *);
+
+#endif /* !AKVD_CONFIG_H */

@@ -1,0 +1,43 @@
+/*
+ * util.h - growable buffers and wiping of sensitive memory.
+ */
+#ifndef AKVD_UTIL_H
+#define AKVD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A growable byte buffer, always NUL-terminated when data != NULL (the NUL
+ * is not counted in len).  Buffers that may hold secrets are released with
+ * buf_wipe(), which zeroes every byte ever written before freeing.
+ */
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+#define BUF_INIT { NULL, 0, 0 }
+
+/* buf_append(b, p, n): append ${n} bytes; 0 on success, -1 on ENOMEM (the
+ * buffer is unchanged).  Growing copies and wipes the old allocation. */
+int	buf_append(struct buf *, const void *, size_t);
+
+/* buf_appendf(b, fmt, ...): append formatted text; 0 or -1. */
+int	buf_appendf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* buf_wipe(b): zero the whole allocation, free it, reset ${b}. */
+void	buf_wipe(struct buf *);
+
+/* wipe_free(p, n): zero ${n} bytes at ${p} and free ${p}; NULL is a no-op. */
+void	wipe_free(void *, size_t);
+
+/* str_wipe_free(s): wipe_free() a NUL-terminated string. */
+void	str_wipe_free(char *);
+
+/* rand_unit(): a uniformly distributed double in [0, 1) for jitter. */
+double	rand_unit(void);
+
+#endif /* !AKVD_UTIL_H */

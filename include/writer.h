@@ -1,0 +1,65 @@
+/*
+ * writer.h - atomic snapshots of the output directory.
+ *
+ * The output directory uses the kubelet AtomicWriter layout:
+ *
+ *   OUT/..2026_11_22_16_07_00.123456789/password   real files, one snapshot
+ *   OUT/..data -> ..2026_11_22_16_07_00.123456789  swapped with rename(2)
+ *   OUT/password -> ..data/password                one symlink per top-level
+ *                                                  component of each path
+ *
+ * A commit writes every file of the new snapshot into a fresh hidden
+ * directory (each file created with O_CREAT|O_EXCL|O_NOFOLLOW through the
+ * directory fd, written, fchmod'ed, fsync'ed), fsyncs it, points
+ * "..data_tmp" at it and renames "..data_tmp" over "..data".  Only then are
+ * user-visible symlinks added, symlinks of paths that left the set removed,
+ * and old snapshot directories deleted.  A reader going through OUT/alias
+ * sees either the whole old snapshot or the whole new one, never a missing,
+ * empty, torn or mixed file, whatever instant akvd is killed at.
+ *
+ * Errors are logged here, where they are detected.
+ */
+#ifndef AKVD_WRITER_H
+#define AKVD_WRITER_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+#include "util.h"
+
+struct writer_file {
+	const char	*path;	/* relative, validated by config_alias_valid;
+				   may contain '/' (subdirectories are made
+				   inside the snapshot) */
+	const void	*data;	/* borrowed; may hold a secret */
+	size_t		 len;
+	mode_t		 mode;
+};
+
+/*
+ * writer_commit(dir, files, n): make ${files} the new snapshot of ${dir},
+ * creating ${dir} (mode 0755) if missing.  ${files} must not contain the
+ * same path twice nor a path that is a prefix directory of another.
+ * Returns 0, or -1 with the previous snapshot left intact.  Fails with a
+ * logged error if a user-visible name is taken by something that is not a
+ * symlink into "..data" (akvd never deletes files it did not make).
+ */
+int	writer_commit(const char *, const struct writer_file *, size_t);
+
+/*
+ * writer_read(dir, path, out): read ${path} of the current snapshot of
+ * ${dir} into ${out} (which the caller releases with buf_wipe).  Returns 0,
+ * 1 if there is no current snapshot or no such file, -1 on error.  Used at
+ * start-up so a restart never loses files that cannot be refetched yet.
+ */
+int	writer_read(const char *, const char *, struct buf *);
+
+/*
+ * writer_cleanup(dir): remove leftovers of an interrupted commit (hidden
+ * snapshot directories that "..data" does not point to, "..data_tmp").
+ * Returns 0, or -1 on error.  Safe to call when ${dir} does not exist.
+ */
+int	writer_cleanup(const char *);
+
+#endif /* !AKVD_WRITER_H */

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Install what akvd needs to build and test, and nothing that is already
+# there.  Idempotent: a second run does no network I/O.
+set -eu
+
+cd "$(dirname "$0")/.."
+
+pkgs="build-essential pkg-config libcurl4-openssl-dev libev-dev libcjson-dev
+      libssl-dev libcmocka-dev openssl ca-certificates nodejs"
+missing=""
+for p in $pkgs; do
+	if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then
+		continue
+	fi
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -n "$missing" ]; then
+	echo "install-deps: apt-get install$missing"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing
+fi
+
+if ! command -v npm >/dev/null 2>&1; then
+	echo "install-deps: npm is missing; install Node.js 20 and npm" >&2
+	exit 1
+fi
+
+# npm ci only when node_modules is missing or older than the lock file.
+stamp=node_modules/.package-lock.json
+if [ -f package-lock.json ]; then
+	if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+		echo "install-deps: npm ci"
+		npm ci --no-audit --no-fund --loglevel=error
+	fi
+fi
