@@ -68,7 +68,10 @@ unit: $(UNIT_BIN)
 	done
 
 integration: build/san/akvd
-	AKVD_BIN=$(CURDIR)/build/san/akvd node --test tests/integration/
+	@if ls tests/integration/*.test.js >/dev/null 2>&1; then \
+	    AKVD_BIN=$(CURDIR)/build/san/akvd node --test --test-concurrency=2 \
+	        tests/integration/; \
+	else echo "integration: no tests yet"; fi
 
 demo: deps build/akvd
 	@scripts/demo.sh

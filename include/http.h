@@ -1,0 +1,103 @@
+/*
+ * http.h - asynchronous HTTPS requests: libcurl's multi interface driven by
+ * a libev loop.
+ *
+ * One struct http holds one curl multi handle for the life of the daemon, so
+ * every request to a host reuses one connection and TLS session across
+ * objects and refresh cycles.  TLS peer and host verification are always
+ * on; an optional PEM file adds trust anchors to the system ones.  Proxies
+ * come from HTTPS_PROXY / NO_PROXY as libcurl reads them.
+ */
+#ifndef AKVD_HTTP_H
+#define AKVD_HTTP_H
+
+#include <stddef.h>
+
+#include <ev.h>
+
+#include "util.h"
+
+struct http;
+struct http_req;
+
+struct http_opts {
+	const char	*ca_file;	/* extra trust anchors (PEM) or NULL */
+	long		 timeout_ms;	/* whole request, connect included */
+	size_t		 max_body;	/* larger responses are errors */
+	long		 max_idle_s;	/* keep idle connections this long */
+};
+
+struct http_response {
+	long		 status;	/* HTTP status, 0 if none arrived */
+	int		 failed;	/* transport failure: see error */
+	char		 error[256];	/* what failed, when failed */
+	struct buf	 body;		/* owned by http; may hold a secret */
+	long		 retry_after_ms;/* Retry-After, or -1 */
+	char		*www_authenticate; /* owned by http, or NULL */
+	double		 seconds;	/* wall time of the request */
+};
+
+/*
+ * Completion callback: called once per request, from the loop, unless the
+ * request was cancelled.  ${resp} and everything it points to belong to the
+ * http module and are wiped and freed when the callback returns.  The
+ * callback may start and cancel other requests.
+ */
+typedef void http_done_fn(struct http_response *, void *);
+
+/*
+ * http_new(loop, opts): a request engine on ${loop}.  ${opts} is copied
+ * (ca_file is read now).  Returns NULL on error (logged).
+ */
+struct http *http_new(struct ev_loop *, const struct http_opts *);
+
+/*
+ * http_set_opts(h, opts): apply ${opts} to requests started from now on,
+ * keeping the connection pool.  Returns 0, or -1 (old options kept).
+ */
+int	http_set_opts(struct http *, const struct http_opts *);
+
+/*
+ * http_free(h): cancel every pending request (no callbacks run) and release
+ * ${h}.  NULL is a no-op.
+ */
+void	http_free(struct http *);
+
+/*
+ * http_get(h, url, bearer, fn, cookie): GET ${url}, with
+ * "Authorization: Bearer ${bearer}" unless ${bearer} is NULL.  ${bearer} is
+ * copied and wiped after use.  Returns a handle valid until ${fn} is called
+ * or http_cancel() is, or NULL on error (logged).
+ */
+struct http_req *http_get(struct http *, const char *, const char *,
+    http_done_fn *, void *);
+
+/*
+ * http_post_form(h, url, body, fn, cookie): POST the
+ * application/x-www-form-urlencoded ${body} (copied, then wiped: it may
+ * hold an assertion or a client secret) to ${url}.  As http_get otherwise.
+ */
+struct http_req *http_post_form(struct http *, const char *, const char *,
+    http_done_fn *, void *);
+
+/* http_cancel(req): abandon ${req}; its callback will not run. */
+void	http_cancel(struct http_req *);
+
+/* http_pending(h): number of requests started and not yet completed. */
+size_t	http_pending(const struct http *);
+
+/*
+ * http_escape(s): ${s} percent-encoded for a URL path segment or a form
+ * value, as a new string the caller frees with str_wipe_free(); NULL on
+ * ENOMEM.
+ */
+char	*http_escape(const char *);
+
+/*
+ * http_retry_after(value, now): parse a Retry-After header value (delta
+ * seconds or HTTP-date) relative to ${now} (wall clock, seconds).  Returns
+ * milliseconds (0 for a date in the past), or -1 if unparseable.
+ */
+long	http_retry_after(const char *, long);
+
+#endif /* !AKVD_HTTP_H */
