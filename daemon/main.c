@@ -1,2 +1,320 @@
-/* placeholder, replaced below */
-int main(void) { return 0; }
+/*
+ * akvd - keep an application's Azure Key Vault secrets fresh on disk.
+ *
+ * This file is the command line, the signals and the life cycle; the work
+ * is done by the modules under src/.  akvd never daemonizes: it runs in the
+ * foreground and logs to stderr (a container runtime or systemd collects
+ * it).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <ev.h>
+
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "sync.h"
+
+#define EXIT_RUNTIME	1
+#define EXIT_USAGE	2
+#define EXIT_CONFIG	78	/* EX_CONFIG */
+
+#define KV_SCOPE	"https://vault.azure.net/.default"
+
+struct akvd {
+	struct ev_loop	*loop;
+	const char	*config_path;
+	int		 once;
+	int		 status;	/* exit status */
+	struct http	*http;
+	struct auth	*auth;
+	struct sync	*sync;
+	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1;
+};
+
+static void
+usage(FILE *f)
+{
+
+	fprintf(f,
+"usage: akvd [-c FILE] [--check | --once] [--log-format text|json]\n"
+"            [--log-level debug|info|warn|error]\n"
+"\n"
+"Keep Azure Key Vault secrets fresh in files on disk.\n"
+"\n"
+"  -c, --config FILE     configuration file (default %s)\n"
+"      --check           validate the configuration, print it normalized,\n"
+"                        and exit\n"
+"      --once            fetch every object, write one snapshot, and exit\n"
+"                        (0 only if every non-optional object was written)\n"
+"      --log-format FMT  text (default) or json\n"
+"      --log-level LVL   debug, info (default), warn or error\n"
+"  -V, --version         print the version and exit\n"
+"  -h, --help            print this help and exit\n"
+"\n"
+"Signals: SIGHUP reloads the configuration, SIGUSR1 fetches every object\n"
+"now, SIGTERM and SIGINT stop.\n"
+"Exit status: 0 success, 1 runtime failure, 2 usage, 78 configuration "
+"error.\n", CONFIG_DEFAULT_PATH);
+}
+
+/* Load ${path}, logging every error.  NULL if invalid. */
+static struct akvd_config *
+load(const char *path, int to_stderr)
+{
+	struct config_errors errs;
+	struct akvd_config *cfg;
+	size_t i, n;
+
+	memset(&errs, 0, sizeof(errs));
+	if ((cfg = config_load(path, &errs)) != NULL)
+		return (cfg);
+	n = errs.n < CONFIG_MAXERR ? errs.n : CONFIG_MAXERR;
+	for (i = 0; i < n; i++) {
+		if (to_stderr)
+			fprintf(stderr, "akvd: %s: %s\n", path, errs.msg[i]);
+		else
+			log_kv(LOG_ERROR, "configuration error", "file", path,
+			    "error", errs.msg[i], NULL);
+	}
+	if (errs.n > n) {
+		if (to_stderr)
+			fprintf(stderr, "akvd: %s: %zu more errors\n", path,
+			    errs.n - n);
+		else
+			log_msg(LOG_ERROR, "%s: %zu more errors", path,
+			    errs.n - n);
+	}
+	return (NULL);
+}
+
+static void
+http_opts_from(struct http_opts *o, const struct akvd_config *cfg)
+{
+
+	memset(o, 0, sizeof(*o));
+	o->ca_file = cfg->ca_file;
+	o->timeout_ms = (long)cfg->timeout_ms;
+	o->max_body = cfg->max_response;
+	o->max_idle_s = 0;
+}
+
+/* SIGHUP: parse into a new config and swap it in only if it is valid. */
+static void
+reload(struct akvd *d)
+{
+	struct akvd_config *cfg;
+	struct http_opts ho;
+
+	log_kv(LOG_INFO, "reloading configuration", "file", d->config_path,
+	    NULL);
+	if ((cfg = load(d->config_path, 0)) == NULL) {
+		log_msg(LOG_ERROR, "configuration not reloaded: still running "
+		    "on the previous one");
+		return;
+	}
+	http_opts_from(&ho, cfg);
+	if (http_set_opts(d->http, &ho) == -1 ||
+	    auth_reconfigure(d->auth, &cfg->auth) == -1 ||
+	    sync_reload(d->sync, cfg) == -1) {
+		log_msg(LOG_ERROR, "configuration not fully applied");
+		config_free(cfg);
+		/* Restore what the running configuration said. */
+		http_opts_from(&ho, sync_config(d->sync));
+		(void)http_set_opts(d->http, &ho);
+		(void)auth_reconfigure(d->auth, &sync_config(d->sync)->auth);
+	}
+}
+
+static void
+signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct akvd *d = w->data;
+
+	switch (w->signum) {
+	case SIGTERM:
+	case SIGINT:
+		log_kv(LOG_INFO, "stopping", "signal",
+		    w->signum == SIGTERM ? "TERM" : "INT", NULL);
+		ev_break(loop, EVBREAK_ALL);
+		break;
+	case SIGHUP:
+		if (!d->once)
+			reload(d);
+		break;
+	case SIGUSR1:
+		if (!d->once)
+			sync_resync(d->sync);
+		break;
+	}
+}
+
+/* auth_event_fn */
+static void
+auth_event(int ok, void *cookie)
+{
+	struct akvd *d = cookie;
+
+	if (d->sync != NULL)
+		sync_auth_event(d->sync, ok);
+}
+
+/* sync_done_fn: --once finished. */
+static void
+once_done(int ok, void *cookie)
+{
+	struct akvd *d = cookie;
+
+	d->status = ok ? 0 : EXIT_RUNTIME;
+	log_kv(ok ? LOG_INFO : LOG_ERROR, ok ? "all objects written" :
+	    "some required objects could not be written", NULL);
+	ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void
+watch_signal(struct akvd *d, ev_signal *w, int signum)
+{
+
+	ev_signal_init(w, signal_cb, signum);
+	w->data = d;
+	ev_signal_start(d->loop, w);
+}
+
+static int
+run(struct akvd *d, struct akvd_config *cfg)
+{
+	struct http_opts ho;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_msg(LOG_ERROR, "curl_global_init failed");
+		config_free(cfg);
+		return (EXIT_RUNTIME);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((d->loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
+		log_msg(LOG_ERROR, "cannot initialise the event loop");
+		config_free(cfg);
+		goto out;
+	}
+	http_opts_from(&ho, cfg);
+	if ((d->http = http_new(d->loop, &ho)) == NULL ||
+	    (d->auth = auth_new(d->loop, d->http, &cfg->auth, KV_SCOPE,
+	    auth_event, d)) == NULL ||
+	    (d->sync = sync_new(d->loop, d->http, d->auth, cfg, d->once,
+	    once_done, d)) == NULL) {
+		config_free(cfg);
+		d->status = EXIT_RUNTIME;
+		goto out;
+	}
+	watch_signal(d, &d->sig_term, SIGTERM);
+	watch_signal(d, &d->sig_int, SIGINT);
+	watch_signal(d, &d->sig_hup, SIGHUP);
+	watch_signal(d, &d->sig_usr1, SIGUSR1);
+
+	log_kv(LOG_INFO, "akvd starting", "version", AKVD_VERSION,
+	    "config", d->config_path, "mode", d->once ? "once" : "daemon",
+	    NULL);
+	d->status = 0;
+	ev_run(d->loop, 0);
+
+out:
+	sync_free(d->sync);
+	auth_free(d->auth);
+	http_free(d->http);
+	curl_global_cleanup();
+	return (d->status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "check",	no_argument,		NULL, 'C' },
+		{ "once",	no_argument,		NULL, 'o' },
+		{ "log-format",	required_argument,	NULL, 'F' },
+		{ "log-level",	required_argument,	NULL, 'L' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct akvd d;
+	struct akvd_config *cfg;
+	enum log_format fmt = LOG_TEXT;
+	enum log_level lvl = LOG_INFO;
+	int ch, check = 0, rc;
+
+	memset(&d, 0, sizeof(d));
+	d.config_path = CONFIG_DEFAULT_PATH;
+	d.status = EXIT_RUNTIME;
+	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'o':
+			d.once = 1;
+			break;
+		case 'F':
+			if (log_format_parse(optarg, &fmt) == -1) {
+				fprintf(stderr, "akvd: --log-format: expected "
+				    "text or json, not \"%s\"\n", optarg);
+				return (EXIT_USAGE);
+			}
+			break;
+		case 'L':
+			if (log_level_parse(optarg, &lvl) == -1) {
+				fprintf(stderr, "akvd: --log-level: expected "
+				    "debug, info, warn or error, not \"%s\"\n",
+				    optarg);
+				return (EXIT_USAGE);
+			}
+			break;
+		case 'V':
+			printf("akvd %s\n", AKVD_VERSION);
+			return (0);
+		case 'h':
+			usage(stdout);
+			return (0);
+		default:
+			usage(stderr);
+			return (EXIT_USAGE);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "akvd: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		return (EXIT_USAGE);
+	}
+	if (check && d.once) {
+		fprintf(stderr, "akvd: --check and --once are exclusive\n");
+		return (EXIT_USAGE);
+	}
+	log_init(fmt, lvl);
+
+	if (check) {
+		if ((cfg = load(d.config_path, 1)) == NULL)
+			return (EXIT_CONFIG);
+		rc = config_print(stdout, cfg) == -1 || fflush(stdout) == EOF;
+		config_free(cfg);
+		if (rc) {
+			fprintf(stderr, "akvd: stdout: %s\n", strerror(errno));
+			return (EXIT_RUNTIME);
+		}
+		return (0);
+	}
+	if ((cfg = load(d.config_path, 0)) == NULL)
+		return (EXIT_CONFIG);
+	return (run(&d, cfg));
+}

@@ -261,7 +261,8 @@ check_done(struct http *h)
 			r->resp.seconds = t;
 		if (msg->data.result != CURLE_OK) {
 			r->resp.failed = 1;
-			if (r->too_large)
+			if (r->too_large ||
+			    msg->data.result == CURLE_FILESIZE_EXCEEDED)
 				snprintf(r->resp.error, sizeof(r->resp.error),
 				    "response larger than %zu bytes",
 				    h->opts.max_body);

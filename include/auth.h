@@ -1,0 +1,78 @@
+/*
+ * auth.h - the access token akvd presents to Key Vault.
+ *
+ * One struct auth holds one token cache entry for one credential and one
+ * scope.  With workload identity the credential is the pod's projected
+ * service-account token: it is read by path at every exchange (the kubelet
+ * swaps it behind a "..data" symlink), POSTed to Entra ID as a client
+ * assertion, and the access token received is cached and renewed ahead of
+ * expiry (see token_schedule() in backoff.h).  A failed renewal keeps the
+ * old token while it is usable and retries with backoff.  Only one token
+ * request is ever in flight: every consumer waits for it.
+ *
+ * Tokens are never logged; Entra errors are, with their AADSTS code and a
+ * hint of what to check.
+ */
+#ifndef AKVD_AUTH_H
+#define AKVD_AUTH_H
+
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "config.h"
+#include "http.h"
+
+struct auth;
+
+/*
+ * Event callback: a token request just finished.  ${ok} is 1 when a token
+ * is now available from auth_token(), 0 when the attempt failed (a retry is
+ * already scheduled).  Called from the loop, never from inside an auth_*
+ * call.
+ */
+typedef void auth_event_fn(int, void *);
+
+/*
+ * auth_new(loop, http, cfg, scope, fn, cookie): a token cache for ${cfg}
+ * (copied) and ${scope} (e.g. "https://vault.azure.net/.default"), making
+ * its requests through ${http}, which must outlive it.  No request is made
+ * until auth_token() is first called.  Returns NULL on error (logged).
+ */
+struct auth *auth_new(struct ev_loop *, struct http *,
+    const struct akvd_auth *, const char *, auth_event_fn *, void *);
+
+/*
+ * auth_reconfigure(a, cfg): adopt ${cfg} (copied).  When the identity is
+ * unchanged (method, tenant, client, token file, authority) the cached
+ * token is kept; otherwise it is dropped and any request in flight is
+ * abandoned.  Returns 0, or -1 on ENOMEM (old configuration kept).
+ */
+int	auth_reconfigure(struct auth *, const struct akvd_auth *);
+
+/*
+ * auth_token(a, gen): the current access token if it is usable now, else
+ * NULL.  A NULL return starts a token request unless one is in flight or a
+ * retry is scheduled; the event callback reports its outcome.  The string
+ * belongs to ${a} and is valid until control returns to the loop; copy it
+ * at once (http_get does).  When ${gen} is not NULL it receives the
+ * token's generation, for auth_invalidate().
+ */
+const char *auth_token(struct auth *, uint64_t *);
+
+/*
+ * auth_invalidate(a, gen): Key Vault refused the token of generation
+ * ${gen} (HTTP 401).  If it is still the current token it is dropped, so
+ * the next auth_token() asks Entra ID for a new one.
+ */
+void	auth_invalidate(struct auth *, uint64_t);
+
+/*
+ * auth_failures(a): consecutive failed token requests (0 after a success).
+ */
+unsigned auth_failures(const struct auth *);
+
+/* auth_free(a): abandon any request, wipe the token, release ${a}. */
+void	auth_free(struct auth *);
+
+#endif /* !AKVD_AUTH_H */

@@ -1,0 +1,71 @@
+/*
+ * sync.h - polling Key Vault and keeping the output directory current.
+ *
+ * Every configured object has its own state: the last good value and
+ * version, when it is next due, and its consecutive failures.  Objects are
+ * polled every interval (one jittered cycle, ±10%, shared by the objects
+ * fetched together); a cycle's requests run concurrently up to the
+ * configured limit.  A failed fetch is a state of that object, never of the
+ * daemon: throttling (429, honouring Retry-After), 5xx, timeouts and
+ * connection errors back off exponentially with jitter and keep the last
+ * good value; 401 renews the token once and retries; 403/404 wait for the
+ * next cycle.  Whenever nothing is in flight and some value changed, one
+ * new snapshot holding every object is committed through the writer.
+ *
+ * At start-up the values of the existing snapshot are adopted, so a restart
+ * during an outage loses nothing.  The first snapshot is written only once
+ * every object has been tried.
+ */
+#ifndef AKVD_SYNC_H
+#define AKVD_SYNC_H
+
+#include <ev.h>
+
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+
+struct sync;
+
+/*
+ * --once completion: ${ok} is 1 when every non-optional object was fetched
+ * and the snapshot written, 0 otherwise.
+ */
+typedef void sync_done_fn(int, void *);
+
+/*
+ * sync_new(loop, http, auth, cfg, once, fn, cookie): start syncing the
+ * objects of ${cfg}, which the sync now owns.  ${http} and ${auth} must
+ * outlive it.  With ${once}, every object is fetched (transient failures
+ * retried a few times), one snapshot written and ${fn} called; otherwise
+ * ${fn} is unused and the sync runs until freed.  Returns NULL on error
+ * (logged; ${cfg} is then still the caller's).
+ */
+struct sync *sync_new(struct ev_loop *, struct http *, struct auth *,
+    struct akvd_config *, int, sync_done_fn *, void *);
+
+/*
+ * sync_reload(s, cfg): adopt ${cfg}, which the sync now owns (the previous
+ * one is freed).  Objects that fetch the same thing as before keep their
+ * value, version and schedule (no refetch storm); new objects are fetched
+ * at once; removed ones leave the next snapshot.  Returns 0, or -1 on
+ * ENOMEM (${cfg} is still the caller's and nothing changed).
+ */
+int	sync_reload(struct sync *, struct akvd_config *);
+
+/* sync_resync(s): make every object due now (SIGUSR1); Retry-After holds. */
+void	sync_resync(struct sync *);
+
+/*
+ * sync_auth_event(s, ok): the token cache finished a request (see
+ * auth_event_fn): resume objects waiting for a token.
+ */
+void	sync_auth_event(struct sync *, int);
+
+/* sync_config(s): the configuration in force (owned by ${s}). */
+const struct akvd_config *sync_config(const struct sync *);
+
+/* sync_free(s): cancel every request and release ${s} and its config. */
+void	sync_free(struct sync *);
+
+#endif /* !AKVD_SYNC_H */

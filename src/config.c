@@ -1,0 +1,921 @@
+/*
+ * config.c - the configuration file, parsed once into typed structures.
+ *
+ * The parser walks the JSON document once, collecting every error with its
+ * JSON path ("objects[2].alias: ..."), in document order.  Nothing
+ * downstream validates again.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "duration.h"
+
+#define MAX_CONFIG_SIZE		(1024 * 1024)
+#define MIN_INTERVAL_MS		1000
+#define MIN_TIMEOUT_MS		100
+#define MAX_TIMEOUT_MS		(10 * 60 * 1000)
+#define MIN_RESPONSE		1024
+#define MAX_RESPONSE		(64 * 1024 * 1024)
+#define MAX_CONCURRENCY		64
+#define URL_MAX			512
+
+struct parser {
+	struct config_errors	*errs;
+	const char		*base;	/* directory of the file, or NULL */
+};
+
+static void	perr(struct parser *, const char *, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* Record "path: message". */
+static void
+perr(struct parser *p, const char *path, const char *fmt, ...)
+{
+	struct config_errors *e = p->errs;
+	va_list ap;
+	int n;
+
+	if (e->n < CONFIG_MAXERR) {
+		n = snprintf(e->msg[e->n], CONFIG_ERRLEN, "%s: ", path);
+		if (n < 0 || n >= CONFIG_ERRLEN)
+			n = 0;
+		va_start(ap, fmt);
+		vsnprintf(e->msg[e->n] + n, CONFIG_ERRLEN - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	e->n++;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Value checks                                                           */
+
+/*
+ * config_alias_valid(s): nonzero if ${s} is a relative path that stays
+ * inside the output directory: not empty, not absolute, no empty, "." or
+ * ".." component, no component starting with ".." (reserved for the
+ * writer's "..data" layout), at most 255 bytes per component.
+ */
+int
+config_alias_valid(const char *s)
+{
+	const char *c = s, *end;
+	size_t n;
+
+	if (s == NULL || *s == '\0' || *s == '/' || strlen(s) > 4095)
+		return (0);
+	for (end = s; *end != '\0'; end++)
+		if (iscntrl((unsigned char)*end) || *end == '\\')
+			return (0);
+	for (;;) {
+		n = strcspn(c, "/");
+		if (n == 0 || n > 255)
+			return (0);
+		if (n == 1 && c[0] == '.')
+			return (0);
+		if (n >= 2 && c[0] == '.' && c[1] == '.')
+			return (0);
+		if (c[n] == '\0')
+			return (1);
+		c += n + 1;
+	}
+}
+
+static int
+vault_name_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 3 || n > 24 || !isalpha((unsigned char)s[0]) ||
+	    s[n - 1] == '-' || strstr(s, "--") != NULL)
+		return (0);
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return (0);
+	return (1);
+}
+
+/*
+ * Normalize an https URL with no path, query, fragment or userinfo:
+ * lowercase scheme and host, optional port, no trailing slash (or exactly
+ * one with ${slash}).  Returns 0 or -1.
+ */
+static int
+https_url(const char *s, char *out, size_t len, int slash)
+{
+	const char *h;
+	size_t hn, i, pn = 0;
+
+	if (strncasecmp(s, "https://", 8) != 0)
+		return (-1);
+	h = s + 8;
+	hn = strcspn(h, ":/?#@");
+	if (hn == 0 || h[hn] == '@' || h[hn] == '?' || h[hn] == '#')
+		return (-1);
+	for (i = 0; i < hn; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '-' &&
+		    h[i] != '.')
+			return (-1);
+	if (h[hn] == ':') {
+		pn = 1;
+		while (isdigit((unsigned char)h[hn + pn]))
+			pn++;
+		if (pn == 1 || pn > 6)
+			return (-1);
+	}
+	if (strcmp(h + hn + pn, "") != 0 && strcmp(h + hn + pn, "/") != 0)
+		return (-1);
+	if (8 + hn + pn + 2 > len)
+		return (-1);
+	memcpy(out, "https://", 8);
+	for (i = 0; i < hn; i++)
+		out[8 + i] = (char)tolower((unsigned char)h[i]);
+	memcpy(out + 8 + hn, h + hn, pn);
+	out[8 + hn + pn] = '\0';
+	if (slash)
+		strcat(out, "/");
+	return (0);
+}
+
+/*
+ * config_vault_url(s, out, len): turn a vault URL or a bare vault name
+ * ("myvault" -> "https://myvault.vault.azure.net") into the normalized
+ * form (https, no trailing slash).  Returns 0, or -1 if ${s} is neither.
+ */
+int
+config_vault_url(const char *s, char *out, size_t len)
+{
+	int n;
+
+	if (strstr(s, "://") == NULL) {
+		if (!vault_name_valid(s))
+			return (-1);
+		n = snprintf(out, len, "https://%s.vault.azure.net", s);
+		if (n < 0 || (size_t)n >= len)
+			return (-1);
+		for (n = 8; out[n] != '\0'; n++)
+			out[n] = (char)tolower((unsigned char)out[n]);
+		return (0);
+	}
+	return (https_url(s, out, len, 0));
+}
+
+static int
+object_name_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 1 || n > 127)
+		return (0);
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return (0);
+	return (1);
+}
+
+static int
+version_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n > 64)
+		return (0);
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]))
+			return (0);
+	return (1);
+}
+
+static int
+tenant_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 1 || n > 128)
+		return (0);
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '.')
+			return (0);
+	return (1);
+}
+
+static int
+client_id_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 1 || n > 128)
+		return (0);
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return (0);
+	return (1);
+}
+
+/* ---------------------------------------------------------------------- */
+/* JSON helpers                                                           */
+
+/* Every key of ${obj} must be one of ${keys} (NULL-terminated). */
+static void
+check_keys(struct parser *p, const char *path, const cJSON *obj,
+    const char *const *keys)
+{
+	const cJSON *c;
+	size_t i;
+	char sub[256];
+
+	cJSON_ArrayForEach(c, obj) {
+		for (i = 0; keys[i] != NULL; i++)
+			if (c->string != NULL && strcmp(c->string, keys[i]) == 0)
+				break;
+		if (keys[i] == NULL) {
+			if (path[0] == '\0')
+				snprintf(sub, sizeof(sub), "%s", c->string);
+			else
+				snprintf(sub, sizeof(sub), "%s.%s", path,
+				    c->string);
+			perr(p, sub, "unknown key");
+		}
+	}
+}
+
+static void
+join(char *dst, size_t len, const char *path, const char *key)
+{
+
+	if (path[0] == '\0')
+		snprintf(dst, len, "%s", key);
+	else
+		snprintf(dst, len, "%s.%s", path, key);
+}
+
+/* A string member: 1 present and valid type, 0 absent, -1 wrong type. */
+static int
+get_string(struct parser *p, const char *path, const cJSON *obj,
+    const char *key, const char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char sub[256];
+
+	*out = NULL;
+	if (v == NULL || cJSON_IsNull(v))
+		return (0);
+	join(sub, sizeof(sub), path, key);
+	if (!cJSON_IsString(v)) {
+		perr(p, sub, "must be a string");
+		return (-1);
+	}
+	*out = v->valuestring;
+	return (1);
+}
+
+static int
+get_duration(struct parser *p, const char *key, const cJSON *root,
+    uint64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+
+	if (v == NULL)
+		return (0);
+	if (cJSON_IsNumber(v)) {
+		if (v->valuedouble < 0 || v->valuedouble != (double)(uint64_t)
+		    v->valuedouble || v->valuedouble > 1e12) {
+			perr(p, key, "must be a non-negative whole number of "
+			    "seconds");
+			return (-1);
+		}
+		*out = (uint64_t)v->valuedouble * 1000;
+		return (1);
+	}
+	if (!cJSON_IsString(v)) {
+		perr(p, key, "must be a duration string or integer seconds");
+		return (-1);
+	}
+	if (duration_parse(v->valuestring, out) == -1) {
+		perr(p, key, "invalid duration \"%s\" (use e.g. \"90s\", "
+		    "\"2m\", \"1h\")", v->valuestring);
+		return (-1);
+	}
+	return (1);
+}
+
+static int
+get_int(struct parser *p, const char *key, const cJSON *root, long min,
+    long max, long *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+
+	if (v == NULL)
+		return (0);
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)
+	    v->valuedouble || v->valuedouble < (double)min ||
+	    v->valuedouble > (double)max) {
+		perr(p, key, "must be an integer from %ld to %ld", min, max);
+		return (-1);
+	}
+	*out = (long)v->valuedouble;
+	return (1);
+}
+
+/* Collapse "//", "/./" and "/x/../" in an absolute path, in place. */
+static void
+clean_path(char *r)
+{
+	char *out = r, *in = r, *prev;
+	size_t n;
+
+	while (*in != '\0') {
+		while (*in == '/')
+			in++;
+		n = strcspn(in, "/");
+		if (n == 0)
+			break;
+		if (n == 1 && in[0] == '.') {
+			in += 1;
+			continue;
+		}
+		if (n == 2 && in[0] == '.' && in[1] == '.') {
+			prev = out;
+			while (prev > r && *--prev != '/')
+				;
+			out = prev;
+			in += 2;
+			continue;
+		}
+		*out++ = '/';
+		memmove(out, in, n);
+		out += n;
+		in += n;
+	}
+	if (out == r)
+		*out++ = '/';
+	*out = '\0';
+}
+
+/* Resolve a path: absolute as is, relative against the config's dir. */
+static char *
+resolve_path(struct parser *p, const char *path, const char *s)
+{
+	char *r;
+	size_t n;
+
+	if (s[0] == '\0') {
+		perr(p, path, "must not be empty");
+		return (NULL);
+	}
+	if (s[0] == '/') {
+		r = strdup(s);
+	} else if (p->base == NULL) {
+		perr(p, path, "must be an absolute path");
+		return (NULL);
+	} else if (asprintf(&r, "%s/%s", p->base, s) == -1)
+		r = NULL;
+	if (r == NULL) {
+		perr(p, path, "out of memory");
+		return (NULL);
+	}
+	clean_path(r);
+	(void)n;
+	return (r);
+}
+
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return (v != NULL && v[0] != '\0' ? v : NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Sections                                                               */
+
+static void
+parse_auth(struct parser *p, const cJSON *root, struct akvd_config *c)
+{
+	static const char *const keys[] = { "method", "tenant_id",
+	    "client_id", "token_file", "authority_host", NULL };
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "auth");
+	const char *method = NULL, *tenant = NULL, *client = NULL,
+	    *file = NULL, *host = NULL;
+	char url[URL_MAX];
+	int rt = 0, rc = 0, rf = 0, rh = 0;
+
+	c->auth.method = AUTH_WORKLOAD_IDENTITY;
+	if (a != NULL && !cJSON_IsObject(a)) {
+		perr(p, "auth", "must be an object");
+		a = NULL;
+	}
+	if (a != NULL) {
+		check_keys(p, "auth", a, keys);
+		if (get_string(p, "auth", a, "method", &method) == 1 &&
+		    strcmp(method, "workload_identity") != 0)
+			perr(p, "auth.method", "unsupported method \"%s\" "
+			    "(supported: workload_identity)", method);
+		rt = get_string(p, "auth", a, "tenant_id", &tenant);
+		rc = get_string(p, "auth", a, "client_id", &client);
+		rf = get_string(p, "auth", a, "token_file", &file);
+		rh = get_string(p, "auth", a, "authority_host", &host);
+	}
+	if (rt == 0)
+		tenant = env("AZURE_TENANT_ID");
+	if (rc == 0)
+		client = env("AZURE_CLIENT_ID");
+	if (rf == 0)
+		file = env("AZURE_FEDERATED_TOKEN_FILE");
+	if (rh == 0)
+		host = env("AZURE_AUTHORITY_HOST");
+
+	if (tenant == NULL) {
+		if (rt == 0)
+			perr(p, "auth.tenant_id", "required (set it here or "
+			    "in AZURE_TENANT_ID)");
+	} else if (!tenant_valid(tenant))
+		perr(p, "auth.tenant_id", "invalid tenant \"%s\" (a GUID or "
+		    "a domain name)", tenant);
+	else
+		c->auth.tenant_id = strdup(tenant);
+
+	if (client == NULL) {
+		if (rc == 0)
+			perr(p, "auth.client_id", "required (set it here or "
+			    "in AZURE_CLIENT_ID)");
+	} else if (!client_id_valid(client))
+		perr(p, "auth.client_id", "invalid client id \"%s\"", client);
+	else
+		c->auth.client_id = strdup(client);
+
+	if (file == NULL) {
+		if (rf == 0)
+			perr(p, "auth.token_file", "required (set it here or "
+			    "in AZURE_FEDERATED_TOKEN_FILE)");
+	} else
+		c->auth.token_file = resolve_path(p, "auth.token_file", file);
+
+	if (host == NULL)
+		host = CONFIG_DEFAULT_AUTHORITY;
+	if (https_url(host, url, sizeof(url), 1) == -1) {
+		if (rh != -1)
+			perr(p, "auth.authority_host", "must be an https URL "
+			    "without a path, e.g. \"%s\"",
+			    CONFIG_DEFAULT_AUTHORITY);
+	} else
+		c->auth.authority_host = strdup(url);
+}
+
+static void
+parse_tls(struct parser *p, const cJSON *root, struct akvd_config *c)
+{
+	static const char *const keys[] = { "ca_file", NULL };
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "tls");
+	const char *ca;
+
+	if (t == NULL)
+		return;
+	if (!cJSON_IsObject(t)) {
+		perr(p, "tls", "must be an object");
+		return;
+	}
+	check_keys(p, "tls", t, keys);
+	if (get_string(p, "tls", t, "ca_file", &ca) == 1)
+		c->ca_file = resolve_path(p, "tls.ca_file", ca);
+}
+
+static void
+parse_object(struct parser *p, const cJSON *o, size_t idx,
+    struct akvd_config *c, struct akvd_object *obj)
+{
+	static const char *const keys[] = { "name", "type", "alias",
+	    "version", "vault", "mode", "optional", NULL };
+	const char *name = NULL, *type, *alias, *version, *vault;
+	const cJSON *m, *opt;
+	char path[64], sub[96], url[URL_MAX], *end;
+	unsigned long mode;
+	int r;
+
+	snprintf(path, sizeof(path), "objects[%zu]", idx);
+	obj->mode = CONFIG_DEFAULT_MODE;
+	if (!cJSON_IsObject(o)) {
+		perr(p, path, "must be an object");
+		return;
+	}
+	check_keys(p, path, o, keys);
+
+	snprintf(sub, sizeof(sub), "%s.name", path);
+	r = get_string(p, path, o, "name", &name);
+	if (r == 0)
+		perr(p, sub, "required");
+	else if (r == 1 && !object_name_valid(name))
+		perr(p, sub, "invalid Key Vault name \"%s\" (1-127 letters, "
+		    "digits and hyphens)", name);
+	else if (r == 1)
+		obj->name = strdup(name);
+
+	snprintf(sub, sizeof(sub), "%s.type", path);
+	if (get_string(p, path, o, "type", &type) == 1 &&
+	    strcmp(type, "secret") != 0)
+		perr(p, sub, "unsupported type \"%s\" (supported: secret)",
+		    type);
+	obj->type = OBJ_SECRET;
+
+	snprintf(sub, sizeof(sub), "%s.alias", path);
+	r = get_string(p, path, o, "alias", &alias);
+	if (r == 0 && obj->name != NULL)
+		alias = obj->name;
+	if (r == 1 && !config_alias_valid(alias))
+		perr(p, sub, "must be a relative file name without \"..\"");
+	else if (alias != NULL && r != -1)
+		obj->alias = strdup(alias);
+
+	snprintf(sub, sizeof(sub), "%s.version", path);
+	r = get_string(p, path, o, "version", &version);
+	if (r == 1 && !version_valid(version))
+		perr(p, sub, "invalid version \"%s\" (letters and digits)",
+		    version);
+	else if (r != -1)
+		obj->version = strdup(r == 1 ? version : "");
+
+	snprintf(sub, sizeof(sub), "%s.vault", path);
+	r = get_string(p, path, o, "vault", &vault);
+	if (r == 1) {
+		if (config_vault_url(vault, url, sizeof(url)) == -1)
+			perr(p, sub, "must be an https URL or a vault name");
+		else
+			obj->vault = strdup(url);
+	} else if (r == 0) {
+		if (c->vault != NULL)
+			obj->vault = strdup(c->vault);
+		else
+			perr(p, sub, "required (no top-level \"vault\")");
+	}
+
+	snprintf(sub, sizeof(sub), "%s.mode", path);
+	m = cJSON_GetObjectItemCaseSensitive(o, "mode");
+	if (cJSON_IsNumber(m))
+		perr(p, sub, "must be an octal string such as \"0440\", not a "
+		    "number");
+	else if (m != NULL && !cJSON_IsString(m))
+		perr(p, sub, "must be an octal string such as \"0440\"");
+	else if (m != NULL) {
+		errno = 0;
+		mode = strtoul(m->valuestring, &end, 8);
+		if (m->valuestring[0] < '0' || m->valuestring[0] > '7' ||
+		    *end != '\0' || errno != 0 || mode > 0777)
+			perr(p, sub, "invalid mode \"%s\" (octal, at most "
+			    "0777)", m->valuestring);
+		else
+			obj->mode = (mode_t)mode;
+	}
+
+	snprintf(sub, sizeof(sub), "%s.optional", path);
+	opt = cJSON_GetObjectItemCaseSensitive(o, "optional");
+	if (opt != NULL && !cJSON_IsBool(opt))
+		perr(p, sub, "must be true or false");
+	else
+		obj->optional = cJSON_IsTrue(opt);
+}
+
+/* Aliases must be unique, and no alias a directory of another. */
+static void
+check_aliases(struct parser *p, const struct akvd_config *c)
+{
+	size_t i, j, li, lj;
+	const char *a, *b;
+	char path[64];
+
+	for (i = 0; i < c->nobjects; i++) {
+		if ((a = c->objects[i].alias) == NULL)
+			continue;
+		li = strlen(a);
+		for (j = 0; j < i; j++) {
+			if ((b = c->objects[j].alias) == NULL)
+				continue;
+			lj = strlen(b);
+			snprintf(path, sizeof(path), "objects[%zu].alias", i);
+			if (strcmp(a, b) == 0) {
+				perr(p, path, "\"%s\" is already used by "
+				    "objects[%zu]", a, j);
+				break;
+			}
+			if ((li > lj && strncmp(a, b, lj) == 0 &&
+			    a[lj] == '/') || (lj > li &&
+			    strncmp(a, b, li) == 0 && b[li] == '/')) {
+				perr(p, path, "\"%s\" conflicts with \"%s\" of "
+				    "objects[%zu]", a, b, j);
+				break;
+			}
+		}
+	}
+}
+
+static struct akvd_config *
+parse(const char *json, size_t len, const char *base,
+    struct config_errors *errs)
+{
+	static const char *const keys[] = { "output_dir", "interval",
+	    "timeout", "max_response_size", "concurrency", "vault", "auth",
+	    "tls", "objects", NULL };
+	struct parser p = { errs, base };
+	struct akvd_config *c;
+	const cJSON *objs, *o;
+	cJSON *root;
+	const char *s, *end = NULL;
+	char url[URL_MAX];
+	long n;
+	size_t i, line = 1, col = 1;
+
+	memset(errs, 0, sizeof(*errs));
+	root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+	if (root == NULL) {
+		if (end == NULL)
+			end = json;
+		for (s = json; s < end && s < json + len; s++) {
+			if (*s == '\n') {
+				line++;
+				col = 1;
+			} else
+				col++;
+		}
+		perr(&p, "config", "invalid JSON at line %zu, column %zu",
+		    line, col);
+		return (NULL);
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		cJSON_Delete(root);
+		perr(&p, "config", "out of memory");
+		return (NULL);
+	}
+	c->interval_ms = CONFIG_DEFAULT_INTERVAL_MS;
+	c->timeout_ms = CONFIG_DEFAULT_TIMEOUT_MS;
+	c->max_response = CONFIG_DEFAULT_MAX_RESPONSE;
+	c->concurrency = CONFIG_DEFAULT_CONCURRENCY;
+	if (!cJSON_IsObject(root)) {
+		perr(&p, "config", "must be a JSON object");
+		goto out;
+	}
+	check_keys(&p, "", root, keys);
+
+	if (get_string(&p, "", root, "output_dir", &s) == 0)
+		perr(&p, "output_dir", "required");
+	else if (s != NULL && (c->output_dir = resolve_path(&p, "output_dir",
+	    s)) != NULL && strcmp(c->output_dir, "/") == 0)
+		perr(&p, "output_dir", "must not be \"/\"");
+
+	if (get_duration(&p, "interval", root, &c->interval_ms) == 1 &&
+	    c->interval_ms < MIN_INTERVAL_MS)
+		perr(&p, "interval", "must be at least 1s");
+	if (get_duration(&p, "timeout", root, &c->timeout_ms) == 1 &&
+	    (c->timeout_ms < MIN_TIMEOUT_MS || c->timeout_ms > MAX_TIMEOUT_MS))
+		perr(&p, "timeout", "must be from 100ms to 10m");
+	if (get_int(&p, "max_response_size", root, MIN_RESPONSE, MAX_RESPONSE,
+	    &n) == 1)
+		c->max_response = (size_t)n;
+	if (get_int(&p, "concurrency", root, 1, MAX_CONCURRENCY, &n) == 1)
+		c->concurrency = (unsigned)n;
+
+	if (get_string(&p, "", root, "vault", &s) == 1) {
+		if (config_vault_url(s, url, sizeof(url)) == -1)
+			perr(&p, "vault", "must be an https URL or a vault "
+			    "name");
+		else
+			c->vault = strdup(url);
+	}
+	parse_auth(&p, root, c);
+	parse_tls(&p, root, c);
+
+	objs = cJSON_GetObjectItemCaseSensitive(root, "objects");
+	if (objs == NULL)
+		perr(&p, "objects", "required");
+	else if (!cJSON_IsArray(objs))
+		perr(&p, "objects", "must be an array");
+	else if (cJSON_GetArraySize(objs) == 0)
+		perr(&p, "objects", "must list at least one object");
+	else {
+		c->nobjects = (size_t)cJSON_GetArraySize(objs);
+		if ((c->objects = calloc(c->nobjects,
+		    sizeof(*c->objects))) == NULL) {
+			perr(&p, "objects", "out of memory");
+			c->nobjects = 0;
+		}
+		i = 0;
+		cJSON_ArrayForEach(o, objs) {
+			if (i < c->nobjects)
+				parse_object(&p, o, i, c, &c->objects[i]);
+			i++;
+		}
+		check_aliases(&p, c);
+	}
+out:
+	cJSON_Delete(root);
+	if (errs->n > 0) {
+		config_free(c);
+		return (NULL);
+	}
+	return (c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Public interface                                                       */
+
+/*
+ * config_parse(json, len, errs): as config_load, from a buffer.
+ */
+struct akvd_config *
+config_parse(const char *json, size_t len, struct config_errors *errs)
+{
+
+	return (parse(json, len, NULL, errs));
+}
+
+/*
+ * config_load(path, errs): read and parse the file at ${path}.  Returns a
+ * new configuration owned by the caller (release with config_free), or NULL
+ * with at least one message in ${errs}.  A file that cannot be read is
+ * reported as "PATH: strerror".
+ */
+struct akvd_config *
+config_load(const char *path, struct config_errors *errs)
+{
+	struct parser p = { errs, NULL };
+	struct akvd_config *c = NULL;
+	char *buf = NULL, *base = NULL, *slash, cwd[PATH_MAX];
+	struct stat st;
+	ssize_t r;
+	size_t len = 0;
+	int fd;
+
+	errs->n = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		perr(&p, path, "%s", strerror(errno));
+		return (NULL);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > MAX_CONFIG_SIZE) {
+		perr(&p, path, "%s", S_ISREG(st.st_mode) ? "file too large" :
+		    "not a regular file");
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		perr(&p, path, "%s", strerror(errno));
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		r = read(fd, buf + len, (size_t)st.st_size - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			perr(&p, path, "%s", r == 0 ? "short read" :
+			    strerror(errno));
+			goto out;
+		}
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+
+	/* Relative paths inside are relative to the file's directory. */
+	if ((slash = strrchr(path, '/')) != NULL) {
+		if (path[0] == '/')
+			base = strndup(path, (size_t)(slash - path));
+		else if (getcwd(cwd, sizeof(cwd)) != NULL &&
+		    asprintf(&base, "%s/%.*s", cwd, (int)(slash - path),
+		    path) == -1)
+			base = NULL;
+		if (base != NULL && base[0] == '\0') {
+			free(base);
+			base = strdup("/");
+		}
+	} else if (getcwd(cwd, sizeof(cwd)) != NULL)
+		base = strdup(cwd);
+	if (base == NULL) {
+		perr(&p, path, "cannot resolve its directory");
+		goto out;
+	}
+	c = parse(buf, len, base, errs);
+out:
+	free(base);
+	free(buf);
+	close(fd);
+	return (c);
+}
+
+/* config_free(cfg): release ${cfg}; NULL is a no-op. */
+void
+config_free(struct akvd_config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nobjects; i++) {
+		free(c->objects[i].name);
+		free(c->objects[i].alias);
+		free(c->objects[i].version);
+		free(c->objects[i].vault);
+	}
+	free(c->objects);
+	free(c->output_dir);
+	free(c->vault);
+	free(c->auth.tenant_id);
+	free(c->auth.client_id);
+	free(c->auth.token_file);
+	free(c->auth.authority_host);
+	free(c->ca_file);
+	free(c);
+}
+
+/*
+ * config_print(f, cfg): write ${cfg} to ${f} as normalized, indented JSON
+ * with every default filled in (the output of --check).  It parses back to
+ * an equal configuration.  Returns 0, or -1 on a write error.
+ */
+int
+config_print(FILE *f, const struct akvd_config *c)
+{
+	cJSON *root, *auth, *tls, *objs, *o;
+	char d[64], mode[16];
+	char *out;
+	size_t i;
+	int rc = -1;
+
+	if ((root = cJSON_CreateObject()) == NULL)
+		return (-1);
+	cJSON_AddStringToObject(root, "output_dir", c->output_dir);
+	duration_format(c->interval_ms, d, sizeof(d));
+	cJSON_AddStringToObject(root, "interval", d);
+	duration_format(c->timeout_ms, d, sizeof(d));
+	cJSON_AddStringToObject(root, "timeout", d);
+	cJSON_AddNumberToObject(root, "max_response_size",
+	    (double)c->max_response);
+	cJSON_AddNumberToObject(root, "concurrency", c->concurrency);
+	if (c->vault != NULL)
+		cJSON_AddStringToObject(root, "vault", c->vault);
+	auth = cJSON_AddObjectToObject(root, "auth");
+	cJSON_AddStringToObject(auth, "method", "workload_identity");
+	cJSON_AddStringToObject(auth, "tenant_id", c->auth.tenant_id);
+	cJSON_AddStringToObject(auth, "client_id", c->auth.client_id);
+	cJSON_AddStringToObject(auth, "token_file", c->auth.token_file);
+	cJSON_AddStringToObject(auth, "authority_host",
+	    c->auth.authority_host);
+	if (c->ca_file != NULL) {
+		tls = cJSON_AddObjectToObject(root, "tls");
+		cJSON_AddStringToObject(tls, "ca_file", c->ca_file);
+	}
+	objs = cJSON_AddArrayToObject(root, "objects");
+	for (i = 0; i < c->nobjects; i++) {
+		const struct akvd_object *ob = &c->objects[i];
+
+		if ((o = cJSON_CreateObject()) == NULL)
+			goto out;
+		cJSON_AddItemToArray(objs, o);
+		cJSON_AddStringToObject(o, "name", ob->name);
+		cJSON_AddStringToObject(o, "type", "secret");
+		cJSON_AddStringToObject(o, "alias", ob->alias);
+		cJSON_AddStringToObject(o, "version", ob->version);
+		cJSON_AddStringToObject(o, "vault", ob->vault);
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)ob->mode);
+		cJSON_AddStringToObject(o, "mode", mode);
+		cJSON_AddBoolToObject(o, "optional", ob->optional);
+	}
+	if ((out = cJSON_Print(root)) == NULL)
+		goto out;
+	rc = fprintf(f, "%s\n", out) < 0 ? -1 : 0;
+	free(out);
+out:
+	cJSON_Delete(root);
+	return (rc);
+}
+
+static int
+same(const char *a, const char *b)
+{
+
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
+/*
+ * config_object_same_source(a, b): nonzero if ${a} and ${b} fetch the same
+ * thing (name, type, version, vault); used by reload to keep state.
+ */
+int
+config_object_same_source(const struct akvd_object *a,
+    const struct akvd_object *b)
+{
+
+	return (a->type == b->type && same(a->name, b->name) &&
+	    same(a->version, b->version) && same(a->vault, b->vault));
+}

@@ -1,0 +1,740 @@
+/*
+ * sync.c - polling Key Vault and keeping the output directory current.
+ *
+ * One ev_timer ("wake") is armed for the earliest due object; when it fires
+ * every object due by then is queued, and pump() starts requests for queued
+ * objects while fewer than "concurrency" are in flight and a token is
+ * available.  When the last request of a burst completes, a snapshot is
+ * committed if anything changed.  Between bursts nothing runs: the only
+ * wake-ups are the next due time and the token renewal.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backoff.h"
+#include "duration.h"
+#include "kv.h"
+#include "log.h"
+#include "sync.h"
+#include "util.h"
+#include "writer.h"
+
+#define RETRY_BASE_MS		1000
+#define RETRY_CAP_MIN_MS	(30 * 1000)
+#define RETRY_CAP_MAX_MS	(5 * 60 * 1000)
+#define ONCE_ATTEMPTS		3	/* per object, transient failures */
+#define ONCE_AUTH_ATTEMPTS	3
+#define COMMIT_RETRY_MS		5000
+#define BATCH_SLACK_MS		50	/* objects due this close go together */
+
+enum obj_state {
+	O_IDLE = 0,		/* waiting for its due time */
+	O_QUEUED,		/* due, waiting for a slot or a token */
+	O_INFLIGHT,
+	O_SETTLED		/* --once: no further attempt */
+};
+
+struct obj {
+	struct sync	*s;
+	const struct akvd_object *cfg;	/* into s->cfg->objects */
+	enum obj_state	 state;
+
+	struct buf	 data;		/* last good value (secret) */
+	int		 have;
+	char		*version;	/* of data; NULL if adopted from disk */
+	int		 fetched;	/* fetched from Key Vault this run */
+	int		 attempted;	/* tried at least once */
+
+	int64_t		 due;		/* monotonic ms */
+	int64_t		 next_cycle;	/* due time after a success */
+	int64_t		 not_before;	/* Retry-After */
+	unsigned	 failures;	/* consecutive */
+	char		 reason[192];	/* of the last failure */
+	int		 retried_401;
+
+	struct http_req	*req;
+	uint64_t	 gen;		/* token generation used */
+};
+
+struct sync {
+	struct ev_loop	*loop;
+	struct http	*http;
+	struct auth	*auth;
+	struct akvd_config *cfg;
+	int		 once;
+	sync_done_fn	*done_fn;
+	void		*done_cookie;
+	int		 finished;
+
+	struct obj	**objs;
+	size_t		 nobjs;
+	unsigned	 inflight;
+	int		 dirty;		/* snapshot differs from objects */
+	int64_t		 commit_retry;	/* monotonic ms, 0 if none */
+	ev_timer	 wake;
+};
+
+static void	pump(struct sync *);
+static void	schedule(struct sync *);
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Log a failure of ${o} when its reason changed, and then on the 2nd, 4th,
+ * 8th... identical failure, so an outage does not flood the log.
+ */
+static int
+obj_worth_logging(struct obj *o, const char *reason)
+{
+	unsigned n = o->failures;
+
+	if (strcmp(o->reason, reason) != 0) {
+		snprintf(o->reason, sizeof(o->reason), "%s", reason);
+		return (1);
+	}
+	return ((n & (n - 1)) == 0);
+}
+
+static uint64_t
+retry_cap(const struct sync *s)
+{
+	uint64_t cap = s->cfg->interval_ms;
+
+	if (cap < RETRY_CAP_MIN_MS)
+		cap = RETRY_CAP_MIN_MS;
+	if (cap > RETRY_CAP_MAX_MS)
+		cap = RETRY_CAP_MAX_MS;
+	return (cap);
+}
+
+static void
+obj_free(struct obj *o)
+{
+
+	if (o == NULL)
+		return;
+	if (o->req != NULL) {
+		http_cancel(o->req);
+		o->s->inflight--;
+	}
+	buf_wipe(&o->data);
+	free(o->version);
+	free(o);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Snapshots                                                              */
+
+static int
+all_attempted(const struct sync *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++)
+		if (!s->objs[i]->attempted)
+			return (0);
+	return (1);
+}
+
+static int
+busy(const struct sync *s)
+{
+	size_t i;
+
+	if (s->inflight > 0)
+		return (1);
+	for (i = 0; i < s->nobjs; i++)
+		if (s->objs[i]->state == O_QUEUED)
+			return (1);
+	return (0);
+}
+
+/* Commit a snapshot if something changed and the burst is over. */
+static int
+maybe_commit(struct sync *s)
+{
+	struct writer_file *files;
+	size_t i, n = 0;
+	char count[32];
+	int rc;
+
+	if (!s->dirty || busy(s) || !all_attempted(s))
+		return (0);
+	if ((files = calloc(s->nobjs + 1, sizeof(*files))) == NULL) {
+		log_msg(LOG_ERROR, "sync: out of memory");
+		s->commit_retry = mono_ms() + COMMIT_RETRY_MS;
+		return (-1);
+	}
+	for (i = 0; i < s->nobjs; i++) {
+		struct obj *o = s->objs[i];
+
+		if (!o->have)
+			continue;
+		files[n].path = o->cfg->alias;
+		files[n].data = o->data.data != NULL ? o->data.data : "";
+		files[n].len = o->data.len;
+		files[n].mode = o->cfg->mode;
+		n++;
+	}
+	if (n == 0) {
+		/* Nothing to show yet: keep whatever is on disk. */
+		free(files);
+		return (0);
+	}
+	rc = writer_commit(s->cfg->output_dir, files, n);
+	free(files);
+	if (rc == -1) {
+		log_kv(LOG_ERROR, "snapshot not written: keeping the previous "
+		    "one", "dir", s->cfg->output_dir, NULL);
+		s->commit_retry = mono_ms() + COMMIT_RETRY_MS;
+		return (-1);
+	}
+	s->dirty = 0;
+	s->commit_retry = 0;
+	snprintf(count, sizeof(count), "%zu", n);
+	log_kv(LOG_INFO, "snapshot written", "dir", s->cfg->output_dir,
+	    "objects", count, NULL);
+	return (0);
+}
+
+/* --once: when every object is settled, write and report. */
+static void
+once_check(struct sync *s)
+{
+	size_t i;
+	int ok = 1, rc;
+
+	if (!s->once || s->finished)
+		return;
+	for (i = 0; i < s->nobjs; i++) {
+		if (s->objs[i]->state != O_SETTLED)
+			return;
+		if (!s->objs[i]->fetched && !s->objs[i]->cfg->optional)
+			ok = 0;
+	}
+	rc = maybe_commit(s);
+	s->finished = 1;
+	ev_timer_stop(s->loop, &s->wake);
+	for (i = 0; i < s->nobjs; i++) {
+		struct obj *o = s->objs[i];
+
+		if (!o->fetched)
+			log_kv(o->cfg->optional ? LOG_WARN : LOG_ERROR,
+			    "object not fetched", "object", o->cfg->name,
+			    "optional", o->cfg->optional ? "true" : "false",
+			    "reason", o->reason, NULL);
+	}
+	if (rc == -1)
+		ok = 0;
+	s->done_fn(ok, s->done_cookie);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Fetch outcomes                                                         */
+
+/* After an attempt: next due time, or settle in --once mode. */
+static void
+obj_next(struct obj *o, int transient, uint64_t delay_ms)
+{
+	struct sync *s = o->s;
+	int64_t now = mono_ms();
+
+	o->attempted = 1;
+	if (s->once) {
+		if (!transient || o->failures >= ONCE_ATTEMPTS ||
+		    o->failures == 0) {
+			o->state = O_SETTLED;
+			return;
+		}
+	}
+	o->state = O_IDLE;
+	if (o->failures == 0 || !transient)
+		o->due = o->next_cycle > now ? o->next_cycle : now;
+	else
+		o->due = now + (int64_t)delay_ms;
+	if (o->due < o->not_before)
+		o->due = o->not_before;
+}
+
+static void
+obj_success(struct obj *o, struct kv_secret *sec)
+{
+	const char *prev = o->version != NULL ? o->version : "(on disk)";
+
+	if (o->failures > 0)
+		log_kv(LOG_INFO, "object recovered", "object", o->cfg->name,
+		    "version", sec->version, "after", o->reason, NULL);
+	o->failures = 0;
+	o->reason[0] = '\0';
+	o->retried_401 = 0;
+	o->fetched = 1;
+	if (o->have && o->version != NULL &&
+	    strcmp(o->version, sec->version) == 0) {
+		log_kv(LOG_DEBUG, "object unchanged", "object", o->cfg->name,
+		    "version", sec->version, NULL);
+	} else if (o->have && o->data.len == sec->len &&
+	    (sec->len == 0 ||
+	    memcmp(o->data.data, sec->value, sec->len) == 0)) {
+		log_kv(LOG_DEBUG, "object version changed, content identical",
+		    "object", o->cfg->name, "version", sec->version,
+		    "previous", prev, NULL);
+	} else {
+		struct buf nb = BUF_INIT;
+
+		if (buf_append(&nb, sec->value, sec->len) == -1) {
+			log_msg(LOG_ERROR, "sync: out of memory");
+			snprintf(o->reason, sizeof(o->reason), "out of memory");
+			o->failures = 1;
+			o->fetched = 0;
+			return;
+		}
+		log_kv(LOG_INFO, o->have ? "object updated" : "object fetched",
+		    "object", o->cfg->name, "alias", o->cfg->alias,
+		    "version", sec->version,
+		    "previous", o->have ? prev : "(none)", NULL);
+		buf_wipe(&o->data);
+		o->data = nb;
+		o->have = 1;
+		o->s->dirty = 1;
+	}
+	free(o->version);
+	o->version = sec->version;	/* ownership moves */
+	sec->version = NULL;
+}
+
+/*
+ * A failure: ${transient} ones back off exponentially (at least
+ * ${retry_after_ms} when the server said so); the others wait for the next
+ * cycle.
+ */
+static void
+obj_failure(struct obj *o, const char *reason, const char *detail,
+    int transient, long retry_after_ms)
+{
+	struct sync *s = o->s;
+	uint64_t delay = 0;
+	char fails[16], retry[32];
+
+	o->failures++;
+	if (transient) {
+		delay = backoff_delay(o->failures, RETRY_BASE_MS,
+		    retry_cap(s), rand_unit());
+		if (retry_after_ms >= 0) {
+			delay = backoff_retry_after(retry_after_ms, delay);
+			o->not_before = mono_ms() + retry_after_ms;
+		}
+	}
+	if (obj_worth_logging(o, reason)) {
+		snprintf(fails, sizeof(fails), "%u", o->failures);
+		if (transient)
+			duration_format(delay, retry, sizeof(retry));
+		else
+			snprintf(retry, sizeof(retry), "next cycle");
+		log_kv(transient ? LOG_WARN : LOG_ERROR, "object fetch failed",
+		    "object", o->cfg->name, "vault", o->cfg->vault,
+		    "reason", reason, "detail", detail != NULL ? detail : "",
+		    "failures", fails, "retry_in", retry,
+		    o->have ? "keeping" : "have", o->have ?
+		    (o->version != NULL ? o->version : "(on disk)") : "nothing",
+		    NULL);
+	}
+	obj_next(o, transient, delay);
+}
+
+/* Key Vault answered with an error status. */
+static void
+obj_http_error(struct obj *o, const struct http_response *r)
+{
+	struct kv_error e;
+	char reason[192], detail[512];
+	int transient;
+
+	memset(&e, 0, sizeof(e));
+	if (kv_parse_error(r->body.data, r->body.len, &e) == -1)
+		snprintf(e.code, sizeof(e.code), "unrecognized body");
+	snprintf(reason, sizeof(reason), "HTTP %ld %s%s%s", r->status, e.code,
+	    e.inner[0] != '\0' ? "/" : "", e.inner);
+	snprintf(detail, sizeof(detail), "%s", e.message);
+	transient = r->status == 408 || r->status == 429 || r->status >= 500;
+	obj_failure(o, reason, detail, transient, r->retry_after_ms);
+}
+
+/* HTTP completion of a GET of ${o}. */
+static void
+obj_done(struct http_response *r, void *cookie)
+{
+	struct obj *o = cookie;
+	struct sync *s = o->s;
+	struct kv_secret sec;
+	char err[256];
+
+	o->req = NULL;
+	s->inflight--;
+	if (r->failed) {
+		obj_failure(o, "request failed", r->error, 1, -1);
+	} else if (r->status == 200) {
+		memset(&sec, 0, sizeof(sec));
+		if (kv_parse_secret(r->body.data, r->body.len, &sec, err,
+		    sizeof(err)) == -1)
+			obj_failure(o, "bad response", err, 1, -1);
+		else if (!sec.enabled)
+			obj_failure(o, "secret version is disabled", NULL, 0,
+			    -1);
+		else {
+			obj_success(o, &sec);
+			obj_next(o, 0, 0);
+		}
+		kv_secret_clear(&sec);
+	} else if (r->status == 401 && !o->retried_401) {
+		/* Renew the token once and retry at once. */
+		o->retried_401 = 1;
+		auth_invalidate(s->auth, o->gen);
+		o->state = O_QUEUED;
+	} else {
+		obj_http_error(o, r);
+	}
+	pump(s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Scheduling                                                             */
+
+static int
+start_fetch(struct sync *s, struct obj *o, const char *token)
+{
+	char *url;
+
+	if ((url = kv_secret_url(o->cfg->vault, o->cfg->name,
+	    o->cfg->version)) == NULL) {
+		log_msg(LOG_ERROR, "sync: out of memory");
+		return (-1);
+	}
+	log_kv(LOG_DEBUG, "fetching", "object", o->cfg->name, "url", url,
+	    NULL);
+	o->req = http_get(s->http, url, token, obj_done, o);
+	free(url);
+	if (o->req == NULL)
+		return (-1);
+	o->state = O_INFLIGHT;
+	s->inflight++;
+	return (0);
+}
+
+/* Start requests for queued objects while there is room and a token. */
+static void
+pump(struct sync *s)
+{
+	const char *token = NULL;
+	uint64_t gen = 0;
+	size_t i;
+
+	if (s->finished)
+		return;
+	for (i = 0; i < s->nobjs && s->inflight < s->cfg->concurrency; i++) {
+		struct obj *o = s->objs[i];
+
+		if (o->state != O_QUEUED)
+			continue;
+		if (token == NULL &&
+		    (token = auth_token(s->auth, &gen)) == NULL)
+			break;		/* sync_auth_event() resumes */
+		o->gen = gen;
+		if (start_fetch(s, o, token) == -1)
+			obj_failure(o, "cannot start request", NULL, 1, -1);
+	}
+	if (!busy(s))
+		maybe_commit(s);
+	once_check(s);
+	schedule(s);
+}
+
+/* Arm the wake timer for the earliest due object (or commit retry). */
+static void
+schedule(struct sync *s)
+{
+	int64_t next = INT64_MAX, now;
+	size_t i;
+
+	ev_timer_stop(s->loop, &s->wake);
+	if (s->finished)
+		return;
+	for (i = 0; i < s->nobjs; i++)
+		if (s->objs[i]->state == O_IDLE && s->objs[i]->due < next)
+			next = s->objs[i]->due;
+	if (s->dirty && s->commit_retry != 0 && s->commit_retry < next)
+		next = s->commit_retry;
+	if (next == INT64_MAX)
+		return;
+	now = mono_ms();
+	ev_timer_set(&s->wake, next > now ? (double)(next - now) / 1000. : 0.,
+	    0.);
+	ev_timer_start(s->loop, &s->wake);
+}
+
+/* ev_timer: queue every object that is due. */
+static void
+wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sync *s = w->data;
+	int64_t now = mono_ms(), cycle;
+	size_t i;
+
+	cycle = now + (int64_t)backoff_jitter(s->cfg->interval_ms,
+	    rand_unit());
+	for (i = 0; i < s->nobjs; i++) {
+		struct obj *o = s->objs[i];
+
+		if (o->state != O_IDLE || o->due > now + BATCH_SLACK_MS)
+			continue;
+		o->state = O_QUEUED;
+		o->next_cycle = cycle;
+	}
+	if (s->commit_retry != 0 && s->commit_retry <= now)
+		s->commit_retry = 0;
+	pump(s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Life cycle                                                             */
+
+static struct obj *
+obj_new(struct sync *s, const struct akvd_object *cfg)
+{
+	struct obj *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return (NULL);
+	o->s = s;
+	o->cfg = cfg;
+	o->state = O_IDLE;
+	o->due = mono_ms();
+	return (o);
+}
+
+/* Adopt the values of the snapshot already on disk. */
+static void
+adopt_existing(struct sync *s)
+{
+	size_t i, n = 0;
+	char count[32];
+
+	if (writer_cleanup(s->cfg->output_dir) == -1)
+		return;
+	for (i = 0; i < s->nobjs; i++) {
+		struct obj *o = s->objs[i];
+
+		if (writer_read(s->cfg->output_dir, o->cfg->alias,
+		    &o->data) == 0) {
+			o->have = 1;
+			n++;
+		} else
+			buf_wipe(&o->data);
+	}
+	if (n > 0) {
+		snprintf(count, sizeof(count), "%zu", n);
+		log_kv(LOG_INFO, "adopted the existing snapshot until Key "
+		    "Vault confirms it", "dir", s->cfg->output_dir,
+		    "objects", count, NULL);
+	}
+}
+
+struct sync *
+sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
+    struct akvd_config *cfg, int once, sync_done_fn *fn, void *cookie)
+{
+	struct sync *s;
+	size_t i;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto oom;
+	s->loop = loop;
+	s->http = http;
+	s->auth = auth;
+	s->once = once;
+	s->done_fn = fn;
+	s->done_cookie = cookie;
+	s->dirty = 1;		/* the first snapshot is always written */
+	ev_init(&s->wake, wake_cb);
+	s->wake.data = s;
+	if ((s->objs = calloc(cfg->nobjects + 1, sizeof(*s->objs))) == NULL)
+		goto oom;
+	for (i = 0; i < cfg->nobjects; i++) {
+		if ((s->objs[i] = obj_new(s, &cfg->objects[i])) == NULL)
+			goto oom;
+		s->nobjs++;
+	}
+	s->cfg = cfg;
+	adopt_existing(s);
+	schedule(s);
+	return (s);
+
+oom:
+	log_msg(LOG_ERROR, "sync: out of memory");
+	if (s != NULL) {
+		for (i = 0; i < s->nobjs; i++)
+			obj_free(s->objs[i]);
+		free(s->objs);
+		free(s);
+	}
+	return (NULL);
+}
+
+int
+sync_reload(struct sync *s, struct akvd_config *cfg)
+{
+	struct obj **objs, *o;
+	size_t i, j;
+	int64_t now = mono_ms();
+	int changed = 0;
+	char count[32];
+
+	if ((objs = calloc(cfg->nobjects + 1, sizeof(*objs))) == NULL) {
+		log_msg(LOG_ERROR, "sync: out of memory");
+		return (-1);
+	}
+	/* Keep the state of objects that fetch the same thing. */
+	for (i = 0; i < cfg->nobjects; i++) {
+		for (j = 0; j < s->nobjs; j++) {
+			o = s->objs[j];
+			if (o == NULL || !config_object_same_source(o->cfg,
+			    &cfg->objects[i]))
+				continue;
+			if (strcmp(o->cfg->alias, cfg->objects[i].alias) != 0 ||
+			    o->cfg->mode != cfg->objects[i].mode)
+				changed = 1;
+			o->cfg = &cfg->objects[i];
+			objs[i] = o;
+			s->objs[j] = NULL;
+			break;
+		}
+	}
+	for (i = 0; i < cfg->nobjects; i++) {
+		if (objs[i] != NULL)
+			continue;
+		if ((objs[i] = obj_new(s, &cfg->objects[i])) == NULL)
+			goto oom;
+		changed = 1;
+	}
+	for (j = 0; j < s->nobjs; j++) {
+		if (s->objs[j] != NULL) {
+			obj_free(s->objs[j]);
+			changed = 1;
+		}
+	}
+	free(s->objs);
+	s->objs = objs;
+	s->nobjs = cfg->nobjects;
+	if (strcmp(s->cfg->output_dir, cfg->output_dir) != 0) {
+		changed = 1;
+		writer_cleanup(cfg->output_dir);
+	}
+	if (cfg->interval_ms < s->cfg->interval_ms) {
+		for (i = 0; i < s->nobjs; i++) {
+			o = s->objs[i];
+			if (o->state == O_IDLE && o->failures == 0 &&
+			    o->due > now + (int64_t)cfg->interval_ms)
+				o->due = now + (int64_t)cfg->interval_ms;
+		}
+	}
+	config_free(s->cfg);
+	s->cfg = cfg;
+	if (changed)
+		s->dirty = 1;
+	snprintf(count, sizeof(count), "%zu", s->nobjs);
+	log_kv(LOG_INFO, "configuration applied", "objects", count, NULL);
+	pump(s);
+	return (0);
+
+oom:
+	/* Put the kept objects back where they were. */
+	for (i = 0; i < cfg->nobjects; i++) {
+		if (objs[i] == NULL)
+			continue;
+		for (j = 0; j < s->nobjs; j++) {
+			if (s->objs[j] == NULL &&
+			    config_object_same_source(objs[i]->cfg,
+			    &s->cfg->objects[j])) {
+				objs[i]->cfg = &s->cfg->objects[j];
+				s->objs[j] = objs[i];
+				objs[i] = NULL;
+				break;
+			}
+		}
+		obj_free(objs[i]);
+	}
+	free(objs);
+	log_msg(LOG_ERROR, "sync: out of memory");
+	return (-1);
+}
+
+void
+sync_resync(struct sync *s)
+{
+	int64_t now = mono_ms();
+	size_t i;
+
+	log_msg(LOG_INFO, "resync requested: fetching every object");
+	for (i = 0; i < s->nobjs; i++) {
+		struct obj *o = s->objs[i];
+
+		if (o->state != O_IDLE)
+			continue;
+		o->due = o->not_before > now ? o->not_before : now;
+	}
+	schedule(s);
+}
+
+void
+sync_auth_event(struct sync *s, int ok)
+{
+	size_t i;
+
+	if (s->finished)
+		return;
+	if (!ok && s->once &&
+	    auth_failures(s->auth) >= ONCE_AUTH_ATTEMPTS) {
+		for (i = 0; i < s->nobjs; i++) {
+			struct obj *o = s->objs[i];
+
+			if (o->state != O_QUEUED && o->state != O_IDLE)
+				continue;
+			snprintf(o->reason, sizeof(o->reason),
+			    "no access token");
+			o->attempted = 1;
+			o->state = O_SETTLED;
+		}
+	}
+	pump(s);
+}
+
+const struct akvd_config *
+sync_config(const struct sync *s)
+{
+
+	return (s->cfg);
+}
+
+void
+sync_free(struct sync *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	ev_timer_stop(s->loop, &s->wake);
+	for (i = 0; i < s->nobjs; i++)
+		obj_free(s->objs[i]);
+	free(s->objs);
+	config_free(s->cfg);
+	free(s);
+}

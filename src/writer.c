@@ -1,0 +1,502 @@
+/*
+ * writer.c - atomic snapshots of the output directory (the kubelet
+ * AtomicWriter layout; see writer.h).
+ *
+ * Every file operation goes through a descriptor of the output directory
+ * with O_NOFOLLOW where a name is opened, so a symlink planted in the
+ * directory can never redirect a write.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "writer.h"
+
+#define DATA		"..data"
+#define DATA_TMP	"..data_tmp"
+#define MAX_READ	(64 * 1024 * 1024)
+
+/* mkdir -p for an absolute or relative directory path, mode 0755. */
+static int
+mkdir_p(const char *dir)
+{
+	char tmp[PATH_MAX], *p;
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	memcpy(tmp, dir, n + 1);
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+			return (-1);
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+		return (-1);
+	return (0);
+}
+
+/* Open ${dir} as a directory, refusing a symlink as its last component. */
+static int
+open_dir(const char *dir, int create)
+{
+	int fd;
+
+	if (create && mkdir_p(dir) == -1) {
+		log_kv(LOG_ERROR, "cannot create the output directory",
+		    "dir", dir, "error", strerror(errno), NULL);
+		return (-1);
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && (create || errno != ENOENT))
+		log_kv(LOG_ERROR, "cannot open the output directory",
+		    "dir", dir, "error", errno == ELOOP || errno == ENOTDIR ?
+		    "not a directory (symlinks are refused)" :
+		    strerror(errno), NULL);
+	return (fd);
+}
+
+/* Remove ${name} in ${dfd} recursively, never following a symlink. */
+static int
+remove_tree(int dfd, const char *name)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0, saved;
+
+	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+		return (0);
+	if (errno != EISDIR && errno != EPERM)
+		return (-1);
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return (-1);
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return (-1);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (remove_tree(dirfd(d), de->d_name) == -1)
+			rc = -1;
+	}
+	saved = errno;
+	closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) == -1)
+		return (-1);
+	errno = saved;
+	return (rc);
+}
+
+/* Write all of ${p} to ${fd}. */
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, c, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return (-1);
+		c += w;
+		n -= (size_t)w;
+	}
+	return (0);
+}
+
+/* Make the parent directories of ${path} inside ${sfd}. */
+static int
+make_parents(int sfd, const char *path)
+{
+	char tmp[PATH_MAX], *p;
+
+	if (strlen(path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	strcpy(tmp, path);
+	for (p = tmp; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdirat(sfd, tmp, 0755) == -1 && errno != EEXIST)
+			return (-1);
+		*p = '/';
+	}
+	return (0);
+}
+
+/* Create one file of the snapshot: exclusive, no symlink, exact mode. */
+static int
+write_file(int sfd, const struct writer_file *f)
+{
+	int fd, saved;
+
+	if (make_parents(sfd, f->path) == -1)
+		return (-1);
+	fd = openat(sfd, f->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd == -1)
+		return (-1);
+	if (write_all(fd, f->data, f->len) == -1 ||
+	    fchmod(fd, f->mode) == -1 || fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return (-1);
+	}
+	return (close(fd));
+}
+
+/* fsync every directory of the snapshot that holds files. */
+static int
+sync_dirs(int sfd, const struct writer_file *files, size_t n)
+{
+	char tmp[PATH_MAX], *slash;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < n; i++) {
+		if (strlen(files[i].path) >= sizeof(tmp))
+			continue;
+		strcpy(tmp, files[i].path);
+		if ((slash = strrchr(tmp, '/')) == NULL)
+			continue;
+		*slash = '\0';
+		fd = openat(sfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd == -1)
+			return (-1);
+		if (fsync(fd) == -1) {
+			close(fd);
+			return (-1);
+		}
+		close(fd);
+	}
+	return (fsync(sfd));
+}
+
+/* The first component of ${path} into ${out}. */
+static void
+top_component(const char *path, char *out, size_t len)
+{
+	size_t n = strcspn(path, "/");
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, path, n);
+	out[n] = '\0';
+}
+
+/* Is ${name} in ${dfd} a symlink "..data/<name>" (one of ours)? */
+static int
+is_our_link(int dfd, const char *name)
+{
+	char target[NAME_MAX + 16], want[NAME_MAX + 16];
+	ssize_t n;
+
+	n = readlinkat(dfd, name, target, sizeof(target) - 1);
+	if (n == -1)
+		return (0);
+	target[n] = '\0';
+	snprintf(want, sizeof(want), DATA "/%s", name);
+	return (strcmp(target, want) == 0);
+}
+
+static int
+in_set(const char *name, const struct writer_file *files, size_t n)
+{
+	char top[NAME_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		top_component(files[i].path, top, sizeof(top));
+		if (strcmp(top, name) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Before the swap: every user-visible name must be free or one of our
+ * symlinks.  akvd never replaces what it did not make.
+ */
+static int
+check_names(const char *dir, int dfd, const struct writer_file *files,
+    size_t n)
+{
+	char top[NAME_MAX + 1];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		top_component(files[i].path, top, sizeof(top));
+		if (fstatat(dfd, top, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno == ENOENT)
+				continue;
+			log_kv(LOG_ERROR, "cannot check a file name",
+			    "dir", dir, "name", top, "error", strerror(errno),
+			    NULL);
+			return (-1);
+		}
+		if (!S_ISLNK(st.st_mode) || !is_our_link(dfd, top)) {
+			log_kv(LOG_ERROR, "refusing to replace a file akvd did "
+			    "not create", "dir", dir, "name", top, NULL);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/* Point ${name} at ..data/${name}, atomically. */
+static int
+link_name(int dfd, const char *name)
+{
+	char target[NAME_MAX + 16], tmp[NAME_MAX + 32];
+
+	if (is_our_link(dfd, name))
+		return (0);
+	snprintf(target, sizeof(target), DATA "/%s", name);
+	snprintf(tmp, sizeof(tmp), "..link_tmp");
+	(void)unlinkat(dfd, tmp, 0);
+	if (symlinkat(target, dfd, tmp) == -1)
+		return (-1);
+	if (renameat(dfd, tmp, dfd, name) == -1) {
+		(void)unlinkat(dfd, tmp, 0);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Current target of ..data, or "" if none. */
+static void
+current_snapshot(int dfd, char *out, size_t len)
+{
+	ssize_t n;
+
+	n = readlinkat(dfd, DATA, out, len - 1);
+	if (n < 0)
+		n = 0;
+	out[n] = '\0';
+}
+
+/*
+ * Remove snapshot directories other than the current one and, with
+ * ${links}, user-visible links of ours whose name left ${files}.
+ */
+static void
+prune(const char *dir, int dfd, const struct writer_file *files, size_t n,
+    int links)
+{
+	char cur[NAME_MAX + 1];
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	current_snapshot(dfd, cur, sizeof(cur));
+	if ((fd = dup(dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+		    strcmp(name, DATA) == 0)
+			continue;
+		if (strncmp(name, "..", 2) == 0) {
+			if (strcmp(name, cur) != 0 &&
+			    strcmp(name, DATA_TMP) != 0 &&
+			    remove_tree(dfd, name) == -1)
+				log_kv(LOG_WARN, "cannot remove an old "
+				    "snapshot", "dir", dir, "name", name,
+				    "error", strerror(errno), NULL);
+			continue;
+		}
+		if (links && !in_set(name, files, n) &&
+		    is_our_link(dfd, name))
+			(void)unlinkat(dfd, name, 0);
+	}
+	closedir(d);
+}
+
+/*
+ * writer_commit(dir, files, n): make ${files} the new snapshot of ${dir},
+ * creating ${dir} (mode 0755) if missing.  ${files} must not contain the
+ * same path twice nor a path that is a prefix directory of another.
+ * Returns 0, or -1 with the previous snapshot left intact.  Fails with a
+ * logged error if a user-visible name is taken by something that is not a
+ * symlink into "..data" (akvd never deletes files it did not make).
+ */
+int
+writer_commit(const char *dir, const struct writer_file *files, size_t n)
+{
+	char snap[NAME_MAX + 1], top[NAME_MAX + 1];
+	struct timespec ts;
+	struct tm tm;
+	size_t i;
+	int dfd, sfd = -1, made = 0, attempt, saved;
+
+	if ((dfd = open_dir(dir, 1)) == -1)
+		return (-1);
+	if (check_names(dir, dfd, files, n) == -1)
+		goto fail;
+
+	/* A fresh, uniquely named snapshot directory. */
+	for (attempt = 0; attempt < 100 && !made; attempt++) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		snprintf(snap, sizeof(snap),
+		    "..%04d_%02d_%02d_%02d_%02d_%02d.%09ld",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, ts.tv_nsec + attempt);
+		if (mkdirat(dfd, snap, 0755) == 0)
+			made = 1;
+		else if (errno != EEXIST)
+			break;
+	}
+	if (!made) {
+		log_kv(LOG_ERROR, "cannot create a snapshot directory",
+		    "dir", dir, "error", strerror(errno), NULL);
+		goto fail;
+	}
+	/* mkdirat honours the umask: make the mode exact. */
+	if (fchmodat(dfd, snap, 0755, 0) == -1)
+		goto fail_snap;
+	sfd = openat(dfd, snap, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (sfd == -1)
+		goto fail_snap;
+	for (i = 0; i < n; i++) {
+		if (write_file(sfd, &files[i]) == -1) {
+			log_kv(LOG_ERROR, "cannot write a file", "dir", dir,
+			    "file", files[i].path, "error", strerror(errno),
+			    NULL);
+			goto fail_quiet;
+		}
+	}
+	if (sync_dirs(sfd, files, n) == -1)
+		goto fail_snap;
+	close(sfd);
+	sfd = -1;
+
+	/* The swap: readers see the old snapshot or the new one. */
+	(void)unlinkat(dfd, DATA_TMP, 0);
+	if (symlinkat(snap, dfd, DATA_TMP) == -1 ||
+	    renameat(dfd, DATA_TMP, dfd, DATA) == -1)
+		goto fail_snap;
+	(void)fsync(dfd);
+
+	for (i = 0; i < n; i++) {
+		top_component(files[i].path, top, sizeof(top));
+		if (link_name(dfd, top) == -1)
+			log_kv(LOG_ERROR, "cannot link a file name", "dir",
+			    dir, "name", top, "error", strerror(errno), NULL);
+	}
+	prune(dir, dfd, files, n, 1);
+	(void)fsync(dfd);
+	close(dfd);
+	return (0);
+
+fail_snap:
+	log_kv(LOG_ERROR, "cannot write the snapshot", "dir", dir,
+	    "error", strerror(errno), NULL);
+fail_quiet:
+	saved = errno;
+	if (sfd != -1)
+		close(sfd);
+	(void)remove_tree(dfd, snap);
+	errno = saved;
+fail:
+	close(dfd);
+	return (-1);
+}
+
+/*
+ * writer_read(dir, path, out): read ${path} of the current snapshot of
+ * ${dir} into ${out} (which the caller releases with buf_wipe).  Returns 0,
+ * 1 if there is no current snapshot or no such file, -1 on error.  Used at
+ * start-up so a restart never loses files that cannot be refetched yet.
+ */
+int
+writer_read(const char *dir, const char *path, struct buf *out)
+{
+	char chunk[8192];
+	struct stat st;
+	ssize_t r;
+	int dfd, ddfd, fd, rc = -1;
+
+	if ((dfd = open_dir(dir, 0)) == -1)
+		return (errno == ENOENT ? 1 : -1);
+	ddfd = openat(dfd, DATA, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(dfd);
+	if (ddfd == -1)
+		return (errno == ENOENT ? 1 : -1);
+	fd = openat(ddfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	close(ddfd);
+	if (fd == -1)
+		return (errno == ENOENT || errno == ENOTDIR ? 1 : -1);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > MAX_READ)
+		goto out;
+	for (;;) {
+		r = read(fd, chunk, sizeof(chunk));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		if (buf_append(out, chunk, (size_t)r) == -1)
+			goto out;
+	}
+	if (out->data == NULL && buf_append(out, "", 0) == -1)
+		goto out;
+	rc = 0;
+out:
+	explicit_bzero(chunk, sizeof(chunk));
+	if (rc == -1)
+		buf_wipe(out);
+	close(fd);
+	return (rc);
+}
+
+/*
+ * writer_cleanup(dir): remove leftovers of an interrupted commit (hidden
+ * snapshot directories that "..data" does not point to, "..data_tmp").
+ * Returns 0, or -1 on error.  Safe to call when ${dir} does not exist.
+ */
+int
+writer_cleanup(const char *dir)
+{
+	int dfd;
+
+	if ((dfd = open_dir(dir, 0)) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	(void)unlinkat(dfd, DATA_TMP, 0);
+	(void)unlinkat(dfd, "..link_tmp", 0);
+	prune(dir, dfd, NULL, 0, 0);
+	close(dfd);
+	return (0);
+}
