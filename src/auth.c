@@ -120,7 +120,7 @@ drop_token(struct auth *a)
 static int
 worth_logging(struct auth *a, long code)
 {
-	unsigned n = a->failures;
+	unsigned n = a->failures + 1;	/* this failure's number */
 
 	if (code != a->last_code) {
 		a->last_code = code;

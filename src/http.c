@@ -292,9 +292,12 @@ sock_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (revents & EV_WRITE)
 		action |= CURL_CSELECT_OUT;
 	curl_multi_socket_action(h->multi, s->fd, action, &h->still_running);
+	/*
+	 * No ev_timer_stop() here even when nothing runs: a callback run by
+	 * check_done() may have started a request whose timer curl just
+	 * armed.  curl disarms it itself through CURLMOPT_TIMERFUNCTION.
+	 */
 	check_done(h);
-	if (h->still_running <= 0)
-		ev_timer_stop(loop, &h->timer);
 }
 
 /* libev timer: curl's timeout expired (or a 0 timeout was requested). */

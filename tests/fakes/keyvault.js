@@ -1,0 +1,255 @@
+'use strict';
+// A double of the Azure Key Vault secrets data plane: SecretBundle and
+// SecretItem JSON, paging with nextLink, the real error shapes, Bearer
+// validation and the 401 challenge (see ../../shared/PROTOCOLS.md section
+// 4), plus fault injection and a request log for tests.
+
+const crypto = require('node:crypto');
+const jwt = require('./jwt');
+const { send } = require('./entra');
+
+const RESOURCE = 'https://vault.azure.net';
+const PAGE = 25;
+
+class KeyVault {
+  constructor({ tenantId, entra }) {
+    this.tenantId = tenantId;
+    this.entra = entra;             // whose signing key issues our tokens
+    this.secrets = new Map();       // name -> { versions: [{version, value, ...}] }  newest last
+    this.denied = new Set();
+    this.faults = [];
+    this.log = [];
+    this.connections = 0;
+    this.url = null;                // set once listening
+  }
+
+  // --- control API -------------------------------------------------------
+
+  setSecret(name, value, { contentType, tags, enabled = true } = {}) {
+    if (!/^[0-9a-zA-Z-]{1,127}$/.test(name)) throw new Error(`invalid secret name ${name}`);
+    const version = crypto.randomBytes(16).toString('hex');
+    const now = Math.floor(Date.now() / 1000);
+    let s = this.secrets.get(name);
+    if (!s) {
+      s = { versions: [] };
+      this.secrets.set(name, s);
+    }
+    s.versions.push({ version, value: String(value), contentType, tags, enabled, created: now, updated: now });
+    return version;
+  }
+
+  disableVersion(name, version) {
+    const v = this.secrets.get(name)?.versions.find((x) => x.version === version);
+    if (!v) throw new Error(`no version ${version} of ${name}`);
+    v.enabled = false;
+    v.updated = Math.floor(Date.now() / 1000);
+  }
+
+  deleteSecret(name) { this.secrets.delete(name); }
+  deny(name) { this.denied.add(name); }
+  allow(name) { this.denied.delete(name); }
+  fault(f) {
+    const id = crypto.randomUUID();
+    this.faults.push({ id, times: Infinity, ...f });
+    return id;
+  }
+  clearFaults() { this.faults = []; }
+  requests() { return this.log.slice(); }
+  clearRequests() { this.log = []; }
+  tlsConnections() { return this.connections; }
+
+  // --- wire ----------------------------------------------------------------
+
+  bundle(name, v) {
+    const b = {
+      value: v.value,
+      id: `${this.url}/secrets/${name}/${v.version}`,
+      attributes: { enabled: v.enabled, created: v.created, updated: v.updated,
+        recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 },
+      tags: v.tags || {},
+    };
+    if (v.contentType) b.contentType = v.contentType;
+    return b;
+  }
+
+  item(name, v, withVersion) {
+    const it = {
+      id: withVersion ? `${this.url}/secrets/${name}/${v.version}` : `${this.url}/secrets/${name}`,
+      attributes: { enabled: v.enabled, created: v.created, updated: v.updated,
+        recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 },
+      tags: v.tags || {},
+    };
+    if (v.contentType) it.contentType = v.contentType;
+    return it;
+  }
+
+  challenge() {
+    return `Bearer authorization="https://login.windows.net/${this.tenantId}", resource="${RESOURCE}"`;
+  }
+
+  unauthorized(res, message) {
+    send(res, 401, { error: { code: 'Unauthorized', message } }, { 'WWW-Authenticate': this.challenge() });
+    return 401;
+  }
+
+  // Validate the Bearer token: signature by Entra's key, audience, expiry.
+  // Returns null when valid, else the KV error message.
+  checkToken(req) {
+    const h = req.headers.authorization;
+    if (!h || !/^Bearer /i.test(h)) return 'AKV10000: Request is missing a Bearer or PoP token.';
+    let d;
+    try {
+      d = jwt.verify(h.slice(7).trim(), this.entra.jwks());
+    } catch (e) {
+      return 'AKV10017: Invalid token signature.';
+    }
+    const c = d.claims;
+    const aud = String(c.aud).replace(/\/$/, '');
+    if (aud !== RESOURCE) return `AKV10022: Invalid audience. Expected ${RESOURCE}, found: ${c.aud}.`;
+    if (c.iss !== `https://sts.windows.net/${this.tenantId}/`) {
+      return `AKV10032: Invalid issuer. Expected one of https://sts.windows.net/${this.tenantId}/, found ${c.iss}.`;
+    }
+    const now = Math.floor(Date.now() / 1000);
+    if (now >= c.exp) return '[TokenExpired] Error validating token: \'S2S12086\'.';
+    if (now < c.nbf) return '[TokenNotYetValid] Error validating token: \'S2S12085\'.';
+    return null;
+  }
+
+  notFound(res, name) {
+    send(res, 404, { error: { code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not ` +
+      'found in this key vault. If you recently deleted this secret you may be able to recover it using ' +
+      'the correct recovery command. For help resolving this issue, please see ' +
+      'https://go.microsoft.com/fwlink/?linkid=2125182' } });
+    return 404;
+  }
+
+  forbiddenRbac(res, name, claims) {
+    send(res, 403, { error: { code: 'Forbidden', message: 'Caller is not authorized to perform action on ' +
+      'resource.\r\nIf role assignments, deny assignments or role definitions were changed recently, please ' +
+      'observe propagation time.\r\n' +
+      `Caller: appid=${claims.appid};oid=${claims.oid};iss=${claims.iss}\r\n` +
+      "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'\r\n" +
+      `Resource: '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg/providers/microsoft.keyvault/vaults/test/secrets/${name}'\r\n` +
+      "Assignment: (not found)\r\nDenyAssignmentId: null\r\nDecisionReason: null \r\nVault: test;location=eastus\r\n",
+    innererror: { code: 'ForbiddenByRbac' } } });
+    return 403;
+  }
+
+  page(res, items, url, maxresults) {
+    const skip = Number(url.searchParams.get('$skiptoken') || 0);
+    const slice = items.slice(skip, skip + maxresults);
+    let nextLink = null;
+    if (skip + maxresults < items.length) {
+      const n = new URL(url.pathname, this.url);
+      n.searchParams.set('api-version', url.searchParams.get('api-version'));
+      n.searchParams.set('$skiptoken', String(skip + maxresults));
+      n.searchParams.set('maxresults', String(maxresults));
+      nextLink = n.toString();
+    }
+    send(res, 200, { value: slice, nextLink });
+    return 200;
+  }
+
+  // Normal handling; returns the status sent.
+  serve(req, res, url, entry) {
+    if (!url.searchParams.get('api-version')) {
+      send(res, 400, { error: { code: 'BadParameter', message: 'The request URI contains an invalid or missing api-version.' } });
+      return 400;
+    }
+    const bad = this.checkToken(req);
+    if (bad) return this.unauthorized(res, bad);
+    entry.authorized = true;
+    const claims = jwt.decode(req.headers.authorization.slice(7).trim()).claims;
+    if (req.method !== 'GET') {
+      send(res, 405, { error: { code: 'MethodNotAllowed', message: `The requested resource does not support http method '${req.method}'.` } });
+      return 405;
+    }
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (parts[0] !== 'secrets' || parts.length > 3) {
+      send(res, 404, { error: { code: 'NotFound', message: 'The requested resource was not found.' } });
+      return 404;
+    }
+    const max = Math.min(Math.max(Number(url.searchParams.get('maxresults') || PAGE), 1), PAGE);
+    if (parts.length === 1) {
+      const items = [...this.secrets.entries()]
+        .map(([n, s]) => this.item(n, s.versions[s.versions.length - 1], false));
+      return this.page(res, items, url, max);
+    }
+    const name = parts[1];
+    const s = this.secrets.get(name);
+    if (this.denied.has(name)) return this.forbiddenRbac(res, name, claims);
+    if (!s) return this.notFound(res, name);
+    if (parts.length === 3 && parts[2] === 'versions') {
+      return this.page(res, s.versions.map((v) => this.item(name, v, true)), url, max);
+    }
+    const v = parts.length === 3 ? s.versions.find((x) => x.version === parts[2])
+      : s.versions[s.versions.length - 1];
+    if (!v) return this.notFound(res, `${name}/${parts[2]}`);
+    if (!v.enabled) {
+      send(res, 403, { error: { code: 'Forbidden', message: 'Operation get is not allowed on a disabled secret.',
+        innererror: { code: 'SecretDisabled' } } });
+      return 403;
+    }
+    send(res, 200, this.bundle(name, v));
+    return 200;
+  }
+
+  handle(req, res) {
+    const url = new URL(req.url, this.url);
+    const entry = { time: Date.now(), method: req.method, path: url.pathname,
+      query: Object.fromEntries(url.searchParams), authorized: false, status: 0 };
+    this.log.push(entry);
+    req.resume();
+    const f = this.faults.find((x) => x.times > 0 &&
+      (x.match instanceof RegExp ? x.match.test(url.pathname) : url.pathname.startsWith(x.match || '/')));
+    if (!f) {
+      entry.status = this.serve(req, res, url, entry);
+      return;
+    }
+    f.times--;
+    const act = () => {
+      if (f.reset) {
+        entry.status = 0;
+        req.socket.destroy();
+        return;
+      }
+      if (f.malformed) {
+        entry.status = 200;
+        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+        res.end('{"value":"trunc');
+        return;
+      }
+      if (f.oversize) {
+        entry.status = 200;
+        const body = JSON.stringify({ value: 'x'.repeat(f.oversize), id: `${this.url}/secrets/big/0123`,
+          attributes: { enabled: true } });
+        res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      if (f.status) {
+        const headers = { ...(f.headers || {}) };
+        if (f.retryAfter !== undefined) headers['Retry-After'] = String(f.retryAfter);
+        let body = f.body;
+        if (body === undefined) {
+          body = f.status === 429
+            ? { error: { code: 'Throttled', message: 'Request was not allowed because we throttled it. ' +
+                'Reason: VaultRequestTypeLimitReached' } }
+            : { error: { code: 'ServiceUnavailable', message: 'The service is temporarily unavailable.' } };
+        }
+        entry.status = f.status;
+        if (typeof body === 'string') {
+          res.writeHead(f.status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
+          res.end(body);
+        } else {
+          send(res, f.status, body, headers);
+        }
+        return;
+      }
+      entry.status = this.serve(req, res, url, entry);
+    };
+    if (f.delayMs) setTimeout(act, f.delayMs); else act();
+  }
+}
+
+module.exports = { KeyVault, RESOURCE };
