@@ -535,8 +535,18 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 	r = get_string(p, path, o, "alias", &alias);
 	if (r == 0 && obj->name != NULL)
 		alias = obj->name;
-	if (r == 1 && !config_alias_valid(alias))
-		perr(p, sub, "must be a relative file name without \"..\"");
+	if (r == 1 && !config_alias_valid(alias)) {
+		if (alias[0] == '/')
+			perr(p, sub, "must be a relative file name, not an "
+			    "absolute path");
+		else if (strstr(alias, "..") != NULL)
+			perr(p, sub, "must be a relative file name without "
+			    "\"..\"");
+		else
+			perr(p, sub, "must be a relative file name without "
+			    "empty or \".\" components, backslashes or "
+			    "control characters");
+	}
 	else if (alias != NULL && r != -1)
 		obj->alias = strdup(alias);
 

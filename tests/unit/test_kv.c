@@ -1,0 +1,191 @@
+/*
+ * test_kv.c - Key Vault URLs and responses, with bodies in the real shapes
+ * (../../shared/PROTOCOLS.md section 4).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+
+#include "kv.h"
+
+#define B(s)	s, sizeof(s) - 1
+
+static void
+test_url(void **state)
+{
+	char *u;
+
+	(void)state;
+	u = kv_secret_url("https://myvault.vault.azure.net", "db-password",
+	    NULL);
+	assert_string_equal(u, "https://myvault.vault.azure.net/secrets/"
+	    "db-password?api-version=7.4");
+	free(u);
+	u = kv_secret_url("https://v", "a", "");
+	assert_string_equal(u, "https://v/secrets/a?api-version=7.4");
+	free(u);
+	u = kv_secret_url("https://v", "a", "4387e9f3d6e14c459867679a90fd0f79");
+	assert_string_equal(u, "https://v/secrets/a/"
+	    "4387e9f3d6e14c459867679a90fd0f79?api-version=7.4");
+	free(u);
+}
+
+static void
+test_parse_secret(void **state)
+{
+	struct kv_secret s;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(kv_parse_secret(B("{\"value\":\"mysecretvalue\","
+	    "\"id\":\"https://myvault.vault.azure.net/secrets/mysecretname/"
+	    "4387e9f3d6e14c459867679a90fd0f79\",\"attributes\":{\"enabled\":"
+	    "true,\"created\":1493938410,\"updated\":1493938410,"
+	    "\"recoveryLevel\":\"Recoverable+Purgeable\",\"recoverableDays\":"
+	    "90},\"tags\":{\"k\":\"v\"},\"contentType\":\"text/plain\"}"), &s,
+	    err, sizeof(err)), 0);
+	assert_string_equal(s.value, "mysecretvalue");
+	assert_int_equal(s.len, 13);
+	assert_string_equal(s.version, "4387e9f3d6e14c459867679a90fd0f79");
+	assert_string_equal(s.content_type, "text/plain");
+	assert_int_equal(s.enabled, 1);
+	kv_secret_clear(&s);
+	assert_null(s.value);
+
+	/* Certificate-backed secret: kid, managed, PFX content type. */
+	assert_int_equal(kv_parse_secret(B("{\"value\":\"MIIKPAIBAzCCCfwG\","
+	    "\"contentType\":\"application/x-pkcs12\",\"id\":\"https://v.vault."
+	    "azure.net/secrets/tls/0f8e\",\"managed\":true,\"attributes\":"
+	    "{\"enabled\":false},\"kid\":\"https://v.vault.azure.net/keys/tls/"
+	    "0f8e\"}"), &s, err, sizeof(err)), 0);
+	assert_string_equal(s.version, "0f8e");
+	assert_string_equal(s.content_type, "application/x-pkcs12");
+	assert_int_equal(s.enabled, 0);
+	kv_secret_clear(&s);
+
+	/* Escapes and embedded NUL survive. */
+	assert_int_equal(kv_parse_secret(B("{\"value\":\"a\\\"b\\n\\u00e9\","
+	    "\"id\":\"https://v/secrets/n/1\"}"), &s, err, sizeof(err)), 0);
+	assert_string_equal(s.value, "a\"b\n\xc3\xa9");
+	kv_secret_clear(&s);
+}
+
+static void
+test_parse_secret_errors(void **state)
+{
+	static const struct { const char *body; const char *err; } cases[] = {
+		{ "{\"value\":\"SECRETVALUE", "response is not JSON" },
+		{ "[\"SECRETVALUE\"]", "response is not a JSON object" },
+		{ "{\"id\":\"https://v/secrets/n/1\"}",
+		    "response has no \"value\"" },
+		{ "{\"value\":5,\"id\":\"https://v/secrets/n/1\"}",
+		    "response has no \"value\"" },
+		{ "{\"value\":\"SECRETVALUE\"}",
+		    "response has no \"id\" of the form .../secrets/NAME/VERSION" },
+		{ "{\"value\":\"SECRETVALUE\",\"id\":\"https://v/secrets/n\"}",
+		    "response has no \"id\" of the form .../secrets/NAME/VERSION" },
+		{ "{\"value\":\"SECRETVALUE\",\"id\":\"https://v/secrets/n/\"}",
+		    "response has no \"id\" of the form .../secrets/NAME/VERSION" },
+		{ "{\"value\":\"SECRETVALUE\",\"id\":\"https://v/keys/n/1\"}",
+		    "response has no \"id\" of the form .../secrets/NAME/VERSION" },
+	};
+	struct kv_secret s;
+	char err[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(kv_parse_secret(cases[i].body,
+		    strlen(cases[i].body), &s, err, sizeof(err)), -1);
+		assert_string_equal(err, cases[i].err);
+		assert_null(strstr(err, "SECRETVALUE"));
+		assert_null(s.value);
+	}
+}
+
+static void
+test_parse_error(void **state)
+{
+	struct kv_error e;
+
+	(void)state;
+	assert_int_equal(kv_parse_error(B("{\"error\":{\"code\":\"Forbidden\","
+	    "\"message\":\"Operation get is not allowed on a disabled secret.\","
+	    "\"innererror\":{\"code\":\"SecretDisabled\"}}}"), &e), 0);
+	assert_string_equal(e.code, "Forbidden");
+	assert_string_equal(e.inner, "SecretDisabled");
+	assert_string_equal(e.message,
+	    "Operation get is not allowed on a disabled secret.");
+	assert_int_equal(kv_parse_error(B("{\"error\":{\"code\":\"Forbidden\","
+	    "\"message\":\"Caller is not authorized.\\r\\nCaller: appid=x\","
+	    "\"innererror\":{\"code\":\"ForbiddenByRbac\"}}}"), &e), 0);
+	assert_null(strchr(e.message, '\r'));
+	assert_string_equal(e.inner, "ForbiddenByRbac");
+	assert_int_equal(kv_parse_error(B("{\"error\":{\"code\":"
+	    "\"SecretNotFound\",\"message\":\"A secret with (name/id) x was not "
+	    "found in this key vault.\"}}"), &e), 0);
+	assert_string_equal(e.code, "SecretNotFound");
+	assert_string_equal(e.inner, "");
+	assert_int_equal(kv_parse_error(B("<html>bad gateway</html>"), &e), -1);
+	assert_int_equal(kv_parse_error(B("{\"error\":\"x\"}"), &e), -1);
+	assert_string_equal(e.code, "");
+	assert_int_equal(kv_parse_error(NULL, 0, &e), -1);
+}
+
+static void
+test_challenge(void **state)
+{
+	struct kv_challenge c;
+
+	(void)state;
+	assert_int_equal(kv_parse_challenge("Bearer authorization=\"https://"
+	    "login.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47\", "
+	    "resource=\"https://vault.azure.net\"", &c), 0);
+	assert_string_equal(c.tenant, "72f988bf-86f1-41af-91ab-2d7cd011db47");
+	assert_string_equal(c.resource, "https://vault.azure.net");
+	assert_int_equal(kv_parse_challenge("Bearer authorization_uri=\"https:"
+	    "//login.microsoftonline.com/contoso.com/oauth2/authorize\", "
+	    "scope=\"https://vault.azure.net/.default\"", &c), 0);
+	assert_string_equal(c.tenant, "contoso.com");
+	assert_string_equal(c.resource, "https://vault.azure.net");
+	assert_int_equal(kv_parse_challenge("Basic realm=\"x\"", &c), -1);
+	assert_int_equal(kv_parse_challenge("Bearer resource=\"https://v\"",
+	    &c), -1);
+	assert_int_equal(kv_parse_challenge(NULL, &c), -1);
+}
+
+static void
+test_resource_matches(void **state)
+{
+	(void)state;
+	assert_true(kv_resource_matches("https://myvault.vault.azure.net",
+	    "https://vault.azure.net"));
+	assert_true(kv_resource_matches("https://MyVault.Vault.Azure.Net:443",
+	    "https://vault.azure.net/"));
+	assert_false(kv_resource_matches("https://evilvault.azure.net",
+	    "https://vault.azure.net"));
+	assert_false(kv_resource_matches("https://myvault.vault.azure.net."
+	    "evil.com", "https://vault.azure.net"));
+	assert_false(kv_resource_matches("https://vault.azure.net",
+	    "https://vault.azure.net"));
+	assert_false(kv_resource_matches("https://127.0.0.1:8443",
+	    "https://vault.azure.net"));
+	assert_false(kv_resource_matches("http://myvault.vault.azure.net",
+	    "https://vault.azure.net"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_url),
+		cmocka_unit_test(test_parse_secret),
+		cmocka_unit_test(test_parse_secret_errors),
+		cmocka_unit_test(test_parse_error),
+		cmocka_unit_test(test_challenge),
+		cmocka_unit_test(test_resource_matches),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
