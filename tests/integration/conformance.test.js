@@ -1,0 +1,95 @@
+'use strict';
+// Conformance: the official @azure/identity and @azure/keyvault-secrets
+// clients work against the doubles, so the doubles speak the real protocol.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const fs = require('node:fs');
+const { execFile } = require('node:child_process');
+const { startDoubles } = require('../fakes');
+const { tmpdir } = require('./lib/akvd');
+
+const CLIENT = path.join(__dirname, '..', 'fakes', 'sdk-client.js');
+
+function sdk(d, args, extraEnv) {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, ...d.env, NODE_EXTRA_CA_CERTS: d.caFile, ...extraEnv };
+    execFile(process.execPath, [CLIENT, ...args], { env, timeout: 60000 }, (err, stdout, stderr) => {
+      let r;
+      try {
+        r = JSON.parse(stdout);
+      } catch (e) {
+        reject(new Error(`sdk-client: ${err || ''}\n${stdout}\n${stderr}`));
+        return;
+      }
+      if (r.fatal) reject(new Error(r.fatal));
+      else resolve(r);
+    });
+  });
+}
+
+async function fixture(t, opts) {
+  const dir = tmpdir('akvd-conf-');
+  const d = await startDoubles({ dir, ...opts });
+  t.after(async () => {
+    await d.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const first = d.kv.setSecret('conf', 'first value');
+  const disabled = d.kv.setSecret('conf', 'disabled value');
+  d.kv.disableVersion('conf', disabled);
+  const latest = d.kv.setSecret('conf', 'latest value', { contentType: 'text/plain' });
+  const many = [];
+  for (let i = 0; i < 30; i++) many.push(d.kv.setSecret('many', `v${i}`));
+  return { d, first, disabled, latest, many };
+}
+
+function checkResults(r, f) {
+  assert.equal(r.token.ok, true, JSON.stringify(r.token));
+  assert.ok(r.token.expiresInS > 3500);
+  assert.deepEqual(r.latest, { ok: true, value: { value: 'latest value', version: f.latest, enabled: true,
+    contentType: 'text/plain', name: 'conf' } });
+  assert.deepEqual(r.byVersion, { ok: true, value: 'first value' });
+  // 30 versions over two pages, following nextLink.
+  assert.equal(r.versions.ok, true, JSON.stringify(r.versions));
+  assert.deepEqual([...r.versions.value].sort(), [...f.many].sort());
+  assert.deepEqual(r.list, { ok: true, value: ['conf', 'many'] });
+  assert.equal(r.missing.ok, false);
+  assert.equal(r.missing.statusCode, 404);
+  assert.equal(r.missing.code, 'SecretNotFound');
+  assert.equal(r.disabled.ok, false);
+  assert.equal(r.disabled.statusCode, 403);
+  assert.equal(r.disabled.code, 'Forbidden');
+  assert.match(r.disabled.message, /disabled secret/);
+}
+
+test('WorkloadIdentityCredential + SecretClient against the doubles', async (t) => {
+  const f = await fixture(t);
+  const r = await sdk(f.d, ['workload', f.d.vaultUrl],
+    { FIRST_VERSION: f.first, DISABLED_VERSION: f.disabled });
+  checkResults(r, f);
+  // The SDK sent its first request without a token and followed the 401
+  // challenge, then exchanged the projected token once.
+  const reqs = f.d.kv.requests();
+  assert.equal(reqs[0].authorized, false);
+  assert.equal(reqs[0].status, 401);
+  assert.ok(reqs.slice(1).every((q) => q.authorized));
+  const ex = f.d.entra.requests();
+  assert.ok(ex.length >= 1 && ex.every((q) => q.status === 200), JSON.stringify(ex));
+  assert.equal(ex[0].form.client_assertion_type, 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+  assert.equal(ex[0].form.scope, 'https://vault.azure.net/.default');
+  assert.equal(ex[0].assertionClaims.sub, 'system:serviceaccount:default:app');
+});
+
+test('ClientSecretCredential against the Entra double', async (t) => {
+  const f = await fixture(t, { clientSecrets: ['s3cr3t~value'] });
+  const r = await sdk(f.d, ['secret', f.d.vaultUrl, 's3cr3t~value'],
+    { FIRST_VERSION: f.first, DISABLED_VERSION: f.disabled });
+  checkResults(r, f);
+  // A wrong secret is refused with the real AADSTS code.
+  const bad = await sdk(f.d, ['secret', f.d.vaultUrl, 'wrong'],
+    { FIRST_VERSION: f.first, DISABLED_VERSION: f.disabled });
+  assert.equal(bad.token.ok, false);
+  assert.match(bad.token.message, /AADSTS7000215/);
+});
