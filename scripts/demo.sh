@@ -67,8 +67,10 @@ until grep -q "snapshot written" "$demo/akvd.log"; do
 done
 sed 's/^/  | /' "$demo/akvd.log"
 
-say "ls -la demo/secrets"
+say "ls -la demo/secrets   (stable names are symlinks into ..data)"
 ls -la demo/secrets
+say "ls -lL demo/secrets/*  (the files: mode 0440 by default, 0400 as configured)"
+ls -lL demo/secrets/password demo/secrets/username demo/secrets/config/api-key
 printf '\npassword = %s\n' "$(cat demo/secrets/password)"
 
 say "rotating db-password in Key Vault; akvd polls every 3 s"
