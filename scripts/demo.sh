@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 demo=$root/demo
 ctl=http://127.0.0.1:18445
+# The doubles are on loopback: never through a configured proxy.
+export NO_PROXY="${NO_PROXY:+$NO_PROXY,}127.0.0.1,localhost" no_proxy="${no_proxy:+$no_proxy,}127.0.0.1,localhost"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 

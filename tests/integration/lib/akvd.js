@@ -63,6 +63,11 @@ function writeConfig(dir, cfg, name = 'akvd.json') {
   return p;
 }
 
+function noProxy() {
+  const cur = process.env.NO_PROXY || process.env.no_proxy;
+  return cur ? `${cur},127.0.0.1,localhost` : '127.0.0.1,localhost';
+}
+
 // A running akvd: collects stderr lines; resolves `exited` on exit.
 class Akvd {
   constructor(args, { env = {}, cwd } = {}) {
@@ -73,7 +78,9 @@ class Akvd {
       if (k.startsWith('AZURE_')) delete cleanEnv[k];
     }
     this.proc = spawn(BIN, args, {
-      env: { ...cleanEnv, ASAN_OPTIONS: 'detect_leaks=1', ...env },
+      // The doubles are on loopback: never send that through a proxy the
+      // machine may have configured for the package registries.
+      env: { ...cleanEnv, ASAN_OPTIONS: 'detect_leaks=1', NO_PROXY: noProxy(), no_proxy: noProxy(), ...env },
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
