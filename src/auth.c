@@ -157,8 +157,11 @@ read_assertion(const char *path)
 			errno = EFBIG;
 			break;
 		}
-		if (buf_append(&b, chunk, (size_t)n) == -1)
+		if (buf_append(&b, chunk, (size_t)n) == -1) {
+			n = -1;
+			errno = ENOMEM;
 			break;
+		}
 	}
 	explicit_bzero(chunk, sizeof(chunk));
 	close(fd);

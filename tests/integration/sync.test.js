@@ -151,3 +151,34 @@ test('malformed and oversized responses are errors that keep the file', async (t
   assert.equal(readOut(fx.out, 'doc'), 'good-document');
   await a.stop();
 });
+
+test('--log-format json: one JSON object per line, with the object and version', async (t) => {
+  const fx = await setup(t);
+  const v = fx.set('j', 'json-log-value');
+  const a = fx.start(fx.write(fx.config([{ name: 'j' }, { name: 'absent' }])), ['--log-format', 'json']);
+  await a.waitLog(/snapshot written/);
+  await a.stop();
+  const recs = a.lines.filter((l) => l.trim()).map((l) => JSON.parse(l));
+  assert.ok(recs.every((r) => typeof r.time === 'string' && typeof r.level === 'string' && typeof r.msg === 'string'),
+    a.log());
+  const fetched = recs.find((r) => r.msg === 'object fetched');
+  assert.equal(fetched.object, 'j');
+  assert.equal(fetched.version, v);
+  const failed = recs.find((r) => r.msg === 'object fetch failed');
+  assert.equal(failed.object, 'absent');
+  assert.match(failed.reason, /HTTP 404 SecretNotFound/);
+  fx.assertNoSecretsLogged(a);
+});
+
+test('--log-level warn hides routine lines but not failures', async (t) => {
+  const fx = await setup(t);
+  fx.set('w', 'warn-level-value');
+  const cfgPath = fx.write(fx.config([{ name: 'w' }, { name: 'absent' }]));
+  const a = new (require('./lib/akvd').Akvd)(['--config', cfgPath, '--log-level', 'warn']);
+  fx.procs.push(a);
+  await until(() => tryRead(fx.out, 'w') === 'warn-level-value', { what: 'first sync' });
+  await a.waitLog(/object fetch failed.*absent/);
+  await a.stop();
+  assert.equal(a.count(/ info /), 0, a.log());
+  assert.equal(a.count(/ debug /), 0, a.log());
+});
