@@ -4,6 +4,7 @@
 #   make check    install missing dependencies, build with ASan+UBSan, run
 #                 the unit (cmocka) and integration (node:test) suites
 #   make demo     run akvd against the local Azure doubles
+#   make bench    print speed and memory figures against the doubles
 #   make install  install binary, unit, man pages, example config
 
 PREFIX   ?= /usr/local
@@ -72,6 +73,9 @@ integration: build/san/akvd
 	    AKVD_BIN=$(CURDIR)/build/san/akvd node --test --test-concurrency=2 \
 	        tests/integration/; \
 	else echo "integration: no tests yet"; fi
+
+bench: deps build/akvd
+	node tests/bench/sync100.js
 
 demo: deps build/akvd
 	@scripts/demo.sh
