@@ -172,58 +172,29 @@ config_vault_url(const char *s, char *out, size_t len)
 	return (https_url(s, out, len, 0));
 }
 
+/*
+ * Nonzero if ${s} has ${min}..${max} bytes, each a letter, a digit or one
+ * of ${extra}.
+ */
 static int
-object_name_valid(const char *s)
+word_valid(const char *s, size_t min, size_t max, const char *extra)
 {
 	size_t n = strlen(s), i;
 
-	if (n < 1 || n > 127)
+	if (n < min || n > max)
 		return (0);
 	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr(extra, s[i]) == NULL)
 			return (0);
 	return (1);
 }
 
-static int
-version_valid(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n > 64)
-		return (0);
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]))
-			return (0);
-	return (1);
-}
-
-static int
-tenant_valid(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n < 1 || n > 128)
-		return (0);
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
-		    s[i] != '.')
-			return (0);
-	return (1);
-}
-
-static int
-client_id_valid(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n < 1 || n > 128)
-		return (0);
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
-			return (0);
-	return (1);
-}
+/* Key Vault object names, versions, tenants (GUID or domain), clients. */
+#define object_name_valid(s)	word_valid((s), 1, 127, "-")
+#define version_valid(s)	word_valid((s), 0, 64, "")
+#define tenant_valid(s)		word_valid((s), 1, 128, "-.")
+#define client_id_valid(s)	word_valid((s), 1, 128, "-")
 
 /* ---------------------------------------------------------------------- */
 /* JSON helpers                                                           */

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "json.h"
 #include "entra.h"
 #include "http.h"
 #include "util.h"
@@ -94,30 +95,6 @@ json_seconds(const cJSON *v)
 	return (-1);
 }
 
-/* Wipe cJSON's copies of the body's strings. */
-static void
-json_wipe(cJSON *j)
-{
-	cJSON *c;
-
-	for (c = j; c != NULL; c = c->next) {
-		if (cJSON_IsString(c) && c->valuestring != NULL)
-			explicit_bzero(c->valuestring, strlen(c->valuestring));
-		if (c->child != NULL)
-			json_wipe(c->child);
-	}
-}
-
-static void
-json_wipe_free(cJSON *j)
-{
-
-	if (j == NULL)
-		return;
-	json_wipe(j);
-	cJSON_Delete(j);
-}
-
 /*
  * entra_parse_token(body, len, out, err, errlen): parse a successful token
  * response.  "expires_in" and "refresh_in" may be numbers or numeric
@@ -128,15 +105,14 @@ int
 entra_parse_token(const char *body, size_t len, struct entra_token *out,
     char *err, size_t errlen)
 {
-	cJSON *j, *v;
+	cJSON *j = NULL, *v;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (body == NULL || (j = cJSON_ParseWithLength(body, len)) == NULL ||
 	    !cJSON_IsObject(j)) {
 		snprintf(err, errlen, "response is not a JSON object");
-		if (body != NULL && j != NULL)
-			json_wipe_free(j);
+		json_delete_wiped(j);
 		return (-1);
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "token_type");
@@ -169,7 +145,7 @@ entra_parse_token(const char *body, size_t len, struct entra_token *out,
 	}
 	rc = 0;
 out:
-	json_wipe_free(j);
+	json_delete_wiped(j);
 	if (rc == -1) {
 		out->expires_in = out->refresh_in = 0;
 	}

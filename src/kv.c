@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "json.h"
 #include "http.h"
 #include "kv.h"
 #include "util.h"
@@ -41,19 +42,6 @@ out:
 		return (NULL);
 	}
 	return (b.data);
-}
-
-static void
-json_wipe(cJSON *j)
-{
-	cJSON *c;
-
-	for (c = j; c != NULL; c = c->next) {
-		if (cJSON_IsString(c) && c->valuestring != NULL)
-			explicit_bzero(c->valuestring, strlen(c->valuestring));
-		if (c->child != NULL)
-			json_wipe(c->child);
-	}
 }
 
 /*
@@ -108,8 +96,7 @@ kv_parse_secret(const char *body, size_t len, struct kv_secret *out,
 	memcpy(out->value, v->valuestring, out->len + 1);
 	rc = 0;
 out:
-	json_wipe(j);
-	cJSON_Delete(j);
+	json_delete_wiped(j);
 	return (rc);
 }
 
