@@ -82,8 +82,13 @@ demo: deps build/akvd
 
 install: build/akvd
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
-	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc/akvd
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc/akvd \
+	    $(DESTDIR)$(PREFIX)/share/doc/akvd \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 build/akvd $(DESTDIR)$(PREFIX)/bin/akvd
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/akvd/README.md
+	sed 's|/usr/local/bin/akvd|$(PREFIX)/bin/akvd|; s|/usr/local/share|$(PREFIX)/share|' \
+	    systemd/akvd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/akvd.service
 	[ ! -f man/akvd.8 ] || install -m 0644 man/akvd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	[ ! -f man/akvd.json.5 ] || install -m 0644 man/akvd.json.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	[ -f $(DESTDIR)/etc/akvd/akvd.json ] || \
