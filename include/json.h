@@ -12,4 +12,13 @@
  */
 void	json_delete_wiped(cJSON *);
 
+/*
+ * json_copy_text(dst, len, v, one_line): copy the string ${v} into ${dst}
+ * for logging: truncated to ${len} - 1 bytes, control characters replaced
+ * by spaces, and with ${one_line} stopped at the first CR or LF.  ${dst}
+ * is "" when ${v} is not a string.  Returns 0, or -1 if ${v} is not a
+ * string.
+ */
+int	json_copy_text(char *, size_t, const cJSON *, int);
+
 #endif /* !AKVD_JSON_H */

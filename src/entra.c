@@ -161,18 +161,6 @@ entra_token_clear(struct entra_token *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Copy ${s} up to the first CR or LF, replacing control characters. */
-static void
-first_line(char *dst, size_t dlen, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < dlen && s[i] != '\0' && s[i] != '\r' &&
-	    s[i] != '\n'; i++)
-		dst[i] = iscntrl((unsigned char)s[i]) ? ' ' : s[i];
-	dst[i] = '\0';
-}
-
 /*
  * entra_parse_error(body, len, out): parse an error response.  ${code} is
  * the first of "error_codes", else the AADSTS number at the start of the
@@ -193,11 +181,9 @@ entra_parse_error(const char *body, size_t len, struct entra_error *out)
 		cJSON_Delete(j);
 		return (-1);
 	}
-	first_line(out->error, sizeof(out->error), e->valuestring);
+	json_copy_text(out->error, sizeof(out->error), e, 1);
 	d = cJSON_GetObjectItemCaseSensitive(j, "error_description");
-	if (cJSON_IsString(d))
-		first_line(out->description, sizeof(out->description),
-		    d->valuestring);
+	json_copy_text(out->description, sizeof(out->description), d, 1);
 	codes = cJSON_GetObjectItemCaseSensitive(j, "error_codes");
 	if (cJSON_IsArray(codes) && cJSON_IsNumber(cJSON_GetArrayItem(codes,
 	    0)))
@@ -207,9 +193,8 @@ entra_parse_error(const char *body, size_t len, struct entra_error *out)
 		out->code = strtol(p, NULL, 10);
 	}
 	cid = cJSON_GetObjectItemCaseSensitive(j, "correlation_id");
-	if (cJSON_IsString(cid))
-		first_line(out->correlation_id, sizeof(out->correlation_id),
-		    cid->valuestring);
+	json_copy_text(out->correlation_id, sizeof(out->correlation_id), cid,
+	    1);
 	cJSON_Delete(j);
 	return (0);
 }

@@ -1,6 +1,7 @@
 /*
  * json.c - cJSON helpers shared by the modules that parse Azure responses.
  */
+#include <ctype.h>
 #include <string.h>
 
 #include "json.h"
@@ -30,4 +31,32 @@ json_delete_wiped(cJSON *j)
 		return;
 	wipe(j);
 	cJSON_Delete(j);
+}
+
+/*
+ * json_copy_text(dst, len, v, one_line): copy the string ${v} into ${dst}
+ * for logging: truncated to ${len} - 1 bytes, control characters replaced
+ * by spaces, and with ${one_line} stopped at the first CR or LF.  ${dst}
+ * is "" when ${v} is not a string.  Returns 0, or -1 if ${v} is not a
+ * string.
+ */
+int
+json_copy_text(char *dst, size_t len, const cJSON *v, int one_line)
+{
+	const char *s;
+	size_t i;
+
+	if (len == 0)
+		return (-1);
+	dst[0] = '\0';
+	if (!cJSON_IsString(v))
+		return (-1);
+	s = v->valuestring;
+	for (i = 0; i + 1 < len && s[i] != '\0'; i++) {
+		if (one_line && (s[i] == '\r' || s[i] == '\n'))
+			break;
+		dst[i] = iscntrl((unsigned char)s[i]) ? ' ' : s[i];
+	}
+	dst[i] = '\0';
+	return (0);
 }

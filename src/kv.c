@@ -112,16 +112,6 @@ kv_secret_clear(struct kv_secret *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static void
-copy_clean(char *dst, size_t dlen, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < dlen && s[i] != '\0'; i++)
-		dst[i] = iscntrl((unsigned char)s[i]) ? ' ' : s[i];
-	dst[i] = '\0';
-}
-
 /*
  * kv_parse_error(body, len, out): parse {"error":{"code","message",
  * "innererror":{"code"}}}.  Returns 0, or -1 (${out} zeroed) if the body
@@ -141,14 +131,12 @@ kv_parse_error(const char *body, size_t len, struct kv_error *out)
 		cJSON_Delete(j);
 		return (-1);
 	}
-	copy_clean(out->code, sizeof(out->code), c->valuestring);
+	json_copy_text(out->code, sizeof(out->code), c, 1);
 	m = cJSON_GetObjectItemCaseSensitive(e, "message");
-	if (cJSON_IsString(m))
-		copy_clean(out->message, sizeof(out->message), m->valuestring);
+	json_copy_text(out->message, sizeof(out->message), m, 0);
 	in = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 	    e, "innererror"), "code");
-	if (cJSON_IsString(in))
-		copy_clean(out->inner, sizeof(out->inner), in->valuestring);
+	json_copy_text(out->inner, sizeof(out->inner), in, 1);
 	cJSON_Delete(j);
 	return (0);
 }
