@@ -26,8 +26,6 @@
 #define EXIT_USAGE	2
 #define EXIT_CONFIG	78	/* EX_CONFIG */
 
-#define KV_SCOPE	"https://vault.azure.net/.default"
-
 struct akvd {
 	struct ev_loop	*loop;
 	const char	*config_path;
@@ -205,8 +203,8 @@ run(struct akvd *d, struct akvd_config *cfg)
 	}
 	http_opts_from(&ho, cfg);
 	if ((d->http = http_new(d->loop, &ho)) == NULL ||
-	    (d->auth = auth_new(d->loop, d->http, &cfg->auth, KV_SCOPE,
-	    auth_event, d)) == NULL ||
+	    (d->auth = auth_new(d->loop, d->http, &cfg->auth,
+	    cfg->vault_scope, auth_event, d)) == NULL ||
 	    (d->sync = sync_new(d->loop, d->http, d->auth, cfg, d->once,
 	    once_done, d)) == NULL) {
 		config_free(cfg);
@@ -221,6 +219,9 @@ run(struct akvd *d, struct akvd_config *cfg)
 	log_kv(LOG_INFO, "akvd starting", "version", AKVD_VERSION,
 	    "config", d->config_path, "mode", d->once ? "once" : "daemon",
 	    NULL);
+	log_kv(LOG_INFO, "credential", "method",
+	    auth_method_name(cfg->auth.method), "why", cfg->auth.method_why,
+	    "cloud", cfg->cloud, NULL);
 	d->status = 0;
 	ev_run(d->loop, 0);
 
@@ -306,6 +307,8 @@ main(int argc, char *argv[])
 	if (check) {
 		if ((cfg = load(d.config_path, 1)) == NULL)
 			return (EXIT_CONFIG);
+		fprintf(stderr, "akvd: credential: %s (%s)\n",
+		    auth_method_name(cfg->auth.method), cfg->auth.method_why);
 		rc = config_print(stdout, cfg) == -1 || fflush(stdout) == EOF;
 		config_free(cfg);
 		if (rc) {

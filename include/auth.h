@@ -2,11 +2,12 @@
  * auth.h - the access token akvd presents to Key Vault.
  *
  * One struct auth holds one token cache entry for one credential and one
- * scope.  With workload identity the credential is the pod's projected
- * service-account token: it is read by path at every exchange (the kubelet
- * swaps it behind a "..data" symlink), POSTed to Entra ID as a client
- * assertion, and the access token received is cached and renewed ahead of
- * expiry (see token_schedule() in backoff.h).  A failed renewal keeps the
+ * scope.  The credential is one of auth_method: the pod's projected
+ * service-account token (read by path at every exchange: the kubelet swaps
+ * it behind a "..data" symlink) or a service principal's secret or
+ * certificate, each presented to Entra ID; or the platform's identity
+ * endpoint (IMDS, App Service).  The access token received is cached and
+ * renewed ahead of expiry (see token_schedule() in backoff.h).  A failed renewal keeps the
  * old token while it is usable and retries with backoff.  Only one token
  * request is ever in flight: every consumer waits for it.
  *
@@ -68,9 +69,30 @@ const char *auth_token(struct auth *, uint64_t *);
 void	auth_invalidate(struct auth *, uint64_t);
 
 /*
+ * auth_needs_tenant(a): nonzero when the method asks Entra ID directly but
+ * no tenant is configured: no token request is made until
+ * auth_set_tenant() supplies one (learnt from Key Vault's 401 challenge).
+ */
+int	auth_needs_tenant(const struct auth *);
+
+/*
+ * auth_set_tenant(a, tenant): use ${tenant} (copied) from now on.  The
+ * caller has checked the challenge's resource against the vault's host.
+ * Returns 0, or -1 on ENOMEM.
+ */
+int	auth_set_tenant(struct auth *, const char *);
+
+/*
  * auth_failures(a): consecutive failed token requests (0 after a success).
  */
 unsigned auth_failures(const struct auth *);
+
+/*
+ * auth_failed_permanently(a): nonzero if the last request failed in a way
+ * a retry will not fix soon (Entra ID refused the configuration, IMDS
+ * answered a 4xx other than 404/410/429).  --once gives up at once.
+ */
+int	auth_failed_permanently(const struct auth *);
 
 /* auth_free(a): abandon any request, wipe the token, release ${a}. */
 void	auth_free(struct auth *);

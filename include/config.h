@@ -28,8 +28,14 @@
 #define CONFIG_DEFAULT_AUTHORITY	"https://login.microsoftonline.com/"
 
 enum auth_method {
-	AUTH_WORKLOAD_IDENTITY = 0
+	AUTH_WORKLOAD_IDENTITY = 0,	/* projected token -> Entra ID */
+	AUTH_MANAGED_IDENTITY,		/* IMDS */
+	AUTH_APP_SERVICE,		/* IDENTITY_ENDPOINT/IDENTITY_HEADER */
+	AUTH_CLIENT_SECRET,		/* service principal, secret */
+	AUTH_CLIENT_CERTIFICATE		/* service principal, certificate */
 };
+
+#define CONFIG_DEFAULT_IMDS	"http://169.254.169.254"
 
 enum object_type {
 	OBJ_SECRET = 0
@@ -48,11 +54,26 @@ struct akvd_object {
 
 struct akvd_auth {
 	enum auth_method method;
-	char		*tenant_id;
-	char		*client_id;
-	char		*token_file;
+	int		 method_auto;	/* chosen by the "auto" chain */
+	char		 method_why[192];	/* why it was chosen */
+	char		*tenant_id;	/* NULL: learnt from Key Vault's
+					   401 challenge */
+	char		*client_id;	/* user-assigned identity, app id */
+	char		*token_file;	/* workload_identity */
 	char		*authority_host;	/* https URL ending in '/' */
+	char		*client_secret_file;	/* client_secret; NULL: the
+					   AZURE_CLIENT_SECRET variable */
+	char		*certificate_file;	/* client_certificate: PEM
+					   with key and certificate */
+	char		*object_id;	/* managed_identity */
+	char		*resource_id;	/* managed_identity (msi_res_id) */
+	char		*imds_endpoint;	/* managed_identity, no trailing / */
+	char		*identity_endpoint;	/* app_service; the header
+					   is read from IDENTITY_HEADER */
 };
+
+/* auth_method_name(m): "workload_identity", "managed_identity"... */
+const char *auth_method_name(enum auth_method);
 
 struct akvd_config {
 	char		*output_dir;
@@ -61,6 +82,10 @@ struct akvd_config {
 	size_t		 max_response;	/* "max_response_size" bytes */
 	unsigned	 concurrency;	/* "concurrency": requests at once */
 	char		*vault;		/* default vault URL, or NULL */
+	char		*cloud;		/* "public", "china", "usgov" or
+					   "custom" */
+	char		*vault_suffix;	/* of bare vault names */
+	char		*vault_scope;	/* Key Vault token scope */
 	struct akvd_auth auth;
 	char		*ca_file;	/* "tls.ca_file", or NULL */
 	struct akvd_object *objects;

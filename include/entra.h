@@ -23,6 +23,13 @@ char	*entra_token_url(const char *, const char *);
  */
 char	*entra_assertion_form(const char *, const char *, const char *);
 
+/*
+ * entra_secret_form(client_id, scope, secret): the body of a
+ * client-credentials grant with a client secret.  Release it with
+ * str_wipe_free().  NULL on ENOMEM.
+ */
+char	*entra_secret_form(const char *, const char *, const char *);
+
 struct entra_token {
 	char	*access_token;	/* owned; wipe with entra_token_clear */
 	int64_t	 expires_in;	/* seconds, > 0 */
@@ -30,13 +37,15 @@ struct entra_token {
 };
 
 /*
- * entra_parse_token(body, len, out, err, errlen): parse a successful token
- * response.  "expires_in" and "refresh_in" may be numbers or numeric
- * strings (MSAL accepts both; IMDS sends strings).  Returns 0, or -1 with
- * a message naming the field in ${err} (never the token).
+ * entra_parse_token(body, len, now, out, err, errlen): parse a successful
+ * token response of Entra ID, IMDS or an App Service identity endpoint.
+ * "expires_in" and "refresh_in" may be numbers or numeric strings (IMDS
+ * sends strings); without "expires_in", "expires_on" (Unix seconds, as App
+ * Service sends it) gives expires_in = expires_on - ${now}.  Returns 0, or
+ * -1 with a message naming the field in ${err} (never the token).
  */
-int	entra_parse_token(const char *, size_t, struct entra_token *, char *,
-	    size_t);
+int	entra_parse_token(const char *, size_t, int64_t, struct entra_token *,
+	    char *, size_t);
 
 /* entra_token_clear(t): wipe and free the token; ${t} is zeroed. */
 void	entra_token_clear(struct entra_token *);

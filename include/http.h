@@ -80,6 +80,27 @@ struct http_req *http_get(struct http *, const char *, const char *,
 struct http_req *http_post_form(struct http *, const char *, const char *,
     http_done_fn *, void *);
 
+/* A request with everything spelled out (see http_request). */
+struct http_reqspec {
+	const char	*url;
+	const char	*bearer;	/* "Authorization: Bearer", or NULL */
+	const char	*form;		/* POST this urlencoded body, or NULL
+					   for a GET */
+	const char	*headers[4];	/* extra "Name: value" lines, NULL-
+					   terminated; may hold a secret */
+	int		 local;		/* a link-local or loopback identity
+					   endpoint (IMDS): plain http allowed,
+					   never through a proxy */
+};
+
+/*
+ * http_request(h, spec, fn, cookie): start the request ${spec} describes
+ * (everything in it is copied; secrets are wiped after use).  http_get and
+ * http_post_form are shorthands.  Returns as http_get.
+ */
+struct http_req *http_request(struct http *, const struct http_reqspec *,
+    http_done_fn *, void *);
+
 /* http_cancel(req): abandon ${req}; its callback will not run. */
 void	http_cancel(struct http_req *);
 

@@ -6,29 +6,42 @@
  * request, a retry after a failure, or the early renewal).  Requests are
  * only ever started from that timer, so callers of auth_token() never see
  * the event callback run under them.
+ *
+ * Credential sources: the request is built per method (Entra ID form POST
+ * for workload identity, client secret and certificate; a GET to IMDS or
+ * to the App Service identity endpoint); everything after the response
+ * is shared.  Files (projected token, secret, certificate) are read by
+ * path at every request, and an inotify watch on their directory retries
+ * a failed request as soon as one of them changes.
  */
+#include <sys/inotify.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "assertion.h"
 #include "auth.h"
 #include "backoff.h"
 #include "entra.h"
+#include "http.h"
 #include "log.h"
 #include "util.h"
 
 #define AUTH_RETRY_BASE_MS	1000
 #define AUTH_RETRY_CAP_MS	(60 * 1000)
-#define AUTH_MAX_ASSERTION	(64 * 1024)
+#define AUTH_MAX_FILE		(64 * 1024)
 
 struct auth {
 	struct ev_loop	*loop;
 	struct http	*http;
 	struct akvd_auth cfg;		/* strings owned */
+	char		*tenant;	/* configured or discovered */
 	char		*scope;
 	auth_event_fn	*fn;
 	void		*cookie;
@@ -41,7 +54,12 @@ struct auth {
 	ev_timer	 timer;		/* next request */
 	int		 scheduled;	/* timer armed for a request */
 	unsigned	 failures;	/* consecutive */
-	long		 last_code;	/* last AADSTS code logged */
+	int		 permanent;	/* last failure won't fix itself */
+	long		 last_code;	/* last failure logged */
+
+	int		 ifd;		/* inotify, or -1 */
+	int		 wd;		/* watch on the file's directory */
+	ev_io		 inotify;
 };
 
 static void	auth_schedule(struct auth *, double);
@@ -53,6 +71,9 @@ wall_now(void)
 	return ((int64_t)time(NULL));
 }
 
+/* ---------------------------------------------------------------------- */
+/* Configuration copies                                                   */
+
 static void
 cfg_clear(struct akvd_auth *c)
 {
@@ -61,6 +82,12 @@ cfg_clear(struct akvd_auth *c)
 	free(c->client_id);
 	free(c->token_file);
 	free(c->authority_host);
+	free(c->client_secret_file);
+	free(c->certificate_file);
+	free(c->object_id);
+	free(c->resource_id);
+	free(c->imds_endpoint);
+	free(c->identity_endpoint);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -81,12 +108,17 @@ cfg_copy(struct akvd_auth *dst, const struct akvd_auth *src)
 {
 	int err = 0;
 
-	memset(dst, 0, sizeof(*dst));
-	dst->method = src->method;
+	*dst = *src;		/* scalars and method_why */
 	dst->tenant_id = dup_or_null(src->tenant_id, &err);
 	dst->client_id = dup_or_null(src->client_id, &err);
 	dst->token_file = dup_or_null(src->token_file, &err);
 	dst->authority_host = dup_or_null(src->authority_host, &err);
+	dst->client_secret_file = dup_or_null(src->client_secret_file, &err);
+	dst->certificate_file = dup_or_null(src->certificate_file, &err);
+	dst->object_id = dup_or_null(src->object_id, &err);
+	dst->resource_id = dup_or_null(src->resource_id, &err);
+	dst->imds_endpoint = dup_or_null(src->imds_endpoint, &err);
+	dst->identity_endpoint = dup_or_null(src->identity_endpoint, &err);
 	if (err) {
 		cfg_clear(dst);
 		return (-1);
@@ -103,6 +135,49 @@ str_eq(const char *a, const char *b)
 	return (strcmp(a, b) == 0);
 }
 
+static int
+same_identity(const struct akvd_auth *a, const struct akvd_auth *b)
+{
+
+	return (a->method == b->method && str_eq(a->tenant_id, b->tenant_id) &&
+	    str_eq(a->client_id, b->client_id) &&
+	    str_eq(a->token_file, b->token_file) &&
+	    str_eq(a->authority_host, b->authority_host) &&
+	    str_eq(a->client_secret_file, b->client_secret_file) &&
+	    str_eq(a->certificate_file, b->certificate_file) &&
+	    str_eq(a->object_id, b->object_id) &&
+	    str_eq(a->resource_id, b->resource_id) &&
+	    str_eq(a->imds_endpoint, b->imds_endpoint) &&
+	    str_eq(a->identity_endpoint, b->identity_endpoint));
+}
+
+/* Methods that ask Entra ID directly, and so need a tenant. */
+static int
+uses_entra(const struct akvd_auth *c)
+{
+
+	return (c->method == AUTH_WORKLOAD_IDENTITY ||
+	    c->method == AUTH_CLIENT_SECRET ||
+	    c->method == AUTH_CLIENT_CERTIFICATE);
+}
+
+/* The file whose directory is worth watching, or NULL. */
+static const char *
+watched_file(const struct akvd_auth *c)
+{
+
+	switch (c->method) {
+	case AUTH_WORKLOAD_IDENTITY:
+		return (c->token_file);
+	case AUTH_CLIENT_SECRET:
+		return (c->client_secret_file);
+	case AUTH_CLIENT_CERTIFICATE:
+		return (c->certificate_file);
+	default:
+		return (NULL);
+	}
+}
+
 static void
 drop_token(struct auth *a)
 {
@@ -111,6 +186,9 @@ drop_token(struct auth *a)
 	a->token = NULL;
 	memset(&a->times, 0, sizeof(a->times));
 }
+
+/* ---------------------------------------------------------------------- */
+/* Failures                                                               */
 
 /*
  * Log a failure: every time the reason changes, then with growing
@@ -129,9 +207,110 @@ worth_logging(struct auth *a, long code)
 	return ((n & (n - 1)) == 0);
 }
 
-/* Read the projected service-account token, by path, every time. */
+/*
+ * A request failed: count it, keep a usable token, retry with backoff.
+ * ${permanent} failures (a configuration Entra or IMDS refuses) are
+ * retried at the backoff cap: they need a person, not a quick retry.
+ */
+static void
+failed(struct auth *a, int permanent)
+{
+	uint64_t ms;
+	int64_t left;
+
+	a->failures++;
+	a->permanent = permanent;
+	ms = backoff_delay(permanent ? 64 : a->failures, AUTH_RETRY_BASE_MS,
+	    AUTH_RETRY_CAP_MS, rand_unit());
+	if (a->token != NULL) {
+		left = a->times.usable_until - wall_now();
+		if (left <= 0)
+			drop_token(a);
+		else if ((uint64_t)left * 1000 < ms)
+			ms = (uint64_t)left * 1000;
+	}
+	auth_schedule(a, ms / 1000.0);
+	if (a->fn != NULL)
+		a->fn(a->token != NULL, a->cookie);
+}
+
+/* Hint for an error without an AADSTS code (IMDS, App Service). */
+static const char *
+identity_hint(const struct auth *a, const char *description, long status)
+{
+
+	if (strstr(description, "Identity not found") != NULL ||
+	    strstr(description, "identity not found") != NULL)
+		return ("this VM has no managed identity, or the client_id "
+		    "(object_id, resource_id) is wrong: assign the identity "
+		    "to the VM or fix auth.client_id");
+	if (strstr(description, "Required metadata header") != NULL)
+		return ("IMDS wants the \"Metadata: true\" header: is "
+		    "something rewriting requests?");
+	if (a->cfg.method == AUTH_MANAGED_IDENTITY && status == 410)
+		return ("IMDS is being updated: retrying for up to 70 s");
+	if (a->cfg.method == AUTH_APP_SERVICE && (status == 401 ||
+	    status == 403))
+		return ("the identity endpoint refused IDENTITY_HEADER: is "
+		    "the app's identity enabled?");
+	return (NULL);
+}
+
+static void
+log_refusal(struct auth *a, const struct http_response *r)
+{
+	struct entra_error e;
+	const char *hint, *who;
+	char code[32], status[16];
+
+	who = uses_entra(&a->cfg) ? "token request refused by Entra ID" :
+	    a->cfg.method == AUTH_MANAGED_IDENTITY ? "token request refused "
+	    "by IMDS" : "token request refused by the identity endpoint";
+	snprintf(status, sizeof(status), "%ld", r->status);
+	if (entra_parse_error(r->body.data, r->body.len, &e) == -1) {
+		if (worth_logging(a, -r->status))
+			log_kv(LOG_ERROR, who, "status", status,
+			    "method", auth_method_name(a->cfg.method),
+			    "error", "unrecognized response body", "hint",
+			    identity_hint(a, "", r->status) != NULL ?
+			    identity_hint(a, "", r->status) :
+			    "see the status", NULL);
+		return;
+	}
+	if (!worth_logging(a, e.code != 0 ? e.code : -r->status))
+		return;
+	snprintf(code, sizeof(code), "AADSTS%ld", e.code);
+	if ((hint = entra_hint(e.code)) == NULL)
+		hint = identity_hint(a, e.description, r->status);
+	log_kv(LOG_ERROR, who, "status", status,
+	    "code", e.code != 0 ? code : e.error,
+	    "method", auth_method_name(a->cfg.method),
+	    "tenant", a->tenant != NULL ? a->tenant : "(none)",
+	    "client_id", a->cfg.client_id != NULL ? a->cfg.client_id :
+	    "(system-assigned)",
+	    "description", e.description,
+	    "hint", hint != NULL ? hint : "see the description", NULL);
+}
+
+/*
+ * Which failures fix themselves.  IMDS: 404, 410, 429 and 5xx (as
+ * Microsoft documents), not other 4xx.  Entra ID and App Service: 408,
+ * 429 and 5xx.
+ */
+static int
+transient_status(long status)
+{
+
+	return (status == 404 || status == 408 || status == 410 ||
+	    status == 429 || status >= 500);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Requests                                                               */
+
+/* Read a small file by path: the projected token or a client secret. */
 static char *
-read_assertion(const char *path)
+read_small(struct auth *a, const char *path, const char *what)
 {
 	struct buf b = BUF_INIT;
 	char chunk[4096];
@@ -139,11 +318,20 @@ read_assertion(const char *path)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_kv(LOG_ERROR, "cannot read the federated token file",
-		    "path", path, "error", strerror(errno),
-		    "hint", errno == ENOENT ? "is the service account token "
-		    "volume projected (azure.workload.identity/use label)?" :
-		    "check the file's permissions", NULL);
+		if (worth_logging(a, errno == ENOENT ? -1000 : -1001)) {
+			if (errno == ENOENT)
+				log_kv(LOG_WARN, "waiting for the file to "
+				    "appear", "file", what, "path", path,
+				    "hint", a->cfg.method ==
+				    AUTH_WORKLOAD_IDENTITY ? "is the pod "
+				    "labelled azure.workload.identity/use="
+				    "true and the token volume projected?" :
+				    "create it, or fix the path", NULL);
+			else
+				log_kv(LOG_ERROR, "cannot read", "file", what,
+				    "path", path, "error", strerror(errno),
+				    NULL);
+		}
 		return (NULL);
 	}
 	for (;;) {
@@ -152,7 +340,7 @@ read_assertion(const char *path)
 			continue;
 		if (n <= 0)
 			break;
-		if (b.len + (size_t)n > AUTH_MAX_ASSERTION) {
+		if (b.len + (size_t)n > AUTH_MAX_FILE) {
 			n = -1;
 			errno = EFBIG;
 			break;
@@ -166,8 +354,9 @@ read_assertion(const char *path)
 	explicit_bzero(chunk, sizeof(chunk));
 	close(fd);
 	if (n < 0) {
-		log_kv(LOG_ERROR, "cannot read the federated token file",
-		    "path", path, "error", strerror(errno), NULL);
+		if (worth_logging(a, -1002))
+			log_kv(LOG_ERROR, "cannot read", "file", what,
+			    "path", path, "error", strerror(errno), NULL);
 		buf_wipe(&b);
 		return (NULL);
 	}
@@ -175,61 +364,182 @@ read_assertion(const char *path)
 	    b.data[b.len - 1] == '\r' || b.data[b.len - 1] == ' '))
 		b.data[--b.len] = '\0';
 	if (b.len == 0) {
-		log_kv(LOG_ERROR, "the federated token file is empty",
-		    "path", path, NULL);
+		if (worth_logging(a, -1003))
+			log_kv(LOG_ERROR, "the file is empty", "file", what,
+			    "path", path, NULL);
 		buf_wipe(&b);
 		return (NULL);
 	}
 	return (b.data);	/* NUL-terminated by buf_append */
 }
 
-/* A request failed: count it, keep a usable token, retry with backoff. */
-static void
-failed(struct auth *a, int notify)
+/* The Entra ID form of this method, or NULL (logged). */
+static char *
+entra_form(struct auth *a, const char *token_url)
 {
-	uint64_t ms;
-	int64_t left;
+	char *cred, *form = NULL, err[256];
+	const char *env_secret;
 
-	a->failures++;
-	ms = backoff_delay(a->failures, AUTH_RETRY_BASE_MS,
-	    AUTH_RETRY_CAP_MS, rand_unit());
-	if (a->token != NULL) {
-		left = a->times.usable_until - wall_now();
-		if (left <= 0)
-			drop_token(a);
-		else if ((uint64_t)left * 1000 < ms)
-			ms = (uint64_t)left * 1000;
+	switch (a->cfg.method) {
+	case AUTH_WORKLOAD_IDENTITY:
+		if ((cred = read_small(a, a->cfg.token_file,
+		    "federated token")) == NULL)
+			return (NULL);
+		form = entra_assertion_form(a->cfg.client_id, a->scope, cred);
+		break;
+	case AUTH_CLIENT_SECRET:
+		if (a->cfg.client_secret_file != NULL)
+			cred = read_small(a, a->cfg.client_secret_file,
+			    "client secret");
+		else if ((env_secret = getenv("AZURE_CLIENT_SECRET")) != NULL)
+			cred = strdup(env_secret);
+		else
+			cred = NULL;
+		if (cred == NULL)
+			return (NULL);
+		form = entra_secret_form(a->cfg.client_id, a->scope, cred);
+		break;
+	case AUTH_CLIENT_CERTIFICATE:
+		if ((cred = assertion_sign(a->cfg.certificate_file,
+		    a->cfg.client_id, token_url, wall_now(), err,
+		    sizeof(err))) == NULL) {
+			if (worth_logging(a, -1004))
+				log_kv(LOG_ERROR, "cannot sign a client "
+				    "assertion", "error", err, NULL);
+			return (NULL);
+		}
+		form = entra_assertion_form(a->cfg.client_id, a->scope, cred);
+		break;
+	default:
+		return (NULL);
 	}
-	auth_schedule(a, ms / 1000.0);
-	if (notify && a->fn != NULL)
-		a->fn(a->token != NULL, a->cookie);
+	str_wipe_free(cred);
+	if (form == NULL)
+		log_msg(LOG_ERROR, "auth: out of memory");
+	return (form);
 }
 
-static void
-log_entra_error(struct auth *a, const struct http_response *r)
+/* The resource of a scope: "https://vault.azure.net/.default" -> "...". */
+static char *
+scope_resource(const char *scope)
 {
-	struct entra_error e;
-	const char *hint;
-	char code[32], status[16];
+	size_t n = strlen(scope);
 
-	snprintf(status, sizeof(status), "%ld", r->status);
-	if (entra_parse_error(r->body.data, r->body.len, &e) == -1) {
-		if (worth_logging(a, -r->status))
-			log_kv(LOG_ERROR, "token request refused by Entra ID",
-			    "status", status, "tenant", a->cfg.tenant_id,
-			    "client_id", a->cfg.client_id,
-			    "error", "unrecognized response body", NULL);
-		return;
+	if (n > 9 && strcmp(scope + n - 9, "/.default") == 0)
+		n -= 9;
+	return (strndup(scope, n));
+}
+
+/* IMDS or App Service: the URL of the token request. */
+static char *
+identity_url(struct auth *a)
+{
+	struct buf b = BUF_INIT;
+	char *res = NULL, *id = NULL;
+	const char *param = NULL, *value = NULL;
+	int rc = -1;
+
+	if ((res = scope_resource(a->scope)) == NULL)
+		goto out;
+	if (a->cfg.object_id != NULL) {
+		param = a->cfg.method == AUTH_MANAGED_IDENTITY ? "object_id" :
+		    "principal_id";
+		value = a->cfg.object_id;
+	} else if (a->cfg.resource_id != NULL) {
+		param = a->cfg.method == AUTH_MANAGED_IDENTITY ? "msi_res_id" :
+		    "mi_res_id";
+		value = a->cfg.resource_id;
+	} else if (a->cfg.client_id != NULL) {
+		param = "client_id";
+		value = a->cfg.client_id;
 	}
-	if (!worth_logging(a, e.code))
-		return;
-	snprintf(code, sizeof(code), "AADSTS%ld", e.code);
-	hint = entra_hint(e.code);
-	log_kv(LOG_ERROR, "token request refused by Entra ID",
-	    "status", status, "code", e.code != 0 ? code : e.error,
-	    "tenant", a->cfg.tenant_id, "client_id", a->cfg.client_id,
-	    "description", e.description,
-	    "hint", hint != NULL ? hint : "see the description", NULL);
+	{
+		char *r = http_escape(res);
+
+		if (r == NULL)
+			goto out;
+		if (a->cfg.method == AUTH_MANAGED_IDENTITY)
+			rc = buf_appendf(&b, "%s/metadata/identity/oauth2/"
+			    "token?api-version=2018-02-01&resource=%s",
+			    a->cfg.imds_endpoint, r);
+		else
+			rc = buf_appendf(&b, "%s?api-version=2019-08-01"
+			    "&resource=%s", a->cfg.identity_endpoint, r);
+		free(r);
+	}
+	if (rc == 0 && param != NULL) {
+		if ((id = http_escape(value)) == NULL)
+			rc = -1;
+		else
+			rc = buf_appendf(&b, "&%s=%s", param, id);
+	}
+out:
+	free(res);
+	free(id);
+	if (rc == -1) {
+		buf_wipe(&b);
+		return (NULL);
+	}
+	return (b.data);
+}
+
+static void	token_done(struct http_response *, void *);
+
+/* Start a token request now. */
+static void
+request(struct auth *a)
+{
+	struct http_reqspec spec;
+	struct buf hdr = BUF_INIT;
+	char *form = NULL, *url = NULL;
+	const char *ih;
+
+	memset(&spec, 0, sizeof(spec));
+	if (uses_entra(&a->cfg)) {
+		if (a->tenant == NULL) {
+			/* sync_* learns it from Key Vault's challenge. */
+			log_msg(LOG_INFO, "no tenant configured: learning it "
+			    "from Key Vault's challenge");
+			return;
+		}
+		if ((url = entra_token_url(a->cfg.authority_host,
+		    a->tenant)) == NULL || (form = entra_form(a, url)) ==
+		    NULL) {
+			free(url);
+			failed(a, 0);
+			return;
+		}
+		spec.form = form;
+	} else {
+		if ((url = identity_url(a)) == NULL) {
+			log_msg(LOG_ERROR, "auth: out of memory");
+			failed(a, 0);
+			return;
+		}
+		if (a->cfg.method == AUTH_MANAGED_IDENTITY)
+			spec.headers[0] = "Metadata: true";
+		else {
+			if ((ih = getenv("IDENTITY_HEADER")) == NULL)
+				ih = "";
+			if (buf_appendf(&hdr, "X-IDENTITY-HEADER: %s", ih) ==
+			    -1) {
+				free(url);
+				failed(a, 0);
+				return;
+			}
+			spec.headers[0] = hdr.data;
+		}
+		spec.local = 1;
+	}
+	spec.url = url;
+	log_kv(LOG_DEBUG, "requesting access token", "method",
+	    auth_method_name(a->cfg.method), "url", url, NULL);
+	a->req = http_request(a->http, &spec, token_done, a);
+	str_wipe_free(form);
+	buf_wipe(&hdr);
+	free(url);
+	if (a->req == NULL)
+		failed(a, 0);
 }
 
 /* HTTP completion of a token request. */
@@ -245,26 +555,27 @@ token_done(struct http_response *r, void *cookie)
 	a->req = NULL;
 	if (r->failed) {
 		if (worth_logging(a, -1))
-			log_kv(LOG_ERROR, "token request failed",
-			    "url_host", a->cfg.authority_host,
-			    "error", r->error, NULL);
-		failed(a, 1);
+			log_kv(LOG_ERROR, "token request failed", "method",
+			    auth_method_name(a->cfg.method), "error",
+			    r->error, NULL);
+		failed(a, 0);
 		return;
 	}
 	if (r->status != 200) {
-		log_entra_error(a, r);
-		failed(a, 1);
-		return;
-	}
-	if (entra_parse_token(r->body.data, r->body.len, &t, err,
-	    sizeof(err)) == -1) {
-		if (worth_logging(a, -2))
-			log_kv(LOG_ERROR, "bad token response from Entra ID",
-			    "error", err, NULL);
-		failed(a, 1);
+		log_refusal(a, r);
+		failed(a, !transient_status(r->status));
 		return;
 	}
 	now = wall_now();
+	if (entra_parse_token(r->body.data, r->body.len, now, &t, err,
+	    sizeof(err)) == -1) {
+		if (worth_logging(a, -2))
+			log_kv(LOG_ERROR, "bad token response", "method",
+			    auth_method_name(a->cfg.method), "error", err,
+			    NULL);
+		failed(a, 0);
+		return;
+	}
 	token_schedule(now, t.expires_in, t.refresh_in, &times);
 	drop_token(a);
 	a->token = t.access_token;	/* ownership moves */
@@ -276,43 +587,17 @@ token_done(struct http_response *r, void *cookie)
 		log_kv(LOG_INFO, "token request succeeded after failures",
 		    NULL);
 	a->failures = 0;
+	a->permanent = 0;
 	a->last_code = 0;
 	snprintf(exp, sizeof(exp), "%lld", (long long)(times.expires_on - now));
 	snprintf(renew, sizeof(renew), "%lld",
 	    (long long)(times.renew_at - now));
-	log_kv(LOG_INFO, "access token acquired", "scope", a->scope,
+	log_kv(LOG_INFO, "access token acquired", "method",
+	    auth_method_name(a->cfg.method), "scope", a->scope,
 	    "expires_in", exp, "renew_in", renew, NULL);
 	auth_schedule(a, (double)(times.renew_at - now));
 	if (a->fn != NULL)
 		a->fn(1, a->cookie);
-}
-
-/* Start a token request now. */
-static void
-request(struct auth *a)
-{
-	char *assertion, *form, *url;
-
-	if ((assertion = read_assertion(a->cfg.token_file)) == NULL) {
-		failed(a, 1);
-		return;
-	}
-	form = entra_assertion_form(a->cfg.client_id, a->scope, assertion);
-	str_wipe_free(assertion);
-	url = entra_token_url(a->cfg.authority_host, a->cfg.tenant_id);
-	if (form == NULL || url == NULL) {
-		log_msg(LOG_ERROR, "auth: out of memory");
-		str_wipe_free(form);
-		free(url);
-		failed(a, 1);
-		return;
-	}
-	log_kv(LOG_DEBUG, "requesting access token", "url", url, NULL);
-	a->req = http_post_form(a->http, url, form, token_done, a);
-	str_wipe_free(form);
-	free(url);
-	if (a->req == NULL)
-		failed(a, 1);
 }
 
 /* ev_timer: time for the next token request. */
@@ -338,6 +623,80 @@ auth_schedule(struct auth *a, double after)
 	a->scheduled = 1;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Watching the credential's directory                                    */
+
+/* ev_io: something happened in the watched directory. */
+static void
+inotify_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct auth *a = w->data;
+	char buf[4096] __attribute__((aligned(__alignof__(
+	    struct inotify_event))));
+	ssize_t n;
+	int changed = 0;
+
+	while ((n = read(a->ifd, buf, sizeof(buf))) > 0)
+		changed = 1;
+	/*
+	 * A fresh token (kubelet: IN_MOVED_TO "..data"), secret or
+	 * certificate: retry a failed request now instead of waiting.
+	 */
+	if (changed && a->failures > 0 && a->req == NULL) {
+		log_msg(LOG_INFO, "credential file changed: retrying the "
+		    "token request now");
+		a->last_code = 0;
+		auth_schedule(a, 0);
+	}
+}
+
+static void
+watch_stop(struct auth *a)
+{
+
+	if (a->ifd == -1)
+		return;
+	ev_io_stop(a->loop, &a->inotify);
+	close(a->ifd);
+	a->ifd = -1;
+	a->wd = -1;
+}
+
+/* Watch the directory of the credential file, if the method has one. */
+static void
+watch_start(struct auth *a)
+{
+	const char *file = watched_file(&a->cfg);
+	char dir[PATH_MAX], *slash;
+
+	watch_stop(a);
+	if (file == NULL || strlen(file) >= sizeof(dir))
+		return;
+	strcpy(dir, file);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return;
+	*slash = '\0';
+	if (dir[0] == '\0')
+		strcpy(dir, "/");
+	if ((a->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
+		return;
+	a->wd = inotify_add_watch(a->ifd, dir, IN_CREATE | IN_MOVED_TO |
+	    IN_CLOSE_WRITE);
+	if (a->wd == -1) {
+		log_kv(LOG_WARN, "cannot watch the credential's directory",
+		    "dir", dir, "error", strerror(errno), NULL);
+		close(a->ifd);
+		a->ifd = -1;
+		return;
+	}
+	ev_io_init(&a->inotify, inotify_cb, a->ifd, EV_READ);
+	a->inotify.data = a;
+	ev_io_start(a->loop, &a->inotify);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Interface                                                              */
+
 struct auth *
 auth_new(struct ev_loop *loop, struct http *http,
     const struct akvd_auth *cfg, const char *scope, auth_event_fn *fn,
@@ -351,18 +710,24 @@ auth_new(struct ev_loop *loop, struct http *http,
 	a->http = http;
 	a->fn = fn;
 	a->cookie = cookie;
+	a->ifd = a->wd = -1;
 	ev_init(&a->timer, timer_cb);
 	a->timer.data = a;
 	if (cfg_copy(&a->cfg, cfg) == -1)
 		goto oom;
 	if ((a->scope = strdup(scope)) == NULL)
 		goto oom;
+	if (cfg->tenant_id != NULL && (a->tenant = strdup(cfg->tenant_id)) ==
+	    NULL)
+		goto oom;
+	watch_start(a);
 	return (a);
 
 oom:
 	log_msg(LOG_ERROR, "auth: out of memory");
 	if (a != NULL) {
 		cfg_clear(&a->cfg);
+		free(a->scope);
 		free(a);
 	}
 	return (NULL);
@@ -372,31 +737,35 @@ int
 auth_reconfigure(struct auth *a, const struct akvd_auth *cfg)
 {
 	struct akvd_auth n;
-	int same;
+	char *tenant = NULL;
 
-	if (cfg_copy(&n, cfg) == -1) {
+	if (cfg_copy(&n, cfg) == -1 || (cfg->tenant_id != NULL &&
+	    (tenant = strdup(cfg->tenant_id)) == NULL)) {
 		log_msg(LOG_ERROR, "auth: out of memory");
 		return (-1);
 	}
-	same = n.method == a->cfg.method &&
-	    str_eq(n.tenant_id, a->cfg.tenant_id) &&
-	    str_eq(n.client_id, a->cfg.client_id) &&
-	    str_eq(n.token_file, a->cfg.token_file) &&
-	    str_eq(n.authority_host, a->cfg.authority_host);
+	if (same_identity(&n, &a->cfg)) {
+		cfg_clear(&a->cfg);
+		a->cfg = n;
+		free(tenant);
+		return (0);
+	}
+	log_msg(LOG_INFO, "identity changed: dropping the cached access "
+	    "token");
 	cfg_clear(&a->cfg);
 	a->cfg = n;
-	if (!same) {
-		log_msg(LOG_INFO, "identity changed: dropping the cached "
-		    "access token");
-		http_cancel(a->req);
-		a->req = NULL;
-		ev_timer_stop(a->loop, &a->timer);
-		a->scheduled = 0;
-		a->failures = 0;
-		a->last_code = 0;
-		drop_token(a);
-		a->gen++;
-	}
+	free(a->tenant);
+	a->tenant = tenant;
+	http_cancel(a->req);
+	a->req = NULL;
+	ev_timer_stop(a->loop, &a->timer);
+	a->scheduled = 0;
+	a->failures = 0;
+	a->permanent = 0;
+	a->last_code = 0;
+	drop_token(a);
+	a->gen++;
+	watch_start(a);
 	return (0);
 }
 
@@ -414,7 +783,7 @@ auth_token(struct auth *a, uint64_t *gen)
 			*gen = a->gen;
 		return (a->token);
 	}
-	if (a->req == NULL && !a->scheduled)
+	if (a->req == NULL && !a->scheduled && !auth_needs_tenant(a))
 		auth_schedule(a, 0);
 	return (NULL);
 }
@@ -434,11 +803,41 @@ auth_invalidate(struct auth *a, uint64_t gen)
 	}
 }
 
+int
+auth_needs_tenant(const struct auth *a)
+{
+
+	return (uses_entra(&a->cfg) && a->tenant == NULL);
+}
+
+int
+auth_set_tenant(struct auth *a, const char *tenant)
+{
+	char *t;
+
+	if ((t = strdup(tenant)) == NULL) {
+		log_msg(LOG_ERROR, "auth: out of memory");
+		return (-1);
+	}
+	free(a->tenant);
+	a->tenant = t;
+	log_kv(LOG_INFO, "tenant learnt from Key Vault's challenge",
+	    "tenant", t, NULL);
+	return (0);
+}
+
 unsigned
 auth_failures(const struct auth *a)
 {
 
 	return (a->failures);
+}
+
+int
+auth_failed_permanently(const struct auth *a)
+{
+
+	return (a->failures > 0 && a->permanent);
 }
 
 void
@@ -449,8 +848,10 @@ auth_free(struct auth *a)
 		return;
 	http_cancel(a->req);
 	ev_timer_stop(a->loop, &a->timer);
+	watch_stop(a);
 	drop_token(a);
 	cfg_clear(&a->cfg);
+	free(a->tenant);
 	free(a->scope);
 	free(a);
 }

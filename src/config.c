@@ -37,6 +37,7 @@ struct parser {
 	const char		*base;	/* directory of the file, or NULL */
 };
 
+static int	vault_url(const char *, const char *, char *, size_t);
 static void	perr(struct parser *, const char *, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
@@ -157,12 +158,20 @@ https_url(const char *s, char *out, size_t len, int slash)
 int
 config_vault_url(const char *s, char *out, size_t len)
 {
+
+	return (vault_url(s, "vault.azure.net", out, len));
+}
+
+/* As config_vault_url, with the cloud's vault DNS suffix. */
+static int
+vault_url(const char *s, const char *suffix, char *out, size_t len)
+{
 	int n;
 
 	if (strstr(s, "://") == NULL) {
 		if (!vault_name_valid(s))
 			return (-1);
-		n = snprintf(out, len, "https://%s.vault.azure.net", s);
+		n = snprintf(out, len, "https://%s.%s", s, suffix);
 		if (n < 0 || (size_t)n >= len)
 			return (-1);
 		for (n = 8; out[n] != '\0'; n++)
@@ -374,77 +383,350 @@ env(const char *name)
 /* ---------------------------------------------------------------------- */
 /* Sections                                                               */
 
+static const struct {
+	const char	*name;
+	const char	*authority;
+	const char	*vault_suffix;
+	const char	*vault_scope;
+} clouds[] = {
+	{ "public", "https://login.microsoftonline.com/", "vault.azure.net",
+	    "https://vault.azure.net/.default" },
+	{ "china", "https://login.chinacloudapi.cn/", "vault.azure.cn",
+	    "https://vault.azure.cn/.default" },
+	{ "usgov", "https://login.microsoftonline.us/",
+	    "vault.usgovcloudapi.net", "https://vault.usgovcloudapi.net/.default" },
+};
+
+static const char *const method_names[] = {
+	[AUTH_WORKLOAD_IDENTITY] = "workload_identity",
+	[AUTH_MANAGED_IDENTITY] = "managed_identity",
+	[AUTH_APP_SERVICE] = "app_service",
+	[AUTH_CLIENT_SECRET] = "client_secret",
+	[AUTH_CLIENT_CERTIFICATE] = "client_certificate",
+};
+#define NMETHODS	(sizeof(method_names) / sizeof(method_names[0]))
+
+/* auth_method_name(m): "workload_identity", "managed_identity"... */
+const char *
+auth_method_name(enum auth_method m)
+{
+
+	return ((size_t)m < NMETHODS ? method_names[m] : "unknown");
+}
+
+/*
+ * "cloud": a name, or {"authority_host", "vault_suffix", "vault_scope"}.
+ * Fills c->cloud, c->vault_suffix, c->vault_scope and returns the
+ * cloud's authority host (static or owned by ${c}).
+ */
+static const char *
+parse_cloud(struct parser *p, const cJSON *root, struct akvd_config *c)
+{
+	static const char *const keys[] = { "authority_host", "vault_suffix",
+	    "vault_scope", NULL };
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "cloud");
+	const char *host = NULL, *suffix = NULL, *scope = NULL;
+	size_t i = 0;
+
+	if (v != NULL && cJSON_IsString(v)) {
+		for (i = 0; i < sizeof(clouds) / sizeof(clouds[0]); i++)
+			if (strcmp(v->valuestring, clouds[i].name) == 0)
+				break;
+		if (i == sizeof(clouds) / sizeof(clouds[0])) {
+			perr(p, "cloud", "unknown cloud \"%s\" (public, china, "
+			    "usgov, or an object with authority_host, "
+			    "vault_suffix and vault_scope)", v->valuestring);
+			i = 0;
+		}
+	} else if (v != NULL && cJSON_IsObject(v)) {
+		check_keys(p, "cloud", v, keys);
+		if (get_string(p, "cloud", v, "authority_host", &host) == 0)
+			perr(p, "cloud.authority_host", "required");
+		if (get_string(p, "cloud", v, "vault_suffix", &suffix) == 0)
+			perr(p, "cloud.vault_suffix", "required");
+		else if (suffix != NULL && !word_valid(suffix, 3, 200, "-."))
+			perr(p, "cloud.vault_suffix", "must be a DNS suffix "
+			    "such as \"vault.azure.net\"");
+		if (get_string(p, "cloud", v, "vault_scope", &scope) == 0)
+			perr(p, "cloud.vault_scope", "required");
+		else if (scope != NULL && (strncmp(scope, "https://", 8) != 0 ||
+		    strlen(scope) < 18 ||
+		    strcmp(scope + strlen(scope) - 9, "/.default") != 0))
+			perr(p, "cloud.vault_scope", "must be an https URL "
+			    "ending in \"/.default\"");
+		c->cloud = strdup("custom");
+		c->vault_suffix = strdup(suffix != NULL ? suffix : "");
+		c->vault_scope = strdup(scope != NULL ? scope : "");
+		return (host);
+	} else if (v != NULL)
+		perr(p, "cloud", "must be a cloud name or an object");
+	c->cloud = strdup(clouds[i].name);
+	c->vault_suffix = strdup(clouds[i].vault_suffix);
+	c->vault_scope = strdup(clouds[i].vault_scope);
+	return (clouds[i].authority);
+}
+
+/* A string setting: the config's value, else the variable's. */
+static const char *
+setting(struct parser *p, const cJSON *a, const char *key, const char *var,
+    int *from_config)
+{
+	const char *v = NULL;
+
+	*from_config = 0;
+	if (a != NULL) {
+		switch (get_string(p, "auth", a, key, &v)) {
+		case 1:
+			*from_config = 1;
+			return (v);
+		case -1:
+			*from_config = -1;
+			return (NULL);
+		}
+	}
+	return (var != NULL ? env(var) : NULL);
+}
+
+/* The "auto" chain of DefaultAzureCredential, decided from settings. */
+static enum auth_method
+choose_method(struct akvd_auth *au, const char *secret_file,
+    const char *cert, const char *token_file, const char *tenant,
+    const char *client)
+{
+	const char *why;
+	enum auth_method m;
+
+	if ((secret_file != NULL || env("AZURE_CLIENT_SECRET") != NULL) &&
+	    tenant != NULL && client != NULL) {
+		m = AUTH_CLIENT_SECRET;
+		why = secret_file != NULL ? "auth.client_secret_file, a tenant "
+		    "and a client id are set" : "AZURE_CLIENT_SECRET, "
+		    "AZURE_CLIENT_ID and AZURE_TENANT_ID are set";
+	} else if (cert != NULL && tenant != NULL && client != NULL) {
+		m = AUTH_CLIENT_CERTIFICATE;
+		why = "a client certificate (AZURE_CLIENT_CERTIFICATE_PATH), "
+		    "a tenant and a client id are set";
+	} else if (token_file != NULL) {
+		m = AUTH_WORKLOAD_IDENTITY;
+		why = "a federated token file (AZURE_FEDERATED_TOKEN_FILE) "
+		    "is set";
+	} else if (env("IDENTITY_ENDPOINT") != NULL) {
+		m = AUTH_APP_SERVICE;
+		why = "IDENTITY_ENDPOINT is set (App Service, Container Apps, "
+		    "Functions)";
+	} else {
+		m = AUTH_MANAGED_IDENTITY;
+		why = "no service principal, federated token or App Service "
+		    "variables are set: using the VM's managed identity "
+		    "(IMDS)";
+	}
+	au->method_auto = 1;
+	snprintf(au->method_why, sizeof(au->method_why), "%s", why);
+	return (m);
+}
+
+/* http(s) URL of a local identity endpoint, normalized without '/'. */
+static int
+local_endpoint(const char *s, char *out, size_t len)
+{
+	const char *h;
+	size_t n;
+
+	if (strncmp(s, "http://", 7) == 0)
+		h = s + 7;
+	else if (strncmp(s, "https://", 8) == 0)
+		h = s + 8;
+	else
+		return (-1);
+	if (strncmp(h, "127.", 4) != 0 && strncmp(h, "169.254.", 8) != 0 &&
+	    strncmp(h, "localhost", 9) != 0 && h == s + 7)
+		return (-1);	/* plain http only to a local address */
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == '/')
+		n--;
+	if (n == 0 || n >= len || strpbrk(s, " \t\r\n\"") != NULL)
+		return (-1);
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return (0);
+}
+
 static void
-parse_auth(struct parser *p, const cJSON *root, struct akvd_config *c)
+require(struct parser *p, const char *value, const char *path,
+    const char *var, const char *method)
+{
+
+	if (value != NULL)
+		return;
+	if (var != NULL)
+		perr(p, path, "required by %s (set it here or in %s)", method,
+		    var);
+	else
+		perr(p, path, "required by %s", method);
+}
+
+static void
+parse_auth(struct parser *p, const cJSON *root, struct akvd_config *c,
+    const char *cloud_authority)
 {
 	static const char *const keys[] = { "method", "tenant_id",
-	    "client_id", "token_file", "authority_host", NULL };
+	    "client_id", "token_file", "authority_host", "client_secret_file",
+	    "certificate_file", "object_id", "resource_id", "imds_endpoint",
+	    "identity_endpoint", NULL };
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "auth");
-	const char *method = NULL, *tenant = NULL, *client = NULL,
-	    *file = NULL, *host = NULL;
+	struct akvd_auth *au = &c->auth;
+	const char *method = NULL, *tenant, *client, *file, *host, *secret,
+	    *cert, *oid, *rid, *imds, *ident, *mname;
 	char url[URL_MAX];
-	int rt = 0, rc = 0, rf = 0, rh = 0;
+	int ft, fc, ff, fh, fs, fce, fo, fr, fi, fe, n;
+	size_t i;
 
-	c->auth.method = AUTH_WORKLOAD_IDENTITY;
 	if (a != NULL && !cJSON_IsObject(a)) {
 		perr(p, "auth", "must be an object");
 		a = NULL;
 	}
 	if (a != NULL) {
 		check_keys(p, "auth", a, keys);
-		if (get_string(p, "auth", a, "method", &method) == 1 &&
-		    strcmp(method, "workload_identity") != 0)
-			perr(p, "auth.method", "unsupported method \"%s\" "
-			    "(supported: workload_identity)", method);
-		rt = get_string(p, "auth", a, "tenant_id", &tenant);
-		rc = get_string(p, "auth", a, "client_id", &client);
-		rf = get_string(p, "auth", a, "token_file", &file);
-		rh = get_string(p, "auth", a, "authority_host", &host);
+		(void)get_string(p, "auth", a, "method", &method);
 	}
-	if (rt == 0)
-		tenant = env("AZURE_TENANT_ID");
-	if (rc == 0)
-		client = env("AZURE_CLIENT_ID");
-	if (rf == 0)
-		file = env("AZURE_FEDERATED_TOKEN_FILE");
-	if (rh == 0)
-		host = env("AZURE_AUTHORITY_HOST");
+	tenant = setting(p, a, "tenant_id", "AZURE_TENANT_ID", &ft);
+	client = setting(p, a, "client_id", "AZURE_CLIENT_ID", &fc);
+	file = setting(p, a, "token_file", "AZURE_FEDERATED_TOKEN_FILE", &ff);
+	host = setting(p, a, "authority_host", "AZURE_AUTHORITY_HOST", &fh);
+	secret = setting(p, a, "client_secret_file", NULL, &fs);
+	cert = setting(p, a, "certificate_file",
+	    "AZURE_CLIENT_CERTIFICATE_PATH", &fce);
+	oid = setting(p, a, "object_id", NULL, &fo);
+	rid = setting(p, a, "resource_id", NULL, &fr);
+	imds = setting(p, a, "imds_endpoint",
+	    "AZURE_POD_IDENTITY_AUTHORITY_HOST", &fi);
+	ident = setting(p, a, "identity_endpoint", "IDENTITY_ENDPOINT", &fe);
 
-	if (tenant == NULL) {
-		if (rt == 0)
-			perr(p, "auth.tenant_id", "required (set it here or "
-			    "in AZURE_TENANT_ID)");
-	} else if (!tenant_valid(tenant))
-		perr(p, "auth.tenant_id", "invalid tenant \"%s\" (a GUID or "
-		    "a domain name)", tenant);
-	else
-		c->auth.tenant_id = strdup(tenant);
+	if (method == NULL || strcmp(method, "auto") == 0)
+		au->method = choose_method(au, secret, cert, file, tenant,
+		    client);
+	else {
+		for (i = 0; i < NMETHODS; i++)
+			if (strcmp(method, method_names[i]) == 0)
+				break;
+		if (i == NMETHODS) {
+			perr(p, "auth.method", "unsupported method \"%s\" "
+			    "(supported: auto, workload_identity, "
+			    "managed_identity, app_service, client_secret, "
+			    "client_certificate)", method);
+			return;
+		}
+		au->method = (enum auth_method)i;
+		snprintf(au->method_why, sizeof(au->method_why),
+		    "auth.method is \"%s\"", method);
+	}
+	mname = method_names[au->method];
 
-	if (client == NULL) {
-		if (rc == 0)
-			perr(p, "auth.client_id", "required (set it here or "
-			    "in AZURE_CLIENT_ID)");
-	} else if (!client_id_valid(client))
-		perr(p, "auth.client_id", "invalid client id \"%s\"", client);
-	else
-		c->auth.client_id = strdup(client);
+	/* What each method needs. */
+	switch (au->method) {
+	case AUTH_WORKLOAD_IDENTITY:
+		require(p, client, "auth.client_id", "AZURE_CLIENT_ID", mname);
+		require(p, file, "auth.token_file",
+		    "AZURE_FEDERATED_TOKEN_FILE", mname);
+		break;
+	case AUTH_CLIENT_SECRET:
+		require(p, client, "auth.client_id", "AZURE_CLIENT_ID", mname);
+		if (secret == NULL && env("AZURE_CLIENT_SECRET") == NULL &&
+		    fs != -1)
+			perr(p, "auth.client_secret_file", "required by "
+			    "client_secret (a file holding the secret; or set "
+			    "AZURE_CLIENT_SECRET)");
+		break;
+	case AUTH_CLIENT_CERTIFICATE:
+		require(p, client, "auth.client_id", "AZURE_CLIENT_ID", mname);
+		require(p, cert, "auth.certificate_file",
+		    "AZURE_CLIENT_CERTIFICATE_PATH", mname);
+		break;
+	case AUTH_MANAGED_IDENTITY:
+		n = (client != NULL && fc == 1) + (oid != NULL) +
+		    (rid != NULL);
+		if (n > 1)
+			perr(p, "auth", "choose one of client_id, object_id "
+			    "and resource_id for a user-assigned identity");
+		break;
+	case AUTH_APP_SERVICE:
+		require(p, ident, "auth.identity_endpoint",
+		    "IDENTITY_ENDPOINT", mname);
+		if (env("IDENTITY_HEADER") == NULL)
+			perr(p, "auth", "app_service needs the IDENTITY_HEADER "
+			    "variable (set by the platform)");
+		break;
+	}
 
-	if (file == NULL) {
-		if (rf == 0)
-			perr(p, "auth.token_file", "required (set it here or "
-			    "in AZURE_FEDERATED_TOKEN_FILE)");
-	} else
-		c->auth.token_file = resolve_path(p, "auth.token_file", file);
+	if (tenant != NULL) {
+		if (!tenant_valid(tenant))
+			perr(p, "auth.tenant_id", "invalid tenant \"%s\" (a "
+			    "GUID or a domain name)", tenant);
+		else
+			au->tenant_id = strdup(tenant);
+	}
+	if (client != NULL) {
+		if (!client_id_valid(client))
+			perr(p, "auth.client_id", "invalid client id \"%s\"",
+			    client);
+		else
+			au->client_id = strdup(client);
+	}
+	if (oid != NULL) {
+		if (!client_id_valid(oid))
+			perr(p, "auth.object_id", "invalid object id \"%s\"",
+			    oid);
+		else
+			au->object_id = strdup(oid);
+	}
+	if (rid != NULL) {
+		if (rid[0] != '/' || strpbrk(rid, " \t\r\n&?#") != NULL)
+			perr(p, "auth.resource_id", "must be an ARM resource "
+			    "id (/subscriptions/...)");
+		else
+			au->resource_id = strdup(rid);
+	}
+	if (file != NULL && au->method == AUTH_WORKLOAD_IDENTITY)
+		au->token_file = resolve_path(p, "auth.token_file", file);
+	if (secret != NULL && au->method == AUTH_CLIENT_SECRET)
+		au->client_secret_file = resolve_path(p,
+		    "auth.client_secret_file", secret);
+	if (cert != NULL && au->method == AUTH_CLIENT_CERTIFICATE)
+		au->certificate_file = resolve_path(p,
+		    "auth.certificate_file", cert);
+	if (au->method == AUTH_MANAGED_IDENTITY) {
+		if (imds == NULL)
+			imds = CONFIG_DEFAULT_IMDS;
+		if (local_endpoint(imds, url, sizeof(url)) == -1)
+			perr(p, "auth.imds_endpoint", "must be an http URL of "
+			    "a link-local or loopback address, or https");
+		else
+			au->imds_endpoint = strdup(url);
+	}
+	if (au->method == AUTH_APP_SERVICE && ident != NULL) {
+		if (local_endpoint(ident, url, sizeof(url)) == -1)
+			perr(p, "auth.identity_endpoint", "must be an http URL "
+			    "of a link-local or loopback address, or https");
+		else
+			au->identity_endpoint = strdup(url);
+	}
 
 	if (host == NULL)
-		host = CONFIG_DEFAULT_AUTHORITY;
-	if (https_url(host, url, sizeof(url), 1) == -1) {
-		if (rh != -1)
+		host = cloud_authority;
+	if (host == NULL || https_url(host, url, sizeof(url), 1) == -1) {
+		if (fh != -1)
 			perr(p, "auth.authority_host", "must be an https URL "
 			    "without a path, e.g. \"%s\"",
 			    CONFIG_DEFAULT_AUTHORITY);
 	} else
-		c->auth.authority_host = strdup(url);
+		au->authority_host = strdup(url);
+	(void)ft;
+	(void)ff;
+	(void)fce;
+	(void)fo;
+	(void)fr;
+	(void)fi;
+	(void)fe;
 }
 
 static void
@@ -532,7 +814,7 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 	snprintf(sub, sizeof(sub), "%s.vault", path);
 	r = get_string(p, path, o, "vault", &vault);
 	if (r == 1) {
-		if (config_vault_url(vault, url, sizeof(url)) == -1)
+		if (vault_url(vault, c->vault_suffix, url, sizeof(url)) == -1)
 			perr(p, sub, "must be an https URL or a vault name");
 		else
 			obj->vault = strdup(url);
@@ -607,13 +889,13 @@ parse(const char *json, size_t len, const char *base,
     struct config_errors *errs)
 {
 	static const char *const keys[] = { "output_dir", "interval",
-	    "timeout", "max_response_size", "concurrency", "vault", "auth",
-	    "tls", "objects", NULL };
+	    "timeout", "max_response_size", "concurrency", "cloud", "vault",
+	    "auth", "tls", "objects", NULL };
 	struct parser p = { errs, base };
 	struct akvd_config *c;
 	const cJSON *objs, *o;
 	cJSON *root;
-	const char *s, *end = NULL;
+	const char *s, *end = NULL, *authority;
 	char url[URL_MAX];
 	long n;
 	size_t i, line = 1, col = 1;
@@ -667,14 +949,15 @@ parse(const char *json, size_t len, const char *base,
 	if (get_int(&p, "concurrency", root, 1, MAX_CONCURRENCY, &n) == 1)
 		c->concurrency = (unsigned)n;
 
+	authority = parse_cloud(&p, root, c);
 	if (get_string(&p, "", root, "vault", &s) == 1) {
-		if (config_vault_url(s, url, sizeof(url)) == -1)
+		if (vault_url(s, c->vault_suffix, url, sizeof(url)) == -1)
 			perr(&p, "vault", "must be an https URL or a vault "
 			    "name");
 		else
 			c->vault = strdup(url);
 	}
-	parse_auth(&p, root, c);
+	parse_auth(&p, root, c, authority);
 	parse_tls(&p, root, c);
 
 	objs = cJSON_GetObjectItemCaseSensitive(root, "objects");
@@ -813,8 +1096,25 @@ config_free(struct akvd_config *c)
 	free(c->auth.client_id);
 	free(c->auth.token_file);
 	free(c->auth.authority_host);
+	free(c->auth.client_secret_file);
+	free(c->auth.certificate_file);
+	free(c->auth.object_id);
+	free(c->auth.resource_id);
+	free(c->auth.imds_endpoint);
+	free(c->auth.identity_endpoint);
+	free(c->cloud);
+	free(c->vault_suffix);
+	free(c->vault_scope);
 	free(c->ca_file);
 	free(c);
+}
+
+static void
+add_opt(cJSON *o, const char *key, const char *v)
+{
+
+	if (v != NULL)
+		cJSON_AddStringToObject(o, key, v);
 }
 
 /*
@@ -825,7 +1125,7 @@ config_free(struct akvd_config *c)
 int
 config_print(FILE *f, const struct akvd_config *c)
 {
-	cJSON *root, *auth, *tls, *objs, *o;
+	cJSON *root, *auth, *tls, *objs, *o, *cloud;
 	char d[64], mode[16];
 	char *out;
 	size_t i;
@@ -843,11 +1143,26 @@ config_print(FILE *f, const struct akvd_config *c)
 	cJSON_AddNumberToObject(root, "concurrency", c->concurrency);
 	if (c->vault != NULL)
 		cJSON_AddStringToObject(root, "vault", c->vault);
+	if (strcmp(c->cloud, "custom") == 0) {
+		cloud = cJSON_AddObjectToObject(root, "cloud");
+		cJSON_AddStringToObject(cloud, "authority_host",
+		    c->auth.authority_host);
+		cJSON_AddStringToObject(cloud, "vault_suffix", c->vault_suffix);
+		cJSON_AddStringToObject(cloud, "vault_scope", c->vault_scope);
+	} else
+		cJSON_AddStringToObject(root, "cloud", c->cloud);
 	auth = cJSON_AddObjectToObject(root, "auth");
-	cJSON_AddStringToObject(auth, "method", "workload_identity");
-	cJSON_AddStringToObject(auth, "tenant_id", c->auth.tenant_id);
-	cJSON_AddStringToObject(auth, "client_id", c->auth.client_id);
-	cJSON_AddStringToObject(auth, "token_file", c->auth.token_file);
+	cJSON_AddStringToObject(auth, "method",
+	    auth_method_name(c->auth.method));
+	add_opt(auth, "tenant_id", c->auth.tenant_id);
+	add_opt(auth, "client_id", c->auth.client_id);
+	add_opt(auth, "token_file", c->auth.token_file);
+	add_opt(auth, "client_secret_file", c->auth.client_secret_file);
+	add_opt(auth, "certificate_file", c->auth.certificate_file);
+	add_opt(auth, "object_id", c->auth.object_id);
+	add_opt(auth, "resource_id", c->auth.resource_id);
+	add_opt(auth, "imds_endpoint", c->auth.imds_endpoint);
+	add_opt(auth, "identity_endpoint", c->auth.identity_endpoint);
 	cJSON_AddStringToObject(auth, "authority_host",
 	    c->auth.authority_host);
 	if (c->ca_file != NULL) {

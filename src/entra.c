@@ -72,6 +72,36 @@ out:
 	return (b.data);
 }
 
+/*
+ * entra_secret_form(client_id, scope, secret): the body of a
+ * client-credentials grant with a client secret.  Release it with
+ * str_wipe_free().  NULL on ENOMEM.
+ */
+char *
+entra_secret_form(const char *client_id, const char *scope,
+    const char *secret)
+{
+	struct buf b = BUF_INIT;
+	char *c = NULL, *s = NULL, *x = NULL;
+	int rc = -1;
+
+	if ((c = http_escape(client_id)) == NULL ||
+	    (s = http_escape(scope)) == NULL ||
+	    (x = http_escape(secret)) == NULL)
+		goto out;
+	rc = buf_appendf(&b, "grant_type=client_credentials&client_id=%s"
+	    "&scope=%s&client_secret=%s", c, s, x);
+out:
+	free(c);
+	free(s);
+	str_wipe_free(x);
+	if (rc == -1) {
+		buf_wipe(&b);
+		return (NULL);
+	}
+	return (b.data);
+}
+
 /* A JSON number or numeric string as seconds; -1 if neither. */
 static int64_t
 json_seconds(const cJSON *v)
@@ -96,15 +126,18 @@ json_seconds(const cJSON *v)
 }
 
 /*
- * entra_parse_token(body, len, out, err, errlen): parse a successful token
- * response.  "expires_in" and "refresh_in" may be numbers or numeric
- * strings (MSAL accepts both; IMDS sends strings).  Returns 0, or -1 with
- * a message naming the field in ${err} (never the token).
+ * entra_parse_token(body, len, now, out, err, errlen): parse a successful
+ * token response of Entra ID, IMDS or an App Service identity endpoint.
+ * "expires_in" and "refresh_in" may be numbers or numeric strings (IMDS
+ * sends strings); without "expires_in", "expires_on" (Unix seconds, as App
+ * Service sends it) gives expires_in = expires_on - ${now}.  Returns 0, or
+ * -1 with a message naming the field in ${err} (never the token).
  */
 int
-entra_parse_token(const char *body, size_t len, struct entra_token *out,
-    char *err, size_t errlen)
+entra_parse_token(const char *body, size_t len, int64_t now,
+    struct entra_token *out, char *err, size_t errlen)
 {
+	int64_t on;
 	cJSON *j = NULL, *v;
 	int rc = -1;
 
@@ -126,9 +159,15 @@ entra_parse_token(const char *body, size_t len, struct entra_token *out,
 		snprintf(err, errlen, "response has no \"access_token\"");
 		goto out;
 	}
-	if ((out->expires_in = json_seconds(cJSON_GetObjectItemCaseSensitive(
-	    j, "expires_in"))) <= 0) {
-		snprintf(err, errlen, "response has no valid \"expires_in\"");
+	v = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
+	if (v != NULL)
+		out->expires_in = json_seconds(v);
+	else if ((on = json_seconds(cJSON_GetObjectItemCaseSensitive(j,
+	    "expires_on"))) > 0)
+		out->expires_in = on - now;
+	if (out->expires_in <= 0) {
+		snprintf(err, errlen, "response has no valid \"expires_in\" "
+		    "or \"expires_on\"");
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(j, "refresh_in");

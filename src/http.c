@@ -453,10 +453,18 @@ http_free(struct http *h)
 	free(h);
 }
 
-static struct http_req *
-start(struct http *h, const char *url, const char *bearer, const char *post,
+/*
+ * http_request(h, spec, fn, cookie): start the request ${spec} describes
+ * (everything in it is copied; secrets are wiped after use).  http_get and
+ * http_post_form are shorthands.  Returns as http_get.
+ */
+struct http_req *
+http_request(struct http *h, const struct http_reqspec *spec,
     http_done_fn *fn, void *cookie)
 {
+	const char *url = spec->url, *bearer = spec->bearer;
+	const char *post = spec->form;
+	size_t i;
 	struct http_req *r;
 	struct buf auth = BUF_INIT;
 	struct curl_slist *l;
@@ -493,6 +501,11 @@ start(struct http *h, const char *url, const char *bearer, const char *post,
 		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE,
 		    (long)strlen(r->post));
 	}
+	for (i = 0; i < sizeof(spec->headers) / sizeof(spec->headers[0]) &&
+	    spec->headers[i] != NULL; i++) {
+		if ((l = curl_slist_append(r->hdrs, spec->headers[i])) == NULL)
+			goto oom;
+	}
 	/* Ask for no 100-continue round trip on POST. */
 	if ((l = curl_slist_append(r->hdrs, "Expect:")) == NULL)
 		goto oom;
@@ -507,7 +520,13 @@ start(struct http *h, const char *url, const char *bearer, const char *post,
 	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "akvd/" AKVD_VERSION);
-	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "https");
+	if (spec->local) {
+		/* IMDS and friends: plain http on a local address, never
+		   through a proxy (as Microsoft documents). */
+		curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
+	} else
+		curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -553,7 +572,9 @@ http_get(struct http *h, const char *url, const char *bearer,
     http_done_fn *fn, void *cookie)
 {
 
-	return (start(h, url, bearer, NULL, fn, cookie));
+	struct http_reqspec spec = { .url = url, .bearer = bearer };
+
+	return (http_request(h, &spec, fn, cookie));
 }
 
 struct http_req *
@@ -561,7 +582,9 @@ http_post_form(struct http *h, const char *url, const char *body,
     http_done_fn *fn, void *cookie)
 {
 
-	return (start(h, url, NULL, body, fn, cookie));
+	struct http_reqspec spec = { .url = url, .form = body };
+
+	return (http_request(h, &spec, fn, cookie));
 }
 
 void

@@ -26,7 +26,8 @@
 #define RETRY_CAP_MIN_MS	(30 * 1000)
 #define RETRY_CAP_MAX_MS	(5 * 60 * 1000)
 #define ONCE_ATTEMPTS		3	/* per object, transient failures */
-#define ONCE_AUTH_ATTEMPTS	3
+#define ONCE_AUTH_ATTEMPTS	7	/* about a minute: IMDS's 410 window,
+					   a token volume still projecting */
 #define COMMIT_RETRY_MS		5000
 #define BATCH_SLACK_MS		50	/* objects due this close go together */
 
@@ -57,6 +58,8 @@ struct obj {
 
 	struct http_req	*req;
 	uint64_t	 gen;		/* token generation used */
+	int		 probe;		/* sent without a token to learn the
+					   tenant from the 401 challenge */
 };
 
 struct sync {
@@ -72,6 +75,7 @@ struct sync {
 	struct obj	**objs;
 	size_t		 nobjs;
 	unsigned	 inflight;
+	int		 probing;	/* a challenge probe is in flight */
 	int		 dirty;		/* snapshot differs from objects */
 	int64_t		 commit_retry;	/* monotonic ms, 0 if none */
 	ev_timer	 wake;
@@ -126,6 +130,8 @@ obj_free(struct obj *o)
 	if (o->req != NULL) {
 		http_cancel(o->req);
 		o->s->inflight--;
+		if (o->probe)
+			o->s->probing = 0;
 	}
 	buf_wipe(&o->data);
 	free(o->version);
@@ -369,6 +375,33 @@ obj_http_error(struct obj *o, const struct http_response *r)
 	obj_failure(o, reason, detail, transient, r->retry_after_ms);
 }
 
+/*
+ * A probe came back 401: take the tenant from the challenge, but only if
+ * its resource is the vault's parent domain (a look-alike vault must not
+ * learn where our tokens come from, nor get one).
+ */
+static int
+learn_tenant(struct obj *o, const struct http_response *r)
+{
+	struct kv_challenge c;
+
+	if (kv_parse_challenge(r->www_authenticate, &c) == -1) {
+		obj_failure(o, "no usable challenge in Key Vault's 401",
+		    "set auth.tenant_id", 0, -1);
+		return (1);
+	}
+	if (!kv_resource_matches(o->cfg->vault, c.resource)) {
+		obj_failure(o, "refusing Key Vault's challenge", c.resource, 0,
+		    -1);
+		log_kv(LOG_ERROR, "the challenge's resource is not a parent "
+		    "domain of the vault: not sending a token there",
+		    "vault", o->cfg->vault, "resource", c.resource,
+		    "hint", "set auth.tenant_id if this vault is genuine", NULL);
+		return (1);
+	}
+	return (auth_set_tenant(o->s->auth, c.tenant) == 0 ? 0 : 1);
+}
+
 /* HTTP completion of a GET of ${o}. */
 static void
 obj_done(struct http_response *r, void *cookie)
@@ -380,6 +413,16 @@ obj_done(struct http_response *r, void *cookie)
 
 	o->req = NULL;
 	s->inflight--;
+	if (o->probe) {
+		o->probe = 0;
+		s->probing = 0;
+		if (!r->failed && r->status == 401 &&
+		    learn_tenant(o, r) == 0) {
+			o->state = O_QUEUED;
+			pump(s);
+			return;
+		}
+	}
 	if (r->failed) {
 		obj_failure(o, "request failed", r->error, 1, -1);
 	} else if (r->status == 200) {
@@ -430,6 +473,19 @@ start_fetch(struct sync *s, struct obj *o, const char *token)
 	return (0);
 }
 
+/* No tenant yet: ask Key Vault without a token, for its challenge. */
+static void
+start_probe(struct sync *s, struct obj *o)
+{
+
+	if (start_fetch(s, o, NULL) == -1) {
+		obj_failure(o, "cannot start request", NULL, 1, -1);
+		return;
+	}
+	o->probe = 1;
+	s->probing = 1;
+}
+
 /* Start requests for queued objects while there is room and a token. */
 static void
 pump(struct sync *s)
@@ -446,8 +502,11 @@ pump(struct sync *s)
 		if (o->state != O_QUEUED)
 			continue;
 		if (token == NULL &&
-		    (token = auth_token(s->auth, &gen)) == NULL)
+		    (token = auth_token(s->auth, &gen)) == NULL) {
+			if (auth_needs_tenant(s->auth) && !s->probing)
+				start_probe(s, o);
 			break;		/* sync_auth_event() resumes */
+		}
 		o->gen = gen;
 		if (start_fetch(s, o, token) == -1)
 			obj_failure(o, "cannot start request", NULL, 1, -1);
@@ -701,8 +760,8 @@ sync_auth_event(struct sync *s, int ok)
 
 	if (s->finished)
 		return;
-	if (!ok && s->once &&
-	    auth_failures(s->auth) >= ONCE_AUTH_ATTEMPTS) {
+	if (!ok && s->once && (auth_failed_permanently(s->auth) ||
+	    auth_failures(s->auth) >= ONCE_AUTH_ATTEMPTS)) {
 		for (i = 0; i < s->nobjs; i++) {
 			struct obj *o = s->objs[i];
 

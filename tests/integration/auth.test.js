@@ -5,6 +5,8 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { setup } = require('./lib/setup');
+const fs = require('node:fs');
+const path = require('node:path');
 const { until, tryRead, sleep } = require('./lib/akvd');
 
 test('access token is renewed before expiry; Key Vault never sees an expired one', async (t) => {
@@ -88,15 +90,26 @@ test('Entra errors are logged with their AADSTS code and a hint; old files stay'
   fx.assertNoSecretsLogged(a);
 });
 
-test('a missing token file is reported with what to check', async (t) => {
+test('a token file that appears late is waited for, and picked up as soon as it is written', async (t) => {
   const fx = await setup(t);
-  fx.set('s', 'missing-token-value');
+  fx.set('s', 'late-token-value');
   const cfg = fx.config([{ name: 's' }]);
-  cfg.auth.token_file = `${fx.dir}/no/such/token`;
+  const dir = path.join(fx.dir, 'late-tokens');
+  fs.mkdirSync(dir);
+  cfg.auth.token_file = path.join(dir, 'azure-identity-token');
   const a = fx.start(fx.write(cfg));
-  const { line } = await a.waitLog(/cannot read the federated token file/);
-  assert.match(line, /No such file or directory/);
+  const { line } = await a.waitLog(/waiting for the file to appear/);
+  assert.match(line, /file="federated token"/);
+  assert.match(line, /hint=.*azure.workload.identity\/use/);
+  await sleep(2500);
+  assert.equal(a.exited && a.code, undefined, 'akvd keeps running');
+  // The kubelet projects the volume: written elsewhere, renamed in.
+  fs.writeFileSync(path.join(dir, '.tmp'), fx.d.kubelet.current());
+  fs.renameSync(path.join(dir, '.tmp'), cfg.auth.token_file);
+  await a.waitLog(/credential file changed: retrying the token request now/);
+  await until(() => tryRead(fx.out, 's') === 'late-token-value', { what: 'sync after the token appeared' });
   await a.stop();
+  fx.assertNoSecretsLogged(a);
 });
 
 test('401 from Key Vault renews the token once and retries', async (t) => {

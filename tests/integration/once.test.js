@@ -77,11 +77,13 @@ test('bad configs exit 78 naming the JSON path', async () => {
       assert.match(r.stderr, re);
     }
   }
-  // Without the webhook's variables, auth fields are required.
-  const p = writeConfig(dir, { output_dir: '/tmp/x', vault: 'myvault', objects: [{ name: 'a' }] });
+  // Workload identity without the webhook's variables: what is missing.
+  const p = writeConfig(dir, { output_dir: '/tmp/x', vault: 'myvault', auth: { method: 'workload_identity' },
+    objects: [{ name: 'a' }] });
   const r = await runAkvd(['--check', '-c', p]);
   assert.equal(r.code, 78);
-  assert.match(r.stderr, /auth\.tenant_id: required \(set it here or in AZURE_TENANT_ID\)/);
+  assert.match(r.stderr, /auth\.client_id: required by workload_identity \(set it here or in AZURE_CLIENT_ID\)/);
+  assert.match(r.stderr, /auth\.token_file: required by workload_identity \(set it here or in AZURE_FEDERATED_TOKEN_FILE\)/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -24,6 +24,11 @@ clear_env(void)
 	unsetenv("AZURE_CLIENT_ID");
 	unsetenv("AZURE_FEDERATED_TOKEN_FILE");
 	unsetenv("AZURE_AUTHORITY_HOST");
+	unsetenv("AZURE_CLIENT_SECRET");
+	unsetenv("AZURE_CLIENT_CERTIFICATE_PATH");
+	unsetenv("AZURE_POD_IDENTITY_AUTHORITY_HOST");
+	unsetenv("IDENTITY_ENDPOINT");
+	unsetenv("IDENTITY_HEADER");
 }
 
 static void

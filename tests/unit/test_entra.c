@@ -27,6 +27,12 @@ test_url_and_form(void **state)
 	assert_string_equal(u, "https://127.0.0.1:8443/a%20b/oauth2/v2.0/token");
 	free(u);
 
+	f = entra_secret_form("c", "https://vault.azure.net/.default",
+	    "a&b=c+d");
+	assert_string_equal(f, "grant_type=client_credentials&client_id=c"
+	    "&scope=https%3A%2F%2Fvault.azure.net%2F.default"
+	    "&client_secret=a%26b%3Dc%2Bd");
+	str_wipe_free(f);
 	f = entra_assertion_form("0d6e1c5a-3f6b", "https://vault.azure.net/"
 	    ".default", "eyJh.eyJi+/=.sig");
 	assert_string_equal(f, "grant_type=client_credentials"
@@ -48,7 +54,7 @@ test_parse_token(void **state)
 	/* Numbers, as Entra sends them. */
 	assert_int_equal(entra_parse_token(B("{\"token_type\":\"Bearer\","
 	    "\"expires_in\":86399,\"ext_expires_in\":86399,"
-	    "\"access_token\":\"eyJ0eXAi.payload.sig\"}"), &t, err,
+	    "\"access_token\":\"eyJ0eXAi.payload.sig\"}"), 1700000000, &t, err,
 	    sizeof(err)), 0);
 	assert_string_equal(t.access_token, "eyJ0eXAi.payload.sig");
 	assert_int_equal(t.expires_in, 86399);
@@ -58,14 +64,30 @@ test_parse_token(void **state)
 	/* Strings (IMDS style) and refresh_in. */
 	assert_int_equal(entra_parse_token(B("{\"access_token\":\"x.y.z\","
 	    "\"expires_in\":\"3600\",\"refresh_in\":\"1800\","
-	    "\"token_type\":\"bearer\"}"), &t, err, sizeof(err)), 0);
+	    "\"token_type\":\"bearer\"}"), 1700000000, &t, err, sizeof(err)), 0);
 	assert_int_equal(t.expires_in, 3600);
 	assert_int_equal(t.refresh_in, 1800);
 	entra_token_clear(&t);
 	assert_int_equal(entra_parse_token(B("{\"access_token\":\"x\","
-	    "\"expires_in\":3599,\"refresh_in\":1799}"), &t, err,
+	    "\"expires_in\":3599,\"refresh_in\":1799}"), 1700000000, &t, err,
 	    sizeof(err)), 0);
 	assert_int_equal(t.refresh_in, 1799);
+	entra_token_clear(&t);
+	/* IMDS: every value a string, expires_in and expires_on. */
+	assert_int_equal(entra_parse_token(B("{\"access_token\":\"eyJ.a.b\","
+	    "\"client_id\":\"c\",\"expires_in\":\"86400\",\"expires_on\":"
+	    "\"1700086400\",\"ext_expires_in\":\"86399\",\"not_before\":"
+	    "\"1699999999\",\"resource\":\"https://vault.azure.net\","
+	    "\"token_type\":\"Bearer\"}"), 1700000000, &t, err, sizeof(err)),
+	    0);
+	assert_int_equal(t.expires_in, 86400);
+	entra_token_clear(&t);
+	/* App Service: only expires_on. */
+	assert_int_equal(entra_parse_token(B("{\"access_token\":\"eyJ.a.b\","
+	    "\"expires_on\":\"1700003600\",\"resource\":\"https://vault."
+	    "azure.net\",\"token_type\":\"Bearer\",\"client_id\":\"c\"}"),
+	    1700000000, &t, err, sizeof(err)), 0);
+	assert_int_equal(t.expires_in, 3600);
 	entra_token_clear(&t);
 }
 
@@ -79,13 +101,13 @@ test_parse_token_errors(void **state)
 		{ "{\"access_token\":\"\",\"expires_in\":3600}",
 		    "response has no \"access_token\"" },
 		{ "{\"access_token\":\"SECRETTOKEN\"}",
-		    "response has no valid \"expires_in\"" },
+		    "response has no valid \"expires_in\" or \"expires_on\"" },
 		{ "{\"access_token\":\"SECRETTOKEN\",\"expires_in\":\"soon\"}",
-		    "response has no valid \"expires_in\"" },
+		    "response has no valid \"expires_in\" or \"expires_on\"" },
 		{ "{\"access_token\":\"SECRETTOKEN\",\"expires_in\":0}",
-		    "response has no valid \"expires_in\"" },
+		    "response has no valid \"expires_in\" or \"expires_on\"" },
 		{ "{\"access_token\":\"SECRETTOKEN\",\"expires_in\":-5}",
-		    "response has no valid \"expires_in\"" },
+		    "response has no valid \"expires_in\" or \"expires_on\"" },
 		{ "{\"access_token\":\"SECRETTOKEN\",\"expires_in\":60,"
 		    "\"token_type\":\"pop\"}", "unsupported \"token_type\"" },
 		{ "{\"access_token\":\"SECRETTOKEN\",\"expires_in\":60,"
@@ -98,7 +120,7 @@ test_parse_token_errors(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(entra_parse_token(cases[i].body,
-		    strlen(cases[i].body), &t, err, sizeof(err)), -1);
+		    strlen(cases[i].body), 1700000000, &t, err, sizeof(err)), -1);
 		assert_string_equal(err, cases[i].err);
 		assert_null(t.access_token);
 		assert_null(strstr(err, "SECRETTOKEN"));
