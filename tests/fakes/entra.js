@@ -15,7 +15,7 @@ const ERROR_NAMES = {
   70021: 'invalid_request', 700211: 'invalid_request', 700212: 'invalid_request', 700213: 'invalid_request',
   700024: 'invalid_client', 700027: 'invalid_client', 7000272: 'invalid_client', 7000215: 'invalid_client',
   7000222: 'invalid_client', 7000218: 'invalid_client', 700016: 'unauthorized_client', 90002: 'invalid_request',
-  1002012: 'invalid_scope', 50000: 'temporarily_unavailable',
+  1002012: 'invalid_scope', 50000: 'temporarily_unavailable', 50027: 'invalid_request',
 };
 
 function aadTimestamp(d = new Date()) {
@@ -36,6 +36,7 @@ class Entra {
       audiences: ['api://AzureADTokenExchange'],
     }];
     this.clientSecrets = clientSecrets;
+    this.certificates = [];         // registered: { x5t256, x5t, key }
     this.log = [];
     this.tokens = [];
     this.faults = [];
@@ -47,6 +48,15 @@ class Entra {
   setRefreshIn(s) { this.refreshIn = s; }
   setFederatedCredentials(f) { this.fics = f; }
   setClientSecrets(s) { this.clientSecrets = s; }
+  // Register a certificate (PEM) of the app, as "Certificates & secrets".
+  registerCertificate(pem) {
+    const x = new crypto.X509Certificate(pem);
+    this.certificates.push({
+      x5t256: crypto.createHash('sha256').update(x.raw).digest('base64url'),
+      x5t: crypto.createHash('sha1').update(x.raw).digest('base64url'),
+      key: x.publicKey,
+    });
+  }
   fault(f) { this.faults.push({ times: Infinity, ...f }); }
   clearFaults() { this.faults = []; }
   requests() { return this.log.slice(); }
@@ -70,6 +80,50 @@ class Entra {
     entry.status = status;
     entry.error = `AADSTS${code}`;
     send(res, status, body);
+  }
+
+  // An assertion signed with the app's certificate (RFC 7523, as MSAL and
+  // akvd's client_certificate make them).
+  checkCertAssertion(assertion, d, entry, res, tokenUrl) {
+    const h = d.header;
+    const cert = this.certificates.find((c) => (h['x5t#S256'] && c.x5t256 === h['x5t#S256']) ||
+      (h.x5t && c.x5t === h.x5t));
+    const c = d.claims;
+    entry.assertionClaims = { iss: c.iss, sub: c.sub, aud: c.aud, exp: c.exp, nbf: c.nbf, jti: c.jti,
+      alg: h.alg, x5tS256: h['x5t#S256'] };
+    if (!cert) {
+      this.error(res, 401, 700027, 'Client assertion failed signature validation. [Reason - The key was not ' +
+        `found., Thumbprint of key used by client: '${h['x5t#S256'] || h.x5t}']`, entry);
+      return false;
+    }
+    const [hh, pp, ss] = assertion.split('.');
+    const input = Buffer.from(`${hh}.${pp}`);
+    const sig = Buffer.from(ss, 'base64url');
+    let ok = false;
+    if (h.alg === 'RS256') ok = crypto.verify('sha256', input, cert.key, sig);
+    else if (h.alg === 'PS256') {
+      ok = crypto.verify('sha256', input, { key: cert.key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: 32 }, sig);
+    }
+    if (!ok) {
+      this.error(res, 401, 700027, 'Client assertion failed signature validation.', entry);
+      return false;
+    }
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof c.exp !== 'number' || now >= c.exp || (typeof c.nbf === 'number' && now < c.nbf - 300)) {
+      this.error(res, 401, 700024, 'Client assertion is not within its valid time range.', entry);
+      return false;
+    }
+    if (c.aud !== tokenUrl) {
+      this.error(res, 400, 50027, `JWT token is invalid or malformed. Invalid audience '${c.aud}'.`, entry);
+      return false;
+    }
+    if (c.iss !== this.clientId || c.sub !== this.clientId || !c.jti) {
+      this.error(res, 400, 50027, 'JWT token is invalid or malformed. iss and sub must be the client id, ' +
+        'jti is required.', entry);
+      return false;
+    }
+    return true;
   }
 
   // The assertion presented by a federated (workload identity) client.
@@ -151,7 +205,11 @@ class Entra {
       if (form.client_assertion_type !== ASSERTION_TYPE) {
         return this.error(res, 400, 90002, 'Invalid client_assertion_type.', entry);
       }
-      if (!this.checkAssertion(form.client_assertion, entry, res)) return undefined;
+      const d = jwt.decode(form.client_assertion);
+      if (d && (d.header['x5t#S256'] || d.header.x5t)) {
+        const tokenUrl = `${this.authority}${tenant}/oauth2/v2.0/token`;
+        if (!this.checkCertAssertion(form.client_assertion, d, entry, res, tokenUrl)) return undefined;
+      } else if (!this.checkAssertion(form.client_assertion, entry, res)) return undefined;
     } else if (form.client_secret !== undefined) {
       if (!this.clientSecrets.includes(form.client_secret)) {
         return this.error(res, 401, 7000215, 'Invalid client secret provided. Ensure the secret being sent ' +

@@ -9,6 +9,16 @@ const { makePki } = require('./pki');
 const { ClusterIssuer, TokenVolume } = require('./kubelet');
 const { Entra } = require('./entra');
 const { KeyVault } = require('./keyvault');
+const { IdentityEndpoint } = require('./identity');
+
+// The identities of the fake VM / App Service: the first is the
+// system-assigned one, the second a user-assigned one.
+const IDENTITIES = [
+  { clientId: '5b0e1a6c-0000-4000-8000-00000000000a', objectId: '6c1f2b7d-0000-4000-8000-00000000000a',
+    resourceId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg/providers/Microsoft.Compute/virtualMachines/vm1' },
+  { clientId: '5b0e1a6c-0000-4000-8000-00000000000b', objectId: '6c1f2b7d-0000-4000-8000-00000000000b',
+    resourceId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-b' },
+];
 
 function listen(server, port) {
   return new Promise((resolve, reject) => {
@@ -34,6 +44,12 @@ async function startDoubles({
   const entra = new Entra({ tenantId, clientId, issuer, accessTokenLifetime, refreshIn,
     federatedCredentials, clientSecrets });
   const kv = new KeyVault({ tenantId, entra });
+
+  const imds = new IdentityEndpoint({ kind: 'imds', entra, identities: IDENTITIES });
+  const appService = new IdentityEndpoint({ kind: 'appservice', entra, identities: IDENTITIES,
+    header: 'identity-header-0123456789abcdef' });
+  await imds.listen();
+  await appService.listen();
 
   const entraServer = https.createServer(tls, (q, s) => entra.handle(q, s));
   const kvServer = https.createServer(tls, (q, s) => kv.handle(q, s));
@@ -61,6 +77,12 @@ async function startDoubles({
       AZURE_FEDERATED_TOKEN_FILE: kubelet.file,
       AZURE_AUTHORITY_HOST: entra.authority,
     },
+    imdsUrl: imds.url,
+    identityEndpoint: `${appService.url}/msi/token`,
+    identityHeader: appService.header,
+    identities: IDENTITIES,
+    imds,
+    appService,
     issuer,
     kubelet,
     entra,
@@ -68,6 +90,8 @@ async function startDoubles({
     async close() {
       for (const s of sockets) s.destroy();
       await Promise.all([entraServer, kvServer].map((s) => new Promise((r) => s.close(() => r()))));
+      await imds.close();
+      await appService.close();
     },
   };
 }

@@ -21,6 +21,7 @@ class KeyVault {
     this.log = [];
     this.connections = 0;
     this.url = null;                // set once listening
+    this.challengeResource = RESOURCE;  // what the 401 challenge names
   }
 
   // --- control API -------------------------------------------------------
@@ -84,7 +85,7 @@ class KeyVault {
   }
 
   challenge() {
-    return `Bearer authorization="https://login.windows.net/${this.tenantId}", resource="${RESOURCE}"`;
+    return `Bearer authorization="https://login.windows.net/${this.tenantId}", resource="${this.challengeResource}"`;
   }
 
   unauthorized(res, message) {

@@ -32,4 +32,18 @@ function makePki(dir) {
   };
 }
 
-module.exports = { makePki };
+// A service principal's certificate: RSA key + self-signed certificate in
+// one PEM file (what akvd's client_certificate and the SDK's
+// ClientCertificateCredential read).  Returns { pemFile, certPem }.
+function makeClientCert(dir, name = 'sp') {
+  fs.mkdirSync(dir, { recursive: true });
+  const f = (n) => path.join(dir, n);
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`),
+    '-out', f(`${name}.crt`), '-days', '2', '-subj', `/CN=${name}`]);
+  const certPem = fs.readFileSync(f(`${name}.crt`), 'utf8');
+  const pemFile = f(`${name}.pem`);
+  fs.writeFileSync(pemFile, fs.readFileSync(f(`${name}.key`), 'utf8') + certPem, { mode: 0o600 });
+  return { pemFile, certPem };
+}
+
+module.exports = { makePki, makeClientCert };
