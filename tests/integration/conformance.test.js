@@ -93,3 +93,48 @@ test('ClientSecretCredential against the Entra double', async (t) => {
   assert.equal(bad.token.ok, false);
   assert.match(bad.token.message, /AADSTS7000215/);
 });
+
+function identitySdk(d, args, env) {
+  return new Promise((resolve, reject) => {
+    const clean = { ...process.env };
+    for (const k of Object.keys(clean)) if (/^(AZURE_|IDENTITY_|MSI_)/.test(k)) delete clean[k];
+    execFile(process.execPath, [path.join(__dirname, '..', 'fakes', 'sdk-identity.js'), ...args],
+      { env: { ...clean, NODE_EXTRA_CA_CERTS: d.caFile, ...env }, timeout: 90000 }, (err, stdout, stderr) => {
+        try { resolve(JSON.parse(stdout)); } catch (e) { reject(new Error(`${err}\n${stdout}\n${stderr}`)); }
+      });
+  });
+}
+
+test('ManagedIdentityCredential against the IMDS and App Service doubles', async (t) => {
+  const dir = tmpdir('akvd-conf-mi-');
+  const d = await startDoubles({ dir });
+  t.after(async () => { await d.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+  let r = await identitySdk(d, ['managed'], { AZURE_POD_IDENTITY_AUTHORITY_HOST: d.imdsUrl });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.equal(r.aud, 'https://vault.azure.net');
+  assert.equal(r.appid, d.identities[0].clientId);
+  assert.ok(r.expiresInS > 3500);
+  r = await identitySdk(d, ['managed-user', d.identities[1].clientId],
+    { AZURE_POD_IDENTITY_AUTHORITY_HOST: d.imdsUrl });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.equal(r.appid, d.identities[1].clientId);
+  r = await identitySdk(d, ['appservice'], { IDENTITY_ENDPOINT: d.identityEndpoint, IDENTITY_HEADER: d.identityHeader });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.equal(r.appid, d.identities[0].clientId);
+});
+
+test('ClientCertificateCredential against the Entra double', async (t) => {
+  const dir = tmpdir('akvd-conf-cert-');
+  const d = await startDoubles({ dir });
+  t.after(async () => { await d.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+  const { makeClientCert } = require('../fakes/pki');
+  const { pemFile, certPem } = makeClientCert(path.join(dir, 'sp'));
+  d.entra.registerCertificate(certPem);
+  const env = { AZURE_TENANT_ID: d.tenantId, AZURE_CLIENT_ID: d.clientId, AZURE_AUTHORITY_HOST: d.authorityHost };
+  const r = await identitySdk(d, ['certificate', pemFile], env);
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.equal(r.aud, 'https://vault.azure.net');
+  const ex = d.entra.requests();
+  assert.equal(ex[ex.length - 1].status, 200);
+  assert.equal(ex[ex.length - 1].assertionClaims.aud, `${d.authorityHost}${d.tenantId}/oauth2/v2.0/token`);
+});
