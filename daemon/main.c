@@ -120,14 +120,15 @@ reload(struct akvd *d)
 	}
 	http_opts_from(&ho, cfg);
 	if (http_set_opts(d->http, &ho) == -1 ||
-	    auth_reconfigure(d->auth, &cfg->auth) == -1 ||
+	    auth_reconfigure(d->auth, &cfg->auth, cfg->vault_scope) == -1 ||
 	    sync_reload(d->sync, cfg) == -1) {
 		log_msg(LOG_ERROR, "configuration not fully applied");
 		config_free(cfg);
 		/* Restore what the running configuration said. */
 		http_opts_from(&ho, sync_config(d->sync));
 		(void)http_set_opts(d->http, &ho);
-		(void)auth_reconfigure(d->auth, &sync_config(d->sync)->auth);
+		(void)auth_reconfigure(d->auth, &sync_config(d->sync)->auth,
+		    sync_config(d->sync)->vault_scope);
 	}
 }
 

@@ -44,12 +44,14 @@ struct auth *auth_new(struct ev_loop *, struct http *,
     const struct akvd_auth *, const char *, auth_event_fn *, void *);
 
 /*
- * auth_reconfigure(a, cfg): adopt ${cfg} (copied).  When the identity is
- * unchanged (method, tenant, client, token file, authority) the cached
- * token is kept; otherwise it is dropped and any request in flight is
- * abandoned.  Returns 0, or -1 on ENOMEM (old configuration kept).
+ * auth_reconfigure(a, cfg, scope): adopt ${cfg} and ${scope} (copied).
+ * When the identity (method, tenant, client, files, endpoints, authority)
+ * and the scope are unchanged the cached token is kept; otherwise it is
+ * dropped and any request in flight is abandoned.  Returns 0, or -1 on
+ * ENOMEM (old configuration kept).
  */
-int	auth_reconfigure(struct auth *, const struct akvd_auth *);
+int	auth_reconfigure(struct auth *, const struct akvd_auth *,
+	    const char *);
 
 /*
  * auth_token(a, gen): the current access token if it is usable now, else

@@ -734,22 +734,29 @@ oom:
 }
 
 int
-auth_reconfigure(struct auth *a, const struct akvd_auth *cfg)
+auth_reconfigure(struct auth *a, const struct akvd_auth *cfg,
+    const char *scope)
 {
 	struct akvd_auth n;
-	char *tenant = NULL;
+	char *tenant = NULL, *sc = NULL;
 
 	if (cfg_copy(&n, cfg) == -1 || (cfg->tenant_id != NULL &&
-	    (tenant = strdup(cfg->tenant_id)) == NULL)) {
+	    (tenant = strdup(cfg->tenant_id)) == NULL) ||
+	    (sc = strdup(scope)) == NULL) {
 		log_msg(LOG_ERROR, "auth: out of memory");
+		cfg_clear(&n);
+		free(tenant);
 		return (-1);
 	}
-	if (same_identity(&n, &a->cfg)) {
+	if (same_identity(&n, &a->cfg) && strcmp(sc, a->scope) == 0) {
 		cfg_clear(&a->cfg);
 		a->cfg = n;
 		free(tenant);
+		free(sc);
 		return (0);
 	}
+	free(a->scope);
+	a->scope = sc;
 	log_msg(LOG_INFO, "identity changed: dropping the cached access "
 	    "token");
 	cfg_clear(&a->cfg);
