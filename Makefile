@@ -30,6 +30,7 @@ OBJ      := $(SRC:src/%.c=build/obj/%.o)
 SAN_OBJ  := $(SRC:src/%.c=build/san/obj/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/%)
+TEST_HELPERS := $(patsubst tests/helpers/%.c,build/test/%,$(wildcard tests/helpers/*.c))
 
 .PHONY: all check unit integration deps demo install clean bench
 
@@ -52,14 +53,18 @@ build/san/test_%: tests/unit/test_%.c $(SAN_OBJ) $(HDR) tests/unit/unit.h
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -O1 $(SAN) -Wno-missing-prototypes \
 	    -o $@ $< $(SAN_OBJ) $(LDFLAGS) $(LDLIBS) -lcmocka
 
-build/obj build/san/obj:
+# Small programs the integration tests use (a systemd notify socket).
+build/test/%: tests/helpers/%.c | build/test
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+
+build/obj build/san/obj build/test:
 	mkdir -p $@
 
 deps:
 	@scripts/install-deps.sh
 
 check: deps
-	$(MAKE) build/akvd build/san/akvd $(UNIT_BIN)
+	$(MAKE) build/akvd build/san/akvd $(UNIT_BIN) $(TEST_HELPERS)
 	$(MAKE) unit integration
 
 unit: $(UNIT_BIN)
@@ -68,7 +73,7 @@ unit: $(UNIT_BIN)
 	    (cd tests/unit && ASAN_OPTIONS=detect_leaks=1 ../../$$t); \
 	done
 
-integration: build/san/akvd
+integration: build/san/akvd $(TEST_HELPERS)
 	@if ls tests/integration/*.test.js >/dev/null 2>&1; then \
 	    AKVD_BIN=$(CURDIR)/build/san/akvd node --test --test-concurrency=2 \
 	        tests/integration/; \

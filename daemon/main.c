@@ -18,8 +18,10 @@
 
 #include "auth.h"
 #include "config.h"
+#include "hooks.h"
 #include "http.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "sync.h"
 
 #define EXIT_RUNTIME	1
@@ -34,6 +36,9 @@ struct akvd {
 	struct http	*http;
 	struct auth	*auth;
 	struct sync	*sync;
+	struct hooks	*hooks;
+	int		 ready;		/* first snapshot written */
+	ev_timer	 watchdog;
 	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1;
 };
 
@@ -113,9 +118,13 @@ reload(struct akvd *d)
 
 	log_kv(LOG_INFO, "reloading configuration", "file", d->config_path,
 	    NULL);
+	sdnotify("RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)(ev_time() * 1e6));
 	if ((cfg = load(d->config_path, 0)) == NULL) {
 		log_msg(LOG_ERROR, "configuration not reloaded: still running "
 		    "on the previous one");
+		sdnotify("%sSTATUS=configuration not reloaded: see the log",
+		    d->ready ? "READY=1\n" : "");
 		return;
 	}
 	http_opts_from(&ho, cfg);
@@ -130,6 +139,34 @@ reload(struct akvd *d)
 		(void)auth_reconfigure(d->auth, &sync_config(d->sync)->auth,
 		    sync_config(d->sync)->vault_scope);
 	}
+	/* The sync owns the configuration in force: point the hooks at it. */
+	hooks_configure(d->hooks, sync_config(d->sync));
+	if (d->ready)
+		sdnotify("READY=1");
+}
+
+/* sync_snapshot_fn: ready after the first snapshot; tell the app. */
+static void
+snapshot_done(int first, const char *const *changed, size_t n, void *cookie)
+{
+	struct akvd *d = cookie;
+	char status[200];
+
+	sync_status(d->sync, status, sizeof(status));
+	if (!d->ready) {
+		d->ready = 1;
+		sdnotify("READY=1\nSTATUS=%s", status);
+	} else
+		sdnotify("STATUS=%s", status);
+	hooks_changed(d->hooks, changed, n);
+}
+
+/* ev_timer: the loop is alive. */
+static void
+watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+
+	sdnotify("WATCHDOG=1");
 }
 
 static void
@@ -206,11 +243,21 @@ run(struct akvd *d, struct akvd_config *cfg)
 	if ((d->http = http_new(d->loop, &ho)) == NULL ||
 	    (d->auth = auth_new(d->loop, d->http, &cfg->auth,
 	    cfg->vault_scope, auth_event, d)) == NULL ||
+	    (d->hooks = hooks_new(d->loop, d->http)) == NULL ||
 	    (d->sync = sync_new(d->loop, d->http, d->auth, cfg, d->once,
 	    once_done, d)) == NULL) {
 		config_free(cfg);
 		d->status = EXIT_RUNTIME;
 		goto out;
+	}
+	if (!d->once) {
+		hooks_configure(d->hooks, cfg);
+		sync_on_snapshot(d->sync, snapshot_done, d);
+		if (sdnotify_watchdog_usec() > 0) {
+			ev_timer_init(&d->watchdog, watchdog_cb, 0.,
+			    sdnotify_watchdog_usec() / 2e6);
+			ev_timer_again(d->loop, &d->watchdog);
+		}
 	}
 	watch_signal(d, &d->sig_term, SIGTERM);
 	watch_signal(d, &d->sig_int, SIGINT);
@@ -225,8 +272,11 @@ run(struct akvd *d, struct akvd_config *cfg)
 	    "cloud", cfg->cloud, NULL);
 	d->status = 0;
 	ev_run(d->loop, 0);
+	sdnotify("STOPPING=1");
 
 out:
+	ev_timer_stop(d->loop, &d->watchdog);
+	hooks_free(d->hooks);
 	sync_free(d->sync);
 	auth_free(d->auth);
 	http_free(d->http);
@@ -304,6 +354,8 @@ main(int argc, char *argv[])
 		return (EXIT_USAGE);
 	}
 	log_init(fmt, lvl);
+	if (!check && !d.once)
+		(void)sdnotify_init();
 
 	if (check) {
 		if ((cfg = load(d.config_path, 1)) == NULL)

@@ -75,6 +75,29 @@ struct akvd_auth {
 /* auth_method_name(m): "workload_identity", "managed_identity"... */
 const char *auth_method_name(enum auth_method);
 
+enum notify_kind {
+	NOTIFY_PID_FILE = 0,	/* signal the pid in a file */
+	NOTIFY_PROCESS,		/* signal processes by executable name */
+	NOTIFY_EXEC,		/* run a command */
+	NOTIFY_HTTP		/* call an URL */
+};
+
+/* One entry of "notify": how to tell the app that files changed. */
+struct akvd_notify {
+	enum notify_kind kind;
+	int		 signo;		/* PID_FILE, PROCESS */
+	char		*signame;	/* "HUP" */
+	char		*pid_file;	/* PID_FILE */
+	char		*process;	/* PROCESS: executable name */
+	char		**argv;		/* EXEC: NULL-terminated */
+	uint64_t	 timeout_ms;	/* EXEC (default 30s), HTTP */
+	char		*url;		/* HTTP */
+	char		*method;	/* HTTP: "POST" (default), "GET", "PUT" */
+};
+
+#define CONFIG_DEFAULT_DEBOUNCE_MS	1000
+#define CONFIG_DEFAULT_EXEC_TIMEOUT_MS	(30 * 1000)
+
 struct akvd_config {
 	char		*output_dir;
 	uint64_t	 interval_ms;	/* "interval", default 2m */
@@ -90,6 +113,9 @@ struct akvd_config {
 	char		*ca_file;	/* "tls.ca_file", or NULL */
 	struct akvd_object *objects;
 	size_t		 nobjects;
+	struct akvd_notify *notify;	/* "notify" */
+	size_t		 nnotify;
+	uint64_t	 debounce_ms;	/* "debounce", default 1s */
 };
 
 #define CONFIG_MAXERR	32

@@ -88,9 +88,11 @@ struct http_reqspec {
 					   for a GET */
 	const char	*headers[4];	/* extra "Name: value" lines, NULL-
 					   terminated; may hold a secret */
-	int		 local;		/* a link-local or loopback identity
-					   endpoint (IMDS): plain http allowed,
-					   never through a proxy */
+	int		 local;		/* a link-local or loopback endpoint
+					   (IMDS, the app's refresh URL): plain
+					   http allowed, never through a proxy */
+	const char	*method;	/* override: "PUT"; NULL: GET, or POST
+					   with a form */
 };
 
 /*

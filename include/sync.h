@@ -62,6 +62,23 @@ void	sync_resync(struct sync *);
  */
 void	sync_auth_event(struct sync *, int);
 
+/*
+ * Snapshot callback: a snapshot was just written.  ${first} is 1 for the
+ * first one of this run.  ${changed} lists the aliases whose content
+ * changed since the previous snapshot (${nchanged} of them; none for a
+ * first snapshot that only created files), valid during the call.
+ */
+typedef void sync_snapshot_fn(int, const char *const *, size_t, void *);
+
+/* sync_on_snapshot(s, fn, cookie): call ${fn} after every snapshot. */
+void	sync_on_snapshot(struct sync *, sync_snapshot_fn *, void *);
+
+/*
+ * sync_status(s, buf, len): a one-line summary for STATUS= and logs:
+ * "N objects, M failing, last snapshot HH:MM:SS".
+ */
+void	sync_status(const struct sync *, char *, size_t);
+
 /* sync_config(s): the configuration in force (owned by ${s}). */
 const struct akvd_config *sync_config(const struct sync *);
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -851,6 +852,205 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 		obj->optional = cJSON_IsTrue(opt);
 }
 
+static const struct {
+	const char	*name;
+	int		 signo;
+} signals[] = {
+	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+	{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM },
+	{ "WINCH", SIGWINCH }, { "ALRM", SIGALRM }, { "CONT", SIGCONT },
+};
+
+/* "HUP" or "SIGHUP" -> SIGHUP; 0 if unknown. */
+static int
+signal_number(const char *s)
+{
+	size_t i;
+
+	if (strncmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (strcmp(s, signals[i].name) == 0)
+			return (signals[i].signo);
+	return (0);
+}
+
+static const char *
+signal_name(int signo)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (signals[i].signo == signo)
+			return (signals[i].name);
+	return ("?");
+}
+
+/* Is ${url} an http(s) URL akvd may call to notify the app? */
+static int
+notify_url_valid(const char *url)
+{
+	const char *h;
+
+	if (strncmp(url, "https://", 8) == 0)
+		h = url + 8;
+	else if (strncmp(url, "http://", 7) == 0) {
+		h = url + 7;
+		/* Plain http only on the machine itself (a sidecar's app). */
+		if (strncmp(h, "127.", 4) != 0 && strncmp(h, "localhost", 9) &&
+		    strncmp(h, "[::1]", 5) != 0)
+			return (0);
+	} else
+		return (0);
+	return (h[0] != '\0' && h[0] != '/' && strpbrk(url, " \t\r\n") ==
+	    NULL);
+}
+
+static void
+parse_notify_entry(struct parser *p, const cJSON *e, size_t idx,
+    struct akvd_notify *n)
+{
+	static const char *const keys[] = { "signal", "pid_file", "process",
+	    "exec", "timeout", "http", "method", NULL };
+	const cJSON *ex, *v, *t;
+	const char *sig = NULL, *pf = NULL, *proc = NULL, *url = NULL,
+	    *method = NULL;
+	char path[64], sub[96];
+	size_t i, argc;
+	int kinds;
+
+	snprintf(path, sizeof(path), "notify[%zu]", idx);
+	if (!cJSON_IsObject(e)) {
+		perr(p, path, "must be an object");
+		return;
+	}
+	check_keys(p, path, e, keys);
+	(void)get_string(p, path, e, "signal", &sig);
+	(void)get_string(p, path, e, "pid_file", &pf);
+	(void)get_string(p, path, e, "process", &proc);
+	(void)get_string(p, path, e, "http", &url);
+	(void)get_string(p, path, e, "method", &method);
+	ex = cJSON_GetObjectItemCaseSensitive(e, "exec");
+	kinds = (pf != NULL) + (proc != NULL) + (ex != NULL) + (url != NULL);
+	if (kinds != 1) {
+		perr(p, path, "needs exactly one of pid_file, process, exec "
+		    "and http");
+		return;
+	}
+	n->timeout_ms = CONFIG_DEFAULT_EXEC_TIMEOUT_MS;
+	t = cJSON_GetObjectItemCaseSensitive(e, "timeout");
+	if (t != NULL) {
+		snprintf(sub, sizeof(sub), "%s.timeout", path);
+		if (cJSON_IsString(t) && duration_parse(t->valuestring,
+		    &n->timeout_ms) == 0 && n->timeout_ms >= 100)
+			;
+		else if (cJSON_IsNumber(t) && t->valuedouble >= 1 &&
+		    t->valuedouble < 86400)
+			n->timeout_ms = (uint64_t)t->valuedouble * 1000;
+		else
+			perr(p, sub, "must be a duration of at least 100ms");
+	}
+	if (pf != NULL || proc != NULL) {
+		snprintf(sub, sizeof(sub), "%s.signal", path);
+		if (sig == NULL)
+			perr(p, sub, "required with %s", pf != NULL ?
+			    "pid_file" : "process");
+		else if ((n->signo = signal_number(sig)) == 0)
+			perr(p, sub, "unknown signal \"%s\" (HUP, INT, QUIT, "
+			    "USR1, USR2, TERM, WINCH, ALRM, CONT)", sig);
+		else
+			n->signame = strdup(signal_name(n->signo));
+	} else if (sig != NULL) {
+		snprintf(sub, sizeof(sub), "%s.signal", path);
+		perr(p, sub, "only with pid_file or process");
+	}
+	if (pf != NULL) {
+		n->kind = NOTIFY_PID_FILE;
+		snprintf(sub, sizeof(sub), "%s.pid_file", path);
+		n->pid_file = resolve_path(p, sub, pf);
+	} else if (proc != NULL) {
+		n->kind = NOTIFY_PROCESS;
+		snprintf(sub, sizeof(sub), "%s.process", path);
+		if (proc[0] == '\0' || strchr(proc, '/') != NULL ||
+		    strlen(proc) > 255)
+			perr(p, sub, "must be an executable name, not a path");
+		else
+			n->process = strdup(proc);
+	} else if (ex != NULL) {
+		n->kind = NOTIFY_EXEC;
+		snprintf(sub, sizeof(sub), "%s.exec", path);
+		argc = cJSON_IsArray(ex) ? (size_t)cJSON_GetArraySize(ex) : 0;
+		if (argc == 0) {
+			perr(p, sub, "must be a non-empty array: the program "
+			    "and its arguments (no shell)");
+			return;
+		}
+		if ((n->argv = calloc(argc + 1, sizeof(*n->argv))) == NULL)
+			return;
+		i = 0;
+		cJSON_ArrayForEach(v, ex) {
+			if (!cJSON_IsString(v)) {
+				perr(p, sub, "must hold strings only");
+				break;
+			}
+			n->argv[i++] = strdup(v->valuestring);
+		}
+		if (n->argv[0] != NULL && n->argv[0][0] != '/')
+			perr(p, sub, "the program must be an absolute path");
+	} else {
+		n->kind = NOTIFY_HTTP;
+		snprintf(sub, sizeof(sub), "%s.http", path);
+		if (!notify_url_valid(url))
+			perr(p, sub, "must be an https URL, or http to "
+			    "127.0.0.1 or localhost");
+		else
+			n->url = strdup(url);
+		if (t == NULL)
+			n->timeout_ms = 10 * 1000;
+	}
+	if (method != NULL && n->kind != NOTIFY_HTTP) {
+		snprintf(sub, sizeof(sub), "%s.method", path);
+		perr(p, sub, "only with http");
+	} else if (n->kind == NOTIFY_HTTP) {
+		if (method == NULL)
+			method = "POST";
+		if (strcmp(method, "POST") != 0 && strcmp(method, "GET") != 0 &&
+		    strcmp(method, "PUT") != 0) {
+			snprintf(sub, sizeof(sub), "%s.method", path);
+			perr(p, sub, "must be POST, GET or PUT");
+		} else
+			n->method = strdup(method);
+	}
+}
+
+static void
+parse_notify(struct parser *p, const cJSON *root, struct akvd_config *c)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(root, "notify"), *e;
+	size_t i = 0;
+
+	c->debounce_ms = CONFIG_DEFAULT_DEBOUNCE_MS;
+	(void)get_duration(p, "debounce", root, &c->debounce_ms);
+	if (l == NULL)
+		return;
+	if (!cJSON_IsArray(l)) {
+		perr(p, "notify", "must be an array");
+		return;
+	}
+	c->nnotify = (size_t)cJSON_GetArraySize(l);
+	if (c->nnotify == 0)
+		return;
+	if ((c->notify = calloc(c->nnotify, sizeof(*c->notify))) == NULL) {
+		c->nnotify = 0;
+		perr(p, "notify", "out of memory");
+		return;
+	}
+	cJSON_ArrayForEach(e, l) {
+		parse_notify_entry(p, e, i, &c->notify[i]);
+		i++;
+	}
+}
+
 /* Aliases must be unique, and no alias a directory of another. */
 static void
 check_aliases(struct parser *p, const struct akvd_config *c)
@@ -890,7 +1090,7 @@ parse(const char *json, size_t len, const char *base,
 {
 	static const char *const keys[] = { "output_dir", "interval",
 	    "timeout", "max_response_size", "concurrency", "cloud", "vault",
-	    "auth", "tls", "objects", NULL };
+	    "auth", "tls", "objects", "notify", "debounce", NULL };
 	struct parser p = { errs, base };
 	struct akvd_config *c;
 	const cJSON *objs, *o;
@@ -959,6 +1159,7 @@ parse(const char *json, size_t len, const char *base,
 	}
 	parse_auth(&p, root, c, authority);
 	parse_tls(&p, root, c);
+	parse_notify(&p, root, c);
 
 	objs = cJSON_GetObjectItemCaseSensitive(root, "objects");
 	if (objs == NULL)
@@ -1090,6 +1291,20 @@ config_free(struct akvd_config *c)
 		free(c->objects[i].vault);
 	}
 	free(c->objects);
+	for (i = 0; i < c->nnotify; i++) {
+		struct akvd_notify *n = &c->notify[i];
+		char **a;
+
+		free(n->signame);
+		free(n->pid_file);
+		free(n->process);
+		for (a = n->argv; a != NULL && *a != NULL; a++)
+			free(*a);
+		free(n->argv);
+		free(n->url);
+		free(n->method);
+	}
+	free(c->notify);
 	free(c->output_dir);
 	free(c->vault);
 	free(c->auth.tenant_id);
@@ -1184,6 +1399,36 @@ config_print(FILE *f, const struct akvd_config *c)
 		snprintf(mode, sizeof(mode), "%04o", (unsigned)ob->mode);
 		cJSON_AddStringToObject(o, "mode", mode);
 		cJSON_AddBoolToObject(o, "optional", ob->optional);
+	}
+	if (c->nnotify > 0) {
+		cJSON *nl = cJSON_AddArrayToObject(root, "notify"), *ne;
+		char **a;
+
+		duration_format(c->debounce_ms, d, sizeof(d));
+		cJSON_AddStringToObject(root, "debounce", d);
+		for (i = 0; i < c->nnotify; i++) {
+			const struct akvd_notify *n = &c->notify[i];
+
+			if ((ne = cJSON_CreateObject()) == NULL)
+				goto out;
+			cJSON_AddItemToArray(nl, ne);
+			add_opt(ne, "signal", n->signame);
+			add_opt(ne, "pid_file", n->pid_file);
+			add_opt(ne, "process", n->process);
+			if (n->argv != NULL) {
+				cJSON *arr = cJSON_AddArrayToObject(ne, "exec");
+
+				for (a = n->argv; *a != NULL; a++)
+					cJSON_AddItemToArray(arr,
+					    cJSON_CreateString(*a));
+			}
+			add_opt(ne, "http", n->url);
+			add_opt(ne, "method", n->method);
+			if (n->kind == NOTIFY_EXEC || n->kind == NOTIFY_HTTP) {
+				duration_format(n->timeout_ms, d, sizeof(d));
+				cJSON_AddStringToObject(ne, "timeout", d);
+			}
+		}
 	}
 	if ((out = cJSON_Print(root)) == NULL)
 		goto out;

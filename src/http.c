@@ -510,6 +510,8 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	if ((l = curl_slist_append(r->hdrs, "Expect:")) == NULL)
 		goto oom;
 
+	if (spec->method != NULL)
+		curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, spec->method);
 	curl_easy_setopt(r->easy, CURLOPT_URL, url);
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->hdrs);
 	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);

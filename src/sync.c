@@ -60,6 +60,8 @@ struct obj {
 	uint64_t	 gen;		/* token generation used */
 	int		 probe;		/* sent without a token to learn the
 					   tenant from the 401 challenge */
+	int		 changed;	/* content changed since the last
+					   snapshot written */
 };
 
 struct sync {
@@ -77,12 +79,17 @@ struct sync {
 	unsigned	 inflight;
 	int		 probing;	/* a challenge probe is in flight */
 	int		 dirty;		/* snapshot differs from objects */
+	int		 committed;	/* a snapshot was written this run */
+	time_t		 last_commit;	/* wall clock, for sync_status */
+	sync_snapshot_fn *snap_fn;
+	void		*snap_cookie;
 	int64_t		 commit_retry;	/* monotonic ms, 0 if none */
 	ev_timer	 wake;
 };
 
 static void	pump(struct sync *);
 static void	schedule(struct sync *);
+static void	announce(struct sync *);
 
 static int64_t
 mono_ms(void)
@@ -207,10 +214,35 @@ maybe_commit(struct sync *s)
 	}
 	s->dirty = 0;
 	s->commit_retry = 0;
+	s->last_commit = time(NULL);
 	snprintf(count, sizeof(count), "%zu", n);
 	log_kv(LOG_INFO, "snapshot written", "dir", s->cfg->output_dir,
 	    "objects", count, NULL);
+	announce(s);
 	return (0);
+}
+
+/* Tell the snapshot callback what changed, then forget it. */
+static void
+announce(struct sync *s)
+{
+	const char **changed;
+	size_t i, n = 0;
+	int first = !s->committed;
+
+	s->committed = 1;
+	if ((changed = calloc(s->nobjs + 1, sizeof(*changed))) == NULL) {
+		log_msg(LOG_ERROR, "sync: out of memory");
+		return;
+	}
+	for (i = 0; i < s->nobjs; i++) {
+		if (s->objs[i]->changed)
+			changed[n++] = s->objs[i]->cfg->alias;
+		s->objs[i]->changed = 0;
+	}
+	if (s->snap_fn != NULL)
+		s->snap_fn(first, changed, n, s->snap_cookie);
+	free(changed);
 }
 
 /* --once: when every object is settled, write and report. */
@@ -304,6 +336,8 @@ obj_success(struct obj *o, struct kv_secret *sec)
 			o->fetched = 0;
 			return;
 		}
+		if (o->have || o->s->committed)
+			o->changed = 1;
 		log_kv(LOG_INFO, o->have ? "object updated" : "object fetched",
 		    "object", o->cfg->name, "alias", o->cfg->alias,
 		    "version", sec->version,
@@ -774,6 +808,32 @@ sync_auth_event(struct sync *s, int ok)
 		}
 	}
 	pump(s);
+}
+
+void
+sync_on_snapshot(struct sync *s, sync_snapshot_fn *fn, void *cookie)
+{
+
+	s->snap_fn = fn;
+	s->snap_cookie = cookie;
+}
+
+void
+sync_status(const struct sync *s, char *buf, size_t len)
+{
+	size_t i, failing = 0;
+	struct tm tm;
+	char when[32] = "none yet";
+
+	for (i = 0; i < s->nobjs; i++)
+		if (s->objs[i]->failures > 0)
+			failing++;
+	if (s->committed) {
+		gmtime_r(&s->last_commit, &tm);
+		strftime(when, sizeof(when), "%H:%M:%SZ", &tm);
+	}
+	snprintf(buf, len, "%zu objects, %zu failing, last snapshot %s",
+	    s->nobjs, failing, when);
 }
 
 const struct akvd_config *

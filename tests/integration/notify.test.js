@@ -1,0 +1,161 @@
+'use strict';
+// Telling the app: signal by pid file, exec, http, debounce, retries and
+// timeouts; and telling systemd (sd_notify) when akvd is ready.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { setup } = require('./lib/setup');
+const { ROOT, Akvd, until, sleep, tryRead, runAkvd } = require('./lib/akvd');
+
+const APP = path.join(__dirname, 'lib', 'app.js');
+const RECORD = path.join(__dirname, 'lib', 'record.js');
+
+function startApp(t, fx, args = []) {
+  const rec = path.join(fx.dir, 'app.record');
+  const portFile = path.join(fx.dir, 'app.port');
+  const p = spawn(process.execPath, [APP, rec, '--port-file', portFile, ...args], { stdio: 'ignore' });
+  t.after(() => p.kill('SIGKILL'));
+  const events = () => (tryRead(fx.dir, 'app.record') || '').trim().split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l));
+  return { p, rec, events, port: () => Number(tryRead(fx.dir, 'app.port')) };
+}
+
+test('a rotation produces exactly one notification of each kind, and sd_notify says READY', async (t) => {
+  const fx = await setup(t);
+  fx.set('db', 'notify-v1');
+  const pidFile = path.join(fx.dir, 'app.pid');
+  const app = startApp(t, fx, ['--pid-file', pidFile]);
+  await until(() => app.port() > 0 && fs.existsSync(pidFile), { what: 'the app' });
+  const execRec = path.join(fx.dir, 'exec.record');
+  const cfg = fx.config([{ name: 'db' }], {
+    interval: '1h',
+    debounce: '300ms',
+    notify: [
+      { signal: 'HUP', pid_file: pidFile },
+      { exec: [process.execPath, RECORD, execRec], timeout: '10s' },
+      { http: `http://127.0.0.1:${app.port()}/refresh` },
+    ],
+  });
+  const sock = path.join(fx.dir, 'notify.sock');
+  const sd = spawn(path.join(ROOT, 'build', 'test', 'sd_listen'), [sock]);
+  t.after(() => sd.kill('SIGKILL'));
+  let sdOut = '';
+  sd.stdout.on('data', (b) => { sdOut += b; });
+  await until(() => sdOut.includes('listening'), { what: 'the notify socket' });
+
+  const a = new Akvd(['--config', fx.write(cfg)], { env: { NOTIFY_SOCKET: sock } });
+  fx.procs.push(a);
+  await a.waitLog(/snapshot written/);
+  await until(() => /READY=1\|STATUS=1 objects, 0 failing, last snapshot/.test(sdOut), { what: 'READY=1' });
+  await sleep(800);
+  assert.deepEqual(app.events().filter((e) => e.kind !== 'ready'), [], 'no notification for the first snapshot');
+
+  fx.set('db', 'notify-v2');
+  a.kill('SIGUSR1');
+  await until(() => app.events().filter((e) => e.kind !== 'ready').length >= 2 && fs.existsSync(execRec),
+    { what: 'notifications' });
+  await sleep(1000);
+  const ev = app.events().filter((e) => e.kind !== 'ready');
+  assert.deepEqual(ev.map((e) => e.kind).sort(), ['http', 'signal']);
+  assert.equal(ev.find((e) => e.kind === 'signal').sig, 'SIGHUP');
+  const h = ev.find((e) => e.kind === 'http');
+  assert.equal(h.method, 'POST');
+  assert.equal(h.path, '/refresh');
+  const ex = fs.readFileSync(execRec, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(ex.length, 1);
+  assert.equal(ex[0].changed, 'db');
+  const log = a.log();
+  assert.match(log, /notification sent notify="pid_file .*app.pid" signal=HUP pid=\d+/);
+  assert.match(log, /notification output notify="exec .*" line="reloaded the app"/);
+  assert.match(log, /notification finished notify="exec .*" result="exit 0"/);
+  assert.match(log, /notification sent notify="http POST http:\/\/127.0.0.1:\d+\/refresh" status=204/);
+  assert.equal((sdOut.match(/READY=1/g) || []).length, 1);
+  // SIGHUP: RELOADING=1 then READY=1 again.
+  a.kill('SIGHUP');
+  await until(() => /RELOADING=1\|MONOTONIC_USEC=\d+/.test(sdOut) && (sdOut.match(/READY=1/g) || []).length === 2,
+    { what: 'reload notifications' });
+  await a.stop();
+  await until(() => sdOut.includes('STOPPING=1'), { what: 'STOPPING=1' });
+  fx.assertNoSecretsLogged(a);
+});
+
+test('three changes within the debounce window produce one notification', async (t) => {
+  const fx = await setup(t);
+  fx.set('a', 'burst-a-0');
+  fx.set('b', 'burst-b-0');
+  const execRec = path.join(fx.dir, 'exec.record');
+  const cfg = fx.config([{ name: 'a' }, { name: 'b' }], {
+    interval: '1h', debounce: '2s', notify: [{ exec: [process.execPath, RECORD, execRec] }],
+  });
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  for (let i = 1; i <= 3; i++) {
+    fx.set(i === 2 ? 'b' : 'a', `burst-${i}`);
+    const mark = a.lines.length;
+    a.kill('SIGUSR1');
+    await a.waitLog(/snapshot written/, { from: mark });
+    await sleep(300);
+  }
+  await until(() => fs.existsSync(execRec), { what: 'the notification' });
+  await sleep(2500);
+  const ex = fs.readFileSync(execRec, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(ex.length, 1, JSON.stringify(ex));
+  assert.deepEqual(ex[0].changed.split(',').sort(), ['a', 'b']);
+  assert.equal(a.count(/snapshot written/), 4);
+  await a.stop();
+});
+
+test('a missing pid file is retried until the app writes it', async (t) => {
+  const fx = await setup(t);
+  fx.set('p', 'pid-v1');
+  const pidFile = path.join(fx.dir, 'late.pid');
+  const cfg = fx.config([{ name: 'p' }], { interval: '1h', debounce: '100ms',
+    notify: [{ signal: 'USR2', pid_file: pidFile }] });
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  fx.set('p', 'pid-v2');
+  a.kill('SIGUSR1');
+  await a.waitLog(/notification failed: will retry notify="pid_file .*late.pid" error="cannot open the pid file: No such file or directory"/);
+  const app = startApp(t, fx, ['--pid-file', pidFile]);
+  await until(() => app.events().some((e) => e.kind === 'signal' && e.sig === 'SIGUSR2'),
+    { timeout: 20000, what: 'the signal after the pid file appeared' });
+  assert.match(a.log(), /notification sent notify="pid_file .*late.pid" signal=USR2/);
+  await a.stop();
+});
+
+test('an exec notification that overruns its timeout is killed', async (t) => {
+  const fx = await setup(t);
+  fx.set('x', 'slow-v1');
+  const execRec = path.join(fx.dir, 'exec.record');
+  const cfg = fx.config([{ name: 'x' }], { interval: '1h', debounce: '100ms',
+    notify: [{ exec: [process.execPath, RECORD, execRec, '60000'], timeout: '1s' }] });
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  fx.set('x', 'slow-v2');
+  a.kill('SIGUSR1');
+  await a.waitLog(/notification finished notify="exec .*" result="killed after the 1000 ms timeout"/);
+  const { pid } = JSON.parse(fs.readFileSync(execRec, 'utf8').trim());
+  assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the command is gone');
+  await a.stop();
+});
+
+test('notify configuration errors name their path', async (t) => {
+  const fx = await setup(t);
+  const cfg = fx.config([{ name: 'x' }], { notify: [
+    { signal: 'HUP' },
+    { signal: 'BOGUS', process: 'nginx' },
+    { exec: ['relative/cmd'] },
+    { http: 'http://example.com/refresh' },
+    { exec: [] },
+  ] });
+  const r = await runAkvd(['--check', '-c', fx.write(cfg)]);
+  assert.equal(r.code, 78);
+  assert.match(r.stderr, /notify\[0\]: needs exactly one of pid_file, process, exec and http/);
+  assert.match(r.stderr, /notify\[1\]\.signal: unknown signal "BOGUS"/);
+  assert.match(r.stderr, /notify\[2\]\.exec: the program must be an absolute path/);
+  assert.match(r.stderr, /notify\[3\]\.http: must be an https URL, or http to 127.0.0.1 or localhost/);
+  assert.match(r.stderr, /notify\[4\]\.exec: must be a non-empty array/);
+});
