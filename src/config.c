@@ -2,8 +2,10 @@
  * config.c - the configuration file, parsed once into typed structures.
  *
  * The parser walks the JSON document once, collecting every error with its
- * JSON path ("objects[2].alias: ..."), in document order.  Nothing
- * downstream validates again.
+ * JSON path ("objects[2].alias: ...").  The checks do not run in document
+ * order (objects need the top-level vault, auth needs the cloud), so each
+ * error is filed under where its path is in the document and the list
+ * reads top to bottom.  Nothing downstream validates again.
  */
 #include <sys/stat.h>
 
@@ -31,38 +33,260 @@
 #define MIN_RESPONSE		1024
 #define MAX_RESPONSE		(64 * 1024 * 1024)
 #define MAX_CONCURRENCY		64
+#define MAX_OBJECTS		4096
+#define MAX_SECONDS		1e12	/* durations as JSON numbers */
 #define URL_MAX			512
+#define SHOW_LEN		80	/* a value quoted in a message */
+#define POS_DEPTH		4	/* "objects[2].alias" is 3 deep */
+#define MAX_KEYS		16	/* per check_keys() table */
 
 struct parser {
-	struct config_errors	*errs;
-	const char		*base;	/* directory of the file, or NULL */
+	struct config_errors *errs;
+	const char	*base;		/* directory of the file, or NULL */
+	const cJSON	*root;		/* the document, to order errors */
+	int		 vault_bad;	/* top-level vault invalid */
+	size_t		 pos[CONFIG_MAXERR][POS_DEPTH];	/* where each
+					   error kept in errs is */
 };
 
 static int	vault_url(const char *, const char *, char *, size_t);
 static void	perr(struct parser *, const char *, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+static void	perr_at(struct parser *, const size_t *, const char *,
+		    const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
 
-/* Record "path: message". */
+/* ---------------------------------------------------------------------- */
+/* Errors                                                                 */
+
+/*
+ * Where ${path} ("objects[2].alias") is in the document: for each
+ * component, its index among its siblings; a member that is not there
+ * counts as after all of them, and unused components are 0.  Returns the
+ * number of components resolved.
+ */
+static size_t
+locate(const cJSON *root, const char *path, size_t pos[POS_DEPTH])
+{
+	const cJSON *node = root, *c, *best;
+	const char *s = path;
+	unsigned long k;
+	size_t d, i, len, blen, bi;
+	char *end;
+
+	memset(pos, 0, POS_DEPTH * sizeof(pos[0]));
+	for (d = 0; d < POS_DEPTH && node != NULL && *s != '\0'; d++) {
+		if (*s == '[') {
+			k = strtoul(s + 1, &end, 10);
+			if (!cJSON_IsArray(node) || *end != ']')
+				break;
+			best = NULL;
+			i = 0;
+			cJSON_ArrayForEach(c, node) {
+				if (i == k) {
+					best = c;
+					break;
+				}
+				i++;
+			}
+			pos[d] = i;
+			node = best;
+			s = end + 1;
+			continue;
+		}
+		if (*s == '.')
+			s++;
+		if (!cJSON_IsObject(node))
+			break;
+		/* The longest key that is a whole component of ${s}. */
+		best = NULL;
+		blen = bi = i = 0;
+		cJSON_ArrayForEach(c, node) {
+			len = strlen(c->string);
+			if ((best == NULL || len > blen) &&
+			    strncmp(s, c->string, len) == 0 &&
+			    (s[len] == '\0' || s[len] == '.' ||
+			    s[len] == '[')) {
+				best = c;
+				blen = len;
+				bi = i;
+			}
+			i++;
+		}
+		pos[d] = best != NULL ? bi : i;
+		node = best;
+		s += blen;
+	}
+	return (d);
+}
+
+static int
+poscmp(const size_t *a, const size_t *b)
+{
+	size_t i;
+
+	for (i = 0; i < POS_DEPTH; i++)
+		if (a[i] != b[i])
+			return (a[i] < b[i] ? -1 : 1);
+	return (0);
+}
+
+/*
+ * File ${msg} at ${pos}: after the errors at the same place, so that the
+ * first CONFIG_MAXERR errors in document order are the ones kept.
+ */
+static void
+record(struct parser *p, const size_t *pos, const char *msg)
+{
+	struct config_errors *e = p->errs;
+	size_t n, i;
+
+	n = e->n < CONFIG_MAXERR ? e->n : CONFIG_MAXERR;
+	e->n++;
+	for (i = n; i > 0 && poscmp(p->pos[i - 1], pos) > 0; i--)
+		;
+	if (i == CONFIG_MAXERR)
+		return;
+	if (n == CONFIG_MAXERR)
+		n--;		/* the last one falls off */
+	if (i < n) {
+		memmove(e->msg[i + 1], e->msg[i], (n - i) * sizeof(e->msg[0]));
+		memmove(p->pos[i + 1], p->pos[i], (n - i) * sizeof(p->pos[0]));
+	}
+	snprintf(e->msg[i], CONFIG_ERRLEN, "%s", msg);
+	memcpy(p->pos[i], pos, sizeof(p->pos[0]));
+}
+
+static void
+vperr_at(struct parser *p, const size_t *pos, const char *path,
+    const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+/* Record "path: message" at ${pos}. */
+static void
+vperr_at(struct parser *p, const size_t *pos, const char *path,
+    const char *fmt, va_list ap)
+{
+	char msg[CONFIG_ERRLEN];
+	int n;
+
+	n = snprintf(msg, sizeof(msg), "%s: ", path);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		n = 0;
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	record(p, pos, msg);
+}
+
+static void
+perr_at(struct parser *p, const size_t *pos, const char *path,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vperr_at(p, pos, path, fmt, ap);
+	va_end(ap);
+}
+
+/* Record "path: message", in the document's order. */
 static void
 perr(struct parser *p, const char *path, const char *fmt, ...)
 {
-	struct config_errors *e = p->errs;
+	size_t pos[POS_DEPTH];
 	va_list ap;
+
+	(void)locate(p->root, path, pos);
+	va_start(ap, fmt);
+	vperr_at(p, pos, path, fmt, ap);
+	va_end(ap);
+}
+
+/* strdup(s), recording "path: out of memory" on failure. */
+static char *
+pdup(struct parser *p, const char *path, const char *s)
+{
+	char *d;
+
+	if ((d = strdup(s)) == NULL)
+		perr(p, path, "out of memory");
+	return (d);
+}
+
+/*
+ * ${s} escaped as inside a JSON string and cut to 64 bytes or so, to quote
+ * a value in a message without letting it break the line; in ${buf}.
+ */
+static const char *
+show(char buf[SHOW_LEN], const char *s)
+{
+	unsigned char ch;
+	size_t o = 0;
+	char e[8];
 	int n;
 
-	if (e->n < CONFIG_MAXERR) {
-		n = snprintf(e->msg[e->n], CONFIG_ERRLEN, "%s: ", path);
-		if (n < 0 || n >= CONFIG_ERRLEN)
-			n = 0;
-		va_start(ap, fmt);
-		vsnprintf(e->msg[e->n] + n, CONFIG_ERRLEN - (size_t)n, fmt, ap);
-		va_end(ap);
+	for (; *s != '\0'; s++) {
+		ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			n = snprintf(e, sizeof(e), "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			n = snprintf(e, sizeof(e), "\\u%04x", ch);
+		else
+			n = snprintf(e, sizeof(e), "%c", ch);
+		if (o + (size_t)n > 64) {
+			/* Drop a UTF-8 sequence that would be cut. */
+			while (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) ==
+			    0x80)
+				o--;
+			if (o > 0 && ((unsigned char)buf[o - 1] & 0xc0) ==
+			    0xc0)
+				o--;
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(buf + o, e, (size_t)n);
+		o += (size_t)n;
 	}
-	e->n++;
+	buf[o] = '\0';
+	return (buf);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Value checks                                                           */
+
+/*
+ * What is wrong with ${s} as an alias (a message for "objects[i].alias:"),
+ * or NULL if it is a relative path that stays inside the output directory.
+ */
+static const char *
+alias_problem(const char *s)
+{
+	const unsigned char *u;
+	const char *c;
+	size_t n;
+
+	if (*s == '\0')
+		return ("must not be empty");
+	if (*s == '/')
+		return ("must be a relative file name, not an absolute path");
+	if (strlen(s) > 4095)
+		return ("must be at most 4095 bytes long");
+	for (u = (const unsigned char *)s; *u != '\0'; u++)
+		if (*u < 0x20 || *u == 0x7f || *u == '\\')
+			return ("must not contain control characters or "
+			    "backslashes");
+	for (c = s;; c += n + 1) {
+		n = strcspn(c, "/");
+		if (n >= 2 && c[0] == '.' && c[1] == '.')
+			return ("must be a relative file name without \"..\"");
+		if (n == 0 || (n == 1 && c[0] == '.'))
+			return ("must not have empty or \".\" components");
+		if (n > 255)
+			return ("must not have components over 255 bytes");
+		if (c[n] == '\0')
+			return (NULL);
+	}
+}
 
 /*
  * config_alias_valid(s): nonzero if ${s} is a relative path that stays
@@ -73,26 +297,8 @@ perr(struct parser *p, const char *path, const char *fmt, ...)
 int
 config_alias_valid(const char *s)
 {
-	const char *c = s, *end;
-	size_t n;
 
-	if (s == NULL || *s == '\0' || *s == '/' || strlen(s) > 4095)
-		return (0);
-	for (end = s; *end != '\0'; end++)
-		if (iscntrl((unsigned char)*end) || *end == '\\')
-			return (0);
-	for (;;) {
-		n = strcspn(c, "/");
-		if (n == 0 || n > 255)
-			return (0);
-		if (n == 1 && c[0] == '.')
-			return (0);
-		if (n >= 2 && c[0] == '.' && c[1] == '.')
-			return (0);
-		if (c[n] == '\0')
-			return (1);
-		c += n + 1;
-	}
+	return (s != NULL && alias_problem(s) == NULL);
 }
 
 static int
@@ -110,6 +316,46 @@ vault_name_valid(const char *s)
 }
 
 /*
+ * The length of the DNS name or IPv4 address at the start of ${h}: labels
+ * of ASCII letters, digits and hyphens joined by single dots.  0 if none.
+ */
+static size_t
+host_len(const char *h)
+{
+	size_t n = 0, label = 0;
+
+	for (;; n++) {
+		if (isascii((unsigned char)h[n]) &&
+		    (isalnum((unsigned char)h[n]) || h[n] == '-'))
+			label++;
+		else if (h[n] == '.' && label > 0 && label <= 63)
+			label = 0;
+		else
+			break;
+	}
+	return (label > 0 && label <= 63 ? n : 0);
+}
+
+/*
+ * The length of the ":PORT" (1 to 65535, no leading zero) at ${s}, 0 if
+ * there is none, or (size_t)-1 if it is malformed.
+ */
+static size_t
+port_len(const char *s)
+{
+	unsigned long v = 0;
+	size_t n;
+
+	if (s[0] != ':')
+		return (0);
+	for (n = 1; n <= 6 && s[n] >= '0' && s[n] <= '9'; n++)
+		v = v * 10 + (unsigned long)(s[n] - '0');
+	if (n == 1 || n > 6 || s[1] == '0' || v > 65535)
+		return ((size_t)-1);
+	return (n);
+}
+
+/*
  * Normalize an https URL with no path, query, fragment or userinfo:
  * lowercase scheme and host, optional port, no trailing slash (or exactly
  * one with ${slash}).  Returns 0 or -1.
@@ -118,36 +364,22 @@ static int
 https_url(const char *s, char *out, size_t len, int slash)
 {
 	const char *h;
-	size_t hn, i, pn = 0;
+	size_t hn, pn, i;
+	int n;
 
 	if (strncasecmp(s, "https://", 8) != 0)
 		return (-1);
 	h = s + 8;
-	hn = strcspn(h, ":/?#@");
-	if (hn == 0 || h[hn] == '@' || h[hn] == '?' || h[hn] == '#')
+	if ((hn = host_len(h)) == 0 || (pn = port_len(h + hn)) == (size_t)-1)
 		return (-1);
-	for (i = 0; i < hn; i++)
-		if (!isalnum((unsigned char)h[i]) && h[i] != '-' &&
-		    h[i] != '.')
-			return (-1);
-	if (h[hn] == ':') {
-		pn = 1;
-		while (isdigit((unsigned char)h[hn + pn]))
-			pn++;
-		if (pn == 1 || pn > 6)
-			return (-1);
-	}
 	if (strcmp(h + hn + pn, "") != 0 && strcmp(h + hn + pn, "/") != 0)
 		return (-1);
-	if (8 + hn + pn + 2 > len)
+	n = snprintf(out, len, "https://%.*s%s", (int)(hn + pn), h,
+	    slash ? "/" : "");
+	if (n < 0 || (size_t)n >= len)
 		return (-1);
-	memcpy(out, "https://", 8);
-	for (i = 0; i < hn; i++)
-		out[8 + i] = (char)tolower((unsigned char)h[i]);
-	memcpy(out + 8 + hn, h + hn, pn);
-	out[8 + hn + pn] = '\0';
-	if (slash)
-		strcat(out, "/");
+	for (i = 8; i < 8 + hn; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
 	return (0);
 }
 
@@ -169,6 +401,8 @@ vault_url(const char *s, const char *suffix, char *out, size_t len)
 {
 	int n;
 
+	if (suffix == NULL)
+		return (-1);
 	if (strstr(s, "://") == NULL) {
 		if (!vault_name_valid(s))
 			return (-1);
@@ -209,30 +443,6 @@ word_valid(const char *s, size_t min, size_t max, const char *extra)
 /* ---------------------------------------------------------------------- */
 /* JSON helpers                                                           */
 
-/* Every key of ${obj} must be one of ${keys} (NULL-terminated). */
-static void
-check_keys(struct parser *p, const char *path, const cJSON *obj,
-    const char *const *keys)
-{
-	const cJSON *c;
-	size_t i;
-	char sub[256];
-
-	cJSON_ArrayForEach(c, obj) {
-		for (i = 0; keys[i] != NULL; i++)
-			if (c->string != NULL && strcmp(c->string, keys[i]) == 0)
-				break;
-		if (keys[i] == NULL) {
-			if (path[0] == '\0')
-				snprintf(sub, sizeof(sub), "%s", c->string);
-			else
-				snprintf(sub, sizeof(sub), "%s.%s", path,
-				    c->string);
-			perr(p, sub, "unknown key");
-		}
-	}
-}
-
 static void
 join(char *dst, size_t len, const char *path, const char *key)
 {
@@ -241,6 +451,34 @@ join(char *dst, size_t len, const char *path, const char *key)
 		snprintf(dst, len, "%s", key);
 	else
 		snprintf(dst, len, "%s.%s", path, key);
+}
+
+/*
+ * Every key of the object ${obj} at ${path} must be one of ${keys} (at
+ * most MAX_KEYS, NULL-terminated), and appear once.
+ */
+static void
+check_keys(struct parser *p, const char *path, const cJSON *obj,
+    const char *const *keys)
+{
+	unsigned char seen[MAX_KEYS] = { 0 };
+	size_t pos[POS_DEPTH], d, i, j = 0;
+	const cJSON *c;
+	char sub[256], k[SHOW_LEN];
+
+	d = locate(p->root, path, pos);
+	cJSON_ArrayForEach(c, obj) {
+		for (i = 0; i < MAX_KEYS && keys[i] != NULL; i++)
+			if (strcmp(c->string, keys[i]) == 0)
+				break;
+		if (d < POS_DEPTH)
+			pos[d] = j++;
+		join(sub, sizeof(sub), path, show(k, c->string));
+		if (i == MAX_KEYS || keys[i] == NULL)
+			perr_at(p, pos, sub, "unknown key");
+		else if (seen[i]++)
+			perr_at(p, pos, sub, "duplicate key");
+	}
 }
 
 /* A string member: 1 present and valid type, 0 absent, -1 wrong type. */
@@ -252,7 +490,7 @@ get_string(struct parser *p, const char *path, const cJSON *obj,
 	char sub[256];
 
 	*out = NULL;
-	if (v == NULL || cJSON_IsNull(v))
+	if (v == NULL)
 		return (0);
 	join(sub, sizeof(sub), path, key);
 	if (!cJSON_IsString(v)) {
@@ -268,17 +506,21 @@ get_duration(struct parser *p, const char *key, const cJSON *root,
     uint64_t *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+	char sv[SHOW_LEN];
+	double d;
 
 	if (v == NULL)
 		return (0);
 	if (cJSON_IsNumber(v)) {
-		if (v->valuedouble < 0 || v->valuedouble != (double)(uint64_t)
-		    v->valuedouble || v->valuedouble > 1e12) {
+		/* Range first: casting an out-of-range double is undefined. */
+		d = v->valuedouble;
+		if (!(d >= 0 && d <= MAX_SECONDS) ||
+		    d != (double)(uint64_t)d) {
 			perr(p, key, "must be a non-negative whole number of "
 			    "seconds");
 			return (-1);
 		}
-		*out = (uint64_t)v->valuedouble * 1000;
+		*out = (uint64_t)d * 1000;
 		return (1);
 	}
 	if (!cJSON_IsString(v)) {
@@ -287,7 +529,7 @@ get_duration(struct parser *p, const char *key, const cJSON *root,
 	}
 	if (duration_parse(v->valuestring, out) == -1) {
 		perr(p, key, "invalid duration \"%s\" (use e.g. \"90s\", "
-		    "\"2m\", \"1h\")", v->valuestring);
+		    "\"2m\", \"1h\")", show(sv, v->valuestring));
 		return (-1);
 	}
 	return (1);
@@ -301,9 +543,10 @@ get_int(struct parser *p, const char *key, const cJSON *root, long min,
 
 	if (v == NULL)
 		return (0);
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)
-	    v->valuedouble || v->valuedouble < (double)min ||
-	    v->valuedouble > (double)max) {
+	/* Range first: casting an out-of-range double is undefined. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)min &&
+	    v->valuedouble <= (double)max) ||
+	    v->valuedouble != (double)(long)v->valuedouble) {
 		perr(p, key, "must be an integer from %ld to %ld", min, max);
 		return (-1);
 	}
@@ -351,7 +594,6 @@ static char *
 resolve_path(struct parser *p, const char *path, const char *s)
 {
 	char *r;
-	size_t n;
 
 	if (s[0] == '\0') {
 		perr(p, path, "must not be empty");
@@ -369,7 +611,6 @@ resolve_path(struct parser *p, const char *path, const char *s)
 		return (NULL);
 	}
 	clean_path(r);
-	(void)n;
 	return (r);
 }
 
@@ -395,7 +636,8 @@ static const struct {
 	{ "china", "https://login.chinacloudapi.cn/", "vault.azure.cn",
 	    "https://vault.azure.cn/.default" },
 	{ "usgov", "https://login.microsoftonline.us/",
-	    "vault.usgovcloudapi.net", "https://vault.usgovcloudapi.net/.default" },
+	    "vault.usgovcloudapi.net",
+	    "https://vault.usgovcloudapi.net/.default" },
 };
 
 static const char *const method_names[] = {
@@ -427,22 +669,32 @@ parse_cloud(struct parser *p, const cJSON *root, struct akvd_config *c)
 	    "vault_scope", NULL };
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "cloud");
 	const char *host = NULL, *suffix = NULL, *scope = NULL;
+	char url[URL_MAX], sv[SHOW_LEN];
 	size_t i = 0;
+	int r;
 
 	if (v != NULL && cJSON_IsString(v)) {
 		for (i = 0; i < sizeof(clouds) / sizeof(clouds[0]); i++)
 			if (strcmp(v->valuestring, clouds[i].name) == 0)
 				break;
 		if (i == sizeof(clouds) / sizeof(clouds[0])) {
-			perr(p, "cloud", "unknown cloud \"%s\" (public, china, "
-			    "usgov, or an object with authority_host, "
-			    "vault_suffix and vault_scope)", v->valuestring);
+			perr(p, "cloud", "unknown cloud \"%s\" (public, "
+			    "china, usgov, or an object with authority_host, "
+			    "vault_suffix and vault_scope)",
+			    show(sv, v->valuestring));
 			i = 0;
 		}
 	} else if (v != NULL && cJSON_IsObject(v)) {
 		check_keys(p, "cloud", v, keys);
-		if (get_string(p, "cloud", v, "authority_host", &host) == 0)
+		r = get_string(p, "cloud", v, "authority_host", &host);
+		if (r == 0)
 			perr(p, "cloud.authority_host", "required");
+		else if (r == 1 &&
+		    https_url(host, url, sizeof(url), 1) == -1) {
+			perr(p, "cloud.authority_host", "must be an https URL "
+			    "without a path");
+			host = NULL;
+		}
 		if (get_string(p, "cloud", v, "vault_suffix", &suffix) == 0)
 			perr(p, "cloud.vault_suffix", "required");
 		else if (suffix != NULL && !word_valid(suffix, 3, 200, "-."))
@@ -450,42 +702,57 @@ parse_cloud(struct parser *p, const cJSON *root, struct akvd_config *c)
 			    "such as \"vault.azure.net\"");
 		if (get_string(p, "cloud", v, "vault_scope", &scope) == 0)
 			perr(p, "cloud.vault_scope", "required");
-		else if (scope != NULL && (strncmp(scope, "https://", 8) != 0 ||
+		else if (scope != NULL &&
+		    (strncmp(scope, "https://", 8) != 0 ||
 		    strlen(scope) < 18 ||
 		    strcmp(scope + strlen(scope) - 9, "/.default") != 0))
 			perr(p, "cloud.vault_scope", "must be an https URL "
 			    "ending in \"/.default\"");
-		c->cloud = strdup("custom");
-		c->vault_suffix = strdup(suffix != NULL ? suffix : "");
-		c->vault_scope = strdup(scope != NULL ? scope : "");
+		c->cloud = pdup(p, "cloud", "custom");
+		c->vault_suffix = pdup(p, "cloud", suffix != NULL ? suffix :
+		    "");
+		c->vault_scope = pdup(p, "cloud", scope != NULL ? scope : "");
 		return (host);
 	} else if (v != NULL)
 		perr(p, "cloud", "must be a cloud name or an object");
-	c->cloud = strdup(clouds[i].name);
-	c->vault_suffix = strdup(clouds[i].vault_suffix);
-	c->vault_scope = strdup(clouds[i].vault_scope);
+	c->cloud = pdup(p, "cloud", clouds[i].name);
+	c->vault_suffix = pdup(p, "cloud", clouds[i].vault_suffix);
+	c->vault_scope = pdup(p, "cloud", clouds[i].vault_scope);
 	return (clouds[i].authority);
 }
 
-/* A string setting: the config's value, else the variable's. */
-static const char *
-setting(struct parser *p, const cJSON *a, const char *key, const char *var,
-    int *from_config)
-{
-	const char *v = NULL;
+enum { SET_NONE = 0, SET_ENV, SET_CONFIG, SET_BAD };
 
-	*from_config = 0;
+/* One auth setting, and where it came from. */
+struct setting {
+	const char	*v;		/* NULL if unset or mistyped */
+	int		 from;		/* SET_* */
+	char		 note[48];	/* " (from VAR)" if from VAR */
+};
+
+/* Fill ${s}: the config's value of ${key}, else the variable ${var}'s. */
+static void
+setting(struct parser *p, const cJSON *a, const char *key, const char *var,
+    struct setting *s)
+{
+
+	s->v = NULL;
+	s->from = SET_NONE;
+	s->note[0] = '\0';
 	if (a != NULL) {
-		switch (get_string(p, "auth", a, key, &v)) {
+		switch (get_string(p, "auth", a, key, &s->v)) {
 		case 1:
-			*from_config = 1;
-			return (v);
+			s->from = SET_CONFIG;
+			return;
 		case -1:
-			*from_config = -1;
-			return (NULL);
+			s->from = SET_BAD;
+			return;
 		}
 	}
-	return (var != NULL ? env(var) : NULL);
+	if (var != NULL && (s->v = env(var)) != NULL) {
+		s->from = SET_ENV;
+		snprintf(s->note, sizeof(s->note), " (from %s)", var);
+	}
 }
 
 /* The "auto" chain of DefaultAzureCredential, decided from settings. */
@@ -500,8 +767,8 @@ choose_method(struct akvd_auth *au, const char *secret_file,
 	if ((secret_file != NULL || env("AZURE_CLIENT_SECRET") != NULL) &&
 	    tenant != NULL && client != NULL) {
 		m = AUTH_CLIENT_SECRET;
-		why = secret_file != NULL ? "auth.client_secret_file, a tenant "
-		    "and a client id are set" : "AZURE_CLIENT_SECRET, "
+		why = secret_file != NULL ? "auth.client_secret_file, a "
+		    "tenant and a client id are set" : "AZURE_CLIENT_SECRET, "
 		    "AZURE_CLIENT_ID and AZURE_TENANT_ID are set";
 	} else if (cert != NULL && tenant != NULL && client != NULL) {
 		m = AUTH_CLIENT_CERTIFICATE;
@@ -526,12 +793,47 @@ choose_method(struct akvd_auth *au, const char *secret_file,
 	return (m);
 }
 
-/* http(s) URL of a local identity endpoint, normalized without '/'. */
+/*
+ * Nonzero if the ${n} bytes at ${h} are "localhost", "[::1]", or an IPv4
+ * address in 127.0.0.0/8 or 169.254.0.0/16.
+ */
+static int
+local_host(const char *h, size_t n)
+{
+	unsigned v[4] = { 0 }, part = 0, digits = 0;
+	size_t i;
+
+	if ((n == 9 && strncmp(h, "localhost", 9) == 0) ||
+	    (n == 5 && strncmp(h, "[::1]", 5) == 0))
+		return (1);
+	for (i = 0; i < n; i++) {
+		if (h[i] >= '0' && h[i] <= '9' && digits < 3) {
+			v[part] = v[part] * 10 + (unsigned)(h[i] - '0');
+			digits++;
+		} else if (h[i] == '.' && digits > 0 && part < 3) {
+			part++;
+			digits = 0;
+		} else
+			return (0);
+	}
+	if (part != 3 || digits == 0 || v[0] > 255 || v[1] > 255 ||
+	    v[2] > 255 || v[3] > 255)
+		return (0);
+	return (v[0] == 127 || (v[0] == 169 && v[1] == 254));
+}
+
+/*
+ * Normalize ${s}, the http(s) URL of a local identity endpoint (IMDS, App
+ * Service), into ${out} without trailing '/': plain http only to a local
+ * address, no userinfo, no blanks, quotes or control characters.  Returns
+ * 0 or -1.
+ */
 static int
 local_endpoint(const char *s, char *out, size_t len)
 {
+	const unsigned char *u;
 	const char *h;
-	size_t n;
+	size_t an, hn, pn, n;
 
 	if (strncmp(s, "http://", 7) == 0)
 		h = s + 7;
@@ -539,13 +841,20 @@ local_endpoint(const char *s, char *out, size_t len)
 		h = s + 8;
 	else
 		return (-1);
-	if (strncmp(h, "127.", 4) != 0 && strncmp(h, "169.254.", 8) != 0 &&
-	    strncmp(h, "localhost", 9) != 0 && h == s + 7)
-		return (-1);	/* plain http only to a local address */
+	for (u = (const unsigned char *)s; *u != '\0'; u++)
+		if (*u <= ' ' || *u == 0x7f || *u == '"' || *u == '\\')
+			return (-1);
+	an = strcspn(h, "/?#");		/* host and port */
+	hn = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
+	if (an == 0 || hn > an || (pn = port_len(h + hn)) == (size_t)-1 ||
+	    hn + pn != an)
+		return (-1);
+	if (h == s + 7 ? !local_host(h, hn) : host_len(h) != hn)
+		return (-1);
 	n = strlen(s);
 	while (n > 0 && s[n - 1] == '/')
 		n--;
-	if (n == 0 || n >= len || strpbrk(s, " \t\r\n\"") != NULL)
+	if (n >= len)
 		return (-1);
 	memcpy(out, s, n);
 	out[n] = '\0';
@@ -553,12 +862,12 @@ local_endpoint(const char *s, char *out, size_t len)
 }
 
 static void
-require(struct parser *p, const char *value, const char *path,
+require(struct parser *p, const struct setting *s, const char *path,
     const char *var, const char *method)
 {
 
-	if (value != NULL)
-		return;
+	if (s->from != SET_NONE)
+		return;		/* there, or reported as mistyped */
 	if (var != NULL)
 		perr(p, path, "required by %s (set it here or in %s)", method,
 		    var);
@@ -576,158 +885,164 @@ parse_auth(struct parser *p, const cJSON *root, struct akvd_config *c,
 	    "identity_endpoint", NULL };
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "auth");
 	struct akvd_auth *au = &c->auth;
-	const char *method = NULL, *tenant, *client, *file, *host, *secret,
-	    *cert, *oid, *rid, *imds, *ident, *mname;
-	char url[URL_MAX];
-	int ft, fc, ff, fh, fs, fce, fo, fr, fi, fe, n;
+	struct setting method, tenant, client, file, host, secret, cert, oid,
+	    rid, imds, ident;
+	char url[URL_MAX], sv[SHOW_LEN];
+	const char *mname;
 	size_t i;
+	int known = 1;
 
 	if (a != NULL && !cJSON_IsObject(a)) {
 		perr(p, "auth", "must be an object");
 		a = NULL;
 	}
-	if (a != NULL) {
+	if (a != NULL)
 		check_keys(p, "auth", a, keys);
-		(void)get_string(p, "auth", a, "method", &method);
-	}
-	tenant = setting(p, a, "tenant_id", "AZURE_TENANT_ID", &ft);
-	client = setting(p, a, "client_id", "AZURE_CLIENT_ID", &fc);
-	file = setting(p, a, "token_file", "AZURE_FEDERATED_TOKEN_FILE", &ff);
-	host = setting(p, a, "authority_host", "AZURE_AUTHORITY_HOST", &fh);
-	secret = setting(p, a, "client_secret_file", NULL, &fs);
-	cert = setting(p, a, "certificate_file",
-	    "AZURE_CLIENT_CERTIFICATE_PATH", &fce);
-	oid = setting(p, a, "object_id", NULL, &fo);
-	rid = setting(p, a, "resource_id", NULL, &fr);
-	imds = setting(p, a, "imds_endpoint",
-	    "AZURE_POD_IDENTITY_AUTHORITY_HOST", &fi);
-	ident = setting(p, a, "identity_endpoint", "IDENTITY_ENDPOINT", &fe);
+	setting(p, a, "method", NULL, &method);
+	setting(p, a, "tenant_id", "AZURE_TENANT_ID", &tenant);
+	setting(p, a, "client_id", "AZURE_CLIENT_ID", &client);
+	setting(p, a, "token_file", "AZURE_FEDERATED_TOKEN_FILE", &file);
+	setting(p, a, "authority_host", "AZURE_AUTHORITY_HOST", &host);
+	setting(p, a, "client_secret_file", NULL, &secret);
+	setting(p, a, "certificate_file", "AZURE_CLIENT_CERTIFICATE_PATH",
+	    &cert);
+	setting(p, a, "object_id", NULL, &oid);
+	setting(p, a, "resource_id", NULL, &rid);
+	setting(p, a, "imds_endpoint", "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+	    &imds);
+	setting(p, a, "identity_endpoint", "IDENTITY_ENDPOINT", &ident);
 
-	if (method == NULL || strcmp(method, "auto") == 0)
-		au->method = choose_method(au, secret, cert, file, tenant,
-		    client);
+	if (method.v == NULL || strcmp(method.v, "auto") == 0)
+		au->method = choose_method(au, secret.v, cert.v, file.v,
+		    tenant.v, client.v);
 	else {
 		for (i = 0; i < NMETHODS; i++)
-			if (strcmp(method, method_names[i]) == 0)
+			if (strcmp(method.v, method_names[i]) == 0)
 				break;
 		if (i == NMETHODS) {
 			perr(p, "auth.method", "unsupported method \"%s\" "
 			    "(supported: auto, workload_identity, "
 			    "managed_identity, app_service, client_secret, "
-			    "client_certificate)", method);
-			return;
+			    "client_certificate)", show(sv, method.v));
+			known = 0;	/* check the rest, no needs */
+			i = AUTH_WORKLOAD_IDENTITY;
 		}
 		au->method = (enum auth_method)i;
 		snprintf(au->method_why, sizeof(au->method_why),
-		    "auth.method is \"%s\"", method);
+		    "auth.method is \"%s\"", method_names[i]);
 	}
 	mname = method_names[au->method];
 
+	if (tenant.v != NULL) {
+		if (!tenant_valid(tenant.v))
+			perr(p, "auth.tenant_id", "invalid tenant \"%s\" (a "
+			    "GUID or a domain name)%s", show(sv, tenant.v),
+			    tenant.note);
+		else
+			au->tenant_id = pdup(p, "auth.tenant_id", tenant.v);
+	}
+	if (client.v != NULL) {
+		if (!client_id_valid(client.v))
+			perr(p, "auth.client_id", "invalid client id \"%s\"%s",
+			    show(sv, client.v), client.note);
+		else
+			au->client_id = pdup(p, "auth.client_id", client.v);
+	}
+	if (oid.v != NULL) {
+		if (!client_id_valid(oid.v))
+			perr(p, "auth.object_id", "invalid object id \"%s\"",
+			    show(sv, oid.v));
+		else
+			au->object_id = pdup(p, "auth.object_id", oid.v);
+	}
+	if (rid.v != NULL) {
+		if (rid.v[0] != '/' || strpbrk(rid.v, " \t\r\n&?#") != NULL)
+			perr(p, "auth.resource_id", "must be an ARM resource "
+			    "id (/subscriptions/...)");
+		else
+			au->resource_id = pdup(p, "auth.resource_id", rid.v);
+	}
+	if (file.v != NULL && au->method == AUTH_WORKLOAD_IDENTITY)
+		au->token_file = resolve_path(p, "auth.token_file", file.v);
+	if (secret.v != NULL && au->method == AUTH_CLIENT_SECRET)
+		au->client_secret_file = resolve_path(p,
+		    "auth.client_secret_file", secret.v);
+	if (cert.v != NULL && au->method == AUTH_CLIENT_CERTIFICATE)
+		au->certificate_file = resolve_path(p,
+		    "auth.certificate_file", cert.v);
+	if (au->method == AUTH_MANAGED_IDENTITY && imds.from != SET_BAD) {
+		if (imds.v == NULL)
+			imds.v = CONFIG_DEFAULT_IMDS;
+		if (local_endpoint(imds.v, url, sizeof(url)) == -1)
+			perr(p, "auth.imds_endpoint", "must be an http URL of "
+			    "a link-local or loopback address, or https%s",
+			    imds.note);
+		else
+			au->imds_endpoint = pdup(p, "auth.imds_endpoint", url);
+	}
+	if (au->method == AUTH_APP_SERVICE && ident.v != NULL) {
+		if (local_endpoint(ident.v, url, sizeof(url)) == -1)
+			perr(p, "auth.identity_endpoint", "must be an http "
+			    "URL of a link-local or loopback address, or "
+			    "https%s",
+			    ident.note);
+		else
+			au->identity_endpoint = pdup(p,
+			    "auth.identity_endpoint", url);
+	}
+
+	/* Config, else AZURE_AUTHORITY_HOST, else the cloud's. */
+	if (host.v == NULL && host.from != SET_BAD)
+		host.v = cloud_authority;
+	if (host.v != NULL) {
+		if (https_url(host.v, url, sizeof(url), 1) == -1)
+			perr(p, "auth.authority_host", "must be an https URL "
+			    "without a path, e.g. \"%s\"%s",
+			    CONFIG_DEFAULT_AUTHORITY, host.note);
+		else
+			au->authority_host = pdup(p, "auth.authority_host",
+			    url);
+	}
+
 	/* What each method needs. */
+	if (!known)
+		return;
 	switch (au->method) {
 	case AUTH_WORKLOAD_IDENTITY:
-		require(p, client, "auth.client_id", "AZURE_CLIENT_ID", mname);
-		require(p, file, "auth.token_file",
+		require(p, &client, "auth.client_id", "AZURE_CLIENT_ID",
+		    mname);
+		require(p, &file, "auth.token_file",
 		    "AZURE_FEDERATED_TOKEN_FILE", mname);
 		break;
 	case AUTH_CLIENT_SECRET:
-		require(p, client, "auth.client_id", "AZURE_CLIENT_ID", mname);
-		if (secret == NULL && env("AZURE_CLIENT_SECRET") == NULL &&
-		    fs != -1)
+		require(p, &client, "auth.client_id", "AZURE_CLIENT_ID",
+		    mname);
+		if (secret.from == SET_NONE &&
+		    env("AZURE_CLIENT_SECRET") == NULL)
 			perr(p, "auth.client_secret_file", "required by "
 			    "client_secret (a file holding the secret; or set "
 			    "AZURE_CLIENT_SECRET)");
 		break;
 	case AUTH_CLIENT_CERTIFICATE:
-		require(p, client, "auth.client_id", "AZURE_CLIENT_ID", mname);
-		require(p, cert, "auth.certificate_file",
+		require(p, &client, "auth.client_id", "AZURE_CLIENT_ID",
+		    mname);
+		require(p, &cert, "auth.certificate_file",
 		    "AZURE_CLIENT_CERTIFICATE_PATH", mname);
 		break;
 	case AUTH_MANAGED_IDENTITY:
-		n = (client != NULL && fc == 1) + (oid != NULL) +
-		    (rid != NULL);
-		if (n > 1)
+		if ((client.from == SET_CONFIG) + (oid.v != NULL) +
+		    (rid.v != NULL) > 1)
 			perr(p, "auth", "choose one of client_id, object_id "
 			    "and resource_id for a user-assigned identity");
 		break;
 	case AUTH_APP_SERVICE:
-		require(p, ident, "auth.identity_endpoint",
+		require(p, &ident, "auth.identity_endpoint",
 		    "IDENTITY_ENDPOINT", mname);
 		if (env("IDENTITY_HEADER") == NULL)
-			perr(p, "auth", "app_service needs the IDENTITY_HEADER "
-			    "variable (set by the platform)");
+			perr(p, "auth", "app_service needs the "
+			    "IDENTITY_HEADER variable (set by the platform)");
 		break;
 	}
-
-	if (tenant != NULL) {
-		if (!tenant_valid(tenant))
-			perr(p, "auth.tenant_id", "invalid tenant \"%s\" (a "
-			    "GUID or a domain name)", tenant);
-		else
-			au->tenant_id = strdup(tenant);
-	}
-	if (client != NULL) {
-		if (!client_id_valid(client))
-			perr(p, "auth.client_id", "invalid client id \"%s\"",
-			    client);
-		else
-			au->client_id = strdup(client);
-	}
-	if (oid != NULL) {
-		if (!client_id_valid(oid))
-			perr(p, "auth.object_id", "invalid object id \"%s\"",
-			    oid);
-		else
-			au->object_id = strdup(oid);
-	}
-	if (rid != NULL) {
-		if (rid[0] != '/' || strpbrk(rid, " \t\r\n&?#") != NULL)
-			perr(p, "auth.resource_id", "must be an ARM resource "
-			    "id (/subscriptions/...)");
-		else
-			au->resource_id = strdup(rid);
-	}
-	if (file != NULL && au->method == AUTH_WORKLOAD_IDENTITY)
-		au->token_file = resolve_path(p, "auth.token_file", file);
-	if (secret != NULL && au->method == AUTH_CLIENT_SECRET)
-		au->client_secret_file = resolve_path(p,
-		    "auth.client_secret_file", secret);
-	if (cert != NULL && au->method == AUTH_CLIENT_CERTIFICATE)
-		au->certificate_file = resolve_path(p,
-		    "auth.certificate_file", cert);
-	if (au->method == AUTH_MANAGED_IDENTITY) {
-		if (imds == NULL)
-			imds = CONFIG_DEFAULT_IMDS;
-		if (local_endpoint(imds, url, sizeof(url)) == -1)
-			perr(p, "auth.imds_endpoint", "must be an http URL of "
-			    "a link-local or loopback address, or https");
-		else
-			au->imds_endpoint = strdup(url);
-	}
-	if (au->method == AUTH_APP_SERVICE && ident != NULL) {
-		if (local_endpoint(ident, url, sizeof(url)) == -1)
-			perr(p, "auth.identity_endpoint", "must be an http URL "
-			    "of a link-local or loopback address, or https");
-		else
-			au->identity_endpoint = strdup(url);
-	}
-
-	if (host == NULL)
-		host = cloud_authority;
-	if (host == NULL || https_url(host, url, sizeof(url), 1) == -1) {
-		if (fh != -1)
-			perr(p, "auth.authority_host", "must be an https URL "
-			    "without a path, e.g. \"%s\"",
-			    CONFIG_DEFAULT_AUTHORITY);
-	} else
-		au->authority_host = strdup(url);
-	(void)ft;
-	(void)ff;
-	(void)fce;
-	(void)fo;
-	(void)fr;
-	(void)fi;
-	(void)fe;
 }
 
 static void
@@ -748,19 +1063,41 @@ parse_tls(struct parser *p, const cJSON *root, struct akvd_config *c)
 		c->ca_file = resolve_path(p, "tls.ca_file", ca);
 }
 
+/* "0440" or "440": at most three octal digits, after an optional "0". */
+static int
+mode_parse(const char *s, mode_t *out)
+{
+	size_t n = strlen(s), i;
+	unsigned v = 0;
+
+	if (n == 4 && s[0] == '0') {
+		s++;
+		n--;
+	}
+	if (n == 0 || n > 3)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '7')
+			return (-1);
+		v = v * 8 + (unsigned)(s[i] - '0');
+	}
+	*out = (mode_t)v;
+	return (0);
+}
+
 static void
 parse_object(struct parser *p, const cJSON *o, size_t idx,
     struct akvd_config *c, struct akvd_object *obj)
 {
 	static const char *const keys[] = { "name", "type", "alias",
 	    "version", "vault", "mode", "optional", NULL };
-	const char *name = NULL, *type, *alias, *version, *vault;
+	const char *name = NULL, *type, *alias, *version, *vault, *why;
 	const cJSON *m, *opt;
-	char path[64], sub[96], url[URL_MAX], *end;
-	unsigned long mode;
+	char path[64], sub[96], url[URL_MAX], sv[SHOW_LEN];
 	int r;
 
 	snprintf(path, sizeof(path), "objects[%zu]", idx);
+	obj->type = OBJ_SECRET;
 	obj->mode = CONFIG_DEFAULT_MODE;
 	if (!cJSON_IsObject(o)) {
 		perr(p, path, "must be an object");
@@ -774,43 +1111,33 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 		perr(p, sub, "required");
 	else if (r == 1 && !object_name_valid(name))
 		perr(p, sub, "invalid Key Vault name \"%s\" (1-127 letters, "
-		    "digits and hyphens)", name);
+		    "digits and hyphens)", show(sv, name));
 	else if (r == 1)
-		obj->name = strdup(name);
+		obj->name = pdup(p, sub, name);
 
 	snprintf(sub, sizeof(sub), "%s.type", path);
 	if (get_string(p, path, o, "type", &type) == 1 &&
 	    strcmp(type, "secret") != 0)
 		perr(p, sub, "unsupported type \"%s\" (supported: secret)",
-		    type);
-	obj->type = OBJ_SECRET;
+		    show(sv, type));
 
+	/* The alias defaults to the name, which is always a valid one. */
 	snprintf(sub, sizeof(sub), "%s.alias", path);
 	r = get_string(p, path, o, "alias", &alias);
-	if (r == 0 && obj->name != NULL)
+	if (r == 0)
 		alias = obj->name;
-	if (r == 1 && !config_alias_valid(alias)) {
-		if (alias[0] == '/')
-			perr(p, sub, "must be a relative file name, not an "
-			    "absolute path");
-		else if (strstr(alias, "..") != NULL)
-			perr(p, sub, "must be a relative file name without "
-			    "\"..\"");
-		else
-			perr(p, sub, "must be a relative file name without "
-			    "empty or \".\" components, backslashes or "
-			    "control characters");
-	}
-	else if (alias != NULL && r != -1)
-		obj->alias = strdup(alias);
+	if (r == 1 && (why = alias_problem(alias)) != NULL)
+		perr(p, sub, "%s", why);
+	else if (alias != NULL)
+		obj->alias = pdup(p, sub, alias);
 
 	snprintf(sub, sizeof(sub), "%s.version", path);
 	r = get_string(p, path, o, "version", &version);
 	if (r == 1 && !version_valid(version))
-		perr(p, sub, "invalid version \"%s\" (letters and digits)",
-		    version);
+		perr(p, sub, "invalid version \"%s\" (up to 64 letters and "
+		    "digits)", show(sv, version));
 	else if (r != -1)
-		obj->version = strdup(r == 1 ? version : "");
+		obj->version = pdup(p, sub, r == 1 ? version : "");
 
 	snprintf(sub, sizeof(sub), "%s.vault", path);
 	r = get_string(p, path, o, "vault", &vault);
@@ -818,31 +1145,22 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 		if (vault_url(vault, c->vault_suffix, url, sizeof(url)) == -1)
 			perr(p, sub, "must be an https URL or a vault name");
 		else
-			obj->vault = strdup(url);
-	} else if (r == 0) {
-		if (c->vault != NULL)
-			obj->vault = strdup(c->vault);
-		else
-			perr(p, sub, "required (no top-level \"vault\")");
-	}
+			obj->vault = pdup(p, sub, url);
+	} else if (r == 0 && c->vault != NULL)
+		obj->vault = pdup(p, sub, c->vault);
+	else if (r == 0 && !p->vault_bad)
+		perr(p, sub, "required (no top-level \"vault\")");
 
 	snprintf(sub, sizeof(sub), "%s.mode", path);
 	m = cJSON_GetObjectItemCaseSensitive(o, "mode");
 	if (cJSON_IsNumber(m))
-		perr(p, sub, "must be an octal string such as \"0440\", not a "
-		    "number");
+		perr(p, sub, "must be a quoted octal string such as \"0440\", "
+		    "not the number %.15g", m->valuedouble);
 	else if (m != NULL && !cJSON_IsString(m))
 		perr(p, sub, "must be an octal string such as \"0440\"");
-	else if (m != NULL) {
-		errno = 0;
-		mode = strtoul(m->valuestring, &end, 8);
-		if (m->valuestring[0] < '0' || m->valuestring[0] > '7' ||
-		    *end != '\0' || errno != 0 || mode > 0777)
-			perr(p, sub, "invalid mode \"%s\" (octal, at most "
-			    "0777)", m->valuestring);
-		else
-			obj->mode = (mode_t)mode;
-	}
+	else if (m != NULL && mode_parse(m->valuestring, &obj->mode) == -1)
+		perr(p, sub, "invalid mode \"%s\" (octal, at most 0777)",
+		    show(sv, m->valuestring));
 
 	snprintf(sub, sizeof(sub), "%s.optional", path);
 	opt = cJSON_GetObjectItemCaseSensitive(o, "optional");
@@ -1076,8 +1394,8 @@ check_aliases(struct parser *p, const struct akvd_config *c)
 			if ((li > lj && strncmp(a, b, lj) == 0 &&
 			    a[lj] == '/') || (lj > li &&
 			    strncmp(a, b, li) == 0 && b[li] == '/')) {
-				perr(p, path, "\"%s\" conflicts with \"%s\" of "
-				    "objects[%zu]", a, b, j);
+				perr(p, path, "\"%s\" conflicts with \"%s\" "
+				    "of objects[%zu]", a, b, j);
 				break;
 			}
 		}
@@ -1085,48 +1403,66 @@ check_aliases(struct parser *p, const struct akvd_config *c)
 }
 
 static struct akvd_config *
-parse(const char *json, size_t len, const char *base,
-    struct config_errors *errs)
+parse(const char *json, size_t len, const char *name,
+    const char *base, struct config_errors *errs)
 {
 	static const char *const keys[] = { "output_dir", "interval",
 	    "timeout", "max_response_size", "concurrency", "cloud", "vault",
 	    "auth", "tls", "objects", "notify", "debounce", NULL };
-	struct parser p = { errs, base };
-	struct akvd_config *c;
+	struct parser p;
+	struct akvd_config *c = NULL;
 	const cJSON *objs, *o;
 	cJSON *root;
 	const char *s, *end = NULL, *authority;
-	char url[URL_MAX];
+	char *text, url[URL_MAX];
 	long n;
 	size_t i, line = 1, col = 1;
 
+	memset(&p, 0, sizeof(p));
+	p.errs = errs;
+	p.base = base;
 	memset(errs, 0, sizeof(*errs));
-	root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+
+	/* cJSON must see the end: a NUL there, and no NUL before it. */
+	if ((text = malloc(len + 1)) == NULL) {
+		perr(&p, name, "out of memory");
+		return (NULL);
+	}
+	memcpy(text, json, len);
+	text[len] = '\0';
+	root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
+	if (root != NULL && strlen(text) != len) {
+		cJSON_Delete(root);
+		root = NULL;
+		end = text + strlen(text);
+	}
 	if (root == NULL) {
 		if (end == NULL)
-			end = json;
-		for (s = json; s < end && s < json + len; s++) {
+			end = text;
+		for (s = text; s < end; s++) {
 			if (*s == '\n') {
 				line++;
 				col = 1;
-			} else
-				col++;
+			} else if (((unsigned char)*s & 0xc0) != 0x80)
+				col++;	/* characters, not UTF-8 bytes */
 		}
-		perr(&p, "config", "invalid JSON at line %zu, column %zu",
-		    line, col);
+		perr(&p, name, "invalid JSON at line %zu, column %zu", line,
+		    col);
+		free(text);
 		return (NULL);
 	}
+	free(text);
+	p.root = root;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		cJSON_Delete(root);
-		perr(&p, "config", "out of memory");
-		return (NULL);
+		perr(&p, name, "out of memory");
+		goto out;
 	}
 	c->interval_ms = CONFIG_DEFAULT_INTERVAL_MS;
 	c->timeout_ms = CONFIG_DEFAULT_TIMEOUT_MS;
 	c->max_response = CONFIG_DEFAULT_MAX_RESPONSE;
 	c->concurrency = CONFIG_DEFAULT_CONCURRENCY;
 	if (!cJSON_IsObject(root)) {
-		perr(&p, "config", "must be a JSON object");
+		perr(&p, name, "must be a JSON object");
 		goto out;
 	}
 	check_keys(&p, "", root, keys);
@@ -1150,12 +1486,18 @@ parse(const char *json, size_t len, const char *base,
 		c->concurrency = (unsigned)n;
 
 	authority = parse_cloud(&p, root, c);
-	if (get_string(&p, "", root, "vault", &s) == 1) {
-		if (vault_url(s, c->vault_suffix, url, sizeof(url)) == -1)
+	switch (get_string(&p, "", root, "vault", &s)) {
+	case 1:
+		if (vault_url(s, c->vault_suffix, url, sizeof(url)) == -1) {
 			perr(&p, "vault", "must be an https URL or a vault "
 			    "name");
-		else
-			c->vault = strdup(url);
+			p.vault_bad = 1;
+		} else
+			c->vault = pdup(&p, "vault", url);
+		break;
+	case -1:
+		p.vault_bad = 1;	/* no "required" for each object */
+		break;
 	}
 	parse_auth(&p, root, c, authority);
 	parse_tls(&p, root, c);
@@ -1168,6 +1510,9 @@ parse(const char *json, size_t len, const char *base,
 		perr(&p, "objects", "must be an array");
 	else if (cJSON_GetArraySize(objs) == 0)
 		perr(&p, "objects", "must list at least one object");
+	else if (cJSON_GetArraySize(objs) > MAX_OBJECTS)
+		perr(&p, "objects", "must list at most %d objects",
+		    MAX_OBJECTS);
 	else {
 		c->nobjects = (size_t)cJSON_GetArraySize(objs);
 		if ((c->objects = calloc(c->nobjects,
@@ -1202,7 +1547,7 @@ struct akvd_config *
 config_parse(const char *json, size_t len, struct config_errors *errs)
 {
 
-	return (parse(json, len, NULL, errs));
+	return (parse(json, len, "config", NULL, errs));
 }
 
 /*
@@ -1214,41 +1559,46 @@ config_parse(const char *json, size_t len, struct config_errors *errs)
 struct akvd_config *
 config_load(const char *path, struct config_errors *errs)
 {
-	struct parser p = { errs, NULL };
+	struct parser p;
 	struct akvd_config *c = NULL;
-	char *buf = NULL, *base = NULL, *slash, cwd[PATH_MAX];
-	struct stat st;
+	char *buf = NULL, *nbuf, *base = NULL, *slash, cwd[PATH_MAX];
+	size_t len = 0, cap = 0;
 	ssize_t r;
-	size_t len = 0;
 	int fd;
 
-	errs->n = 0;
+	memset(&p, 0, sizeof(p));
+	p.errs = errs;
+	memset(errs, 0, sizeof(*errs));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		perr(&p, path, "%s", strerror(errno));
 		return (NULL);
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > MAX_CONFIG_SIZE) {
-		perr(&p, path, "%s", S_ISREG(st.st_mode) ? "file too large" :
-		    "not a regular file");
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		perr(&p, path, "%s", strerror(errno));
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		r = read(fd, buf + len, (size_t)st.st_size - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			perr(&p, path, "%s", r == 0 ? "short read" :
-			    strerror(errno));
+
+	/* Read to the end: a pipe, or a file being replaced, has no size. */
+	for (;;) {
+		if (len == cap) {
+			cap = cap == 0 ? 16384 : cap * 2;
+			if ((nbuf = realloc(buf, cap)) == NULL) {
+				perr(&p, path, "%s", strerror(errno));
+				goto out;
+			}
+			buf = nbuf;
+		}
+		if ((r = read(fd, buf + len, cap - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			perr(&p, path, "%s", strerror(errno));
 			goto out;
 		}
+		if (r == 0)
+			break;
 		len += (size_t)r;
+		if (len > MAX_CONFIG_SIZE) {
+			perr(&p, path, "larger than %d bytes",
+			    MAX_CONFIG_SIZE);
+			goto out;
+		}
 	}
-	buf[len] = '\0';
 
 	/* Relative paths inside are relative to the file's directory. */
 	if ((slash = strrchr(path, '/')) != NULL) {
@@ -1268,7 +1618,7 @@ config_load(const char *path, struct config_errors *errs)
 		perr(&p, path, "cannot resolve its directory");
 		goto out;
 	}
-	c = parse(buf, len, base, errs);
+	c = parse(buf, len, path, base, errs);
 out:
 	free(base);
 	free(buf);
@@ -1324,6 +1674,42 @@ config_free(struct akvd_config *c)
 	free(c);
 }
 
+/*
+ * Write ${item} to ${f} as JSON indented by two spaces per level, its
+ * closing line at ${depth}.  Returns 0, or -1 on a write error.
+ */
+static int
+print_json(FILE *f, const cJSON *item, int depth)
+{
+	const cJSON *c;
+	char *s;
+	int obj, rc;
+
+	obj = cJSON_IsObject(item);
+	if (!obj && !cJSON_IsArray(item)) {
+		/* A scalar: cJSON writes it, escaping strings. */
+		if ((s = cJSON_PrintUnformatted(item)) == NULL)
+			return (-1);
+		rc = fputs(s, f) == EOF ? -1 : 0;
+		cJSON_free(s);
+		return (rc);
+	}
+	if (item->child == NULL)
+		return (fputs(obj ? "{}" : "[]", f) == EOF ? -1 : 0);
+	if (fputs(obj ? "{\n" : "[\n", f) == EOF)
+		return (-1);
+	cJSON_ArrayForEach(c, item) {
+		/* Keys are akvd's own: plain ASCII, nothing to escape. */
+		if (fprintf(f, "%*s", 2 * (depth + 1), "") < 0 ||
+		    (obj && fprintf(f, "\"%s\": ", c->string) < 0) ||
+		    print_json(f, c, depth + 1) == -1 ||
+		    fputs(c->next != NULL ? ",\n" : "\n", f) == EOF)
+			return (-1);
+	}
+	return (fprintf(f, "%*s%c", 2 * depth, "", obj ? '}' : ']') < 0 ?
+	    -1 : 0);
+}
+
 static void
 add_opt(cJSON *o, const char *key, const char *v)
 {
@@ -1342,7 +1728,6 @@ config_print(FILE *f, const struct akvd_config *c)
 {
 	cJSON *root, *auth, *tls, *objs, *o, *cloud;
 	char d[64], mode[16];
-	char *out;
 	size_t i;
 	int rc = -1;
 
@@ -1358,11 +1743,12 @@ config_print(FILE *f, const struct akvd_config *c)
 	cJSON_AddNumberToObject(root, "concurrency", c->concurrency);
 	if (c->vault != NULL)
 		cJSON_AddStringToObject(root, "vault", c->vault);
-	if (strcmp(c->cloud, "custom") == 0) {
+	if (c->cloud != NULL && strcmp(c->cloud, "custom") == 0) {
 		cloud = cJSON_AddObjectToObject(root, "cloud");
 		cJSON_AddStringToObject(cloud, "authority_host",
 		    c->auth.authority_host);
-		cJSON_AddStringToObject(cloud, "vault_suffix", c->vault_suffix);
+		cJSON_AddStringToObject(cloud, "vault_suffix",
+		    c->vault_suffix);
 		cJSON_AddStringToObject(cloud, "vault_scope", c->vault_scope);
 	} else
 		cJSON_AddStringToObject(root, "cloud", c->cloud);
@@ -1430,10 +1816,8 @@ config_print(FILE *f, const struct akvd_config *c)
 			}
 		}
 	}
-	if ((out = cJSON_Print(root)) == NULL)
-		goto out;
-	rc = fprintf(f, "%s\n", out) < 0 ? -1 : 0;
-	free(out);
+	rc = print_json(f, root, 0) == -1 || fputc('\n', f) == EOF ?
+	    -1 : 0;
 out:
 	cJSON_Delete(root);
 	return (rc);

@@ -159,3 +159,51 @@ test('notify configuration errors name their path', async (t) => {
   assert.match(r.stderr, /notify\[3\]\.http: must be an https URL, or http to 127.0.0.1 or localhost/);
   assert.match(r.stderr, /notify\[4\]\.exec: must be a non-empty array/);
 });
+
+test('processes matched by name inside a PID namespace; never itself, never outside', async (t) => {
+  if (process.getuid() !== 0) {
+    t.skip('needs root for unshare --pid');
+    return;
+  }
+  const fx = await setup(t);
+  fx.set('ns', 'ns-v1');
+  const inside = path.join(fx.dir, 'inside.record');
+  const outside = path.join(fx.dir, 'outside.record');
+  // The same name outside the namespace: must not be signalled.
+  const out = spawn(process.execPath, [APP, outside, '--title', 'akvdtestapp'], { stdio: 'ignore' });
+  t.after(() => out.kill('SIGKILL'));
+  const cfg = fx.config([{ name: 'ns' }], { interval: '1h', debounce: '100ms', notify: [
+    { signal: 'HUP', process: 'akvdtestapp' },
+    { signal: 'USR2', process: 'akvd' },
+  ] });
+  const cfgPath = fx.write(cfg);
+  const bin = process.env.AKVD_BIN || path.join(ROOT, 'build', 'akvd');
+  // pid 1 of the namespace is the shell; the app and akvd run under it.
+  const script = `"${process.execPath}" "${APP}" "${inside}" --title akvdtestapp &
+    "${bin}" --config "${cfgPath}" & echo $! > "${fx.dir}/akvd.pid"; wait`;
+  const ns = spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', 'sh', '-c', script],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
+  t.after(() => ns.kill('SIGKILL'));
+  let log = '';
+  ns.stderr.on('data', (b) => { log += b; });
+  await until(() => log.includes('snapshot written') && fs.existsSync(inside), { what: `akvd in the namespace\n${log}` });
+  fx.set('ns', 'ns-v2');
+  const akvdPid = Number(fs.readFileSync(path.join(fx.dir, 'akvd.pid'), 'utf8'));
+  assert.ok(akvdPid > 1);
+  // Signal akvd by the pid the namespace's shell saw: find it from outside.
+  const hostPid = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).find((p) => {
+    try {
+      const st = fs.readFileSync(`/proc/${p}/status`, 'utf8');
+      return /^Name:\s+akvd$/m.test(st) && new RegExp(`^NSpid:\\s+\\d+\\s+${akvdPid}$`, 'm').test(st);
+    } catch (e) { return false; }
+  });
+  assert.ok(hostPid, 'akvd found from the host');
+  process.kill(Number(hostPid), 'SIGUSR1');
+  await until(() => /notification sent notify="process akvdtestapp" signal=HUP pids=\d+/.test(log),
+    { what: `the notification\n${log}` });
+  await until(() => (tryRead(fx.dir, 'inside.record') || '').includes('SIGHUP'), { what: 'the signal inside' });
+  await sleep(500);
+  assert.ok(!(tryRead(fx.dir, 'outside.record') || '').includes('SIGHUP'), 'the app outside was not signalled');
+  assert.match(log, /notification found no process notify="process akvd"/);
+  ns.kill('SIGKILL');
+});
