@@ -22,6 +22,7 @@
 #include "http.h"
 #include "log.h"
 #include "sdnotify.h"
+#include "supervise.h"
 #include "sync.h"
 
 #define EXIT_RUNTIME	1
@@ -37,9 +38,12 @@ struct akvd {
 	struct auth	*auth;
 	struct sync	*sync;
 	struct hooks	*hooks;
+	char		**command;	/* supervise mode: after "--" */
+	struct supervise *sup;
 	int		 ready;		/* first snapshot written */
 	ev_timer	 watchdog;
-	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1;
+	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1, sig_quit,
+			 sig_usr2;
 };
 
 static void
@@ -48,7 +52,7 @@ usage(FILE *f)
 
 	fprintf(f,
 "usage: akvd [-c FILE] [--check | --once] [--log-format text|json]\n"
-"            [--log-level debug|info|warn|error]\n"
+"            [--log-level debug|info|warn|error] [-- command [arg ...]]\n"
 "\n"
 "Keep Azure Key Vault secrets fresh in files on disk.\n"
 "\n"
@@ -61,6 +65,10 @@ usage(FILE *f)
 "      --log-level LVL   debug, info (default), warn or error\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n"
+"\n"
+"With a command after \"--\", akvd starts it after the first snapshot,\n"
+"forwards SIGTERM, SIGINT, SIGQUIT and SIGUSR2 to it, signals or restarts it\n"
+"when files change (\"on_change\"), and exits with its status.\n"
 "\n"
 "Signals: SIGHUP reloads the configuration, SIGUSR1 fetches every object\n"
 "now, SIGTERM and SIGINT stop.\n"
@@ -141,6 +149,8 @@ reload(struct akvd *d)
 	}
 	/* The sync owns the configuration in force: point the hooks at it. */
 	hooks_configure(d->hooks, sync_config(d->sync));
+	if (d->sup != NULL)
+		supervise_configure(d->sup, sync_config(d->sync));
 	if (d->ready)
 		sdnotify("READY=1");
 }
@@ -159,6 +169,22 @@ snapshot_done(int first, const char *const *changed, size_t n, void *cookie)
 	} else
 		sdnotify("STATUS=%s", status);
 	hooks_changed(d->hooks, changed, n);
+	if (d->sup != NULL) {
+		if (first)
+			supervise_start(d->sup);
+		else if (n > 0)
+			supervise_changed(d->sup);
+	}
+}
+
+/* supervise_exit_fn: the command exited; so does akvd, with its status. */
+static void
+command_exited(int status, void *cookie)
+{
+	struct akvd *d = cookie;
+
+	d->status = status;
+	ev_break(d->loop, EVBREAK_ALL);
 }
 
 /* ev_timer: the loop is alive. */
@@ -177,9 +203,20 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	switch (w->signum) {
 	case SIGTERM:
 	case SIGINT:
+		if (d->sup != NULL && supervise_forward(d->sup, w->signum)) {
+			log_kv(LOG_INFO, "stopping: waiting for the command",
+			    "signal", w->signum == SIGTERM ? "TERM" : "INT",
+			    NULL);
+			break;
+		}
 		log_kv(LOG_INFO, "stopping", "signal",
 		    w->signum == SIGTERM ? "TERM" : "INT", NULL);
 		ev_break(loop, EVBREAK_ALL);
+		break;
+	case SIGQUIT:
+	case SIGUSR2:
+		if (d->sup != NULL)
+			(void)supervise_forward(d->sup, w->signum);
 		break;
 	case SIGHUP:
 		if (!d->once)
@@ -250,6 +287,16 @@ run(struct akvd *d, struct akvd_config *cfg)
 		d->status = EXIT_RUNTIME;
 		goto out;
 	}
+	if (d->command != NULL) {
+		if ((d->sup = supervise_new(d->loop, d->command, d->sync,
+		    command_exited, d)) == NULL) {
+			d->status = EXIT_RUNTIME;
+			goto out;
+		}
+		supervise_configure(d->sup, cfg);
+		watch_signal(d, &d->sig_quit, SIGQUIT);
+		watch_signal(d, &d->sig_usr2, SIGUSR2);
+	}
 	if (!d->once) {
 		hooks_configure(d->hooks, cfg);
 		sync_on_snapshot(d->sync, snapshot_done, d);
@@ -276,6 +323,7 @@ run(struct akvd *d, struct akvd_config *cfg)
 
 out:
 	ev_timer_stop(d->loop, &d->watchdog);
+	supervise_free(d->sup);
 	hooks_free(d->hooks);
 	sync_free(d->sync);
 	auth_free(d->auth);
@@ -343,7 +391,10 @@ main(int argc, char *argv[])
 			return (EXIT_USAGE);
 		}
 	}
-	if (optind != argc) {
+	if (optind > 1 && strcmp(argv[optind - 1], "--") == 0 &&
+	    optind < argc)
+		d.command = &argv[optind];
+	else if (optind != argc) {
 		fprintf(stderr, "akvd: unexpected argument \"%s\"\n",
 		    argv[optind]);
 		usage(stderr);
@@ -351,6 +402,10 @@ main(int argc, char *argv[])
 	}
 	if (check && d.once) {
 		fprintf(stderr, "akvd: --check and --once are exclusive\n");
+		return (EXIT_USAGE);
+	}
+	if (d.command != NULL && d.once) {
+		fprintf(stderr, "akvd: --once cannot supervise a command\n");
 		return (EXIT_USAGE);
 	}
 	log_init(fmt, lvl);

@@ -95,7 +95,21 @@ struct akvd_notify {
 	char		*method;	/* HTTP: "POST" (default), "GET", "PUT" */
 };
 
+/* Supervise mode (akvd ... -- command): what a change does to the child. */
+enum on_change {
+	ON_CHANGE_NOTHING = 0,	/* default without "env" */
+	ON_CHANGE_SIGNAL,	/* send on_change_signal */
+	ON_CHANGE_RESTART	/* stop, grace, SIGKILL, start again */
+};
+
+/* "env": an environment variable of the child holding an object. */
+struct akvd_env {
+	char		*var;		/* DB_PASSWORD */
+	char		*object;	/* the object's name (or alias) */
+};
+
 #define CONFIG_DEFAULT_DEBOUNCE_MS	1000
+#define CONFIG_DEFAULT_STOP_GRACE_MS	(10 * 1000)
 #define CONFIG_DEFAULT_EXEC_TIMEOUT_MS	(30 * 1000)
 
 struct akvd_config {
@@ -116,6 +130,12 @@ struct akvd_config {
 	struct akvd_notify *notify;	/* "notify" */
 	size_t		 nnotify;
 	uint64_t	 debounce_ms;	/* "debounce", default 1s */
+	enum on_change	 on_change;	/* supervise mode */
+	int		 on_change_signal;
+	int		 stop_signal;	/* "stop_signal", default TERM */
+	uint64_t	 stop_grace_ms;	/* "stop_grace", default 10s */
+	struct akvd_env	*env;		/* "env"; implies restart */
+	size_t		 nenv;
 };
 
 #define CONFIG_MAXERR	32

@@ -79,6 +79,14 @@ void	sync_on_snapshot(struct sync *, sync_snapshot_fn *, void *);
  */
 void	sync_status(const struct sync *, char *, size_t);
 
+/*
+ * sync_value(s, name, data, len): the current value of the object named
+ * (or aliased) ${name}: 0 with ${data}/${len} pointing into ${s} (a
+ * secret: copy it only where it must go, never to a log), or -1 if there is
+ * none yet.
+ */
+int	sync_value(const struct sync *, const char *, const char **, size_t *);
+
 /* sync_config(s): the configuration in force (owned by ${s}). */
 const struct akvd_config *sync_config(const struct sync *);
 

@@ -42,11 +42,11 @@
 
 struct parser {
 	struct config_errors *errs;
-	const char	*base;		/* directory of the file, or NULL */
+	const char	*base;		/* the file's directory, or NULL */
 	const cJSON	*root;		/* the document, to order errors */
 	int		 vault_bad;	/* top-level vault invalid */
-	size_t		 pos[CONFIG_MAXERR][POS_DEPTH];	/* where each
-					   error kept in errs is */
+	size_t		 pos[CONFIG_MAXERR][POS_DEPTH];
+					/* where each kept error is */
 };
 
 static int	vault_url(const char *, const char *, char *, size_t);
@@ -476,8 +476,10 @@ check_keys(struct parser *p, const char *path, const cJSON *obj,
 		join(sub, sizeof(sub), path, show(k, c->string));
 		if (i == MAX_KEYS || keys[i] == NULL)
 			perr_at(p, pos, sub, "unknown key");
-		else if (seen[i]++)
+		else if (seen[i])
 			perr_at(p, pos, sub, "duplicate key");
+		else
+			seen[i] = 1;
 	}
 }
 
@@ -1159,8 +1161,8 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 	else if (m != NULL && !cJSON_IsString(m))
 		perr(p, sub, "must be an octal string such as \"0440\"");
 	else if (m != NULL && mode_parse(m->valuestring, &obj->mode) == -1)
-		perr(p, sub, "invalid mode \"%s\" (octal, at most 0777)",
-		    show(sv, m->valuestring));
+		perr(p, sub, "invalid mode \"%s\" (octal such as \"0440\" or "
+		    "\"640\", at most 0777)", show(sv, m->valuestring));
 
 	snprintf(sub, sizeof(sub), "%s.optional", path);
 	opt = cJSON_GetObjectItemCaseSensitive(o, "optional");
@@ -1369,6 +1371,82 @@ parse_notify(struct parser *p, const cJSON *root, struct akvd_config *c)
 	}
 }
 
+/* Supervise mode: "on_change", "stop_signal", "stop_grace", "env". */
+static void
+parse_supervise(struct parser *p, const cJSON *root, struct akvd_config *c)
+{
+	const cJSON *oc = cJSON_GetObjectItemCaseSensitive(root, "on_change");
+	const cJSON *env = cJSON_GetObjectItemCaseSensitive(root, "env"), *e;
+	const char *sig = NULL;
+	size_t i, j;
+	char sub[320];
+
+	c->stop_signal = SIGTERM;
+	c->stop_grace_ms = CONFIG_DEFAULT_STOP_GRACE_MS;
+	if (get_string(p, "", root, "stop_signal", &sig) == 1 &&
+	    (c->stop_signal = signal_number(sig)) == 0)
+		perr(p, "stop_signal", "unknown signal \"%s\"", sig);
+	(void)get_duration(p, "stop_grace", root, &c->stop_grace_ms);
+	if (cJSON_IsString(oc) && strcmp(oc->valuestring, "restart") == 0)
+		c->on_change = ON_CHANGE_RESTART;
+	else if (cJSON_IsObject(oc)) {
+		static const char *const keys[] = { "signal", NULL };
+
+		check_keys(p, "on_change", oc, keys);
+		if (get_string(p, "on_change", oc, "signal", &sig) != 1 ||
+		    (c->on_change_signal = signal_number(sig)) == 0)
+			perr(p, "on_change.signal", "must be a signal name "
+			    "such as \"HUP\"");
+		c->on_change = ON_CHANGE_SIGNAL;
+	} else if (oc != NULL)
+		perr(p, "on_change", "must be \"restart\" or "
+		    "{\"signal\": \"HUP\"}");
+	if (env == NULL)
+		return;
+	if (!cJSON_IsObject(env)) {
+		perr(p, "env", "must be an object: {\"VARIABLE\": \"object "
+		    "name\"}");
+		return;
+	}
+	c->nenv = (size_t)cJSON_GetArraySize(env);
+	if (c->nenv == 0)
+		return;
+	if ((c->env = calloc(c->nenv, sizeof(*c->env))) == NULL) {
+		c->nenv = 0;
+		return;
+	}
+	i = 0;
+	cJSON_ArrayForEach(e, env) {
+		snprintf(sub, sizeof(sub), "env.%s", e->string);
+		if (!word_valid(e->string, 1, 255, "_") ||
+		    isdigit((unsigned char)e->string[0]))
+			perr(p, sub, "invalid variable name");
+		else if (!cJSON_IsString(e))
+			perr(p, sub, "must name an object");
+		else {
+			for (j = 0; j < c->nobjects; j++)
+				if ((c->objects[j].name != NULL &&
+				    strcmp(c->objects[j].name,
+				    e->valuestring) == 0) ||
+				    (c->objects[j].alias != NULL &&
+				    strcmp(c->objects[j].alias,
+				    e->valuestring) == 0))
+					break;
+			if (j == c->nobjects)
+				perr(p, sub, "no object named \"%s\"",
+				    e->valuestring);
+			c->env[i].var = strdup(e->string);
+			c->env[i].object = strdup(e->valuestring);
+		}
+		i++;
+	}
+	/* The environment of a running process cannot change. */
+	if (c->on_change == ON_CHANGE_SIGNAL)
+		perr(p, "on_change", "env needs \"restart\": a running "
+		    "process's environment cannot change");
+	c->on_change = ON_CHANGE_RESTART;
+}
+
 /* Aliases must be unique, and no alias a directory of another. */
 static void
 check_aliases(struct parser *p, const struct akvd_config *c)
@@ -1408,7 +1486,8 @@ parse(const char *json, size_t len, const char *name,
 {
 	static const char *const keys[] = { "output_dir", "interval",
 	    "timeout", "max_response_size", "concurrency", "cloud", "vault",
-	    "auth", "tls", "objects", "notify", "debounce", NULL };
+	    "auth", "tls", "objects", "notify", "debounce", "on_change",
+	    "stop_signal", "stop_grace", "env", NULL };
 	struct parser p;
 	struct akvd_config *c = NULL;
 	const cJSON *objs, *o;
@@ -1528,6 +1607,7 @@ parse(const char *json, size_t len, const char *name,
 		}
 		check_aliases(&p, c);
 	}
+	parse_supervise(&p, root, c);
 out:
 	cJSON_Delete(root);
 	if (errs->n > 0) {
@@ -1655,6 +1735,11 @@ config_free(struct akvd_config *c)
 		free(n->method);
 	}
 	free(c->notify);
+	for (i = 0; i < c->nenv; i++) {
+		free(c->env[i].var);
+		free(c->env[i].object);
+	}
+	free(c->env);
 	free(c->output_dir);
 	free(c->vault);
 	free(c->auth.tenant_id);

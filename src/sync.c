@@ -836,6 +836,25 @@ sync_status(const struct sync *s, char *buf, size_t len)
 	    s->nobjs, failing, when);
 }
 
+int
+sync_value(const struct sync *s, const char *name, const char **data,
+    size_t *len)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++) {
+		const struct obj *o = s->objs[i];
+
+		if (!o->have || (strcmp(o->cfg->name, name) != 0 &&
+		    strcmp(o->cfg->alias, name) != 0))
+			continue;
+		*data = o->data.data != NULL ? o->data.data : "";
+		*len = o->data.len;
+		return (0);
+	}
+	return (-1);
+}
+
 const struct akvd_config *
 sync_config(const struct sync *s)
 {

@@ -3,13 +3,19 @@
  * (NAME.json, optional NAME.env, expected NAME.out: the normalized config
  * or the error lines), and direct tests of the helpers.
  *
+ * Every golden config that is valid must also print to something that
+ * parses back to an equal config.
+ *
  * AKVD_GOLDEN_UPDATE=1 rewrites the .out files (review the diff!).
  */
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "unit.h"
 
@@ -17,20 +23,30 @@
 
 #define GOLDEN_DIR	"../config"
 
+extern char **environ;
+
+/* Unset every AZURE_* variable, and those of App Service. */
 static void
 clear_env(void)
 {
-	unsetenv("AZURE_TENANT_ID");
-	unsetenv("AZURE_CLIENT_ID");
-	unsetenv("AZURE_FEDERATED_TOKEN_FILE");
-	unsetenv("AZURE_AUTHORITY_HOST");
-	unsetenv("AZURE_CLIENT_SECRET");
-	unsetenv("AZURE_CLIENT_CERTIFICATE_PATH");
-	unsetenv("AZURE_POD_IDENTITY_AUTHORITY_HOST");
-	unsetenv("IDENTITY_ENDPOINT");
-	unsetenv("IDENTITY_HEADER");
+	char name[256], **e;
+	size_t n;
+
+again:
+	for (e = environ; *e != NULL; e++) {
+		if (strncmp(*e, "AZURE_", 6) != 0 &&
+		    strncmp(*e, "IDENTITY_", 9) != 0)
+			continue;
+		n = strcspn(*e, "=");
+		assert_true(n < sizeof(name));
+		memcpy(name, *e, n);
+		name[n] = '\0';
+		unsetenv(name);
+		goto again;		/* environ changed */
+	}
 }
 
+/* Set the KEY=VALUE lines of ${path}, if it exists. */
 static void
 load_env(const char *path)
 {
@@ -92,6 +108,116 @@ replace(const char *s, const char *from, const char *to)
 	return (out);
 }
 
+/* ${cfg} as config_print writes it. */
+static char *
+print(const struct akvd_config *cfg)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = open_memstream(&out, &len);
+	assert_non_null(f);
+	assert_int_equal(config_print(f, cfg), 0);
+	fclose(f);
+	return (out);
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
+/*
+ * Nonzero if ${a} and ${b} configure the same thing (how the auth method
+ * was chosen aside: a printed config names it).
+ */
+static int
+config_equal(const struct akvd_config *a, const struct akvd_config *b)
+{
+	const struct akvd_auth *x = &a->auth, *y = &b->auth;
+	size_t i;
+	char **p, **q;
+
+	if (!str_eq(a->output_dir, b->output_dir) ||
+	    a->interval_ms != b->interval_ms ||
+	    a->timeout_ms != b->timeout_ms ||
+	    a->max_response != b->max_response ||
+	    a->concurrency != b->concurrency ||
+	    !str_eq(a->vault, b->vault) || !str_eq(a->cloud, b->cloud) ||
+	    !str_eq(a->vault_suffix, b->vault_suffix) ||
+	    !str_eq(a->vault_scope, b->vault_scope) ||
+	    !str_eq(a->ca_file, b->ca_file) || a->nobjects != b->nobjects ||
+	    a->nnotify != b->nnotify || a->debounce_ms != b->debounce_ms)
+		return (0);
+	if (x->method != y->method || !str_eq(x->tenant_id, y->tenant_id) ||
+	    !str_eq(x->client_id, y->client_id) ||
+	    !str_eq(x->token_file, y->token_file) ||
+	    !str_eq(x->authority_host, y->authority_host) ||
+	    !str_eq(x->client_secret_file, y->client_secret_file) ||
+	    !str_eq(x->certificate_file, y->certificate_file) ||
+	    !str_eq(x->object_id, y->object_id) ||
+	    !str_eq(x->resource_id, y->resource_id) ||
+	    !str_eq(x->imds_endpoint, y->imds_endpoint) ||
+	    !str_eq(x->identity_endpoint, y->identity_endpoint))
+		return (0);
+	for (i = 0; i < a->nobjects; i++) {
+		const struct akvd_object *o = &a->objects[i],
+		    *r = &b->objects[i];
+
+		if (!config_object_same_source(o, r) ||
+		    !str_eq(o->alias, r->alias) || o->mode != r->mode ||
+		    o->optional != r->optional)
+			return (0);
+	}
+	for (i = 0; i < a->nnotify; i++) {
+		const struct akvd_notify *n = &a->notify[i],
+		    *m = &b->notify[i];
+
+		if (n->kind != m->kind || n->signo != m->signo ||
+		    n->timeout_ms != m->timeout_ms ||
+		    !str_eq(n->pid_file, m->pid_file) ||
+		    !str_eq(n->process, m->process) ||
+		    !str_eq(n->url, m->url) || !str_eq(n->method, m->method) ||
+		    (n->argv == NULL) != (m->argv == NULL))
+			return (0);
+		for (p = n->argv, q = m->argv; p != NULL && *p != NULL; p++,
+		    q++)
+			if (!str_eq(*p, *q))
+				return (0);
+	}
+	return (1);
+}
+
+/* The printed form of ${cfg} parses back to an equal config. */
+static void
+check_roundtrip(const char *name, const struct akvd_config *cfg)
+{
+	struct config_errors errs;
+	struct akvd_config *back;
+	char *o1, *o2;
+	size_t i;
+
+	o1 = print(cfg);
+	back = config_parse(o1, strlen(o1), &errs);
+	if (back == NULL) {
+		for (i = 0; i < errs.n && i < CONFIG_MAXERR; i++)
+			fprintf(stderr, "%s: %s\n", name, errs.msg[i]);
+		fail_msg("%s: the printed config does not parse", name);
+	}
+	if (!config_equal(cfg, back))
+		fail_msg("%s: the printed config parses to another", name);
+	o2 = print(back);
+	assert_string_equal(o1, o2);
+	config_free(back);
+	free(o1);
+	free(o2);
+}
+
 /* What akvd --check would print for ${json}: config or error lines. */
 static char *
 render(const char *json)
@@ -107,6 +233,7 @@ render(const char *json)
 	if ((cfg = config_load(json, &errs)) != NULL) {
 		assert_int_equal(errs.n, 0);
 		assert_int_equal(config_print(f, cfg), 0);
+		check_roundtrip(json, cfg);
 		config_free(cfg);
 	} else {
 		assert_true(errs.n > 0);
@@ -118,6 +245,33 @@ render(const char *json)
 	r = replace(out, dir, "@DIR@");
 	free(out);
 	return (r);
+}
+
+/* Print the lines of ${want} and ${got}, marking those that differ. */
+static void
+print_diff(const char *want, const char *got)
+{
+	const char *w = want, *g = got;
+	size_t wl, gl;
+	int line = 1;
+
+	while (*w != '\0' || *g != '\0') {
+		wl = strcspn(w, "\n");
+		gl = strcspn(g, "\n");
+		if (wl == gl && strncmp(w, g, wl) == 0 && *w != '\0' &&
+		    *g != '\0')
+			fprintf(stderr, "  %.*s\n", (int)wl, w);
+		else {
+			if (*w != '\0')
+				fprintf(stderr, "-%.*s\t<- line %d\n",
+				    (int)wl, w, line);
+			if (*g != '\0')
+				fprintf(stderr, "+%.*s\n", (int)gl, g);
+		}
+		w += wl + (w[wl] == '\n');
+		g += gl + (g[gl] == '\n');
+		line++;
+	}
 }
 
 static void
@@ -151,9 +305,10 @@ test_golden(void **state)
 		}
 		want = slurp(exp);
 		if (want == NULL || strcmp(got, want) != 0) {
-			fprintf(stderr, "golden mismatch for %s\n--- expected"
-			    " (%s)\n%s--- got\n%s", json, exp,
-			    want ? want : "(missing)\n", got);
+			fprintf(stderr, "golden mismatch: %s\n--- %s\n+++ "
+			    "got\n", json, want != NULL ? exp :
+			    "(missing)");
+			print_diff(want != NULL ? want : "", got);
 			bad++;
 		}
 		free(got);
@@ -166,102 +321,288 @@ test_golden(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* The normalized output parses back to the same normalized output. */
+/* Parse ${json}; NULL with the errors in ${errs} if it is invalid. */
+static struct akvd_config *
+parse(const char *json, struct config_errors *errs)
+{
+
+	clear_env();
+	return (config_parse(json, strlen(json), errs));
+}
+
+/* ${json} is invalid, and its first error is ${first}. */
 static void
-test_print_roundtrip(void **state)
+assert_first_error(const char *json, const char *first)
 {
 	struct config_errors errs;
-	struct akvd_config *a, *b;
-	char *o1 = NULL, *o2 = NULL;
-	size_t l1 = 0, l2 = 0, i;
-	FILE *f;
+
+	assert_null(parse(json, &errs));
+	assert_true(errs.n > 0);
+	assert_string_equal(errs.msg[0], first);
+}
+
+#define MINIMAL	"\"output_dir\": \"/out\", \"vault\": \"v12\", " \
+		"\"objects\": [ { \"name\": \"a\" } ]"
+
+static void
+test_parse_buffer(void **state)
+{
+	struct config_errors errs;
+	struct akvd_config *c;
+	char buf[256];
 
 	(void)state;
+	/* No NUL needed at the end of the buffer; the defaults. */
+	snprintf(buf, sizeof(buf), "{ " MINIMAL " }garbage");
 	clear_env();
-	a = config_load(GOLDEN_DIR "/full.json", &errs);
-	assert_non_null(a);
-	f = open_memstream(&o1, &l1);
-	config_print(f, a);
-	fclose(f);
-	b = config_parse(o1, l1, &errs);
-	assert_non_null(b);
-	f = open_memstream(&o2, &l2);
-	config_print(f, b);
-	fclose(f);
-	assert_string_equal(o1, o2);
-	assert_int_equal(a->nobjects, b->nobjects);
-	for (i = 0; i < a->nobjects; i++)
-		assert_true(config_object_same_source(&a->objects[i],
-		    &b->objects[i]));
-	config_free(a);
-	config_free(b);
-	free(o1);
-	free(o2);
+	c = config_parse(buf, strlen(buf) - strlen("garbage"), &errs);
+	assert_non_null(c);
+	assert_string_equal(c->output_dir, "/out");
+	assert_int_equal(c->interval_ms, 120000);
+	assert_int_equal(c->timeout_ms, 30000);
+	assert_int_equal(c->max_response, 1048576);
+	assert_int_equal(c->concurrency, 8);
+	assert_string_equal(c->vault, "https://v12.vault.azure.net");
+	assert_string_equal(c->objects[0].alias, "a");
+	assert_string_equal(c->objects[0].version, "");
+	assert_int_equal(c->objects[0].mode, 0440);
+	assert_false(c->objects[0].optional);
+	assert_int_equal(c->auth.method, AUTH_MANAGED_IDENTITY);
+	assert_string_equal(c->auth.authority_host,
+	    "https://login.microsoftonline.com/");
+	config_free(c);
+	config_free(NULL);
+
+	/* Text after the document, or a NUL inside it, is invalid. */
+	assert_first_error("{ " MINIMAL " } x",
+	    "config: invalid JSON at line 1, column 74");
+	memcpy(buf, "{ " MINIMAL " }\0 ", 74);
+	assert_null(config_parse(buf, 74, &errs));
+	assert_string_equal(errs.msg[0],
+	    "config: invalid JSON at line 1, column 73");
+	assert_first_error("", "config: invalid JSON at line 1, column 1");
+	assert_first_error("\n\n  \xc3\xa9\xc3\xa9 ",
+	    "config: invalid JSON at line 3, column 3");
+	assert_first_error("[]", "config: must be a JSON object");
+
+	/* Without a file, relative paths cannot be resolved. */
+	assert_first_error("{ \"output_dir\": \"out\", \"vault\": \"v12\", "
+	    "\"objects\": [ { \"name\": \"a\" } ] }",
+	    "output_dir: must be an absolute path");
+}
+
+static void
+test_durations_in_config(void **state)
+{
+	struct config_errors errs;
+	struct akvd_config *c;
+
+	(void)state;
+	c = parse("{ \"interval\": 90, \"timeout\": \"1500ms\", " MINIMAL
+	    " }", &errs);
+	assert_non_null(c);
+	assert_int_equal(c->interval_ms, 90000);
+	assert_int_equal(c->timeout_ms, 1500);
+	config_free(c);
+	c = parse("{ \"interval\": \"1s\", \"timeout\": \"10m\", " MINIMAL
+	    " }", &errs);
+	assert_non_null(c);
+	config_free(c);
+	c = parse("{ \"timeout\": \"100ms\", " MINIMAL " }", &errs);
+	assert_non_null(c);
+	config_free(c);
+
+	assert_first_error("{ \"interval\": \"999ms\", " MINIMAL " }",
+	    "interval: must be at least 1s");
+	assert_first_error("{ \"interval\": 0, " MINIMAL " }",
+	    "interval: must be at least 1s");
+	assert_first_error("{ \"timeout\": \"99ms\", " MINIMAL " }",
+	    "timeout: must be from 100ms to 10m");
+	assert_first_error("{ \"timeout\": 601, " MINIMAL " }",
+	    "timeout: must be from 100ms to 10m");
+	assert_first_error("{ \"timeout\": 1.5, " MINIMAL " }",
+	    "timeout: must be a non-negative whole number of seconds");
+	assert_first_error("{ \"timeout\": -1, " MINIMAL " }",
+	    "timeout: must be a non-negative whole number of seconds");
+	assert_first_error("{ \"timeout\": 1e300, " MINIMAL " }",
+	    "timeout: must be a non-negative whole number of seconds");
+	assert_first_error("{ \"timeout\": \"\", " MINIMAL " }",
+	    "timeout: invalid duration \"\" (use e.g. \"90s\", \"2m\", "
+	    "\"1h\")");
+	assert_first_error("{ \"max_response_size\": 1023, " MINIMAL " }",
+	    "max_response_size: must be an integer from 1024 to 67108864");
+	assert_first_error("{ \"max_response_size\": 1e300, " MINIMAL " }",
+	    "max_response_size: must be an integer from 1024 to 67108864");
+	assert_first_error("{ \"concurrency\": 65, " MINIMAL " }",
+	    "concurrency: must be an integer from 1 to 64");
+	c = parse("{ \"max_response_size\": 67108864, \"concurrency\": 64, "
+	    MINIMAL " }", &errs);
+	assert_non_null(c);
+	assert_int_equal(c->max_response, 67108864);
+	assert_int_equal(c->concurrency, 64);
+	config_free(c);
+}
+
+/* More errors than CONFIG_MAXERR: the first ones in the document stay. */
+static void
+test_many_errors(void **state)
+{
+	struct config_errors errs;
+	char json[4096], want[64];
+	size_t i, off;
+
+	(void)state;
+	off = (size_t)snprintf(json, sizeof(json), "{ \"objects\": [");
+	for (i = 0; i < 40; i++)
+		off += (size_t)snprintf(json + off, sizeof(json) - off,
+		    "%s{ \"name\": \"bad_%zu\", \"vault\": \"v12\" }",
+		    i > 0 ? ", " : "", i);
+	snprintf(json + off, sizeof(json) - off, "], \"interval\": \"x\", "
+	    "\"output_dir\": \"/out\" }");
+	assert_null(parse(json, &errs));
+	assert_int_equal(errs.n, 41);
+	for (i = 0; i < CONFIG_MAXERR; i++) {
+		snprintf(want, sizeof(want), "objects[%zu].name: invalid Key "
+		    "Vault name \"bad_%zu\"", i, i);
+		assert_int_equal(strncmp(errs.msg[i], want, strlen(want)), 0);
+	}
+	assert_first_error("{ \"objects\": [ { \"name\": \"a\" } ], "
+	    "\"bogus\": 1, \"output_dir\": \"/\" }",
+	    "objects[0].vault: required (no top-level \"vault\")");
+}
+
+static void
+test_paths(void **state)
+{
+	struct config_errors errs;
+	struct akvd_config *c;
+
+	(void)state;
+	c = parse("{ \"output_dir\": \"//run/./x/../akvd//\", "
+	    "\"tls\": { \"ca_file\": \"/etc/ssl/../ca.pem\" }, "
+	    "\"vault\": \"v12\", \"objects\": [ { \"name\": \"a\" } ] }",
+	    &errs);
+	assert_non_null(c);
+	assert_string_equal(c->output_dir, "/run/akvd");
+	assert_string_equal(c->ca_file, "/etc/ca.pem");
+	config_free(c);
+	assert_first_error("{ \"output_dir\": \"//\", \"vault\": \"v12\", "
+	    "\"objects\": [ { \"name\": \"a\" } ] }",
+	    "output_dir: must not be \"/\"");
+	assert_first_error("{ \"output_dir\": \"/x/..\", \"vault\": \"v12\", "
+	    "\"objects\": [ { \"name\": \"a\" } ] }",
+	    "output_dir: must not be \"/\"");
+	assert_first_error("{ \"output_dir\": \"\", \"vault\": \"v12\", "
+	    "\"objects\": [ { \"name\": \"a\" } ] }",
+	    "output_dir: must not be empty");
 }
 
 static void
 test_vault_url(void **state)
 {
+	static const struct { const char *in, *out; } ok[] = {
+		{ "myvault", "https://myvault.vault.azure.net" },
+		{ "My-Vault-1", "https://my-vault-1.vault.azure.net" },
+		{ "abc", "https://abc.vault.azure.net" },
+		{ "a23456789012345678901234",
+		    "https://a23456789012345678901234.vault.azure.net" },
+		{ "https://X.vault.azure.net/", "https://x.vault.azure.net" },
+		{ "HTTPS://X.Vault.Azure.Net", "https://x.vault.azure.net" },
+		{ "https://127.0.0.1:8443", "https://127.0.0.1:8443" },
+		{ "https://kv:1", "https://kv:1" },
+		{ "https://kv:65535/", "https://kv:65535" },
+	};
+	static const char *bad[] = {
+		"http://v.vault.azure.net", "https://v.vault.azure.net/x",
+		"https://v.vault.azure.net//", "https://v.vault.azure.net?a=b",
+		"https://v.vault.azure.net#f", "https://u@v.vault.azure.net",
+		"https://u:p@v.vault.azure.net", "https://", "https:///",
+		"https://v:", "https://v:0", "https://v:65536",
+		"https://v:080", "https://v:123456", "https://.v",
+		"https://v.", "https://a..b",
+		"https://v v", "https://[::1]", "ftp://v", "://v", "",
+		"ab", "1vault", "vault-", "my--vault", "my_vault", "-vault",
+		"abcdefghijklmnopqrstuvwxy", "my.vault", "myvault/",
+		NULL
+	};
 	char out[256];
+	size_t i;
 
 	(void)state;
-	assert_int_equal(config_vault_url("myvault", out, sizeof(out)), 0);
-	assert_string_equal(out, "https://myvault.vault.azure.net");
-	assert_int_equal(config_vault_url("My-Vault-1", out, sizeof(out)), 0);
-	assert_string_equal(out, "https://my-vault-1.vault.azure.net");
-	assert_int_equal(config_vault_url("https://X.vault.azure.net/", out,
-	    sizeof(out)), 0);
-	assert_string_equal(out, "https://x.vault.azure.net");
-	assert_int_equal(config_vault_url("https://127.0.0.1:8443", out,
-	    sizeof(out)), 0);
-	assert_string_equal(out, "https://127.0.0.1:8443");
-	/* Refused: http, paths, queries, userinfo, bad names. */
-	assert_int_equal(config_vault_url("http://v.vault.azure.net", out,
-	    sizeof(out)), -1);
-	assert_int_equal(config_vault_url("https://v.vault.azure.net/x", out,
-	    sizeof(out)), -1);
-	assert_int_equal(config_vault_url("https://v.vault.azure.net?a=b",
-	    out, sizeof(out)), -1);
-	assert_int_equal(config_vault_url("https://u@v.vault.azure.net", out,
-	    sizeof(out)), -1);
-	assert_int_equal(config_vault_url("https://", out, sizeof(out)), -1);
-	assert_int_equal(config_vault_url("ab", out, sizeof(out)), -1);
-	assert_int_equal(config_vault_url("1vault", out, sizeof(out)), -1);
-	assert_int_equal(config_vault_url("vault-", out, sizeof(out)), -1);
-	assert_int_equal(config_vault_url("my--vault", out, sizeof(out)), -1);
-	assert_int_equal(config_vault_url("abcdefghijklmnopqrstuvwxy", out,
-	    sizeof(out)), -1);	/* 25 characters */
-	assert_int_equal(config_vault_url("my_vault", out, sizeof(out)), -1);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (config_vault_url(ok[i].in, out, sizeof(out)) != 0)
+			fail_msg("\"%s\" was refused", ok[i].in);
+		assert_string_equal(out, ok[i].out);
+	}
+	for (i = 0; bad[i] != NULL; i++)
+		if (config_vault_url(bad[i], out, sizeof(out)) != -1)
+			fail_msg("\"%s\" was accepted as \"%s\"", bad[i], out);
+	/* Too small an output buffer is a failure, not a truncation. */
+	assert_int_equal(config_vault_url("myvault", out, 31), -1);
+	assert_int_equal(config_vault_url("myvault", out, 32), 0);
 }
 
 static void
 test_alias_valid(void **state)
 {
-	char big[300];
+	static const char *ok[] = { "password", "db/password",
+	    "tls/.hidden", "a.b..c", "a..", ".x", "x.", "caf\xc3\xa9",
+	    "with space", "a/b/c/d", NULL };
+	static const char *bad[] = { "", "/etc/passwd", "..", "../x",
+	    "a/../../x", ".", "./a", "a/.", "a//b", "a/", "/", "..data",
+	    "a/..data", "...", "a\\b", "a\nb", "a\tb", "\x7f", NULL };
+	char big[4200];
+	size_t i;
 
 	(void)state;
-	assert_true(config_alias_valid("password"));
-	assert_true(config_alias_valid("db/password"));
-	assert_true(config_alias_valid("tls/.hidden"));
-	assert_true(config_alias_valid("a.b..c"));
-	assert_false(config_alias_valid(""));
-	assert_false(config_alias_valid("/etc/passwd"));
-	assert_false(config_alias_valid(".."));
-	assert_false(config_alias_valid("../x"));
-	assert_false(config_alias_valid("a/../../x"));
-	assert_false(config_alias_valid("."));
-	assert_false(config_alias_valid("./a"));
-	assert_false(config_alias_valid("a//b"));
-	assert_false(config_alias_valid("a/"));
-	assert_false(config_alias_valid("..data"));
-	assert_false(config_alias_valid("a/..data"));
-	assert_false(config_alias_valid("a\\b"));
-	assert_false(config_alias_valid("a\nb"));
+	for (i = 0; ok[i] != NULL; i++)
+		if (!config_alias_valid(ok[i]))
+			fail_msg("\"%s\" was refused", ok[i]);
+	for (i = 0; bad[i] != NULL; i++)
+		if (config_alias_valid(bad[i]))
+			fail_msg("\"%s\" was accepted", bad[i]);
+	assert_false(config_alias_valid(NULL));
+
 	memset(big, 'a', 256);
 	big[256] = '\0';
-	assert_false(config_alias_valid(big));
+	assert_false(config_alias_valid(big));	/* a 256-byte component */
 	big[255] = '\0';
 	assert_true(config_alias_valid(big));
+
+	/* 4095 bytes in all at most: 16 components of 255, 15 slashes. */
+	for (i = 0; i < 16 * 256; i++)
+		big[i] = i % 256 == 255 ? '/' : 'a';
+	big[16 * 256 - 1] = '\0';		/* 4095 bytes */
+	assert_true(config_alias_valid(big));
+	big[16 * 256 - 1] = 'b';
+	big[16 * 256] = '\0';			/* 4096 bytes */
+	assert_false(config_alias_valid(big));
+}
+
+static void
+test_alias_errors(void **state)
+{
+
+	(void)state;
+	assert_first_error("{ \"output_dir\": \"/out\", \"vault\": \"v12\", "
+	    "\"objects\": [ { \"name\": \"a\", \"alias\": \"a\\\\b\" } ] }",
+	    "objects[0].alias: must not contain control characters or "
+	    "backslashes");
+	assert_first_error("{ \"output_dir\": \"/out\", \"vault\": \"v12\", "
+	    "\"objects\": [ { \"name\": \"a\", \"alias\": \"x/..data\" } ] }",
+	    "objects[0].alias: must be a relative file name without \"..\"");
+	/* A name that is a prefix is not a directory prefix. */
+	assert_first_error("{ \"output_dir\": \"/out\", \"vault\": \"v12\", "
+	    "\"objects\": [ { \"name\": \"a\", \"alias\": \"db/pass\" }, "
+	    "{ \"name\": \"b\", \"alias\": \"db/passwd\" }, "
+	    "{ \"name\": \"c\", \"alias\": \"db/pass/x\" } ] }",
+	    "objects[2].alias: \"db/pass/x\" conflicts with \"db/pass\" of "
+	    "objects[0]");
+	/* The default alias (the name) takes part. */
+	assert_first_error("{ \"output_dir\": \"/out\", \"vault\": \"v12\", "
+	    "\"objects\": [ { \"name\": \"a\", \"alias\": \"b\" }, "
+	    "{ \"name\": \"b\" } ] }",
+	    "objects[1].alias: \"b\" is already used by objects[0]");
 }
 
 static void
@@ -274,24 +615,87 @@ test_same_source(void **state)
 	(void)state;
 	b.alias = "y";
 	b.mode = 0400;
+	b.optional = 1;
 	assert_true(config_object_same_source(&a, &b));
 	b.version = "abc";
 	assert_false(config_object_same_source(&a, &b));
 	b = a;
 	b.vault = "https://w";
 	assert_false(config_object_same_source(&a, &b));
+	b = a;
+	b.name = "m";
+	assert_false(config_object_same_source(&a, &b));
 }
 
 static void
-test_unreadable(void **state)
+test_load_errors(void **state)
 {
 	struct config_errors errs;
+	struct akvd_config *c;
+	char dir[] = "/tmp/akvd-test-XXXXXX", path[PATH_MAX], *big;
+	int fds[2];
+	FILE *f;
 
 	(void)state;
 	assert_null(config_load("/nonexistent/akvd.json", &errs));
 	assert_int_equal(errs.n, 1);
 	assert_string_equal(errs.msg[0],
 	    "/nonexistent/akvd.json: No such file or directory");
+
+	assert_non_null(mkdtemp(dir));
+	assert_null(config_load(dir, &errs));
+	assert_int_equal(errs.n, 1);
+	snprintf(path, sizeof(path), "%s: Is a directory", dir);
+	assert_string_equal(errs.msg[0], path);
+
+	/* Over 1 MiB. */
+	snprintf(path, sizeof(path), "%s/big.json", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	big = malloc(1024 * 1024 + 2);
+	assert_non_null(big);
+	memset(big, ' ', 1024 * 1024 + 1);
+	big[0] = '{';
+	big[1024 * 1024] = '}';
+	assert_int_equal(fwrite(big, 1, 1024 * 1024 + 1, f), 1024 * 1024 + 1);
+	fclose(f);
+	free(big);
+	assert_null(config_load(path, &errs));
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msg[0], ": larger than 1048576 bytes"));
+	unlink(path);
+	rmdir(dir);
+
+	/* A pipe has no size but is read to its end. */
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(write(fds[1], "{ " MINIMAL " }", strlen("{ " MINIMAL
+	    " }")), (ssize_t)strlen("{ " MINIMAL " }"));
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+	clear_env();
+	c = config_load(path, &errs);
+	assert_non_null(c);
+	assert_string_equal(c->output_dir, "/out");
+	config_free(c);
+	close(fds[0]);
+}
+
+static void
+test_print_errors(void **state)
+{
+	struct config_errors errs;
+	struct akvd_config *c;
+	FILE *f;
+
+	(void)state;
+	c = parse("{ " MINIMAL " }", &errs);
+	assert_non_null(c);
+	if ((f = fopen("/dev/full", "w")) != NULL) {
+		setvbuf(f, NULL, _IONBF, 0);
+		assert_int_equal(config_print(f, c), -1);
+		fclose(f);
+	}
+	config_free(c);
 }
 
 int
@@ -299,11 +703,16 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
-		cmocka_unit_test(test_print_roundtrip),
+		cmocka_unit_test(test_parse_buffer),
+		cmocka_unit_test(test_durations_in_config),
+		cmocka_unit_test(test_many_errors),
+		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_vault_url),
 		cmocka_unit_test(test_alias_valid),
+		cmocka_unit_test(test_alias_errors),
 		cmocka_unit_test(test_same_source),
-		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_print_errors),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
