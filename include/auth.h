@@ -1,8 +1,8 @@
 /*
- * auth.h - the access token akvd presents to Key Vault.
+ * auth.h - the access tokens akvd presents to Key Vault and Blob Storage.
  *
  * One struct auth holds one token cache entry for one credential and one
- * scope.  The credential is one of auth_method: the pod's projected
+ * scope; auth_scope() adds more scopes for the same credential.  The credential is one of auth_method: the pod's projected
  * service-account token (read by path at every exchange: the kubelet swaps
  * it behind a "..data" symlink) or a service principal's secret or
  * certificate, each presented to Entra ID; or the platform's identity
@@ -42,6 +42,17 @@ typedef void auth_event_fn(int, void *);
  */
 struct auth *auth_new(struct ev_loop *, struct http *,
     const struct akvd_auth *, const char *, auth_event_fn *, void *);
+
+/*
+ * auth_scope(a, scope): the token cache of ${a}'s identity for ${scope}:
+ * ${a} itself for its own scope, else a secondary one created on first
+ * use (e.g. Blob Storage's), which shares ${a}'s credential, tenant and
+ * event callback, renews its token only while it is asked for, and lives
+ * until auth_free(a) or a change of identity (do not keep the pointer
+ * across auth_reconfigure).  No request is made until auth_token() is
+ * called on it.  Returns NULL on ENOMEM (logged).
+ */
+struct auth *auth_scope(struct auth *, const char *);
 
 /*
  * auth_reconfigure(a, cfg, scope): adopt ${cfg} and ${scope} (copied).

@@ -38,11 +38,16 @@ enum auth_method {
 #define CONFIG_DEFAULT_IMDS	"http://169.254.169.254"
 
 enum object_type {
-	OBJ_SECRET = 0
+	OBJ_SECRET = 0,
+	OBJ_BLOB			/* an Azure Storage blob ("url") */
 };
 
+#define CONFIG_DEFAULT_BLOB_MAX		(16 * 1024 * 1024)
+#define CONFIG_DEFAULT_STORAGE_SCOPE	"https://storage.azure.com/.default"
+
 struct akvd_object {
-	char		*name;		/* Key Vault object name */
+	char		*name;		/* Key Vault object name; a blob:
+					   its alias (for logs and "env") */
 	enum object_type type;
 	char		*alias;		/* path relative to output_dir;
 					   validated, defaults to name */
@@ -50,6 +55,8 @@ struct akvd_object {
 	char		*vault;		/* https URL, no trailing slash */
 	mode_t		 mode;		/* file mode, default 0440 */
 	int		 optional;	/* failure does not fail --once */
+	char		*url;		/* OBJ_BLOB: normalized https URL */
+	size_t		 max_size;	/* OBJ_BLOB: bytes, default 16 MiB */
 };
 
 struct akvd_auth {
@@ -123,6 +130,7 @@ struct akvd_config {
 					   "custom" */
 	char		*vault_suffix;	/* of bare vault names */
 	char		*vault_scope;	/* Key Vault token scope */
+	char		*storage_scope;	/* Blob Storage token scope */
 	struct akvd_auth auth;
 	char		*ca_file;	/* "tls.ca_file", or NULL */
 	struct akvd_object *objects;
@@ -189,7 +197,8 @@ int	config_alias_valid(const char *);
 
 /*
  * config_object_same_source(a, b): nonzero if ${a} and ${b} fetch the same
- * thing (name, type, version, vault); used by reload to keep state.
+ * thing (name, type, version, vault; a blob's url); used by reload to keep
+ * state.
  */
 int	config_object_same_source(const struct akvd_object *,
     const struct akvd_object *);

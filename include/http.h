@@ -34,6 +34,11 @@ struct http_response {
 	struct buf	 body;		/* owned by http; may hold a secret */
 	long		 retry_after_ms;/* Retry-After, or -1 */
 	char		*www_authenticate; /* owned by http, or NULL */
+	char		*etag;		/* ETag, owned by http, or NULL */
+	char		*error_code;	/* x-ms-error-code (Storage), owned
+					   by http, or NULL */
+	int		 too_large;	/* failed: the body exceeded the
+					   request's size limit */
 	double		 seconds;	/* wall time of the request */
 };
 
@@ -93,6 +98,9 @@ struct http_reqspec {
 					   http allowed, never through a proxy */
 	const char	*method;	/* override: "PUT"; NULL: GET, or POST
 					   with a form */
+	size_t		 max_body;	/* larger bodies fail the request
+					   (Content-Length checked first);
+					   0: the engine's max_body */
 };
 
 /*

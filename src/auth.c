@@ -13,6 +13,11 @@
  * is shared.  Files (projected token, secret, certificate) are read by
  * path at every request, and an inotify watch on their directory retries
  * a failed request as soon as one of them changes.
+ *
+ * More scopes (Blob Storage's) are more struct auth, hung off the first
+ * one by auth_scope(): each with its own token, timer and request, sharing
+ * the credential, the tenant and the event callback.  A secondary scope's
+ * token is renewed only if it was asked for since it was acquired.
  */
 #include <sys/inotify.h>
 
@@ -60,6 +65,12 @@ struct auth {
 	int		 ifd;		/* inotify, or -1 */
 	int		 wd;		/* watch on the file's directory */
 	ev_io		 inotify;
+
+	struct auth	*parent;	/* NULL: the primary scope */
+	struct auth	*scopes;	/* primary: the other scopes */
+	struct auth	*next;		/* in parent->scopes */
+	int		 used;		/* secondary: asked for since the
+					   token was acquired */
 };
 
 static void	auth_schedule(struct auth *, double);
@@ -583,6 +594,7 @@ token_done(struct http_response *r, void *cookie)
 	entra_token_clear(&t);
 	a->times = times;
 	a->gen++;
+	a->used = 0;
 	if (a->failures > 0)
 		log_kv(LOG_INFO, "token request succeeded after failures",
 		    NULL);
@@ -607,6 +619,14 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct auth *a = w->data;
 
 	a->scheduled = 0;
+	if (a->parent != NULL && a->token != NULL && !a->used &&
+	    a->failures == 0) {
+		/* Nobody needs this scope any more: let the token lapse. */
+		log_kv(LOG_DEBUG, "access token not renewed: unused", "scope",
+		    a->scope, NULL);
+		drop_token(a);
+		return;
+	}
 	if (a->req == NULL)
 		request(a);
 }
@@ -733,11 +753,59 @@ oom:
 	return (NULL);
 }
 
+/* Release the secondary scopes of ${a}. */
+static void
+free_scopes(struct auth *a)
+{
+	struct auth *c;
+
+	while ((c = a->scopes) != NULL) {
+		a->scopes = c->next;
+		c->next = NULL;
+		auth_free(c);
+	}
+}
+
+/*
+ * auth_scope(a, scope): the token cache of ${a}'s identity for ${scope}:
+ * ${a} itself for its own scope, else a secondary one created on first
+ * use, which shares ${a}'s credential, tenant and event callback and lives
+ * until auth_free(a) or a change of identity.  No request is made until
+ * auth_token() is called on it.  Returns NULL on ENOMEM (logged).
+ */
+struct auth *
+auth_scope(struct auth *a, const char *scope)
+{
+	struct auth *c;
+
+	if (a->parent != NULL)
+		a = a->parent;
+	if (strcmp(a->scope, scope) == 0)
+		return (a);
+	for (c = a->scopes; c != NULL; c = c->next)
+		if (strcmp(c->scope, scope) == 0)
+			return (c);
+	if ((c = auth_new(a->loop, a->http, &a->cfg, scope, a->fn,
+	    a->cookie)) == NULL)
+		return (NULL);
+	if (a->tenant != NULL && c->tenant == NULL &&
+	    (c->tenant = strdup(a->tenant)) == NULL) {
+		log_msg(LOG_ERROR, "auth: out of memory");
+		auth_free(c);
+		return (NULL);
+	}
+	c->parent = a;
+	c->next = a->scopes;
+	a->scopes = c;
+	return (c);
+}
+
 int
 auth_reconfigure(struct auth *a, const struct akvd_auth *cfg,
     const char *scope)
 {
 	struct akvd_auth n;
+	struct auth *c;
 	char *tenant = NULL, *sc = NULL;
 
 	if (cfg_copy(&n, cfg) == -1 || (cfg->tenant_id != NULL &&
@@ -748,6 +816,17 @@ auth_reconfigure(struct auth *a, const struct akvd_auth *cfg,
 		free(tenant);
 		return (-1);
 	}
+	if (same_identity(&n, &a->cfg)) {
+		/* Same credential: the other scopes keep their tokens. */
+		for (c = a->scopes; c != NULL; c = c->next)
+			if (auth_reconfigure(c, cfg, c->scope) == -1) {
+				cfg_clear(&n);
+				free(tenant);
+				free(sc);
+				return (-1);
+			}
+	} else
+		free_scopes(a);
 	if (same_identity(&n, &a->cfg) && strcmp(sc, a->scope) == 0) {
 		cfg_clear(&a->cfg);
 		a->cfg = n;
@@ -785,6 +864,7 @@ auth_token(struct auth *a, uint64_t *gen)
 		    "renewed");
 		drop_token(a);
 	}
+	a->used = 1;
 	if (a->token != NULL) {
 		if (gen != NULL)
 			*gen = a->gen;
@@ -801,8 +881,12 @@ auth_invalidate(struct auth *a, uint64_t gen)
 
 	if (a->token == NULL || gen != a->gen)
 		return;
-	log_msg(LOG_WARN, "Key Vault refused the access token: "
-	    "requesting a new one");
+	if (a->parent == NULL)
+		log_msg(LOG_WARN, "Key Vault refused the access token: "
+		    "requesting a new one");
+	else
+		log_kv(LOG_WARN, "the service refused the access token: "
+		    "requesting a new one", "scope", a->scope, NULL);
 	drop_token(a);
 	if (a->req == NULL) {
 		ev_timer_stop(a->loop, &a->timer);
@@ -820,6 +904,7 @@ auth_needs_tenant(const struct auth *a)
 int
 auth_set_tenant(struct auth *a, const char *tenant)
 {
+	struct auth *c;
 	char *t;
 
 	if ((t = strdup(tenant)) == NULL) {
@@ -828,8 +913,12 @@ auth_set_tenant(struct auth *a, const char *tenant)
 	}
 	free(a->tenant);
 	a->tenant = t;
-	log_kv(LOG_INFO, "tenant learnt from Key Vault's challenge",
-	    "tenant", t, NULL);
+	if (a->parent == NULL)
+		log_kv(LOG_INFO, "tenant learnt from Key Vault's challenge",
+		    "tenant", t, NULL);
+	for (c = a->scopes; c != NULL; c = c->next)
+		if (auth_set_tenant(c, tenant) == -1)
+			return (-1);
 	return (0);
 }
 
@@ -853,6 +942,7 @@ auth_free(struct auth *a)
 
 	if (a == NULL)
 		return;
+	free_scopes(a);
 	http_cancel(a->req);
 	ev_timer_stop(a->loop, &a->timer);
 	watch_stop(a);

@@ -632,14 +632,18 @@ static const struct {
 	const char	*authority;
 	const char	*vault_suffix;
 	const char	*vault_scope;
+	const char	*storage_scope;	/* as the Azure SDKs' audiences */
 } clouds[] = {
 	{ "public", "https://login.microsoftonline.com/", "vault.azure.net",
-	    "https://vault.azure.net/.default" },
+	    "https://vault.azure.net/.default",
+	    "https://storage.azure.com/.default" },
 	{ "china", "https://login.chinacloudapi.cn/", "vault.azure.cn",
-	    "https://vault.azure.cn/.default" },
+	    "https://vault.azure.cn/.default",
+	    "https://storage.azure.cn/.default" },
 	{ "usgov", "https://login.microsoftonline.us/",
 	    "vault.usgovcloudapi.net",
-	    "https://vault.usgovcloudapi.net/.default" },
+	    "https://vault.usgovcloudapi.net/.default",
+	    "https://storage.azure.us/.default" },
 };
 
 static const char *const method_names[] = {
@@ -659,18 +663,28 @@ auth_method_name(enum auth_method m)
 	return ((size_t)m < NMETHODS ? method_names[m] : "unknown");
 }
 
+/* Nonzero if ${s} is an https URL ending in "/.default". */
+static int
+scope_valid(const char *s)
+{
+
+	return (strncmp(s, "https://", 8) == 0 && strlen(s) >= 18 &&
+	    strcmp(s + strlen(s) - 9, "/.default") == 0);
+}
+
 /*
- * "cloud": a name, or {"authority_host", "vault_suffix", "vault_scope"}.
- * Fills c->cloud, c->vault_suffix, c->vault_scope and returns the
- * cloud's authority host (static or owned by ${c}).
+ * "cloud": a name, or {"authority_host", "vault_suffix", "vault_scope",
+ * "storage_scope"}.  Fills c->cloud, c->vault_suffix, c->vault_scope,
+ * c->storage_scope and returns the cloud's authority host (static or
+ * owned by ${c}).
  */
 static const char *
 parse_cloud(struct parser *p, const cJSON *root, struct akvd_config *c)
 {
 	static const char *const keys[] = { "authority_host", "vault_suffix",
-	    "vault_scope", NULL };
+	    "vault_scope", "storage_scope", NULL };
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "cloud");
-	const char *host = NULL, *suffix = NULL, *scope = NULL;
+	const char *host = NULL, *suffix = NULL, *scope = NULL, *sscope;
 	char url[URL_MAX], sv[SHOW_LEN];
 	size_t i = 0;
 	int r;
@@ -710,16 +724,24 @@ parse_cloud(struct parser *p, const cJSON *root, struct akvd_config *c)
 		    strcmp(scope + strlen(scope) - 9, "/.default") != 0))
 			perr(p, "cloud.vault_scope", "must be an https URL "
 			    "ending in \"/.default\"");
+		if (get_string(p, "cloud", v, "storage_scope", &sscope) == 0)
+			sscope = CONFIG_DEFAULT_STORAGE_SCOPE;
+		else if (sscope != NULL && !scope_valid(sscope))
+			perr(p, "cloud.storage_scope", "must be an https URL "
+			    "ending in \"/.default\"");
 		c->cloud = pdup(p, "cloud", "custom");
 		c->vault_suffix = pdup(p, "cloud", suffix != NULL ? suffix :
 		    "");
 		c->vault_scope = pdup(p, "cloud", scope != NULL ? scope : "");
+		c->storage_scope = pdup(p, "cloud", sscope != NULL ? sscope :
+		    "");
 		return (host);
 	} else if (v != NULL)
 		perr(p, "cloud", "must be a cloud name or an object");
 	c->cloud = pdup(p, "cloud", clouds[i].name);
 	c->vault_suffix = pdup(p, "cloud", clouds[i].vault_suffix);
 	c->vault_scope = pdup(p, "cloud", clouds[i].vault_scope);
+	c->storage_scope = pdup(p, "cloud", clouds[i].storage_scope);
 	return (clouds[i].authority);
 }
 
@@ -1087,15 +1109,265 @@ mode_parse(const char *s, mode_t *out)
 	return (0);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Blob objects                                                           */
+
+#define MAX_BLOB_SIZE	(256UL * 1024 * 1024)
+
+/*
+ * Path-style blob URLs (https://127.0.0.1:10000/account/container/blob,
+ * as Azurite and other emulators serve them) are told apart from
+ * https://account.blob.core.windows.net/container/blob by their host: an
+ * IPv4 address, "localhost", or any explicit port.
+ */
+static int
+blob_path_style(const char *host, size_t hn, size_t pn)
+{
+	size_t i;
+
+	if (pn > 0 || (hn == 9 && strncasecmp(host, "localhost", 9) == 0))
+		return (1);
+	for (i = 0; i < hn; i++)
+		if (!isdigit((unsigned char)host[i]) && host[i] != '.')
+			return (0);
+	return (1);
+}
+
+/* Azure's container names: 3-63 of [a-z0-9-], no "--", no edge '-'. */
+static int
+container_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 3 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return (0);
+	for (i = 0; i < n; i++) {
+		if (!islower((unsigned char)s[i]) &&
+		    !isdigit((unsigned char)s[i]) && s[i] != '-')
+			return (0);
+		if (s[i] == '-' && i + 1 < n && s[i + 1] == '-')
+			return (0);
+	}
+	return (1);
+}
+
+/* Percent-decode the string ${s} into ${out}; -1 if malformed. */
+static int
+pct_decode(const char *s, char *out, size_t len)
+{
+	size_t i, o = 0;
+	unsigned v;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (o + 1 >= len)
+			return (-1);
+		if (s[i] != '%') {
+			out[o++] = s[i];
+			continue;
+		}
+		if (!isxdigit((unsigned char)s[i + 1]) ||
+		    !isxdigit((unsigned char)s[i + 2]) ||
+		    sscanf(s + i + 1, "%2x", &v) != 1 || v == 0)
+			return (-1);
+		out[o++] = (char)v;
+		i += 2;
+	}
+	out[o] = '\0';
+	return (0);
+}
+
+/*
+ * What is wrong with ${s} as a blob URL, or NULL: then ${out} holds it
+ * normalized (lowercase scheme and host) and ${leaf} the blob name's last
+ * segment, percent-decoded (the default alias).
+ */
+static const char *
+blob_url_problem(const char *s, char *out, size_t len, char *leaf,
+    size_t leaflen)
+{
+	const char *h, *seg, *slash;
+	size_t hn, pn, i;
+	int r;
+
+	if (strncasecmp(s, "https://", 8) != 0)
+		return ("must be an https URL (https://ACCOUNT.blob.core."
+		    "windows.net/CONTAINER/BLOB)");
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return ("must be percent-encoded: no spaces, control "
+			    "or non-ASCII characters");
+	if (strpbrk(s, "?#") != NULL)
+		return ("must not have a query or fragment (no SAS token: "
+		    "akvd authenticates with Entra ID)");
+	h = s + 8;
+	if ((hn = host_len(h)) == 0)
+		return ("has no valid host name");
+	if ((pn = port_len(h + hn)) == (size_t)-1)
+		return ("has an invalid port");
+	seg = h + hn + pn;
+	if (*seg++ != '/')
+		return ("must be https://HOST[:PORT]/..., nothing between "
+		    "the host and the path");
+	/* Path-style: the account comes first. */
+	if (blob_path_style(h, hn, pn)) {
+		if ((slash = strchr(seg, '/')) == NULL || slash == seg)
+			return ("must be https://HOST:PORT/ACCOUNT/CONTAINER/"
+			    "BLOB (path-style: the host is an address or has "
+			    "a port)");
+		seg = slash + 1;
+	}
+	if ((slash = strchr(seg, '/')) == NULL || slash[1] == '\0')
+		return ("must name a container and a blob: .../CONTAINER/"
+		    "BLOB");
+	if (!container_valid(seg, (size_t)(slash - seg)))
+		return ("has an invalid container name (3-63 lowercase "
+		    "letters, digits and single hyphens)");
+	if (s[strlen(s) - 1] == '/')
+		return ("must name a blob, not end with \"/\"");
+	if (pct_decode(strrchr(s, '/') + 1, leaf, leaflen) == -1)
+		return ("has invalid percent-encoding in the blob name");
+	r = snprintf(out, len, "%s", s);
+	if (r < 0 || (size_t)r >= len)
+		return ("is too long");
+	for (i = 0; i < 8 + hn; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+	return (NULL);
+}
+
+/*
+ * "max_size": bytes as a JSON integer, or a string of digits with an
+ * optional unit B, KiB, MiB or GiB.  Returns 0, or -1.
+ */
+static int
+size_parse(const cJSON *v, size_t *out)
+{
+	static const struct {
+		const char	*unit;
+		unsigned long	 mult;
+	} units[] = { { "", 1 }, { "B", 1 }, { "KiB", 1024 },
+	    { "MiB", 1024 * 1024 }, { "GiB", 1024UL * 1024 * 1024 } };
+	unsigned long long n;
+	char *end;
+	size_t i;
+
+	if (cJSON_IsNumber(v)) {
+		/* Range first: casting an out-of-range double is undefined. */
+		if (!(v->valuedouble >= 1 &&
+		    v->valuedouble <= (double)MAX_BLOB_SIZE) ||
+		    v->valuedouble != (double)(size_t)v->valuedouble)
+			return (-1);
+		*out = (size_t)v->valuedouble;
+		return (0);
+	}
+	if (!cJSON_IsString(v) || !isdigit((unsigned char)v->valuestring[0]))
+		return (-1);
+	errno = 0;
+	n = strtoull(v->valuestring, &end, 10);
+	if (errno != 0 || n == 0 || n > MAX_BLOB_SIZE)
+		return (-1);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0)
+			break;
+	if (i == sizeof(units) / sizeof(units[0]) ||
+	    n > MAX_BLOB_SIZE / units[i].mult)
+		return (-1);
+	*out = (size_t)(n * units[i].mult);
+	return (0);
+}
+
+/*
+ * An object of type "blob": url, alias, mode, optional, max_size.  Its
+ * name (for logs and "env") is its alias.
+ */
+static void
+parse_blob(struct parser *p, const cJSON *o, const char *path,
+    struct akvd_object *obj)
+{
+	static const char *const keys[] = { "type", "url", "alias", "mode",
+	    "optional", "max_size", "name", "version", "vault", NULL };
+	static const char *const unused[] = { "name", "version", "vault" };
+	const char *url, *alias, *why;
+	const cJSON *v, *m, *opt;
+	char sub[96], norm[URL_MAX], leaf[256], sv[SHOW_LEN];
+	size_t i;
+	int r;
+
+	obj->type = OBJ_BLOB;
+	obj->max_size = CONFIG_DEFAULT_BLOB_MAX;
+	check_keys(p, path, o, keys);
+	for (i = 0; i < sizeof(unused) / sizeof(unused[0]); i++) {
+		if (cJSON_GetObjectItemCaseSensitive(o, unused[i]) == NULL)
+			continue;
+		snprintf(sub, sizeof(sub), "%s.%s", path, unused[i]);
+		perr(p, sub, "not used by a blob (its url names it; the file "
+		    "name is \"alias\")");
+	}
+
+	leaf[0] = '\0';
+	snprintf(sub, sizeof(sub), "%s.url", path);
+	r = get_string(p, path, o, "url", &url);
+	if (r == 0)
+		perr(p, sub, "required for a blob");
+	else if (r == 1 && (why = blob_url_problem(url, norm, sizeof(norm),
+	    leaf, sizeof(leaf))) != NULL)
+		perr(p, sub, "%s", why);
+	else if (r == 1)
+		obj->url = pdup(p, sub, norm);
+
+	/* The alias defaults to the last segment of the blob's name. */
+	snprintf(sub, sizeof(sub), "%s.alias", path);
+	r = get_string(p, path, o, "alias", &alias);
+	if (r == 1 && (why = alias_problem(alias)) != NULL)
+		perr(p, sub, "%s", why);
+	else if (r == 1)
+		obj->alias = pdup(p, sub, alias);
+	else if (r == 0 && obj->url != NULL) {
+		if (strchr(leaf, '/') != NULL || alias_problem(leaf) != NULL)
+			perr(p, sub, "required: the blob name's last segment "
+			    "\"%s\" is not a usable file name", show(sv, leaf));
+		else
+			obj->alias = pdup(p, sub, leaf);
+	}
+	if (obj->alias != NULL)
+		obj->name = pdup(p, sub, obj->alias);
+
+	snprintf(sub, sizeof(sub), "%s.max_size", path);
+	v = cJSON_GetObjectItemCaseSensitive(o, "max_size");
+	if (v != NULL && size_parse(v, &obj->max_size) == -1)
+		perr(p, sub, "must be a size from 1 byte to 256MiB: a number "
+		    "of bytes or a string such as \"16MiB\" (units B, KiB, "
+		    "MiB, GiB)");
+
+	snprintf(sub, sizeof(sub), "%s.mode", path);
+	m = cJSON_GetObjectItemCaseSensitive(o, "mode");
+	if (cJSON_IsNumber(m))
+		perr(p, sub, "must be a quoted octal string such as \"0440\", "
+		    "not the number %.15g", m->valuedouble);
+	else if (m != NULL && !cJSON_IsString(m))
+		perr(p, sub, "must be an octal string such as \"0440\"");
+	else if (m != NULL && mode_parse(m->valuestring, &obj->mode) == -1)
+		perr(p, sub, "invalid mode \"%s\" (octal such as \"0440\" or "
+		    "\"640\", at most 0777)", show(sv, m->valuestring));
+
+	snprintf(sub, sizeof(sub), "%s.optional", path);
+	opt = cJSON_GetObjectItemCaseSensitive(o, "optional");
+	if (opt != NULL && !cJSON_IsBool(opt))
+		perr(p, sub, "must be true or false");
+	else
+		obj->optional = cJSON_IsTrue(opt);
+}
+
 static void
 parse_object(struct parser *p, const cJSON *o, size_t idx,
     struct akvd_config *c, struct akvd_object *obj)
 {
 	static const char *const keys[] = { "name", "type", "alias",
-	    "version", "vault", "mode", "optional", NULL };
+	    "version", "vault", "mode", "optional", "url", "max_size", NULL };
+	static const char *const blob_only[] = { "url", "max_size" };
 	const char *name = NULL, *type, *alias, *version, *vault, *why;
-	const cJSON *m, *opt;
+	const cJSON *m, *opt, *t;
 	char path[64], sub[96], url[URL_MAX], sv[SHOW_LEN];
+	size_t i;
 	int r;
 
 	snprintf(path, sizeof(path), "objects[%zu]", idx);
@@ -1105,7 +1377,18 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 		perr(p, path, "must be an object");
 		return;
 	}
+	t = cJSON_GetObjectItemCaseSensitive(o, "type");
+	if (cJSON_IsString(t) && strcmp(t->valuestring, "blob") == 0) {
+		parse_blob(p, o, path, obj);
+		return;
+	}
 	check_keys(p, path, o, keys);
+	for (i = 0; i < sizeof(blob_only) / sizeof(blob_only[0]); i++) {
+		if (cJSON_GetObjectItemCaseSensitive(o, blob_only[i]) == NULL)
+			continue;
+		snprintf(sub, sizeof(sub), "%s.%s", path, blob_only[i]);
+		perr(p, sub, "only for objects of type \"blob\"");
+	}
 
 	snprintf(sub, sizeof(sub), "%s.name", path);
 	r = get_string(p, path, o, "name", &name);
@@ -1120,8 +1403,8 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 	snprintf(sub, sizeof(sub), "%s.type", path);
 	if (get_string(p, path, o, "type", &type) == 1 &&
 	    strcmp(type, "secret") != 0)
-		perr(p, sub, "unsupported type \"%s\" (supported: secret)",
-		    show(sv, type));
+		perr(p, sub, "unsupported type \"%s\" (supported: secret, "
+		    "blob)", show(sv, type));
 
 	/* The alias defaults to the name, which is always a valid one. */
 	snprintf(sub, sizeof(sub), "%s.alias", path);
@@ -1719,6 +2002,7 @@ config_free(struct akvd_config *c)
 		free(c->objects[i].alias);
 		free(c->objects[i].version);
 		free(c->objects[i].vault);
+		free(c->objects[i].url);
 	}
 	free(c->objects);
 	for (i = 0; i < c->nnotify; i++) {
@@ -1755,6 +2039,7 @@ config_free(struct akvd_config *c)
 	free(c->cloud);
 	free(c->vault_suffix);
 	free(c->vault_scope);
+	free(c->storage_scope);
 	free(c->ca_file);
 	free(c);
 }
@@ -1793,6 +2078,21 @@ print_json(FILE *f, const cJSON *item, int depth)
 	}
 	return (fprintf(f, "%*s%c", 2 * depth, "", obj ? '}' : ']') < 0 ?
 	    -1 : 0);
+}
+
+/* The normalized form of a blob object. */
+static void
+print_blob(cJSON *o, const struct akvd_object *ob)
+{
+	char mode[16];
+
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)ob->mode);
+	cJSON_AddStringToObject(o, "type", "blob");
+	cJSON_AddStringToObject(o, "url", ob->url);
+	cJSON_AddStringToObject(o, "alias", ob->alias);
+	cJSON_AddStringToObject(o, "mode", mode);
+	cJSON_AddBoolToObject(o, "optional", ob->optional);
+	cJSON_AddNumberToObject(o, "max_size", (double)ob->max_size);
 }
 
 static void
@@ -1835,6 +2135,8 @@ config_print(FILE *f, const struct akvd_config *c)
 		cJSON_AddStringToObject(cloud, "vault_suffix",
 		    c->vault_suffix);
 		cJSON_AddStringToObject(cloud, "vault_scope", c->vault_scope);
+		cJSON_AddStringToObject(cloud, "storage_scope",
+		    c->storage_scope);
 	} else
 		cJSON_AddStringToObject(root, "cloud", c->cloud);
 	auth = cJSON_AddObjectToObject(root, "auth");
@@ -1862,6 +2164,10 @@ config_print(FILE *f, const struct akvd_config *c)
 		if ((o = cJSON_CreateObject()) == NULL)
 			goto out;
 		cJSON_AddItemToArray(objs, o);
+		if (ob->type == OBJ_BLOB) {
+			print_blob(o, ob);
+			continue;
+		}
 		cJSON_AddStringToObject(o, "name", ob->name);
 		cJSON_AddStringToObject(o, "type", "secret");
 		cJSON_AddStringToObject(o, "alias", ob->alias);
@@ -1926,6 +2232,8 @@ config_object_same_source(const struct akvd_object *a,
     const struct akvd_object *b)
 {
 
+	if (a->type == OBJ_BLOB || b->type == OBJ_BLOB)
+		return (a->type == b->type && same(a->url, b->url));
 	return (a->type == b->type && same(a->name, b->name) &&
 	    same(a->version, b->version) && same(a->vault, b->vault));
 }

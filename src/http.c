@@ -48,6 +48,7 @@ struct http_req {
 	char		 errbuf[CURL_ERROR_SIZE];
 	struct http_response resp;
 	int		 too_large;
+	size_t		 max_body;
 	http_done_fn	*fn;
 	void		*cookie;
 	struct http_req	*prev, *next;
@@ -116,7 +117,7 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *cookie)
 	struct http_req *r = cookie;
 	size_t n = size * nmemb;
 
-	if (r->resp.body.len + n > r->h->opts.max_body) {
+	if (r->resp.body.len + n > r->max_body) {
 		r->too_large = 1;
 		return (0);
 	}
@@ -162,6 +163,12 @@ header_cb(char *ptr, size_t size, size_t nitems, void *cookie)
 	} else if ((v = header_value(ptr, n, "www-authenticate")) != NULL) {
 		free(r->resp.www_authenticate);
 		r->resp.www_authenticate = v;
+	} else if ((v = header_value(ptr, n, "etag")) != NULL) {
+		free(r->resp.etag);
+		r->resp.etag = v;
+	} else if ((v = header_value(ptr, n, "x-ms-error-code")) != NULL) {
+		free(r->resp.error_code);
+		r->resp.error_code = v;
 	}
 	return (n);
 }
@@ -234,6 +241,8 @@ req_free(struct http_req *r)
 	str_wipe_free(r->post);
 	buf_wipe(&r->resp.body);
 	free(r->resp.www_authenticate);
+	free(r->resp.etag);
+	free(r->resp.error_code);
 	free(r);
 }
 
@@ -262,10 +271,12 @@ check_done(struct http *h)
 		if (msg->data.result != CURLE_OK) {
 			r->resp.failed = 1;
 			if (r->too_large ||
-			    msg->data.result == CURLE_FILESIZE_EXCEEDED)
+			    msg->data.result == CURLE_FILESIZE_EXCEEDED) {
+				r->resp.too_large = 1;
 				snprintf(r->resp.error, sizeof(r->resp.error),
 				    "response larger than %zu bytes",
-				    h->opts.max_body);
+				    r->max_body);
+			}
 			else
 				snprintf(r->resp.error, sizeof(r->resp.error),
 				    "%s", r->errbuf[0] != '\0' ? r->errbuf :
@@ -463,7 +474,7 @@ http_request(struct http *h, const struct http_reqspec *spec,
     http_done_fn *fn, void *cookie)
 {
 	const char *url = spec->url, *bearer = spec->bearer;
-	const char *post = spec->form;
+	const char *post = spec->form, *accept;
 	size_t i;
 	struct http_req *r;
 	struct buf auth = BUF_INIT;
@@ -476,9 +487,17 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	r->fn = fn;
 	r->cookie = cookie;
 	r->resp.retry_after_ms = -1;
+	r->max_body = spec->max_body != 0 ? spec->max_body :
+	    h->opts.max_body;
 	if ((r->easy = curl_easy_init()) == NULL)
 		goto oom;
-	if ((l = curl_slist_append(NULL, "Accept: application/json")) == NULL)
+	/* JSON unless the caller says otherwise (a blob is any bytes). */
+	accept = "Accept: application/json";
+	for (i = 0; i < sizeof(spec->headers) / sizeof(spec->headers[0]) &&
+	    spec->headers[i] != NULL; i++)
+		if (strncasecmp(spec->headers[i], "Accept:", 7) == 0)
+			accept = "Expect:";	/* a harmless placeholder */
+	if ((l = curl_slist_append(NULL, accept)) == NULL)
 		goto oom;
 	r->hdrs = l;
 	if (bearer != NULL) {
@@ -534,7 +553,7 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, h->opts.timeout_ms);
 	curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)h->opts.max_body);
+	    (curl_off_t)r->max_body);
 	curl_easy_setopt(r->easy, CURLOPT_ACCEPT_ENCODING, "");
 	idle = h->opts.max_idle_s > 0 ? h->opts.max_idle_s : 118;
 	curl_easy_setopt(r->easy, CURLOPT_MAXAGE_CONN, idle);

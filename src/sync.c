@@ -30,6 +30,7 @@
 					   a token volume still projecting */
 #define COMMIT_RETRY_MS		5000
 #define BATCH_SLACK_MS		50	/* objects due this close go together */
+#define BLOB_API_VERSION	"2020-04-08"	/* x-ms-version */
 
 enum obj_state {
 	O_IDLE = 0,		/* waiting for its due time */
@@ -382,6 +383,7 @@ obj_failure(struct obj *o, const char *reason, const char *detail,
 			snprintf(retry, sizeof(retry), "next cycle");
 		log_kv(transient ? LOG_WARN : LOG_ERROR, "object fetch failed",
 		    "object", o->cfg->name, "vault", o->cfg->vault,
+		    "url", o->cfg->url,
 		    "reason", reason, "detail", detail != NULL ? detail : "",
 		    "failures", fails, "retry_in", retry,
 		    o->have ? "keeping" : "have", o->have ?
@@ -484,6 +486,214 @@ obj_done(struct http_response *r, void *cookie)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Blob Storage                                                           */
+
+/*
+ * A blob is fetched with a Storage-scoped token.  Its ETag plays the part
+ * of a secret's version: once one is known, the GET carries If-None-Match
+ * and a 304 means unchanged.  A blob adopted from disk at start-up has no
+ * ETag: its first GET is unconditional and rewrites nothing unless the
+ * content differs.
+ */
+
+/* The token cache of the Storage scope. */
+static struct auth *
+blob_auth(struct sync *s)
+{
+
+	return (auth_scope(s->auth, s->cfg->storage_scope));
+}
+
+/* Copy the text of <${tag}>...</${tag}> in an error body, sanitized. */
+static void
+xml_text(const struct buf *b, const char *tag, char *out, size_t len)
+{
+	char open[32], close[32];
+	const char *p, *e;
+	size_t n, i;
+
+	out[0] = '\0';
+	if (b->data == NULL || len == 0)
+		return;
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	if ((p = memmem(b->data, b->len, open, strlen(open))) == NULL)
+		return;
+	p += strlen(open);
+	if ((e = memmem(p, b->len - (size_t)(p - b->data), close,
+	    strlen(close))) == NULL)
+		return;
+	n = (size_t)(e - p);
+	if (n >= len)
+		n = len - 1;
+	for (i = 0; i < n; i++)
+		out[i] = (unsigned char)p[i] < 0x20 ? ' ' : p[i];
+	out[n] = '\0';
+}
+
+/* What to check for a Storage error code, or NULL. */
+static const char *
+blob_hint(const char *code, long status)
+{
+
+	if (strcmp(code, "AuthorizationPermissionMismatch") == 0 ||
+	    strcmp(code, "AuthorizationFailure") == 0 || status == 403)
+		return ("the identity needs the \"Storage Blob Data Reader\" "
+		    "role on the storage account or the container (and the "
+		    "account's network rules must admit this host)");
+	if (strcmp(code, "BlobNotFound") == 0)
+		return ("no blob of that name in the container: check the url");
+	if (strcmp(code, "ContainerNotFound") == 0)
+		return ("no such container in the storage account: check the "
+		    "url");
+	if (strcmp(code, "InvalidAuthenticationInfo") == 0 ||
+	    strcmp(code, "AuthenticationFailed") == 0 || status == 401)
+		return ("the storage token was refused: check the cloud "
+		    "(storage_scope) and the tenant");
+	return (NULL);
+}
+
+/* Blob Storage answered with an error status. */
+static void
+blob_http_error(struct obj *o, const struct http_response *r)
+{
+	char code[64], msg[256], reason[192], detail[512];
+	const char *hint;
+	int transient;
+
+	if (r->error_code != NULL)
+		snprintf(code, sizeof(code), "%s", r->error_code);
+	else
+		xml_text(&r->body, "Code", code, sizeof(code));
+	if (code[0] == '\0')
+		snprintf(code, sizeof(code), "no error code");
+	xml_text(&r->body, "Message", msg, sizeof(msg));
+	snprintf(reason, sizeof(reason), "HTTP %ld %s", r->status, code);
+	hint = blob_hint(code, r->status);
+	snprintf(detail, sizeof(detail), "%s%s%s", msg,
+	    hint != NULL ? (msg[0] != '\0' ? "; hint: " : "hint: ") : "",
+	    hint != NULL ? hint : "");
+	transient = r->status == 408 || r->status == 429 || r->status >= 500;
+	obj_failure(o, reason, detail, transient, r->retry_after_ms);
+}
+
+/* HTTP completion of a GET of the blob ${o}. */
+static void
+blob_done(struct http_response *r, void *cookie)
+{
+	struct obj *o = cookie;
+	struct sync *s = o->s;
+	struct kv_secret sec;
+	struct auth *a;
+
+	o->req = NULL;
+	s->inflight--;
+	memset(&sec, 0, sizeof(sec));
+	if (r->failed && r->too_large) {
+		/* Not transient: the next cycle may find it smaller. */
+		obj_failure(o, "blob larger than max_size", r->error, 0, -1);
+	} else if (r->failed) {
+		obj_failure(o, "request failed", r->error, 1, -1);
+	} else if ((r->status == 304 && o->have && o->version != NULL) ||
+	    r->status == 200) {
+		/* As a secret whose version is the ETag. */
+		if (r->status == 304) {
+			sec.version = strdup(o->version);
+			sec.value = o->data.data != NULL ? o->data.data : "";
+			sec.len = o->data.len;
+		} else {
+			sec.version = strdup(r->etag != NULL ? r->etag :
+			    "(no ETag)");
+			sec.value = r->body.data != NULL ? r->body.data : "";
+			sec.len = r->body.len;
+		}
+		if (sec.version == NULL) {
+			log_msg(LOG_ERROR, "sync: out of memory");
+			obj_failure(o, "out of memory", NULL, 1, -1);
+		} else {
+			obj_success(o, &sec);
+			obj_next(o, 0, 0);
+		}
+		free(sec.version);	/* NULL if ownership moved */
+	} else if (r->status == 401 && !o->retried_401) {
+		/* Renew the storage token once and retry at once. */
+		o->retried_401 = 1;
+		if ((a = blob_auth(s)) != NULL)
+			auth_invalidate(a, o->gen);
+		o->state = O_QUEUED;
+	} else {
+		blob_http_error(o, r);
+	}
+	pump(s);
+}
+
+static int
+blob_start(struct sync *s, struct obj *o, const char *token)
+{
+	struct http_reqspec spec;
+	struct buf inm = BUF_INIT;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.url = o->cfg->url;
+	spec.bearer = token;
+	spec.headers[0] = "x-ms-version: " BLOB_API_VERSION;
+	spec.headers[1] = "Accept: */*";
+	if (o->have && o->version != NULL) {
+		if (buf_appendf(&inm, "If-None-Match: %s", o->version) == -1) {
+			log_msg(LOG_ERROR, "sync: out of memory");
+			return (-1);
+		}
+		spec.headers[2] = inm.data;
+	}
+	spec.max_body = o->cfg->max_size;
+	log_kv(LOG_DEBUG, "fetching", "object", o->cfg->name, "url",
+	    o->cfg->url, "if_none_match", o->have ? o->version : NULL, NULL);
+	o->req = http_request(s->http, &spec, blob_done, o);
+	buf_wipe(&inm);
+	if (o->req == NULL)
+		return (-1);
+	o->state = O_INFLIGHT;
+	s->inflight++;
+	return (0);
+}
+
+/* Nonzero if some object is a Key Vault one (its probe learns tenants). */
+static int
+have_vault_objects(const struct sync *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++)
+		if (s->objs[i]->cfg->type != OBJ_BLOB)
+			return (1);
+	return (0);
+}
+
+/* pump() for a queued blob: start it if the storage token is there. */
+static void
+blob_pump(struct sync *s, struct obj *o)
+{
+	struct auth *a;
+	const char *token;
+	uint64_t gen = 0;
+
+	if ((a = blob_auth(s)) == NULL) {
+		obj_failure(o, "out of memory", NULL, 1, -1);
+		return;
+	}
+	if ((token = auth_token(a, &gen)) == NULL) {
+		/* A tenant is learnt only from Key Vault's challenge. */
+		if (auth_needs_tenant(a) && !have_vault_objects(s))
+			obj_failure(o, "no tenant for the storage token",
+			    "set auth.tenant_id (or AZURE_TENANT_ID)", 0, -1);
+		return;		/* sync_auth_event() resumes */
+	}
+	o->gen = gen;
+	if (blob_start(s, o, token) == -1)
+		obj_failure(o, "cannot start request", NULL, 1, -1);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Scheduling                                                             */
 
 static int
@@ -527,6 +737,7 @@ pump(struct sync *s)
 	const char *token = NULL;
 	uint64_t gen = 0;
 	size_t i;
+	int waiting = 0;
 
 	if (s->finished)
 		return;
@@ -535,11 +746,18 @@ pump(struct sync *s)
 
 		if (o->state != O_QUEUED)
 			continue;
+		if (o->cfg->type == OBJ_BLOB) {
+			blob_pump(s, o);
+			continue;
+		}
+		if (waiting)
+			continue;
 		if (token == NULL &&
 		    (token = auth_token(s->auth, &gen)) == NULL) {
 			if (auth_needs_tenant(s->auth) && !s->probing)
 				start_probe(s, o);
-			break;		/* sync_auth_event() resumes */
+			waiting = 1;	/* sync_auth_event() resumes */
+			continue;
 		}
 		o->gen = gen;
 		if (start_fetch(s, o, token) == -1)
@@ -794,12 +1012,16 @@ sync_auth_event(struct sync *s, int ok)
 
 	if (s->finished)
 		return;
-	if (!ok && s->once && (auth_failed_permanently(s->auth) ||
-	    auth_failures(s->auth) >= ONCE_AUTH_ATTEMPTS)) {
+	if (!ok && s->once) {
 		for (i = 0; i < s->nobjs; i++) {
 			struct obj *o = s->objs[i];
+			struct auth *a = o->cfg->type == OBJ_BLOB ?
+			    blob_auth(s) : s->auth;
 
 			if (o->state != O_QUEUED && o->state != O_IDLE)
+				continue;
+			if (a == NULL || !(auth_failed_permanently(a) ||
+			    auth_failures(a) >= ONCE_AUTH_ATTEMPTS))
 				continue;
 			snprintf(o->reason, sizeof(o->reason),
 			    "no access token");
