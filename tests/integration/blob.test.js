@@ -1,0 +1,156 @@
+'use strict';
+// Blob objects against Azurite, the real Azure Storage emulator: download,
+// ETag change detection (If-None-Match, 304), rewrites, Storage error codes
+// and the size cap, observed through the files, the log and the requests a
+// recording proxy in front of Azurite saw.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { setup } = require('./lib/setup');
+const { until, readOut, tryRead } = require('./lib/akvd');
+const { startAzurite } = require('../fakes/azurite');
+
+async function withAzurite(t) {
+  const fx = await setup(t);
+  const az = await startAzurite({ dir: path.join(fx.dir, 'azurite'), pkiDir: path.dirname(fx.d.caFile) });
+  t.after(() => az.close());
+  return { fx, az };
+}
+
+const blobGets = (az, name) => az.requests().filter((r) => r.method === 'GET' && r.path.endsWith(`/${name}`));
+
+test('a blob is downloaded with a Storage-scoped token, next to a secret', async (t) => {
+  const { fx, az } = await withAzurite(t);
+  await az.createContainer('app-config');
+  await az.put('app-config', 'prod/settings.json', '{"feature": true}\n');
+  await az.put('app-config', 'prod/bin/blob.dat', Buffer.from([0, 1, 2, 255, 10, 13]));
+  fx.set('db-password', 'secret-next-to-blobs');
+  const cfg = fx.config([
+    { name: 'db-password' },
+    { type: 'blob', url: az.url('app-config', 'prod/settings.json'), mode: '0400' },
+    { type: 'blob', url: az.url('app-config', 'prod/bin/blob.dat'), alias: 'data/blob.dat' },
+  ]);
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+
+  // The alias defaults to the blob name's last segment.
+  assert.equal(readOut(fx.out, 'settings.json'), '{"feature": true}\n');
+  assert.equal(fs.statSync(path.join(fx.out, 'settings.json')).mode & 0o777, 0o400);
+  assert.deepEqual([...fs.readFileSync(path.join(fx.out, 'data/blob.dat'))], [0, 1, 2, 255, 10, 13]);
+  assert.equal(fs.statSync(path.join(fx.out, 'data/blob.dat')).mode & 0o777, 0o440);
+  assert.equal(readOut(fx.out, 'db-password'), 'secret-next-to-blobs');
+
+  // One token per scope: Key Vault's and Storage's audiences.
+  const auds = fx.d.entra.issued().map((x) => x.aud);
+  assert.ok(auds.includes('https://storage.azure.com'), `audiences: ${auds}`);
+  assert.ok(auds.some((x) => /vault/.test(x)), `audiences: ${auds}`);
+  // On the wire: a Bearer token, x-ms-version, no If-None-Match yet.
+  const first = blobGets(az, 'settings.json')[0];
+  assert.equal(first.auth, 'Bearer');
+  assert.equal(first.version, '2020-04-08');
+  assert.equal(first.ifNoneMatch, undefined);
+  assert.equal(first.status, 200);
+  assert.match(a.log(), /object fetched.*object=settings\.json/);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
+});
+
+test('unchanged blob: 304 and no rewrite; changed blob: rewritten; restart: unconditional GET', async (t) => {
+  const { fx, az } = await withAzurite(t);
+  await az.createContainer('certs');
+  const v1 = await az.put('certs', 'ca-bundle.pem', 'bundle version one\n');
+  const cfg = fx.config([{ type: 'blob', url: az.url('certs', 'ca-bundle.pem'), alias: 'ca.pem' }]);
+  delete cfg.vault;
+  const cfgPath = fx.write(cfg);
+  let a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/);
+  const dataLink = path.join(fx.out, '..data');
+  const snap1 = fs.readlinkSync(dataLink);
+  const ino1 = fs.statSync(path.join(fx.out, 'ca.pem')).ino;
+
+  // Later polls are conditional on the ETag and answered 304 by Azurite.
+  await until(() => blobGets(az, 'ca-bundle.pem').filter((r) => r.status === 304).length >= 2,
+    { what: 'two 304 answers' });
+  for (const r of blobGets(az, 'ca-bundle.pem').slice(1)) {
+    assert.equal(r.ifNoneMatch, v1.etag);
+    assert.equal(r.status, 304);
+  }
+  assert.equal(fs.readlinkSync(dataLink), snap1);
+  assert.equal(fs.statSync(path.join(fx.out, 'ca.pem')).ino, ino1);
+  assert.equal(a.count(/snapshot written/), 1);
+
+  // A new upload changes the ETag: the file is rewritten.
+  const v2 = await az.put('certs', 'ca-bundle.pem', 'bundle version two\n');
+  assert.notEqual(v2.etag, v1.etag);
+  await until(() => tryRead(fx.out, 'ca.pem') === 'bundle version two\n', { what: 'the rewrite' });
+  assert.notEqual(fs.readlinkSync(dataLink), snap1);
+  assert.match(a.log(), /object updated.*object=ca\.pem/);
+  await until(() => blobGets(az, 'ca-bundle.pem').some((r) => r.ifNoneMatch === v2.etag && r.status === 304),
+    { what: 'a 304 for the new ETag' });
+  await a.stop();
+
+  // A restart adopts the file but not an ETag: the first GET is
+  // unconditional, and identical content is not reported as a change.
+  az.clearRequests();
+  const from = 0;
+  a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/, { from });
+  const again = blobGets(az, 'ca-bundle.pem')[0];
+  assert.equal(again.ifNoneMatch, undefined);
+  assert.equal(again.status, 200);
+  assert.equal(readOut(fx.out, 'ca.pem'), 'bundle version two\n');
+  assert.match(a.log(), /object version changed, content identical.*object=ca\.pem/);
+  assert.doesNotMatch(a.log(), /object updated/);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
+});
+
+test('missing blob and missing container are clear errors of those objects only', async (t) => {
+  const { fx, az } = await withAzurite(t);
+  await az.createContainer('present');
+  await az.put('present', 'good.txt', 'good blob\n');
+  fx.set('db-user', 'app_user');
+  const cfg = fx.config([
+    { name: 'db-user' },
+    { type: 'blob', url: az.url('present', 'good.txt') },
+    { type: 'blob', url: az.url('present', 'no-such-blob.txt'), alias: 'missing-blob' },
+    { type: 'blob', url: az.url('absent', 'x.txt'), alias: 'missing-container' },
+  ]);
+  const a = fx.start(fx.write(cfg), ['--once']);
+  const { code } = await a.exited;
+  assert.notEqual(code, 0);
+  assert.equal(readOut(fx.out, 'good.txt'), 'good blob\n');
+  assert.equal(readOut(fx.out, 'db-user'), 'app_user');
+  assert.equal(tryRead(fx.out, 'missing-blob'), null);
+  assert.equal(tryRead(fx.out, 'missing-container'), null);
+  const log = a.log();
+  assert.match(log, /object fetch failed object=missing-blob .*reason="HTTP 404 BlobNotFound".*The specified blob does not exist/);
+  assert.match(log, /object fetch failed object=missing-container .*reason="HTTP 404 ContainerNotFound".*The specified container does not exist/);
+  assert.match(log, /object not fetched object=missing-blob/);
+  assert.match(log, /object not fetched object=missing-container/);
+  // Azurite said so itself (the codes are not inferred from the status).
+  const codes = az.requests().map((r) => r.errorCode).filter(Boolean).sort();
+  assert.deepEqual(codes, ['BlobNotFound', 'ContainerNotFound']);
+  fx.assertNoSecretsLogged(a);
+});
+
+test('a blob over max_size is an error of that object; the old file is kept', async (t) => {
+  const { fx, az } = await withAzurite(t);
+  await az.createContainer('sized');
+  await az.put('sized', 'small.bin', 'x'.repeat(1000));
+  const cfg = fx.config([{ type: 'blob', url: az.url('sized', 'small.bin'), max_size: '1KiB' }]);
+  delete cfg.vault;
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  assert.equal(readOut(fx.out, 'small.bin'), 'x'.repeat(1000));
+
+  await az.put('sized', 'small.bin', 'y'.repeat(5000));
+  const { index } = await a.waitLog(/object fetch failed object=small\.bin .*reason="blob larger than max_size"/);
+  assert.match(a.lines[index], /response larger than 1024 bytes/);
+  assert.match(a.lines[index], /keeping=/);
+  assert.equal(readOut(fx.out, 'small.bin'), 'x'.repeat(1000));
+  assert.equal(a.count(/snapshot written/), 1);
+  await a.stop();
+});
