@@ -32,7 +32,7 @@ test('examples and valid golden configs validate against the schema', () => {
 test('configs akvd rejects are rejected by the schema', () => {
   for (const name of ['aliases', 'bad-objects', 'bad-vaults', 'empty-objects', 'missing-required',
     'short-interval', 'unknown-keys', 'wrong-types', 'not-object', 'bad-durations', 'bad-method',
-    'cloud-bad', 'mi-conflict']) {
+    'cloud-bad', 'mi-conflict', 'blob-bad']) {
     assert.equal(validate(read(path.join(golden, `${name}.json`))), false, name);
   }
   // Each alias error of aliases.json on its own.
@@ -44,4 +44,21 @@ test('configs akvd rejects are rejected by the schema', () => {
     const cfg = { output_dir: '/out', vault: 'v12', objects: [{ name: 'a', alias }] };
     assert.ok(validate(cfg), JSON.stringify(alias));
   }
+});
+
+test('blob objects: the schema accepts what akvd accepts and refuses what it refuses', () => {
+  const obj = (o) => ({ output_dir: '/out', objects: [{ type: 'blob', ...o }] });
+  const url = 'https://acct.blob.core.windows.net/c1c/dir/b.txt';
+  for (const o of [{ url }, { url, max_size: '16MiB' }, { url, max_size: 1 }, { url, alias: 'x/y', mode: '0400' },
+    { url: 'https://127.0.0.1:10000/devstoreaccount1/c1c/b' }]) {
+    assert.ok(validate(obj(o)), `${JSON.stringify(o)}: ${JSON.stringify(validate.errors)}`);
+  }
+  for (const o of [{}, { url: 'http://acct.blob.core.windows.net/c1c/b' }, { url, name: 'n' }, { url, vault: 'v12' },
+    { url, version: 'abc' }, { url, max_size: 0 }, { url, max_size: '1TB' }, { url: `${url}?sig=x` },
+    { url: 'https://acct.blob.core.windows.net/c1c/' }, { url, colour: 'blue' }]) {
+    assert.equal(validate(obj(o)), false, JSON.stringify(o));
+  }
+  // url and max_size belong to blobs only.
+  assert.equal(validate({ output_dir: '/out', vault: 'v12', objects: [{ name: 'a', url }] }), false);
+  assert.equal(validate({ output_dir: '/out', vault: 'v12', objects: [{ name: 'a', max_size: 5 }] }), false);
 });

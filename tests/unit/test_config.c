@@ -608,8 +608,8 @@ test_alias_errors(void **state)
 static void
 test_same_source(void **state)
 {
-	struct akvd_object a = { "n", OBJ_SECRET, "x", "", "https://v", 0440,
-	    0 };
+	struct akvd_object a = { .name = "n", .type = OBJ_SECRET,
+	    .alias = "x", .version = "", .vault = "https://v", .mode = 0440 };
 	struct akvd_object b = a;
 
 	(void)state;
@@ -625,6 +625,27 @@ test_same_source(void **state)
 	b = a;
 	b.name = "m";
 	assert_false(config_object_same_source(&a, &b));
+}
+
+/* A blob is its url: alias, mode and max_size changes keep its state. */
+static void
+test_same_source_blob(void **state)
+{
+	struct akvd_object a = { .name = "x", .type = OBJ_BLOB, .alias = "x",
+	    .url = "https://a.blob.core.windows.net/c1c/x", .mode = 0440,
+	    .max_size = 1024 };
+	struct akvd_object b = a, s = { .name = "x", .type = OBJ_SECRET,
+	    .alias = "x", .version = "", .vault = "https://v", .mode = 0440 };
+
+	(void)state;
+	b.alias = b.name = "y";
+	b.max_size = 2048;
+	b.mode = 0400;
+	assert_true(config_object_same_source(&a, &b));
+	b.url = "https://a.blob.core.windows.net/c1c/y";
+	assert_false(config_object_same_source(&a, &b));
+	assert_false(config_object_same_source(&a, &s));
+	assert_false(config_object_same_source(&s, &a));
 }
 
 static void
@@ -711,6 +732,7 @@ main(void)
 		cmocka_unit_test(test_alias_valid),
 		cmocka_unit_test(test_alias_errors),
 		cmocka_unit_test(test_same_source),
+		cmocka_unit_test(test_same_source_blob),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_print_errors),
 	};
