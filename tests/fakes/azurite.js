@@ -51,8 +51,10 @@ async function startAzurite({ dir, pkiDir }) {
   });
   const azuriteUrl = `https://127.0.0.1:${port}/${ACCOUNT}`;
 
-  // The recording proxy.
+  // The recording proxy, which can also answer in Azurite's place: faults
+  // are {match (a path substring), status, code, retryAfter, times}.
   const log = [];
+  const faults = [];
   const agent = new https.Agent({ keepAlive: true, ca });
   const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (q, s) => {
     const auth = q.headers.authorization || '';
@@ -61,6 +63,20 @@ async function startAzurite({ dir, pkiDir }) {
       version: q.headers['x-ms-version'], auth: auth.split(' ')[0] || null, status: null,
     };
     log.push(entry);
+    const f = faults.find((x) => x.times > 0 && q.url.includes(x.match));
+    if (f) {
+      f.times--;
+      entry.status = f.status;
+      entry.errorCode = f.code;
+      entry.injected = true;
+      const h = { 'content-type': 'application/xml', 'x-ms-error-code': f.code };
+      if (f.retryAfter !== undefined) h['retry-after'] = String(f.retryAfter);
+      q.resume();
+      s.writeHead(f.status, h);
+      s.end(`<?xml version="1.0" encoding="utf-8"?><Error><Code>${f.code}</Code>` +
+        `<Message>${f.message || 'injected by the test'}</Message></Error>`);
+      return;
+    }
     const headers = { ...q.headers, host: `127.0.0.1:${port}` };
     const up = https.request({ host: '127.0.0.1', port, method: q.method, path: q.url, headers, agent }, (r) => {
       entry.status = r.statusCode;
@@ -108,6 +124,7 @@ async function startAzurite({ dir, pkiDir }) {
     url: (container, blob) => `https://127.0.0.1:${proxyPort}/${ACCOUNT}/${container}/${blob}`,
     requests: () => log.slice(),
     clearRequests: () => { log.length = 0; },
+    fault: (f) => { faults.push({ times: 1, ...f }); },
     createContainer: (container) => client({ op: 'create-container', container }),
     // Returns { etag }.
     put: (container, blob, data) => client({ op: 'put', container, blob,

@@ -154,3 +154,63 @@ test('a blob over max_size is an error of that object; the old file is kept', as
   assert.equal(a.count(/snapshot written/), 1);
   await a.stop();
 });
+
+test('401 renews the storage token once; 503 backs off and honours Retry-After', async (t) => {
+  const { fx, az } = await withAzurite(t);
+  await az.createContainer('flaky');
+  await az.put('flaky', 'conf.txt', 'one\n');
+  fx.set('kv-secret', 'kv-value-123');
+  const cfg = fx.config([{ name: 'kv-secret' }, { type: 'blob', url: az.url('flaky', 'conf.txt') }]);
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  const storageTokens = () => fx.d.entra.issued().filter((x) => x.aud === 'https://storage.azure.com').length;
+  const vaultTokens = () => fx.d.entra.issued().filter((x) => x.aud !== 'https://storage.azure.com').length;
+  assert.equal(storageTokens(), 1);
+  assert.equal(vaultTokens(), 1);
+
+  // Storage refuses the token: one new storage token, an immediate retry,
+  // and the Key Vault token is left alone.
+  az.fault({ match: '/flaky/conf.txt', status: 401, code: 'InvalidAuthenticationInfo',
+    message: 'Lifetime validation failed. The token is expired.' });
+  const after401 = await until(() => {
+    const reqs = blobGets(az, 'conf.txt');
+    const i = reqs.findIndex((r) => r.status === 401);
+    return i >= 0 && reqs[i + 1] && reqs[i + 1].status !== null ? [reqs[i], reqs[i + 1]] : null;
+  }, { what: 'the retry after a 401' });
+  assert.ok([200, 304].includes(after401[1].status), `retry answered ${after401[1].status}`);
+  // Retried at once with the new token: never reported as a failure.
+  assert.equal(a.count(/object fetch failed.*HTTP 401/), 0);
+  assert.equal(storageTokens(), 2);
+  assert.equal(vaultTokens(), 1);
+  assert.match(a.log(), /the service refused the access token.*scope=https:\/\/storage\.azure\.com\/\.default/);
+  await az.put('flaky', 'conf.txt', 'two\n');
+  await until(() => tryRead(fx.out, 'conf.txt') === 'two\n', { what: 'the update after a 401' });
+
+  // Throttled: no request before Retry-After, then recovery.
+  az.fault({ match: '/flaky/conf.txt', status: 503, code: 'ServerBusy', retryAfter: 3 });
+  await az.put('flaky', 'conf.txt', 'three\n');
+  const { index } = await a.waitLog(/object fetch failed object=conf\.txt .*reason="HTTP 503 ServerBusy"/);
+  assert.match(a.lines[index], /keeping=/);
+  assert.equal(readOut(fx.out, 'conf.txt'), 'two\n');
+  await until(() => tryRead(fx.out, 'conf.txt') === 'three\n', { timeout: 20000, what: 'recovery after 503' });
+  const gets = blobGets(az, 'conf.txt');
+  const t503 = gets.find((r) => r.status === 503).time;
+  const next = gets.find((r) => r.time > t503);
+  assert.ok(next.time - t503 >= 2900, `retried ${next.time - t503} ms after a 3 s Retry-After`);
+  assert.match(a.log(), /object recovered.*object=conf\.txt/);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
+});
+
+test('only blobs and no tenant: a clear error, no token request', async (t) => {
+  const { fx, az } = await withAzurite(t);
+  const cfg = fx.config([{ type: 'blob', url: az.url('nope', 'x.txt') }]);
+  delete cfg.vault;
+  delete cfg.auth.tenant_id;
+  const a = fx.start(fx.write(cfg), ['--once']);
+  const { code } = await a.exited;
+  assert.notEqual(code, 0);
+  assert.match(a.log(), /object fetch failed object=x\.txt .*reason="no tenant for the storage token" detail="set auth\.tenant_id/);
+  assert.equal(fx.d.entra.issued().length, 0);
+  assert.equal(az.requests().length, 0);
+});
