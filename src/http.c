@@ -496,7 +496,7 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	for (i = 0; i < sizeof(spec->headers) / sizeof(spec->headers[0]) &&
 	    spec->headers[i] != NULL; i++)
 		if (strncasecmp(spec->headers[i], "Accept:", 7) == 0)
-			accept = "Expect:";	/* a harmless placeholder */
+			accept = spec->headers[i];
 	if ((l = curl_slist_append(NULL, accept)) == NULL)
 		goto oom;
 	r->hdrs = l;
@@ -522,6 +522,8 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	}
 	for (i = 0; i < sizeof(spec->headers) / sizeof(spec->headers[0]) &&
 	    spec->headers[i] != NULL; i++) {
+		if (spec->headers[i] == accept)
+			continue;	/* already first */
 		if ((l = curl_slist_append(r->hdrs, spec->headers[i])) == NULL)
 			goto oom;
 	}

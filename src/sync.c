@@ -657,14 +657,20 @@ blob_start(struct sync *s, struct obj *o, const char *token)
 	return (0);
 }
 
-/* Nonzero if some object is a Key Vault one (its probe learns tenants). */
+/*
+ * Nonzero if a Key Vault probe is in flight or about to start in this
+ * pump() (a queued secret): it may learn the tenant blobs need too.
+ */
 static int
-have_vault_objects(const struct sync *s)
+tenant_coming(const struct sync *s)
 {
 	size_t i;
 
+	if (s->probing)
+		return (1);
 	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->cfg->type != OBJ_BLOB)
+		if (s->objs[i]->cfg->type != OBJ_BLOB &&
+		    s->objs[i]->state == O_QUEUED)
 			return (1);
 	return (0);
 }
@@ -683,7 +689,7 @@ blob_pump(struct sync *s, struct obj *o)
 	}
 	if ((token = auth_token(a, &gen)) == NULL) {
 		/* A tenant is learnt only from Key Vault's challenge. */
-		if (auth_needs_tenant(a) && !have_vault_objects(s))
+		if (auth_needs_tenant(a) && !tenant_coming(s))
 			obj_failure(o, "no tenant for the storage token",
 			    "set auth.tenant_id (or AZURE_TENANT_ID)", 0, -1);
 		return;		/* sync_auth_event() resumes */

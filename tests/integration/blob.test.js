@@ -16,6 +16,10 @@ async function withAzurite(t) {
   const fx = await setup(t);
   const az = await startAzurite({ dir: path.join(fx.dir, 'azurite'), pkiDir: path.dirname(fx.d.caFile) });
   t.after(() => az.close());
+  // Exit codes alone would not show a sanitizer report of a failing --once.
+  t.after(() => {
+    for (const a of fx.procs) assert.doesNotMatch(a.log(), /Sanitizer/, a.log());
+  });
   return { fx, az };
 }
 
@@ -213,4 +217,34 @@ test('only blobs and no tenant: a clear error, no token request', async (t) => {
   assert.match(a.log(), /object fetch failed object=x\.txt .*reason="no tenant for the storage token" detail="set auth\.tenant_id/);
   assert.equal(fx.d.entra.issued().length, 0);
   assert.equal(az.requests().length, 0);
+});
+
+test('no tenant configured: the one learnt from Key Vault\'s challenge serves the blob too', async (t) => {
+  const { fx, az } = await withAzurite(t);
+  await az.createContainer('shared');
+  await az.put('shared', 'blob-first.txt', 'blob content\n');
+  fx.set('after-blob', 'secret-after-blob');
+  // The blob comes first: it must wait for the probe, not fail.
+  const cfg = fx.config([{ type: 'blob', url: az.url('shared', 'blob-first.txt') }, { name: 'after-blob' }]);
+  delete cfg.auth.tenant_id;
+  // The vault answers on 127.0.0.1: the resource must be a parent of it.
+  fx.d.kv.challengeResource = 'https://0.0.1';
+  const cfgPath = fx.write(cfg);
+  let a = fx.start(cfgPath, ['--once']);
+  const { code } = await a.exited;
+  assert.equal(code, 0, a.log());
+  assert.equal(readOut(fx.out, 'blob-first.txt'), 'blob content\n');
+  assert.equal(readOut(fx.out, 'after-blob'), 'secret-after-blob');
+  assert.match(a.log(), /tenant learnt from Key Vault's challenge/);
+  assert.doesNotMatch(a.log(), /no tenant for the storage token/);
+  fx.assertNoSecretsLogged(a);
+
+  // A challenge akvd refuses teaches no tenant: the blob fails clearly
+  // instead of waiting forever, and --once ends.
+  fx.d.kv.challengeResource = 'https://vault.azure.net';
+  fs.rmSync(fx.out, { recursive: true, force: true });
+  a = fx.start(cfgPath, ['--once']);
+  assert.notEqual((await a.exited).code, 0);
+  assert.match(a.log(), /object fetch failed object=blob-first\.txt .*reason="no tenant for the storage token"/);
+  assert.equal(tryRead(fx.out, 'blob-first.txt'), null);
 });
