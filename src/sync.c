@@ -969,7 +969,14 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 		s->dirty = 1;
 	snprintf(count, sizeof(count), "%zu", s->nobjs);
 	log_kv(LOG_INFO, "configuration applied", "objects", count, NULL);
-	pump(s);
+	/*
+	 * Fetch and commit from the loop, not from here: a snapshot now would
+	 * reach the caller's hooks before it points them at ${cfg} (the old
+	 * configuration they hold is freed above).
+	 */
+	ev_timer_stop(s->loop, &s->wake);
+	ev_timer_set(&s->wake, 0., 0.);
+	ev_timer_start(s->loop, &s->wake);
 	return (0);
 
 oom:

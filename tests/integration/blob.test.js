@@ -12,8 +12,8 @@ const { setup } = require('./lib/setup');
 const { until, readOut, tryRead } = require('./lib/akvd');
 const { startAzurite } = require('../fakes/azurite');
 
-async function withAzurite(t) {
-  const fx = await setup(t);
+async function withAzurite(t, opts) {
+  const fx = await setup(t, opts);
   const az = await startAzurite({ dir: path.join(fx.dir, 'azurite'), pkiDir: path.dirname(fx.d.caFile) });
   t.after(() => az.close());
   // Exit codes alone would not show a sanitizer report of a failing --once.
@@ -247,4 +247,33 @@ test('no tenant configured: the one learnt from Key Vault\'s challenge serves th
   assert.notEqual((await a.exited).code, 0);
   assert.match(a.log(), /object fetch failed object=blob-first\.txt .*reason="no tenant for the storage token"/);
   assert.equal(tryRead(fx.out, 'blob-first.txt'), null);
+});
+
+test('each scope renews its own token; a storage token nobody uses any more lapses', async (t) => {
+  // Entra asks for renewal every 2 s (refresh_in).
+  const { fx, az } = await withAzurite(t, { accessTokenLifetime: 3600, refreshIn: 2 });
+  await az.createContainer('renew');
+  await az.put('renew', 'r.txt', 'renewed\n');
+  fx.set('kv-renew', 'kv-renew-value');
+  const withBlob = fx.config([{ name: 'kv-renew' }, { type: 'blob', url: az.url('renew', 'r.txt') }]);
+  const cfgPath = fx.write(withBlob);
+  const a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/);
+  const count = (storage) => fx.d.entra.issued().filter((x) => (x.aud === 'https://storage.azure.com') === storage).length;
+  await until(() => count(true) >= 3 && count(false) >= 3, { timeout: 20000, what: 'renewals of both scopes' });
+  // Every blob request was authorized (Azurite would say 403 otherwise).
+  assert.ok(blobGets(az, 'r.txt').every((r) => r.status === 200 || r.status === 304));
+
+  // Without the blob, the storage token is renewed at most once more (if
+  // it was used since its last renewal), while Key Vault's goes on.
+  fx.write({ ...withBlob, objects: [{ name: 'kv-renew' }] });
+  const from = a.lines.length;
+  a.kill('SIGHUP');
+  await a.waitLog(/configuration applied/, { from });
+  const storageAtReload = count(true);
+  const vaultAtReload = count(false);
+  await until(() => count(false) >= vaultAtReload + 3, { timeout: 20000, what: 'three more Key Vault renewals' });
+  assert.ok(count(true) <= storageAtReload + 1, `${count(true) - storageAtReload} storage renewals after the reload`);
+  assert.match(a.log(), /access token not renewed: unused scope=https:\/\/storage\.azure\.com\/\.default/);
+  await a.stop();
 });
