@@ -2,14 +2,15 @@
  * auth.h - the access tokens akvd presents to Key Vault and Blob Storage.
  *
  * One struct auth holds one token cache entry for one credential and one
- * scope; auth_scope() adds more scopes for the same credential.  The credential is one of auth_method: the pod's projected
- * service-account token (read by path at every exchange: the kubelet swaps
- * it behind a "..data" symlink) or a service principal's secret or
- * certificate, each presented to Entra ID; or the platform's identity
- * endpoint (IMDS, App Service).  The access token received is cached and
- * renewed ahead of expiry (see token_schedule() in backoff.h).  A failed renewal keeps the
+ * scope; auth_scope() adds more scopes for the same credential.  The
+ * credential is one of auth_method: the pod's projected service-account
+ * token (read by path at every exchange: the kubelet swaps it behind a
+ * "..data" symlink) or a service principal's secret or certificate, each
+ * presented to Entra ID; or the platform's identity endpoint (IMDS, App
+ * Service).  The access token received is cached and renewed ahead of
+ * expiry (see token_schedule() in backoff.h).  A failed renewal keeps the
  * old token while it is usable and retries with backoff.  Only one token
- * request is ever in flight: every consumer waits for it.
+ * request per scope is ever in flight: every consumer waits for it.
  *
  * Tokens are never logged; Entra errors are, with their AADSTS code and a
  * hint of what to check.

@@ -38,7 +38,7 @@ struct http_response {
 	char		*error_code;	/* x-ms-error-code (Storage), owned
 					   by http, or NULL */
 	int		 too_large;	/* failed: the body exceeded the
-					   request's size limit */
+					   size limit */
 	double		 seconds;	/* wall time of the request */
 };
 
@@ -98,9 +98,10 @@ struct http_reqspec {
 					   http allowed, never through a proxy */
 	const char	*method;	/* override: "PUT"; NULL: GET, or POST
 					   with a form */
-	size_t		 max_body;	/* larger bodies fail the request
-					   (Content-Length checked first);
-					   0: the engine's max_body */
+	size_t		 max_body;	/* a larger 2xx body fails the
+					   request (Content-Length checked
+					   first); 0: the engine's max_body,
+					   which error bodies always get */
 };
 
 /*

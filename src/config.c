@@ -1324,7 +1324,8 @@ parse_blob(struct parser *p, const cJSON *o, const char *path,
 	else if (r == 0 && obj->url != NULL) {
 		if (strchr(leaf, '/') != NULL || alias_problem(leaf) != NULL)
 			perr(p, sub, "required: the blob name's last segment "
-			    "\"%s\" is not a usable file name", show(sv, leaf));
+			    "\"%s\" is not a usable file name",
+			    show(sv, leaf));
 		else
 			obj->alias = pdup(p, sub, leaf);
 	}

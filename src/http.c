@@ -48,7 +48,9 @@ struct http_req {
 	char		 errbuf[CURL_ERROR_SIZE];
 	struct http_response resp;
 	int		 too_large;
-	size_t		 max_body;
+	size_t		 max_body;	/* of a 2xx body */
+	size_t		 max_other;	/* of any other (an error's) */
+	size_t		 exceeded;	/* the limit a body went over */
 	http_done_fn	*fn;
 	void		*cookie;
 	struct http_req	*prev, *next;
@@ -110,15 +112,30 @@ ssl_ctx_cb(CURL *easy, void *sslctx, void *cookie)
 	return (CURLE_OK);
 }
 
+/*
+ * The size limit of the body being received: the request's for a 2xx
+ * answer, at least the engine's for an error, whose explanation must not
+ * be lost to a small limit meant for the content.
+ */
+static size_t
+body_limit(struct http_req *r)
+{
+	long status = 0;
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	return (status >= 200 && status <= 299 ? r->max_body : r->max_other);
+}
+
 /* CURLOPT_WRITEFUNCTION */
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *cookie)
 {
 	struct http_req *r = cookie;
-	size_t n = size * nmemb;
+	size_t n = size * nmemb, limit = body_limit(r);
 
-	if (r->resp.body.len + n > r->max_body) {
+	if (r->resp.body.len + n > limit) {
 		r->too_large = 1;
+		r->exceeded = limit;
 		return (0);
 	}
 	if (buf_append(&r->resp.body, ptr, n) == -1)
@@ -154,10 +171,24 @@ static size_t
 header_cb(char *ptr, size_t size, size_t nitems, void *cookie)
 {
 	struct http_req *r = cookie;
-	size_t n = size * nitems;
-	char *v;
+	size_t n = size * nitems, limit;
+	unsigned long long len;
+	char *v, *end;
+	int over;
 
-	if ((v = header_value(ptr, n, "retry-after")) != NULL) {
+	if ((v = header_value(ptr, n, "content-length")) != NULL) {
+		/* Refuse an oversized body before it arrives. */
+		limit = body_limit(r);
+		errno = 0;
+		len = strtoull(v, &end, 10);
+		over = errno == 0 && *end == '\0' && len > limit;
+		free(v);
+		if (over) {
+			r->too_large = 1;
+			r->exceeded = limit;
+			return (0);
+		}
+	} else if ((v = header_value(ptr, n, "retry-after")) != NULL) {
 		r->resp.retry_after_ms = http_retry_after(v, (long)time(NULL));
 		free(v);
 	} else if ((v = header_value(ptr, n, "www-authenticate")) != NULL) {
@@ -275,9 +306,8 @@ check_done(struct http *h)
 				r->resp.too_large = 1;
 				snprintf(r->resp.error, sizeof(r->resp.error),
 				    "response larger than %zu bytes",
-				    r->max_body);
-			}
-			else
+				    r->too_large ? r->exceeded : r->max_other);
+			} else
 				snprintf(r->resp.error, sizeof(r->resp.error),
 				    "%s", r->errbuf[0] != '\0' ? r->errbuf :
 				    curl_easy_strerror(msg->data.result));
@@ -489,6 +519,8 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	r->resp.retry_after_ms = -1;
 	r->max_body = spec->max_body != 0 ? spec->max_body :
 	    h->opts.max_body;
+	r->max_other = r->max_body > h->opts.max_body ? r->max_body :
+	    h->opts.max_body;
 	if ((r->easy = curl_easy_init()) == NULL)
 		goto oom;
 	/* JSON unless the caller says otherwise (a blob is any bytes). */
@@ -555,7 +587,7 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, h->opts.timeout_ms);
 	curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)r->max_body);
+	    (curl_off_t)r->max_other);
 	curl_easy_setopt(r->easy, CURLOPT_ACCEPT_ENCODING, "");
 	idle = h->opts.max_idle_s > 0 ? h->opts.max_idle_s : 118;
 	curl_easy_setopt(r->easy, CURLOPT_MAXAGE_CONN, idle);

@@ -508,20 +508,20 @@ blob_auth(struct sync *s)
 static void
 xml_text(const struct buf *b, const char *tag, char *out, size_t len)
 {
-	char open[32], close[32];
+	char otag[32], ctag[32];
 	const char *p, *e;
 	size_t n, i;
 
 	out[0] = '\0';
 	if (b->data == NULL || len == 0)
 		return;
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close, sizeof(close), "</%s>", tag);
-	if ((p = memmem(b->data, b->len, open, strlen(open))) == NULL)
+	snprintf(otag, sizeof(otag), "<%s>", tag);
+	snprintf(ctag, sizeof(ctag), "</%s>", tag);
+	if ((p = memmem(b->data, b->len, otag, strlen(otag))) == NULL)
 		return;
-	p += strlen(open);
-	if ((e = memmem(p, b->len - (size_t)(p - b->data), close,
-	    strlen(close))) == NULL)
+	p += strlen(otag);
+	if ((e = memmem(p, b->len - (size_t)(p - b->data), ctag,
+	    strlen(ctag))) == NULL)
 		return;
 	n = (size_t)(e - p);
 	if (n >= len)
@@ -542,7 +542,8 @@ blob_hint(const char *code, long status)
 		    "role on the storage account or the container (and the "
 		    "account's network rules must admit this host)");
 	if (strcmp(code, "BlobNotFound") == 0)
-		return ("no blob of that name in the container: check the url");
+		return ("no blob of that name in the container: check the "
+		    "url");
 	if (strcmp(code, "ContainerNotFound") == 0)
 		return ("no such container in the storage account: check the "
 		    "url");
@@ -638,7 +639,9 @@ blob_start(struct sync *s, struct obj *o, const char *token)
 	spec.bearer = token;
 	spec.headers[0] = "x-ms-version: " BLOB_API_VERSION;
 	spec.headers[1] = "Accept: */*";
-	if (o->have && o->version != NULL) {
+	/* An ETag is quoted, or weak (W/"..."); "(no ETag)" is not. */
+	if (o->have && o->version != NULL && (o->version[0] == '"' ||
+	    strncmp(o->version, "W/", 2) == 0)) {
 		if (buf_appendf(&inm, "If-None-Match: %s", o->version) == -1) {
 			log_msg(LOG_ERROR, "sync: out of memory");
 			return (-1);
