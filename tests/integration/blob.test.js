@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { setup } = require('./lib/setup');
-const { until, readOut, tryRead } = require('./lib/akvd');
+const { Akvd, until, readOut, tryRead } = require('./lib/akvd');
 const { startAzurite } = require('../fakes/azurite');
 
 async function withAzurite(t, opts) {
@@ -277,4 +277,33 @@ test('each scope renews its own token; a storage token nobody uses any more laps
   assert.ok(count(true) <= storageAtReload + 1, `${count(true) - storageAtReload} storage renewals after the reload`);
   assert.match(a.log(), /access token not renewed: unused scope=https:\/\/storage\.azure\.com\/\.default/);
   await a.stop();
+});
+
+test('managed identity and App Service ask for the storage resource', async (t) => {
+  const { fx, az } = await withAzurite(t);
+  await az.createContainer('mi-blobs');
+  await az.put('mi-blobs', 'vm.txt', 'from a VM\n');
+  const cfg = fx.config([{ type: 'blob', url: az.url('mi-blobs', 'vm.txt') }]);
+  delete cfg.vault;
+
+  // IMDS: resource without "/.default".
+  cfg.auth = { method: 'managed_identity', imds_endpoint: fx.d.imdsUrl };
+  let a = fx.start(fx.write(cfg, 'imds.json'), ['--once']);
+  assert.equal((await a.exited).code, 0, a.log());
+  assert.equal(readOut(fx.out, 'vm.txt'), 'from a VM\n');
+  const q = fx.d.imds.requests();
+  assert.equal(q.length, 1);
+  assert.deepEqual(q[0].query, { 'api-version': '2018-02-01', resource: 'https://storage.azure.com' });
+
+  // App Service: the same resource, with the identity header.
+  await az.put('mi-blobs', 'vm.txt', 'from App Service\n');
+  cfg.auth = { method: 'app_service', identity_endpoint: fx.d.identityEndpoint };
+  a = new Akvd(['--config', fx.write(cfg, 'appsvc.json'), '--once'],
+    { env: { IDENTITY_HEADER: fx.d.identityHeader } });
+  fx.procs.push(a);
+  assert.equal((await a.exited).code, 0, a.log());
+  assert.equal(readOut(fx.out, 'vm.txt'), 'from App Service\n');
+  const w = fx.d.appService.requests();
+  assert.equal(w.length, 1);
+  assert.equal(w[0].query.resource, 'https://storage.azure.com');
 });
