@@ -2014,11 +2014,12 @@ config_print(FILE *f, const struct akvd_config *c)
 				    c->env[i].object);
 		}
 	}
-	if (c->listen != NULL) {
+	if (c->listen != NULL)
 		cJSON_AddStringToObject(root, "listen", c->listen);
+	if (c->listen != NULL ||
+	    c->ready_max_failed != CONFIG_DEFAULT_READY_MAX_FAILED)
 		cJSON_AddNumberToObject(root, "ready_max_failed_intervals",
 		    c->ready_max_failed);
-	}
 	rc = print_json(f, root, 0) == -1 || fputc('\n', f) == EOF ?
 	    -1 : 0;
 out:
