@@ -1505,7 +1505,8 @@ parse_listen(struct parser *p, const cJSON *root, struct akvd_config *c)
 		c->ready_max_failed = (unsigned)max;
 	if (get_string(p, "", root, "listen", &s) != 1)
 		return;
-	if ((colon = strrchr(s, ':')) == NULL) {
+	if ((colon = strrchr(s, ':')) == NULL ||
+	    (s[0] == '[' && (colon == s + 1 || colon[-1] != ']'))) {
 		perr(p, "listen", "\"%s\" is not HOST:PORT (e.g. "
 		    "\"127.0.0.1:9090\", \"[::1]:9090\", \":9090\")",
 		    show(sv, s));
