@@ -1532,7 +1532,8 @@ parse_listen(struct parser *p, const cJSON *root, struct akvd_config *c)
 		c->listen_addrlen = sizeof(*sin6);
 		if (asprintf(&c->listen, ":%lu", n) == -1)
 			c->listen = NULL;
-	} else if (s[0] == '[' && colon[-1] == ']' && hlen - 2 < sizeof(host)) {
+	} else if (s[0] == '[' && colon[-1] == ']' &&
+	    hlen - 2 < sizeof(host)) {
 		memcpy(host, s + 1, hlen - 2);
 		host[hlen - 2] = '\0';
 		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {

@@ -124,17 +124,22 @@ test_requests(void **state)
 	metrics_notify("nonsense", 1);
 	t = render(0);
 	assert_has(t, "# TYPE akvd_request_duration_seconds histogram\n");
-	assert_has(t, "akvd_request_duration_seconds_bucket{target=\"keyvault\","
+	assert_has(t, "akvd_request_duration_seconds_bucket{"
+	    "target=\"keyvault\","
 	    "le=\"0.005\"} 1\n");
-	assert_has(t, "akvd_request_duration_seconds_bucket{target=\"keyvault\","
+	assert_has(t, "akvd_request_duration_seconds_bucket{"
+	    "target=\"keyvault\","
 	    "le=\"0.25\"} 2\n");
-	assert_has(t, "akvd_request_duration_seconds_bucket{target=\"keyvault\","
+	assert_has(t, "akvd_request_duration_seconds_bucket{"
+	    "target=\"keyvault\","
 	    "le=\"60\"} 2\n");
-	assert_has(t, "akvd_request_duration_seconds_bucket{target=\"keyvault\","
+	assert_has(t, "akvd_request_duration_seconds_bucket{"
+	    "target=\"keyvault\","
 	    "le=\"+Inf\"} 3\n");
 	assert_has(t, "akvd_request_duration_seconds_count{target=\"keyvault\"}"
 	    " 3\n");
-	assert_has(t, "akvd_request_duration_seconds_bucket{target=\"identity\","
+	assert_has(t, "akvd_request_duration_seconds_bucket{"
+	    "target=\"identity\","
 	    "le=\"1\"} 1\n");
 	assert_has(t, "akvd_requests_total{target=\"keyvault\",code=\"4xx\"} "
 	    "1\n");
