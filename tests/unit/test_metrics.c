@@ -136,8 +136,8 @@ test_requests(void **state)
 	assert_has(t, "akvd_request_duration_seconds_bucket{"
 	    "target=\"keyvault\","
 	    "le=\"+Inf\"} 3\n");
-	assert_has(t, "akvd_request_duration_seconds_count{target=\"keyvault\"}"
-	    " 3\n");
+	assert_has(t, "akvd_request_duration_seconds_count{"
+	    "target=\"keyvault\"} 3\n");
 	assert_has(t, "akvd_request_duration_seconds_bucket{"
 	    "target=\"identity\","
 	    "le=\"1\"} 1\n");
