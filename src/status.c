@@ -265,7 +265,7 @@ server_new(struct status *st, const struct where *w)
 {
 	const union MHD_DaemonInfo *info;
 	struct server *s;
-	char where[INET6_ADDRSTRLEN + 16];
+	char bound[INET6_ADDRSTRLEN + 16];
 	int fd;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
@@ -284,7 +284,7 @@ server_new(struct status *st, const struct where *w)
 		server_free(s);
 		return (NULL);
 	}
-	bound_name(fd, where, sizeof(where));
+	bound_name(fd, bound, sizeof(bound));
 	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
 	    NULL, NULL, handler, st,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
@@ -310,7 +310,7 @@ server_new(struct status *st, const struct where *w)
 	ev_io_start(st->loop, &s->io);
 	server_pump(s);
 	log_kv(LOG_INFO, "health endpoint listening", "listen", w->addr,
-	    "address", where, "paths", "/healthz /readyz /metrics", NULL);
+	    "address", bound, "paths", "/healthz /readyz /metrics", NULL);
 	return (s);
 }
 
