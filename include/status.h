@@ -39,9 +39,11 @@ struct status *status_new(struct ev_loop *, status_ready_fn *, void *);
 /*
  * status_configure(st, cfg): listen where ${cfg} says ("listen"; NULL
  * stops listening).  An unchanged address keeps the listener.  A new one
- * is bound before the old one is closed (unless they share a port), so a
- * failure leaves the old listener in place.  Returns 0, or -1 if the new
- * address could not be listened on (logged).
+ * is bound before the old one is closed, so a failure leaves the old
+ * listener in place; only when the old listener itself holds the port
+ * (EADDRINUSE, same port) is it closed first, and restored if the new
+ * address still fails.  Returns 0, or -1 if the new address could not be
+ * listened on (logged).
  */
 int	status_configure(struct status *, const struct akvd_config *);
 

@@ -43,6 +43,7 @@ struct where {
 struct server {
 	struct MHD_Daemon *mhd;
 	struct where	 w;		/* w.addr owned */
+	unsigned	 port;		/* bound: ":0" gets an ephemeral one */
 	ev_io		 io;		/* on MHD's epoll descriptor */
 	ev_timer	 timer;		/* from MHD_get_timeout() */
 	struct status	*st;
@@ -50,6 +51,7 @@ struct server {
 
 struct status {
 	struct ev_loop	*loop;
+	int		 bind_errno;	/* of the last failed listen */
 	status_ready_fn	*ready_fn;
 	void		*cookie;
 	struct server	*srv;
@@ -220,8 +222,11 @@ listen_socket(const struct where *w)
 	return (fd);
 }
 
-/* "127.0.0.1:9090", "[::]:9090": where ${fd} is bound. */
-static void
+/*
+ * "127.0.0.1:9090", "[::]:9090": where ${fd} is bound.  Returns the port,
+ * or 0 if unknown.
+ */
+static unsigned
 bound_name(int fd, char *out, size_t len)
 {
 	struct sockaddr_storage ss;
@@ -230,18 +235,21 @@ bound_name(int fd, char *out, size_t len)
 
 	snprintf(out, len, "?");
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
-		return;
+		return (0);
 	if (ss.ss_family == AF_INET) {
 		const struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
 		snprintf(out, len, "%s:%u", host, ntohs(sin->sin_port));
+		return (ntohs(sin->sin_port));
 	} else if (ss.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
 		snprintf(out, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+		return (ntohs(sin6->sin6_port));
 	}
+	return (0);
 }
 
 static void
@@ -278,13 +286,15 @@ server_new(struct status *st, const struct where *w)
 	s->w.salen = w->salen;
 	s->w.any = w->any;
 	s->st = st;
+	st->bind_errno = 0;
 	if ((fd = listen_socket(w)) == -1) {
+		st->bind_errno = errno;
 		log_kv(LOG_ERROR, "cannot listen", "listen", w->addr,
 		    "error", strerror(errno), NULL);
 		server_free(s);
 		return (NULL);
 	}
-	bound_name(fd, bound, sizeof(bound));
+	s->port = bound_name(fd, bound, sizeof(bound));
 	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
 	    NULL, NULL, handler, st,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
@@ -314,13 +324,14 @@ server_new(struct status *st, const struct where *w)
 	return (s);
 }
 
-/* The port of a "listen" value (its digits after the last ':'). */
-static const char *
-port_of(const char *addr)
+/* The port of ${w}. */
+static unsigned
+port_of(const struct where *w)
 {
-	const char *c = strrchr(addr, ':');
 
-	return (c != NULL ? c + 1 : "");
+	if (w->sa.ss_family == AF_INET)
+		return (ntohs(((const struct sockaddr_in *)&w->sa)->sin_port));
+	return (ntohs(((const struct sockaddr_in6 *)&w->sa)->sin6_port));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -367,8 +378,8 @@ status_configure(struct status *st, const struct akvd_config *cfg)
 		st->srv = s;
 		return (0);
 	}
-	if (st->srv == NULL || strcmp(port_of(st->srv->w.addr),
-	    port_of(w.addr)) != 0 || strcmp(port_of(w.addr), "0") == 0)
+	if (st->srv == NULL || st->bind_errno != EADDRINUSE ||
+	    port_of(&w) == 0 || port_of(&w) != st->srv->port)
 		return (-1);
 	/* The same port on another address: free it and try again. */
 	log_kv(LOG_INFO, "closing the old listener to reuse its port",

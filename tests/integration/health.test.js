@@ -233,3 +233,25 @@ test('a listen address in use: exit 1 at start-up; on reload the old listener is
   assert.equal(value(m, 'akvd_config_last_reload_successful'), 1);
   await a.stop();
 });
+
+test('":PORT" listens on every address; another address on the same port re-binds it', async (t) => {
+  const fx = await setup(t);
+  fx.set('y', 'listen-any');
+  const cfgPath = fx.write(fx.config([{ name: 'y' }], { interval: '1h', listen: ':0' }));
+  const a = fx.start(cfgPath);
+  const { line } = await a.waitLog(/health endpoint listening listen=:0 address=(\[::\]|0\.0\.0\.0):\d+/);
+  const port = Number(/address=\S+:(\d+)/.exec(line)[1]);
+  await a.waitLog(/snapshot written/);
+  assert.equal((await get(`http://127.0.0.1:${port}`, '/readyz')).status, 200, 'reachable over IPv4');
+
+  // The same port on loopback only: the old listener makes way.
+  fx.write(fx.config([{ name: 'y' }], { interval: '1h', listen: `127.0.0.1:${port}` }));
+  const mark = a.lines.length;
+  a.kill('SIGHUP');
+  await a.waitLog(/closing the old listener to reuse its port listen=:0/, { from: mark });
+  await a.waitLog(new RegExp(`health endpoint listening listen=127\\.0\\.0\\.1:${port} address=127\\.0\\.0\\.1:${port}`),
+    { from: mark });
+  assert.equal((await get(`http://127.0.0.1:${port}`, '/healthz')).status, 200);
+  assert.doesNotMatch(a.log(), /not in use; the previous listener/);
+  await a.stop();
+});
