@@ -1215,14 +1215,27 @@ static int
 notify_url_valid(const char *url)
 {
 	const char *h;
+	char host[64];
+	size_t n;
+	struct in_addr a4;
 
 	if (strncmp(url, "https://", 8) == 0)
 		h = url + 8;
 	else if (strncmp(url, "http://", 7) == 0) {
 		h = url + 7;
-		/* Plain http only on the machine itself (a sidecar's app). */
-		if (strncmp(h, "127.", 4) != 0 && strncmp(h, "localhost", 9) &&
-		    strncmp(h, "[::1]", 5) != 0)
+		/*
+		 * Plain http only on the machine itself (a sidecar's app):
+		 * the whole host must be loopback, not "127.x.example.com".
+		 */
+		n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
+		if (n >= sizeof(host))
+			return (0);
+		memcpy(host, h, n);
+		host[n] = '\0';
+		if (strcmp(host, "localhost") != 0 &&
+		    strcmp(host, "[::1]") != 0 &&
+		    (inet_pton(AF_INET, host, &a4) != 1 ||
+		    (ntohl(a4.s_addr) >> 24) != 127))
 			return (0);
 	} else
 		return (0);
