@@ -5,10 +5,14 @@
  * in the configuration, reasons and kinds by small tables); rendering
  * walks them once per scrape.
  */
+#include <sys/resource.h>
+
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -388,6 +392,65 @@ render_requests(struct buf *out)
 	return (rc != 0 ? -1 : 0);
 }
 
+/* The standard process_* metrics, from /proc/self. */
+static int
+render_process(struct buf *out)
+{
+	unsigned long utime, stime, vsize;
+	long rss, ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	struct dirent *de;
+	struct rlimit rl;
+	char stat[1024], *p;
+	size_t n;
+	FILE *f;
+	DIR *d;
+	int rc = 0, fds = 0;
+
+	if ((f = fopen("/proc/self/stat", "re")) != NULL) {
+		n = fread(stat, 1, sizeof(stat) - 1, f);
+		stat[n] = '\0';
+		fclose(f);
+		/* After the command name, which may hold spaces: field 3. */
+		if ((p = strrchr(stat, ')')) != NULL && ticks > 0 &&
+		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+		    "%lu %lu %*d %*d %*d %*d %*d %*d %*u %lu %ld", &utime,
+		    &stime, &vsize, &rss) == 4) {
+			rc |= head(out, "process_cpu_seconds_total", "counter",
+			    "User and system CPU time spent, in seconds.");
+			rc |= buf_appendf(out, "process_cpu_seconds_total "
+			    "%.2f\n", (double)(utime + stime) / (double)ticks);
+			rc |= head(out, "process_resident_memory_bytes",
+			    "gauge", "Resident memory size in bytes.");
+			rc |= buf_appendf(out, "process_resident_memory_bytes "
+			    "%ld\n", rss * page);
+			rc |= head(out, "process_virtual_memory_bytes",
+			    "gauge", "Virtual memory size in bytes.");
+			rc |= buf_appendf(out, "process_virtual_memory_bytes "
+			    "%lu\n", vsize);
+		}
+	}
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				fds++;
+		closedir(d);
+		rc |= head(out, "process_open_fds", "gauge",
+		    "Open file descriptors.");
+		rc |= buf_appendf(out, "process_open_fds %d\n", fds - 1);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rc |= head(out, "process_max_fds", "gauge",
+		    "Maximum number of open file descriptors.");
+		rc |= buf_appendf(out, "process_max_fds %llu\n",
+		    (unsigned long long)rl.rlim_cur);
+	}
+	rc |= head(out, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the Unix epoch in seconds.");
+	rc |= buf_appendf(out, "process_start_time_seconds %lld\n",
+	    (long long)m.start);
+	return (rc != 0 ? -1 : 0);
+}
+
 int
 metrics_render(struct buf *out, int ready)
 {
@@ -452,6 +515,7 @@ metrics_render(struct buf *out, int ready)
 	    "configuration).");
 	rc |= buf_appendf(out, "akvd_config_last_reload_successful %d\n",
 	    m.last_reload_ok);
+	rc |= render_process(out);
 	return (rc != 0 ? -1 : 0);
 }
 

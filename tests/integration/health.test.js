@@ -151,6 +151,10 @@ test('/metrics: counters move across a rotation, a throttled response and a noti
   assert.equal(m.akvd_fetches_total.type, 'COUNTER');
   assert.equal(m.akvd_request_duration_seconds.type, 'HISTOGRAM');
   assert.equal(m.akvd_build_info.metrics[0].labels.version.length > 0, true);
+  assert.ok(value(m, 'process_resident_memory_bytes') > 1024 * 1024);
+  assert.ok(value(m, 'process_open_fds') >= 3);
+  assert.ok(value(m, 'process_max_fds') >= value(m, 'process_open_fds'));
+  assert.equal(value(m, 'process_start_time_seconds'), value(m, 'akvd_start_time_seconds'));
 
   // A rotation: one more fetch, one more update, one notification.
   fx.set('db', 'metrics-v2');
