@@ -81,9 +81,11 @@ void	sync_status(const struct sync *, char *, size_t);
 
 /*
  * sync_ready(s, why, len): 1 when the first snapshot was written, every
- * required (non-optional) object has a value, and none has been failing
- * for longer than ready_max_failed_intervals intervals; else 0.  ${why}
- * receives a one-line explanation (no secret in it).
+ * required (non-optional) object has a value, none has been failing for
+ * longer than ready_max_failed_intervals intervals, and none has gone
+ * without a successful fetch for one interval more than that (+10%, +
+ * timeout: e.g. no access token); else 0.  ${why} receives a one-line
+ * explanation (no secret in it).
  */
 int	sync_ready(const struct sync *, char *, size_t);
 

@@ -55,6 +55,8 @@ struct obj {
 	int64_t		 not_before;	/* Retry-After */
 	unsigned	 failures;	/* consecutive */
 	int64_t		 failing_since;	/* monotonic ms of the first one */
+	int64_t		 last_ok;	/* monotonic ms of the last success
+					   (creation until then) */
 	char		 reason[192];	/* of the last failure */
 	int		 retried_401;
 
@@ -359,6 +361,7 @@ obj_success(struct obj *o, struct kv_secret *sec)
 	o->reason[0] = '\0';
 	o->retried_401 = 0;
 	o->fetched = 1;
+	o->last_ok = mono_ms();
 	if (o->have && o->version != NULL &&
 	    strcmp(o->version, sec->version) == 0) {
 		log_kv(LOG_DEBUG, "object unchanged", "object", o->cfg->name,
@@ -661,6 +664,7 @@ obj_new(struct sync *s, const struct akvd_object *cfg)
 	o->cfg = cfg;
 	o->state = O_IDLE;
 	o->due = mono_ms();
+	o->last_ok = o->due;
 	return (o);
 }
 
@@ -891,7 +895,7 @@ sync_status(const struct sync *s, char *buf, size_t len)
 int
 sync_ready(const struct sync *s, char *why, size_t len)
 {
-	int64_t now = mono_ms(), limit;
+	int64_t now = mono_ms(), limit, stale;
 	size_t i;
 
 	if (!s->committed) {
@@ -900,6 +904,14 @@ sync_ready(const struct sync *s, char *why, size_t len)
 	}
 	limit = (int64_t)s->cfg->ready_max_failed *
 	    (int64_t)s->cfg->interval_ms;
+	/*
+	 * An object that cannot even be tried (no access token) is not
+	 * "failing", but it is stale: one interval (+10% jitter, + timeout)
+	 * more than that without a success counts as well.
+	 */
+	stale = ((int64_t)s->cfg->ready_max_failed + 1) *
+	    (int64_t)s->cfg->interval_ms * 11 / 10 +
+	    (int64_t)s->cfg->timeout_ms;
 	for (i = 0; i < s->nobjs; i++) {
 		const struct obj *o = s->objs[i];
 
@@ -916,6 +928,15 @@ sync_ready(const struct sync *s, char *why, size_t len)
 			    o->cfg->name,
 			    (long long)((now - o->failing_since) / 1000),
 			    o->reason);
+			return (0);
+		}
+		if (now - o->last_ok > stale) {
+			snprintf(why, len, "%s: no successful fetch for %llds: "
+			    "%s", o->cfg->name,
+			    (long long)((now - o->last_ok) / 1000),
+			    o->failures > 0 ? o->reason :
+			    auth_failures(s->auth) > 0 ? "no access token" :
+			    "not fetched");
 			return (0);
 		}
 	}

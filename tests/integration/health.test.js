@@ -120,6 +120,32 @@ test('/readyz: 503 before the first snapshot, 200 after, 503 during a long outag
     fx.assertNoSecretsLogged(a);
   });
 
+test('/readyz: 503 when no access token can be had for long, 200 again after', async (t) => {
+  // Tokens live 20 s: renewed at 10 s, unusable 10 s before expiry.
+  const fx = await setup(t, { accessTokenLifetime: 20 });
+  fx.set('tok', 'token-outage');
+  const cfg = fx.config([{ name: 'tok' }], { interval: '1s', timeout: '2s', listen: '127.0.0.1:0',
+    ready_max_failed_intervals: 1 });
+  const a = fx.start(fx.write(cfg));
+  const base = await endpoint(a);
+  await until(async () => (await get(base, '/readyz')).status === 200, { what: '/readyz 200' });
+  fx.d.entra.fault({ status: 500 });
+  await until(async () => (await get(base, '/readyz')).status === 503,
+    { timeout: 40000, what: '/readyz 503 without a token' });
+  const r = await get(base, '/readyz');
+  assert.match(r.body, /^not ready: tok: no successful fetch for \d+s: no access token\n$/);
+  assert.match(a.log(), /token request/);
+  const { m } = await scrape(base);
+  assert.ok(value(m, 'akvd_token_requests_total', { result: 'failed' }) >= 1);
+  assert.equal(value(m, 'akvd_ready'), 0);
+
+  fx.d.entra.clearFaults();
+  fx.d.kubelet.rotate();  // a fresh projected token: retried at once
+  await until(async () => (await get(base, '/readyz')).status === 200,
+    { timeout: 60000, what: '/readyz 200 with a token again' });
+  await a.stop();
+});
+
 test('/metrics: counters move across a rotation, a throttled response and a notification', async (t) => {
   const fx = await setup(t);
   fx.set('db', 'metrics-v1');
