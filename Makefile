@@ -12,8 +12,8 @@ DESTDIR  ?=
 CC       ?= cc
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKG_CFLAGS := $(shell pkg-config --cflags libcurl libcjson openssl 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libcurl libcjson openssl 2>/dev/null || echo -lcurl -lcjson -lssl -lcrypto)
+PKG_CFLAGS := $(shell pkg-config --cflags libcurl libcjson openssl libmicrohttpd 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libcurl libcjson openssl libmicrohttpd 2>/dev/null || echo -lcurl -lcjson -lssl -lcrypto -lmicrohttpd)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter

@@ -21,7 +21,9 @@
 #include "hooks.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "sdnotify.h"
+#include "status.h"
 #include "supervise.h"
 #include "sync.h"
 
@@ -40,6 +42,7 @@ struct akvd {
 	struct hooks	*hooks;
 	char		**command;	/* supervise mode: after "--" */
 	struct supervise *sup;
+	struct status	*health;	/* "listen": health and metrics */
 	int		 ready;		/* first snapshot written */
 	ev_timer	 watchdog;
 	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1, sig_quit,
@@ -129,6 +132,7 @@ reload(struct akvd *d)
 	sdnotify("RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)(ev_time() * 1e6));
 	if ((cfg = load(d->config_path, 0)) == NULL) {
+		metrics_reload(0);
 		log_msg(LOG_ERROR, "configuration not reloaded: still running "
 		    "on the previous one");
 		sdnotify("%sSTATUS=configuration not reloaded: see the log",
@@ -146,7 +150,13 @@ reload(struct akvd *d)
 		(void)http_set_opts(d->http, &ho);
 		(void)auth_reconfigure(d->auth, &sync_config(d->sync)->auth,
 		    sync_config(d->sync)->vault_scope);
-	}
+		metrics_reload(0);
+	} else
+		metrics_reload(1);
+	if (status_configure(d->health, sync_config(d->sync)) == -1)
+		log_msg(LOG_ERROR, "health endpoint: the new \"listen\" "
+		    "address is not in use; the previous listener (if any) "
+		    "is kept");
 	/* The sync owns the configuration in force: point the hooks at it. */
 	hooks_configure(d->hooks, sync_config(d->sync));
 	if (d->sup != NULL)
@@ -175,6 +185,15 @@ snapshot_done(int first, const char *const *changed, size_t n, void *cookie)
 		else if (n > 0)
 			supervise_changed(d->sup);
 	}
+}
+
+/* status_ready_fn: /readyz and akvd_ready. */
+static int
+ready_cb(char *why, size_t len, void *cookie)
+{
+	struct akvd *d = cookie;
+
+	return (sync_ready(d->sync, why, len));
 }
 
 /* supervise_exit_fn: the command exited; so does akvd, with its status. */
@@ -298,6 +317,11 @@ run(struct akvd *d, struct akvd_config *cfg)
 		watch_signal(d, &d->sig_usr2, SIGUSR2);
 	}
 	if (!d->once) {
+		if ((d->health = status_new(d->loop, ready_cb, d)) == NULL ||
+		    status_configure(d->health, cfg) == -1) {
+			d->status = EXIT_RUNTIME;
+			goto out;
+		}
 		hooks_configure(d->hooks, cfg);
 		sync_on_snapshot(d->sync, snapshot_done, d);
 		if (sdnotify_watchdog_usec() > 0) {
@@ -323,11 +347,13 @@ run(struct akvd *d, struct akvd_config *cfg)
 
 out:
 	ev_timer_stop(d->loop, &d->watchdog);
+	status_free(d->health);
 	supervise_free(d->sup);
 	hooks_free(d->hooks);
 	sync_free(d->sync);
 	auth_free(d->auth);
 	http_free(d->http);
+	metrics_reset();
 	curl_global_cleanup();
 	return (d->status);
 }

@@ -14,6 +14,7 @@
 #define AKVD_CONFIG_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -118,6 +119,7 @@ struct akvd_env {
 #define CONFIG_DEFAULT_DEBOUNCE_MS	1000
 #define CONFIG_DEFAULT_STOP_GRACE_MS	(10 * 1000)
 #define CONFIG_DEFAULT_EXEC_TIMEOUT_MS	(30 * 1000)
+#define CONFIG_DEFAULT_READY_MAX_FAILED	3
 
 struct akvd_config {
 	char		*output_dir;
@@ -144,6 +146,12 @@ struct akvd_config {
 	uint64_t	 stop_grace_ms;	/* "stop_grace", default 10s */
 	struct akvd_env	*env;		/* "env"; implies restart */
 	size_t		 nenv;
+	char		*listen;	/* "listen", normalized: "127.0.0.1:9090",
+					   "[::1]:9090", ":9090"; NULL: off */
+	struct sockaddr_storage listen_addr;	/* ":PORT": in6addr_any */
+	socklen_t	 listen_addrlen;
+	int		 listen_any;	/* ":PORT": every address */
+	unsigned	 ready_max_failed;	/* "ready_max_failed_intervals" */
 };
 
 #define CONFIG_MAXERR	32

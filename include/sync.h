@@ -80,6 +80,16 @@ void	sync_on_snapshot(struct sync *, sync_snapshot_fn *, void *);
 void	sync_status(const struct sync *, char *, size_t);
 
 /*
+ * sync_ready(s, why, len): 1 when the first snapshot was written, every
+ * required (non-optional) object has a value, none has been failing for
+ * longer than ready_max_failed_intervals intervals, and none has gone
+ * without a successful fetch for one interval more than that (+10%, +
+ * timeout: e.g. no access token); else 0.  ${why} receives a one-line
+ * explanation (no secret in it).
+ */
+int	sync_ready(const struct sync *, char *, size_t);
+
+/*
  * sync_value(s, name, data, len): the current value of the object named
  * (or aliased) ${name}: 0 with ${data}/${len} pointing into ${s} (a
  * secret: copy it only where it must go, never to a log), or -1 if there is

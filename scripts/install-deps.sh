@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 pkgs="build-essential pkg-config libcurl4-openssl-dev libev-dev libcjson-dev
-      libssl-dev libcmocka-dev openssl ca-certificates nodejs"
+      libssl-dev libcmocka-dev libmicrohttpd-dev openssl ca-certificates
+      nodejs"
 missing=""
 for p in $pkgs; do
 	if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then

@@ -36,6 +36,7 @@
 #include "entra.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define AUTH_RETRY_BASE_MS	1000
@@ -230,6 +231,7 @@ failed(struct auth *a, int permanent)
 	int64_t left;
 
 	a->failures++;
+	metrics_token(0, 0);
 	a->permanent = permanent;
 	ms = backoff_delay(permanent ? 64 : a->failures, AUTH_RETRY_BASE_MS,
 	    AUTH_RETRY_CAP_MS, rand_unit());
@@ -564,6 +566,7 @@ token_done(struct http_response *r, void *cookie)
 	int64_t now;
 
 	a->req = NULL;
+	metrics_request(METRICS_IDENTITY, r->status, r->failed, r->seconds);
 	if (r->failed) {
 		if (worth_logging(a, -1))
 			log_kv(LOG_ERROR, "token request failed", "method",
@@ -595,6 +598,8 @@ token_done(struct http_response *r, void *cookie)
 	a->times = times;
 	a->gen++;
 	a->used = 0;
+	/* The expiry gauge is the Key Vault token's. */
+	metrics_token(1, a->parent == NULL ? (time_t)times.expires_on : 0);
 	if (a->failures > 0)
 		log_kv(LOG_INFO, "token request succeeded after failures",
 		    NULL);

@@ -9,6 +9,9 @@
  */
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,11 +37,12 @@
 #define MAX_RESPONSE		(64 * 1024 * 1024)
 #define MAX_CONCURRENCY		64
 #define MAX_OBJECTS		4096
+#define MAX_READY_FAILED	1000	/* ready_max_failed_intervals */
 #define MAX_SECONDS		1e12	/* durations as JSON numbers */
 #define URL_MAX			512
 #define SHOW_LEN		80	/* a value quoted in a message */
 #define POS_DEPTH		4	/* "objects[2].alias" is 3 deep */
-#define MAX_KEYS		16	/* per check_keys() table */
+#define MAX_KEYS		24	/* per check_keys() table */
 
 struct parser {
 	struct config_errors *errs;
@@ -1495,14 +1499,27 @@ static int
 notify_url_valid(const char *url)
 {
 	const char *h;
+	char host[64];
+	size_t n;
+	struct in_addr a4;
 
 	if (strncmp(url, "https://", 8) == 0)
 		h = url + 8;
 	else if (strncmp(url, "http://", 7) == 0) {
 		h = url + 7;
-		/* Plain http only on the machine itself (a sidecar's app). */
-		if (strncmp(h, "127.", 4) != 0 && strncmp(h, "localhost", 9) &&
-		    strncmp(h, "[::1]", 5) != 0)
+		/*
+		 * Plain http only on the machine itself (a sidecar's app):
+		 * the whole host must be loopback, not "127.x.example.com".
+		 */
+		n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
+		if (n >= sizeof(host))
+			return (0);
+		memcpy(host, h, n);
+		host[n] = '\0';
+		if (strcmp(host, "localhost") != 0 &&
+		    strcmp(host, "[::1]") != 0 &&
+		    (inet_pton(AF_INET, host, &a4) != 1 ||
+		    (ntohl(a4.s_addr) >> 24) != 127))
 			return (0);
 	} else
 		return (0);
@@ -1764,6 +1781,93 @@ check_aliases(struct parser *p, const struct akvd_config *c)
 	}
 }
 
+/*
+ * "listen": "HOST:PORT" with a numeric IPv4 address, "[IPv6]:PORT", or
+ * ":PORT" for every address.  Port 0 asks for an ephemeral port (logged).
+ */
+static void
+parse_listen(struct parser *p, const cJSON *root, struct akvd_config *c)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&c->listen_addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&c->listen_addr;
+	const char *s, *colon, *port;
+	char host[INET6_ADDRSTRLEN + 2], sv[SHOW_LEN], *end;
+	size_t hlen;
+	unsigned long n;
+	long max;
+
+	c->ready_max_failed = CONFIG_DEFAULT_READY_MAX_FAILED;
+	if (get_int(p, "ready_max_failed_intervals", root, 0,
+	    MAX_READY_FAILED, &max) == 1)
+		c->ready_max_failed = (unsigned)max;
+	if (get_string(p, "", root, "listen", &s) != 1)
+		return;
+	if ((colon = strrchr(s, ':')) == NULL ||
+	    (s[0] == '[' && (colon == s + 1 || colon[-1] != ']'))) {
+		perr(p, "listen", "\"%s\" is not HOST:PORT (e.g. "
+		    "\"127.0.0.1:9090\", \"[::1]:9090\", \":9090\")",
+		    show(sv, s));
+		return;
+	}
+	port = colon + 1;
+	errno = 0;
+	n = strtoul(port, &end, 10);
+	if (*port < '0' || *port > '9' || *end != '\0' || errno != 0 ||
+	    n > 65535) {
+		perr(p, "listen", "invalid port \"%s\" (0 to 65535)",
+		    show(sv, port));
+		return;
+	}
+	hlen = (size_t)(colon - s);
+	memset(&c->listen_addr, 0, sizeof(c->listen_addr));
+	if (hlen == 0) {
+		/* Every address: IPv6 and IPv4 (status.c falls back). */
+		c->listen_any = 1;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		sin6->sin6_port = htons((uint16_t)n);
+		c->listen_addrlen = sizeof(*sin6);
+		if (asprintf(&c->listen, ":%lu", n) == -1)
+			c->listen = NULL;
+	} else if (s[0] == '[' && colon[-1] == ']' &&
+	    hlen - 2 < sizeof(host)) {
+		memcpy(host, s + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+			perr(p, "listen", "\"%s\" is not a numeric IPv6 "
+			    "address", show(sv, host));
+			return;
+		}
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)n);
+		c->listen_addrlen = sizeof(*sin6);
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		if (asprintf(&c->listen, "[%s]:%lu", host, n) == -1)
+			c->listen = NULL;
+	} else {
+		if (hlen >= sizeof(host) || memchr(s, ':', hlen) != NULL) {
+			perr(p, "listen", "an IPv6 address must be in "
+			    "brackets: \"[::1]:9090\"");
+			return;
+		}
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+			perr(p, "listen", "\"%s\" is not a numeric IP address "
+			    "(host names are not resolved)", show(sv, host));
+			return;
+		}
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)n);
+		c->listen_addrlen = sizeof(*sin);
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		if (asprintf(&c->listen, "%s:%lu", host, n) == -1)
+			c->listen = NULL;
+	}
+	if (c->listen == NULL)
+		perr(p, "listen", "out of memory");
+}
+
 static struct akvd_config *
 parse(const char *json, size_t len, const char *name,
     const char *base, struct config_errors *errs)
@@ -1771,7 +1875,8 @@ parse(const char *json, size_t len, const char *name,
 	static const char *const keys[] = { "output_dir", "interval",
 	    "timeout", "max_response_size", "concurrency", "cloud", "vault",
 	    "auth", "tls", "objects", "notify", "debounce", "on_change",
-	    "stop_signal", "stop_grace", "env", NULL };
+	    "stop_signal", "stop_grace", "env", "listen",
+	    "ready_max_failed_intervals", NULL };
 	struct parser p;
 	struct akvd_config *c = NULL;
 	const cJSON *objs, *o;
@@ -1865,6 +1970,7 @@ parse(const char *json, size_t len, const char *name,
 	parse_auth(&p, root, c, authority);
 	parse_tls(&p, root, c);
 	parse_notify(&p, root, c);
+	parse_listen(&p, root, c);
 
 	objs = cJSON_GetObjectItemCaseSensitive(root, "objects");
 	if (objs == NULL)
@@ -2025,6 +2131,7 @@ config_free(struct akvd_config *c)
 		free(c->env[i].object);
 	}
 	free(c->env);
+	free(c->listen);
 	free(c->output_dir);
 	free(c->vault);
 	free(c->auth.tenant_id);
@@ -2208,6 +2315,33 @@ config_print(FILE *f, const struct akvd_config *c)
 			}
 		}
 	}
+	if (c->on_change != ON_CHANGE_NOTHING || c->nenv > 0 ||
+	    c->stop_signal != SIGTERM ||
+	    c->stop_grace_ms != CONFIG_DEFAULT_STOP_GRACE_MS) {
+		if (c->on_change == ON_CHANGE_RESTART)
+			cJSON_AddStringToObject(root, "on_change", "restart");
+		else if (c->on_change == ON_CHANGE_SIGNAL) {
+			o = cJSON_AddObjectToObject(root, "on_change");
+			cJSON_AddStringToObject(o, "signal",
+			    signal_name(c->on_change_signal));
+		}
+		cJSON_AddStringToObject(root, "stop_signal",
+		    signal_name(c->stop_signal));
+		duration_format(c->stop_grace_ms, d, sizeof(d));
+		cJSON_AddStringToObject(root, "stop_grace", d);
+		if (c->nenv > 0) {
+			o = cJSON_AddObjectToObject(root, "env");
+			for (i = 0; i < c->nenv; i++)
+				cJSON_AddStringToObject(o, c->env[i].var,
+				    c->env[i].object);
+		}
+	}
+	if (c->listen != NULL)
+		cJSON_AddStringToObject(root, "listen", c->listen);
+	if (c->listen != NULL ||
+	    c->ready_max_failed != CONFIG_DEFAULT_READY_MAX_FAILED)
+		cJSON_AddNumberToObject(root, "ready_max_failed_intervals",
+		    c->ready_max_failed);
 	rc = print_json(f, root, 0) == -1 || fputc('\n', f) == EOF ?
 	    -1 : 0;
 out:

@@ -22,6 +22,7 @@
 #include "backoff.h"
 #include "hooks.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define RETRY_ATTEMPTS	6		/* pid_file and http */
@@ -33,6 +34,7 @@ struct run {
 	struct hooks	*h;
 	const struct akvd_notify *n;	/* NULL once reconfigured away */
 	char		*what;		/* for logs: "pid_file /run/app.pid" */
+	const char	*kind;		/* for metrics: "pid_file" */
 	char		*changed;	/* AKVD_CHANGED */
 	unsigned	 attempt;
 	ev_timer	 retry;
@@ -81,15 +83,19 @@ run_new(struct hooks *h, const struct akvd_notify *n, const char *changed)
 		goto out;
 	switch (n->kind) {
 	case NOTIFY_PID_FILE:
+		r->kind = "pid_file";
 		rc = asprintf(&r->what, "pid_file %s", n->pid_file);
 		break;
 	case NOTIFY_PROCESS:
+		r->kind = "process";
 		rc = asprintf(&r->what, "process %s", n->process);
 		break;
 	case NOTIFY_EXEC:
+		r->kind = "exec";
 		rc = asprintf(&r->what, "exec %s", n->argv[0]);
 		break;
 	case NOTIFY_HTTP:
+		r->kind = "http";
 		rc = asprintf(&r->what, "http %s %s", n->method, n->url);
 		break;
 	}
@@ -161,6 +167,7 @@ run_failed(struct run *r, const char *error)
 	if (r->attempt >= RETRY_ATTEMPTS) {
 		log_kv(LOG_ERROR, "notification failed: giving up", "notify",
 		    r->what, "error", error, "attempts", attempt, NULL);
+		metrics_notify(r->kind, 0);
 		run_free(r);
 		return;
 	}
@@ -210,6 +217,7 @@ run_pid_file(struct run *r)
 	snprintf(pidstr, sizeof(pidstr), "%ld", pid);
 	log_kv(LOG_INFO, "notification sent", "notify", r->what, "signal",
 	    r->n->signame, "pid", pidstr, NULL);
+	metrics_notify(r->kind, 1);
 	run_free(r);
 }
 
@@ -258,6 +266,7 @@ run_process(struct run *r)
 	if ((d = opendir("/proc")) == NULL) {
 		log_kv(LOG_ERROR, "notification failed", "notify", r->what,
 		    "error", strerror(errno), NULL);
+		metrics_notify(r->kind, 0);
 		run_free(r);
 		return;
 	}
@@ -284,6 +293,7 @@ run_process(struct run *r)
 		    r->what, "hint", failed ? "not permitted to signal it" :
 		    "is the process running, and the process namespace "
 		    "shared (shareProcessNamespace: true)?", NULL);
+	metrics_notify(r->kind, sent > 0);
 	buf_wipe(&pids);
 	run_free(r);
 }
@@ -349,6 +359,8 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	log_kv(!r->timed_out && WIFEXITED(st) && WEXITSTATUS(st) == 0 ?
 	    LOG_INFO : LOG_ERROR, "notification finished", "notify", r->what,
 	    "result", result, NULL);
+	metrics_notify(r->kind, !r->timed_out && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
 	r->pid = -1;
 	if (r->outfd == -1)
 		run_free(r);
@@ -376,12 +388,14 @@ run_exec(struct run *r)
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		log_kv(LOG_ERROR, "notification failed", "notify", r->what,
 		    "error", strerror(errno), NULL);
+		metrics_notify(r->kind, 0);
 		run_free(r);
 		return;
 	}
 	if ((pid = fork()) == -1) {
 		log_kv(LOG_ERROR, "notification failed", "notify", r->what,
 		    "error", strerror(errno), NULL);
+		metrics_notify(r->kind, 0);
 		close(fds[0]);
 		close(fds[1]);
 		run_free(r);
@@ -427,10 +441,13 @@ http_done(struct http_response *resp, void *cookie)
 	char err[300], status[16];
 
 	r->req = NULL;
+	metrics_request(METRICS_NOTIFY, resp->status, resp->failed,
+	    resp->seconds);
 	if (!resp->failed && resp->status >= 200 && resp->status < 300) {
 		snprintf(status, sizeof(status), "%ld", resp->status);
 		log_kv(LOG_INFO, "notification sent", "notify", r->what,
 		    "status", status, NULL);
+		metrics_notify(r->kind, 1);
 		run_free(r);
 		return;
 	}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -173,13 +174,15 @@ supervise_changed(struct supervise *s)
 	case ON_CHANGE_NOTHING:
 		break;
 	case ON_CHANGE_SIGNAL:
-		(void)kill(s->pid, s->cfg->on_change_signal);
+		metrics_notify("command",
+		    kill(s->pid, s->cfg->on_change_signal) == 0);
 		log_kv(LOG_INFO, "command signalled: files changed", "pid", pid,
 		    "signal", strsignal(s->cfg->on_change_signal), NULL);
 		break;
 	case ON_CHANGE_RESTART:
 		log_kv(LOG_INFO, "restarting the command: files changed",
 		    "pid", pid, NULL);
+		metrics_notify("command", 1);
 		s->restarting = 1;
 		(void)kill(s->pid, s->cfg->stop_signal);
 		ev_timer_stop(s->loop, &s->grace);

@@ -18,6 +18,7 @@
 #include "duration.h"
 #include "kv.h"
 #include "log.h"
+#include "metrics.h"
 #include "sync.h"
 #include "util.h"
 #include "writer.h"
@@ -54,6 +55,9 @@ struct obj {
 	int64_t		 next_cycle;	/* due time after a success */
 	int64_t		 not_before;	/* Retry-After */
 	unsigned	 failures;	/* consecutive */
+	int64_t		 failing_since;	/* monotonic ms of the first one */
+	int64_t		 last_ok;	/* monotonic ms of the last success
+					   (creation until then) */
 	char		 reason[192];	/* of the last failure */
 	int		 retried_401;
 
@@ -91,6 +95,45 @@ struct sync {
 static void	pump(struct sync *);
 static void	schedule(struct sync *);
 static void	announce(struct sync *);
+
+/* The index of ${o} in the configuration, for metrics_fetch(). */
+static size_t
+obj_index(const struct obj *o)
+{
+
+	return ((size_t)(o->cfg - o->s->cfg->objects));
+}
+
+/* The metrics class of a failure reason written by this file. */
+static const char *
+reason_class(const char *reason)
+{
+	long status;
+
+	if (strncmp(reason, "HTTP ", 5) == 0) {
+		status = strtol(reason + 5, NULL, 10);
+		if (status == 401)
+			return ("unauthorized");
+		if (status == 403)
+			return ("forbidden");
+		if (status == 404)
+			return ("not_found");
+		if (status == 429)
+			return ("throttled");
+		if (status == 408 || status >= 500)
+			return ("server_error");
+		return ("client_error");
+	}
+	if (strcmp(reason, "request failed") == 0)
+		return ("connection");
+	if (strcmp(reason, "bad response") == 0)
+		return ("bad_response");
+	if (strcmp(reason, "secret version is disabled") == 0)
+		return ("disabled");
+	if (strstr(reason, "challenge") != NULL)
+		return ("challenge");
+	return ("other");
+}
 
 static int64_t
 mono_ms(void)
@@ -207,6 +250,7 @@ maybe_commit(struct sync *s)
 	}
 	rc = writer_commit(s->cfg->output_dir, files, n);
 	free(files);
+	metrics_snapshot(rc == 0);
 	if (rc == -1) {
 		log_kv(LOG_ERROR, "snapshot not written: keeping the previous "
 		    "one", "dir", s->cfg->output_dir, NULL);
@@ -309,6 +353,7 @@ static void
 obj_success(struct obj *o, struct kv_secret *sec)
 {
 	const char *prev = o->version != NULL ? o->version : "(on disk)";
+	int changed = 0;
 
 	if (o->failures > 0)
 		log_kv(LOG_INFO, "object recovered", "object", o->cfg->name,
@@ -317,6 +362,7 @@ obj_success(struct obj *o, struct kv_secret *sec)
 	o->reason[0] = '\0';
 	o->retried_401 = 0;
 	o->fetched = 1;
+	o->last_ok = mono_ms();
 	if (o->have && o->version != NULL &&
 	    strcmp(o->version, sec->version) == 0) {
 		log_kv(LOG_DEBUG, "object unchanged", "object", o->cfg->name,
@@ -334,6 +380,7 @@ obj_success(struct obj *o, struct kv_secret *sec)
 			log_msg(LOG_ERROR, "sync: out of memory");
 			snprintf(o->reason, sizeof(o->reason), "out of memory");
 			o->failures = 1;
+			o->failing_since = mono_ms();
 			o->fetched = 0;
 			return;
 		}
@@ -347,7 +394,9 @@ obj_success(struct obj *o, struct kv_secret *sec)
 		o->data = nb;
 		o->have = 1;
 		o->s->dirty = 1;
+		changed = 1;
 	}
+	metrics_fetch(obj_index(o), NULL, changed);
 	free(o->version);
 	o->version = sec->version;	/* ownership moves */
 	sec->version = NULL;
@@ -367,6 +416,9 @@ obj_failure(struct obj *o, const char *reason, const char *detail,
 	char fails[16], retry[32];
 
 	o->failures++;
+	if (o->failures == 1)
+		o->failing_since = mono_ms();
+	metrics_fetch(obj_index(o), reason_class(reason), 0);
 	if (transient) {
 		delay = backoff_delay(o->failures, RETRY_BASE_MS,
 		    retry_cap(s), rand_unit());
@@ -449,6 +501,7 @@ obj_done(struct http_response *r, void *cookie)
 
 	o->req = NULL;
 	s->inflight--;
+	metrics_request(METRICS_KEYVAULT, r->status, r->failed, r->seconds);
 	if (o->probe) {
 		o->probe = 0;
 		s->probing = 0;
@@ -589,6 +642,7 @@ blob_done(struct http_response *r, void *cookie)
 
 	o->req = NULL;
 	s->inflight--;
+	metrics_request(METRICS_STORAGE, r->status, r->failed, r->seconds);
 	memset(&sec, 0, sizeof(sec));
 	if (r->failed && r->too_large) {
 		/* Not transient: the next cycle may find it smaller. */
@@ -838,6 +892,7 @@ obj_new(struct sync *s, const struct akvd_object *cfg)
 	o->cfg = cfg;
 	o->state = O_IDLE;
 	o->due = mono_ms();
+	o->last_ok = o->due;
 	return (o);
 }
 
@@ -894,6 +949,7 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 		s->nobjs++;
 	}
 	s->cfg = cfg;
+	(void)metrics_objects(cfg);
 	adopt_existing(s);
 	schedule(s);
 	return (s);
@@ -968,6 +1024,7 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 	}
 	config_free(s->cfg);
 	s->cfg = cfg;
+	(void)metrics_objects(cfg);
 	if (changed)
 		s->dirty = 1;
 	snprintf(count, sizeof(count), "%zu", s->nobjs);
@@ -1072,6 +1129,58 @@ sync_status(const struct sync *s, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%zu objects, %zu failing, last snapshot %s",
 	    s->nobjs, failing, when);
+}
+
+int
+sync_ready(const struct sync *s, char *why, size_t len)
+{
+	int64_t now = mono_ms(), limit, stale;
+	size_t i;
+
+	if (!s->committed) {
+		snprintf(why, len, "no snapshot written yet");
+		return (0);
+	}
+	limit = (int64_t)s->cfg->ready_max_failed *
+	    (int64_t)s->cfg->interval_ms;
+	/*
+	 * An object that cannot even be tried (no access token) is not
+	 * "failing", but it is stale: one interval (+10% jitter, + timeout)
+	 * more than that without a success counts as well.
+	 */
+	stale = ((int64_t)s->cfg->ready_max_failed + 1) *
+	    (int64_t)s->cfg->interval_ms * 11 / 10 +
+	    (int64_t)s->cfg->timeout_ms;
+	for (i = 0; i < s->nobjs; i++) {
+		const struct obj *o = s->objs[i];
+
+		if (o->cfg->optional)
+			continue;
+		if (!o->have) {
+			snprintf(why, len, "%s: no value yet: %s",
+			    o->cfg->name, o->reason[0] != '\0' ? o->reason :
+			    "not fetched");
+			return (0);
+		}
+		if (o->failures > 0 && now - o->failing_since > limit) {
+			snprintf(why, len, "%s: failing for %llds: %s",
+			    o->cfg->name,
+			    (long long)((now - o->failing_since) / 1000),
+			    o->reason);
+			return (0);
+		}
+		if (now - o->last_ok > stale) {
+			snprintf(why, len, "%s: no successful fetch for %llds: "
+			    "%s", o->cfg->name,
+			    (long long)((now - o->last_ok) / 1000),
+			    o->failures > 0 ? o->reason :
+			    auth_failures(s->auth) > 0 ? "no access token" :
+			    "not fetched");
+			return (0);
+		}
+	}
+	snprintf(why, len, "ready");
+	return (1);
 }
 
 int

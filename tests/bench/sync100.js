@@ -29,7 +29,7 @@ async function main() {
   const cfg = path.join(dir, 'akvd.json');
   fs.writeFileSync(cfg, JSON.stringify({ output_dir: shm, interval: '1h', vault: d.vaultUrl,
     auth: { tenant_id: d.tenantId, client_id: d.clientId, token_file: d.tokenFile, authority_host: d.authorityHost },
-    tls: { ca_file: d.caFile }, objects }));
+    tls: { ca_file: d.caFile }, listen: '127.0.0.1:0', objects }));
   const p = spawn(BIN, ['-c', cfg, '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   p.stderr.on('data', (b) => { log += b; });

@@ -207,3 +207,24 @@ test('processes matched by name inside a PID namespace; never itself, never outs
   assert.match(log, /notification found no process notify="process akvd"/);
   ns.kill('SIGKILL');
 });
+
+test('WATCHDOG=1 pings at half WATCHDOG_USEC, which the command does not inherit', async (t) => {
+  const fx = await setup(t);
+  fx.set('w', 'watchdog-v1');
+  const sock = path.join(fx.dir, 'notify.sock');
+  const sd = spawn(path.join(ROOT, 'build', 'test', 'sd_listen'), [sock]);
+  t.after(() => sd.kill('SIGKILL'));
+  let sdOut = '';
+  sd.stdout.on('data', (b) => { sdOut += b; });
+  await until(() => sdOut.includes('listening'), { what: 'the notify socket' });
+  const envOut = path.join(fx.dir, 'env.out');
+  const cfg = fx.config([{ name: 'w' }], { interval: '1h' });
+  const a = new Akvd(['--config', fx.write(cfg), '--', '/bin/sh', '-c',
+    `env > ${envOut}; exec sleep 600`], { env: { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '400000' } });
+  fx.procs.push(a);
+  await until(() => (sdOut.match(/WATCHDOG=1/g) || []).length >= 3, { what: 'three WATCHDOG=1 pings' });
+  await until(() => fs.existsSync(envOut) && /PATH=/.test(fs.readFileSync(envOut, 'utf8')), { what: 'the command' });
+  const env = fs.readFileSync(envOut, 'utf8');
+  assert.doesNotMatch(env, /^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID)=/m);
+  await a.stop();
+});

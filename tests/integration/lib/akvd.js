@@ -19,6 +19,11 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+// A deadline for Promise.race that does not keep the test process alive.
+function deadline(ms) {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
 // Poll fn() until it returns a truthy value or the deadline passes.
 async function until(fn, { timeout = 15000, step = 50, what = 'condition' } = {}) {
   const end = Date.now() + timeout;
@@ -131,7 +136,7 @@ class Akvd {
 
   async stop() {
     this.kill('SIGTERM');
-    const r = await Promise.race([this.exited, sleep(10000).then(() => null)]);
+    const r = await Promise.race([this.exited, deadline(10000).then(() => null)]);
     if (r === null) {
       this.proc.kill('SIGKILL');
       await this.exited;
@@ -144,7 +149,7 @@ class Akvd {
 // Run akvd to completion (for --check, --once, bad configs).
 async function runAkvd(args, opts = {}) {
   const a = new Akvd(args, opts);
-  const r = await Promise.race([a.exited, sleep(opts.timeout || 30000).then(() => null)]);
+  const r = await Promise.race([a.exited, deadline(opts.timeout || 30000).then(() => null)]);
   if (r === null) {
     a.proc.kill('SIGKILL');
     await a.exited;

@@ -1,0 +1,89 @@
+/*
+ * metrics.h - counters and gauges for /metrics (Prometheus text format).
+ *
+ * Like the logger, the registry is process-wide: the modules that see an
+ * event (sync, auth, hooks, supervise, main) record it with one small call
+ * that costs a few additions, and the text is rendered only when /metrics
+ * is asked for.  Objects are labelled with their Key Vault name and alias,
+ * never with a value, a version or anything secret.
+ *
+ * Every metric is listed, with its labels, in README.md.
+ */
+#ifndef AKVD_METRICS_H
+#define AKVD_METRICS_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "config.h"
+#include "util.h"
+
+/* Where a request went, for the latency histogram and status classes. */
+enum metrics_target {
+	METRICS_KEYVAULT = 0,	/* Key Vault */
+	METRICS_IDENTITY,	/* Entra ID, IMDS, App Service */
+	METRICS_NOTIFY,		/* the app's refresh URL */
+	METRICS_STORAGE,	/* Blob Storage */
+	METRICS_NTARGETS
+};
+
+/*
+ * metrics_objects(cfg): the objects of ${cfg} are the ones labelled from
+ * now on, by their index in cfg->objects.  Counters of an object whose
+ * name and alias were already known are kept; the others are dropped.
+ * Called by the sync whenever it adopts a configuration.  Returns 0, or -1
+ * on ENOMEM (logged; per-object metrics are then off until the next call).
+ */
+int	metrics_objects(const struct akvd_config *);
+
+/*
+ * metrics_fetch(idx, reason, changed): object ${idx} was fetched
+ * (${reason} NULL) or failed for ${reason}, a short class such as
+ * "throttled" or "forbidden" (see README.md).  ${changed}: its content
+ * changed.
+ */
+void	metrics_fetch(size_t, const char *, int);
+
+/*
+ * metrics_request(target, status, failed, seconds): an HTTP request to
+ * ${target} finished with ${status} (or a transport failure) after
+ * ${seconds}.
+ */
+void	metrics_request(enum metrics_target, long, int, double);
+
+/*
+ * metrics_token(ok, expires_on): a token request succeeded (the Key Vault
+ * token expires at ${expires_on}, wall clock; 0 for another scope's token)
+ * or failed.
+ */
+void	metrics_token(int, time_t);
+
+/*
+ * metrics_notify(kind, ok): a notification of ${kind} ("pid_file",
+ * "process", "exec", "http", "command") was sent or finally failed.
+ */
+void	metrics_notify(const char *, int);
+
+/* metrics_snapshot(ok): a snapshot was written, or could not be. */
+void	metrics_snapshot(int);
+
+/* metrics_reload(ok): a SIGHUP reload was applied, or refused. */
+void	metrics_reload(int);
+
+/*
+ * metrics_render(out, ready): append every metric to ${out} in the
+ * Prometheus text exposition format (version 0.0.4); ${ready} is the
+ * readiness /readyz reports.  Returns 0, or -1 on ENOMEM.
+ */
+int	metrics_render(struct buf *, int);
+
+/*
+ * metrics_escape(out, s): append ${s} as a label value: backslash, double
+ * quote and newline escaped.  Returns 0, or -1 on ENOMEM.
+ */
+int	metrics_escape(struct buf *, const char *);
+
+/* metrics_reset(): forget everything (tests; the end of main). */
+void	metrics_reset(void);
+
+#endif /* !AKVD_METRICS_H */
