@@ -38,8 +38,28 @@ enum auth_method {
 #define CONFIG_DEFAULT_IMDS	"http://169.254.169.254"
 
 enum object_type {
-	OBJ_SECRET = 0
+	OBJ_SECRET = 0,		/* GET /secrets/{name} */
+	OBJ_CERT,		/* GET /certificates/{name}: "cer" as PEM */
+	OBJ_KEY			/* GET /keys/{name}: the JWK as PUBLIC KEY */
 };
+
+/* How a secret's value is decoded before it is written. */
+enum object_encoding {
+	ENC_UTF8 = 0,		/* as is */
+	ENC_BASE64,
+	ENC_HEX
+};
+
+/* What a certificate-backed secret is written as. */
+enum object_format {
+	FMT_AUTO = 0,		/* PEM for certificate-backed secrets, the
+				   value as is otherwise */
+	FMT_PEM,		/* PKCS#8 key, then leaf -> root */
+	FMT_PFX			/* PKCS#12, empty password */
+};
+
+#define CONFIG_MAX_HISTORY	100
+#define CONFIG_OWNER_KEEP	((long)-1)	/* uid/gid not set */
 
 struct akvd_object {
 	char		*name;		/* Key Vault object name */
@@ -50,7 +70,35 @@ struct akvd_object {
 	char		*vault;		/* https URL, no trailing slash */
 	mode_t		 mode;		/* file mode, default 0440 */
 	int		 optional;	/* failure does not fail --once */
+	enum object_encoding encoding;	/* secret only */
+	enum object_format format;	/* secret only */
+	int		 split;		/* also .key, .crt, .ca.crt */
+	unsigned	 history;	/* 0, or newest N versions as
+					   alias/0 .. alias/N-1 */
+	long		 uid;		/* CONFIG_OWNER_KEEP or an id */
+	long		 gid;
 };
+
+/* The file names of split: "" (the alias itself), then these suffixes. */
+#define CONFIG_SPLIT_FILES	4
+
+/*
+ * config_object_nfiles(obj): how many files ${obj} writes: 1, 4 with
+ * "split", N with "history: N".
+ */
+size_t	config_object_nfiles(const struct akvd_object *);
+
+/*
+ * config_object_path(obj, i, buf, len): the path (relative to output_dir)
+ * of file ${i} of ${obj}: the alias; alias + ".key", ".crt", ".ca.crt"
+ * with split; alias + "/" + i with history.  Returns 0, or -1 if it does
+ * not fit in ${len}.
+ */
+int	config_object_path(const struct akvd_object *, size_t, char *,
+	    size_t);
+
+/* config_type_name(t): "secret", "cert", "key". */
+const char *config_type_name(enum object_type);
 
 struct akvd_auth {
 	enum auth_method method;
@@ -189,7 +237,8 @@ int	config_alias_valid(const char *);
 
 /*
  * config_object_same_source(a, b): nonzero if ${a} and ${b} fetch the same
- * thing (name, type, version, vault); used by reload to keep state.
+ * thing (name, type, version, vault) and render it the same way (encoding,
+ * format, split, history); used by reload to keep state.
  */
 int	config_object_same_source(const struct akvd_object *,
     const struct akvd_object *);

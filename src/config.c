@@ -1087,20 +1087,134 @@ mode_parse(const char *s, mode_t *out)
 	return (0);
 }
 
+static const char *const type_names[] = { "secret", "cert", "key" };
+static const char *const encoding_names[] = { "utf-8", "base64", "hex" };
+static const char *const format_names[] = { "auto", "pem", "pfx" };
+
+/* The index of ${s} in ${names} (${n} of them), or -1. */
+static int
+lookup(const char *s, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return ((int)i);
+	return (-1);
+}
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* config_type_name(t): "secret", "cert", "key". */
+const char *
+config_type_name(enum object_type t)
+{
+
+	return ((size_t)t < NELEM(type_names) ? type_names[t] : "?");
+}
+
+/* A string member that must be one of ${names}; -1 if absent or bad. */
+static int
+get_enum(struct parser *p, const char *path, const cJSON *o,
+    const char *key, const char *const *names, size_t n)
+{
+	const char *s;
+	char sub[96], sv[SHOW_LEN], list[128];
+	size_t i;
+	int v;
+
+	if (get_string(p, path, o, key, &s) != 1)
+		return (-1);
+	if ((v = lookup(s, names, n)) != -1)
+		return (v);
+	list[0] = '\0';
+	for (i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s%s", i > 0 ? ", " : "", names[i]);
+	join(sub, sizeof(sub), path, key);
+	perr(p, sub, "unsupported %s \"%s\" (supported: %s)", key,
+	    show(sv, s), list);
+	return (-1);
+}
+
+/* "uid"/"gid": a non-negative integer below 2^31 - 1. */
+static void
+get_owner(struct parser *p, const char *path, const cJSON *o,
+    const char *key, long *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	char sub[96];
+
+	*out = CONFIG_OWNER_KEEP;
+	if (v == NULL)
+		return;
+	join(sub, sizeof(sub), path, key);
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 &&
+	    v->valuedouble < 2147483647.) ||
+	    v->valuedouble != (double)(long)v->valuedouble)
+		perr(p, sub, "must be a numeric id from 0 to 2147483646");
+	else
+		*out = (long)v->valuedouble;
+}
+
+/* The options that only some types, or some combinations, allow. */
+static void
+check_object_options(struct parser *p, const char *path,
+    const cJSON *o, struct akvd_object *obj)
+{
+	char sub[96];
+
+	if (obj->type != OBJ_SECRET) {
+		if (cJSON_GetObjectItemCaseSensitive(o, "encoding") != NULL) {
+			join(sub, sizeof(sub), path, "encoding");
+			perr(p, sub, "only for type \"secret\"");
+		}
+		if (cJSON_GetObjectItemCaseSensitive(o, "format") != NULL) {
+			join(sub, sizeof(sub), path, "format");
+			perr(p, sub, "only for type \"secret\"");
+		}
+		if (obj->split) {
+			join(sub, sizeof(sub), path, "split");
+			perr(p, sub, "only for type \"secret\"");
+		}
+	}
+	if (obj->encoding != ENC_UTF8 && obj->format != FMT_AUTO) {
+		join(sub, sizeof(sub), path, "format");
+		perr(p, sub, "cannot be combined with \"encoding\"");
+	}
+	if (obj->split && (obj->format == FMT_PFX ||
+	    obj->encoding != ENC_UTF8)) {
+		join(sub, sizeof(sub), path, "split");
+		perr(p, sub, "needs a certificate in PEM form (no \"format\": "
+		    "\"pfx\", no \"encoding\")");
+	}
+	if (obj->history > 0 && obj->split) {
+		join(sub, sizeof(sub), path, "history");
+		perr(p, sub, "cannot be combined with \"split\"");
+	}
+	if (obj->history > 0 && obj->version != NULL &&
+	    obj->version[0] != '\0') {
+		join(sub, sizeof(sub), path, "history");
+		perr(p, sub, "cannot be combined with a pinned \"version\"");
+	}
+}
+
 static void
 parse_object(struct parser *p, const cJSON *o, size_t idx,
     struct akvd_config *c, struct akvd_object *obj)
 {
 	static const char *const keys[] = { "name", "type", "alias",
-	    "version", "vault", "mode", "optional", NULL };
-	const char *name = NULL, *type, *alias, *version, *vault, *why;
-	const cJSON *m, *opt;
+	    "version", "vault", "mode", "optional", "encoding", "format",
+	    "split", "history", "uid", "gid", NULL };
+	const char *name = NULL, *alias, *version, *vault, *why;
+	const cJSON *m, *opt, *sp, *h;
 	char path[64], sub[96], url[URL_MAX], sv[SHOW_LEN];
 	int r;
 
 	snprintf(path, sizeof(path), "objects[%zu]", idx);
 	obj->type = OBJ_SECRET;
 	obj->mode = CONFIG_DEFAULT_MODE;
+	obj->uid = obj->gid = CONFIG_OWNER_KEEP;
 	if (!cJSON_IsObject(o)) {
 		perr(p, path, "must be an object");
 		return;
@@ -1117,11 +1231,15 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 	else if (r == 1)
 		obj->name = pdup(p, sub, name);
 
-	snprintf(sub, sizeof(sub), "%s.type", path);
-	if (get_string(p, path, o, "type", &type) == 1 &&
-	    strcmp(type, "secret") != 0)
-		perr(p, sub, "unsupported type \"%s\" (supported: secret)",
-		    show(sv, type));
+	if ((r = get_enum(p, path, o, "type", type_names,
+	    NELEM(type_names))) != -1)
+		obj->type = (enum object_type)r;
+	if ((r = get_enum(p, path, o, "encoding", encoding_names,
+	    NELEM(encoding_names))) != -1)
+		obj->encoding = (enum object_encoding)r;
+	if ((r = get_enum(p, path, o, "format", format_names,
+	    NELEM(format_names))) != -1)
+		obj->format = (enum object_format)r;
 
 	/* The alias defaults to the name, which is always a valid one. */
 	snprintf(sub, sizeof(sub), "%s.alias", path);
@@ -1163,6 +1281,8 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 	else if (m != NULL && mode_parse(m->valuestring, &obj->mode) == -1)
 		perr(p, sub, "invalid mode \"%s\" (octal such as \"0440\" or "
 		    "\"640\", at most 0777)", show(sv, m->valuestring));
+	get_owner(p, path, o, "uid", &obj->uid);
+	get_owner(p, path, o, "gid", &obj->gid);
 
 	snprintf(sub, sizeof(sub), "%s.optional", path);
 	opt = cJSON_GetObjectItemCaseSensitive(o, "optional");
@@ -1170,6 +1290,24 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 		perr(p, sub, "must be true or false");
 	else
 		obj->optional = cJSON_IsTrue(opt);
+
+	snprintf(sub, sizeof(sub), "%s.split", path);
+	sp = cJSON_GetObjectItemCaseSensitive(o, "split");
+	if (sp != NULL && !cJSON_IsBool(sp))
+		perr(p, sub, "must be true or false");
+	else
+		obj->split = cJSON_IsTrue(sp);
+
+	snprintf(sub, sizeof(sub), "%s.history", path);
+	h = cJSON_GetObjectItemCaseSensitive(o, "history");
+	if (h != NULL && (!cJSON_IsNumber(h) || !(h->valuedouble >= 1 &&
+	    h->valuedouble <= CONFIG_MAX_HISTORY) ||
+	    h->valuedouble != (double)(long)h->valuedouble))
+		perr(p, sub, "must be an integer from 1 to %d",
+		    CONFIG_MAX_HISTORY);
+	else if (h != NULL)
+		obj->history = (unsigned)h->valuedouble;
+	check_object_options(p, path, o, obj);
 }
 
 static const struct {
@@ -1447,34 +1585,99 @@ parse_supervise(struct parser *p, const cJSON *root, struct akvd_config *c)
 	c->on_change = ON_CHANGE_RESTART;
 }
 
-/* Aliases must be unique, and no alias a directory of another. */
+/*
+ * config_object_nfiles(obj): how many files ${obj} writes: 1, 4 with
+ * "split", N with "history: N".
+ */
+size_t
+config_object_nfiles(const struct akvd_object *o)
+{
+
+	if (o->history > 0)
+		return (o->history);
+	return (o->split ? CONFIG_SPLIT_FILES : 1);
+}
+
+/*
+ * config_object_path(obj, i, buf, len): the path (relative to output_dir)
+ * of file ${i} of ${obj}: the alias; alias + ".key", ".crt", ".ca.crt"
+ * with split; alias + "/" + i with history.  Returns 0, or -1 if it does
+ * not fit in ${len}.
+ */
+int
+config_object_path(const struct akvd_object *o, size_t i, char *buf,
+    size_t len)
+{
+	static const char *const suffix[CONFIG_SPLIT_FILES] = { "", ".key",
+	    ".crt", ".ca.crt" };
+	int n;
+
+	if (o->history > 0)
+		n = snprintf(buf, len, "%s/%zu", o->alias, i);
+	else
+		n = snprintf(buf, len, "%s%s", o->alias,
+		    i < CONFIG_SPLIT_FILES ? suffix[i] : "?");
+	return (n < 0 || (size_t)n >= len ? -1 : 0);
+}
+
+/* Nonzero if ${a} and ${b} are equal or one is a directory of the other. */
+static int
+paths_clash(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la == lb)
+		return (strcmp(a, b) == 0);
+	if (la > lb)
+		return (strncmp(a, b, lb) == 0 && a[lb] == '/');
+	return (strncmp(a, b, la) == 0 && b[la] == '/');
+}
+
+/*
+ * Every file name (aliases and the extra files of split and history) must
+ * be unique, and no name a directory of another.
+ */
 static void
 check_aliases(struct parser *p, const struct akvd_config *c)
 {
-	size_t i, j, li, lj;
-	const char *a, *b;
-	char path[64];
+	char path[64], a[PATH_MAX], b[PATH_MAX];
+	size_t i, j, fi, fj;
+	int bad;
 
 	for (i = 0; i < c->nobjects; i++) {
-		if ((a = c->objects[i].alias) == NULL)
+		if (c->objects[i].alias == NULL)
 			continue;
-		li = strlen(a);
-		for (j = 0; j < i; j++) {
-			if ((b = c->objects[j].alias) == NULL)
-				continue;
-			lj = strlen(b);
-			snprintf(path, sizeof(path), "objects[%zu].alias", i);
-			if (strcmp(a, b) == 0) {
-				perr(p, path, "\"%s\" is already used by "
-				    "objects[%zu]", a, j);
+		snprintf(path, sizeof(path), "objects[%zu].alias", i);
+		bad = 0;
+		for (fi = 0; fi < config_object_nfiles(&c->objects[i]) &&
+		    !bad; fi++) {
+			if (config_object_path(&c->objects[i], fi, a,
+			    sizeof(a)) == -1 || alias_problem(a) != NULL) {
+				perr(p, path, "makes a file name that is too "
+				    "long");
+				bad = 1;
 				break;
 			}
-			if ((li > lj && strncmp(a, b, lj) == 0 &&
-			    a[lj] == '/') || (lj > li &&
-			    strncmp(a, b, li) == 0 && b[li] == '/')) {
-				perr(p, path, "\"%s\" conflicts with \"%s\" "
-				    "of objects[%zu]", a, b, j);
-				break;
+			for (j = 0; j < i && !bad; j++) {
+				if (c->objects[j].alias == NULL)
+					continue;
+				for (fj = 0; fj < config_object_nfiles(
+				    &c->objects[j]); fj++) {
+					if (config_object_path(&c->objects[j],
+					    fj, b, sizeof(b)) == -1 ||
+					    !paths_clash(a, b))
+						continue;
+					if (strcmp(a, b) == 0)
+						perr(p, path, "\"%s\" is "
+						    "already used by "
+						    "objects[%zu]", a, j);
+					else
+						perr(p, path, "\"%s\" "
+						    "conflicts with \"%s\" of "
+						    "objects[%zu]", a, b, j);
+					bad = 1;
+					break;
+				}
 			}
 		}
 	}
@@ -1863,13 +2066,27 @@ config_print(FILE *f, const struct akvd_config *c)
 			goto out;
 		cJSON_AddItemToArray(objs, o);
 		cJSON_AddStringToObject(o, "name", ob->name);
-		cJSON_AddStringToObject(o, "type", "secret");
+		cJSON_AddStringToObject(o, "type",
+		    config_type_name(ob->type));
 		cJSON_AddStringToObject(o, "alias", ob->alias);
 		cJSON_AddStringToObject(o, "version", ob->version);
 		cJSON_AddStringToObject(o, "vault", ob->vault);
 		snprintf(mode, sizeof(mode), "%04o", (unsigned)ob->mode);
 		cJSON_AddStringToObject(o, "mode", mode);
+		if (ob->uid != CONFIG_OWNER_KEEP)
+			cJSON_AddNumberToObject(o, "uid", (double)ob->uid);
+		if (ob->gid != CONFIG_OWNER_KEEP)
+			cJSON_AddNumberToObject(o, "gid", (double)ob->gid);
 		cJSON_AddBoolToObject(o, "optional", ob->optional);
+		if (ob->type == OBJ_SECRET) {
+			cJSON_AddStringToObject(o, "encoding",
+			    encoding_names[ob->encoding]);
+			cJSON_AddStringToObject(o, "format",
+			    format_names[ob->format]);
+			cJSON_AddBoolToObject(o, "split", ob->split);
+		}
+		if (ob->history > 0)
+			cJSON_AddNumberToObject(o, "history", ob->history);
 	}
 	if (c->nnotify > 0) {
 		cJSON *nl = cJSON_AddArrayToObject(root, "notify"), *ne;
@@ -1919,7 +2136,8 @@ same(const char *a, const char *b)
 
 /*
  * config_object_same_source(a, b): nonzero if ${a} and ${b} fetch the same
- * thing (name, type, version, vault); used by reload to keep state.
+ * thing (name, type, version, vault) and render it the same way (encoding,
+ * format, split, history); used by reload to keep state.
  */
 int
 config_object_same_source(const struct akvd_object *a,
@@ -1927,5 +2145,7 @@ config_object_same_source(const struct akvd_object *a,
 {
 
 	return (a->type == b->type && same(a->name, b->name) &&
-	    same(a->version, b->version) && same(a->vault, b->vault));
+	    same(a->version, b->version) && same(a->vault, b->vault) &&
+	    a->encoding == b->encoding && a->format == b->format &&
+	    a->split == b->split && a->history == b->history);
 }

@@ -9,6 +9,7 @@
  * wake-ups are the next due time and the token renewal.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "duration.h"
 #include "kv.h"
 #include "log.h"
+#include "render.h"
 #include "sync.h"
 #include "util.h"
 #include "writer.h"
@@ -31,6 +33,13 @@
 #define COMMIT_RETRY_MS		5000
 #define BATCH_SLACK_MS		50	/* objects due this close go together */
 
+/* What the request in flight (or next) of an object is. */
+enum obj_phase {
+	P_FETCH = 0,		/* GET the object (latest or pinned) */
+	P_VERSIONS,		/* history: list its versions */
+	P_HISTORY		/* history: GET version k of want */
+};
+
 enum obj_state {
 	O_IDLE = 0,		/* waiting for its due time */
 	O_QUEUED,		/* due, waiting for a slot or a token */
@@ -43,9 +52,20 @@ struct obj {
 	const struct akvd_object *cfg;	/* into s->cfg->objects */
 	enum obj_state	 state;
 
-	struct buf	 data;		/* last good value (secret) */
+	struct buf	*files;		/* last good files (secrets), nfiles */
+	char		**paths;	/* of files, relative to output_dir */
+	size_t		 nfiles;	/* config_object_nfiles() */
 	int		 have;
-	char		*version;	/* of data; NULL if adopted from disk */
+	char		*version;	/* of files (history: every version,
+					   comma-separated); NULL if adopted
+					   from disk */
+
+	enum obj_phase	 phase;
+	char		*next_url;	/* P_VERSIONS: nextLink to follow */
+	struct kv_list	 list;		/* P_VERSIONS: items so far */
+	char		**want;		/* P_HISTORY: versions, newest first */
+	size_t		 nwant, k;
+	struct buf	*pending;	/* P_HISTORY: files rendered so far */
 	int		 fetched;	/* fetched from Key Vault this run */
 	int		 attempted;	/* tried at least once */
 
@@ -128,6 +148,93 @@ retry_cap(const struct sync *s)
 	return (cap);
 }
 
+/* Wipe and free ${n} buffers at ${b}. */
+static void
+bufs_wipe(struct buf *b, size_t n)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		buf_wipe(&b[i]);
+	free(b);
+}
+
+static void
+paths_free(char **paths, size_t n)
+{
+	size_t i;
+
+	if (paths == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+static void
+obj_free_files(struct obj *o)
+{
+
+	bufs_wipe(o->files, o->nfiles);
+	paths_free(o->paths, o->nfiles);
+	o->files = NULL;
+	o->paths = NULL;
+	o->nfiles = 0;
+}
+
+/* Forget a multi-request fetch (history) in progress. */
+static void
+obj_reset_phase(struct obj *o)
+{
+	size_t i;
+
+	free(o->next_url);
+	o->next_url = NULL;
+	kv_list_clear(&o->list);
+	for (i = 0; i < o->nwant; i++)
+		free(o->want[i]);
+	free(o->want);
+	o->want = NULL;
+	bufs_wipe(o->pending, o->nwant);
+	o->pending = NULL;
+	o->nwant = o->k = 0;
+	o->phase = o->cfg->history > 0 ? P_VERSIONS : P_FETCH;
+}
+
+/*
+ * Point ${o} at ${cfg}: the paths of its files follow the alias.  The
+ * number of files never changes (same_source compares split and history).
+ * Returns 0, or -1 on ENOMEM (${o} unchanged).
+ */
+static int
+obj_set_cfg(struct obj *o, const struct akvd_object *cfg)
+{
+	char path[PATH_MAX], **paths;
+	size_t i, n = config_object_nfiles(cfg);
+
+	if ((paths = calloc(n, sizeof(*paths))) == NULL)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if (config_object_path(cfg, i, path, sizeof(path)) == -1 ||
+		    (paths[i] = strdup(path)) == NULL) {
+			paths_free(paths, n);
+			return (-1);
+		}
+	}
+	if (o->files == NULL &&
+	    (o->files = calloc(n, sizeof(*o->files))) == NULL) {
+		paths_free(paths, n);
+		return (-1);
+	}
+	paths_free(o->paths, o->nfiles);
+	o->paths = paths;
+	o->nfiles = n;
+	o->cfg = cfg;
+	return (0);
+}
+
 static void
 obj_free(struct obj *o)
 {
@@ -140,7 +247,8 @@ obj_free(struct obj *o)
 		if (o->probe)
 			o->s->probing = 0;
 	}
-	buf_wipe(&o->data);
+	obj_reset_phase(o);
+	obj_free_files(o);
 	free(o->version);
 	free(o);
 }
@@ -183,21 +291,32 @@ maybe_commit(struct sync *s)
 
 	if (!s->dirty || busy(s) || !all_attempted(s))
 		return (0);
-	if ((files = calloc(s->nobjs + 1, sizeof(*files))) == NULL) {
+	for (i = 0; i < s->nobjs; i++)
+		n += s->objs[i]->nfiles;
+	if ((files = calloc(n + 1, sizeof(*files))) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		s->commit_retry = mono_ms() + COMMIT_RETRY_MS;
 		return (-1);
 	}
+	n = 0;
 	for (i = 0; i < s->nobjs; i++) {
 		struct obj *o = s->objs[i];
+		size_t f;
 
 		if (!o->have)
 			continue;
-		files[n].path = o->cfg->alias;
-		files[n].data = o->data.data != NULL ? o->data.data : "";
-		files[n].len = o->data.len;
-		files[n].mode = o->cfg->mode;
-		n++;
+		for (f = 0; f < o->nfiles; f++) {
+			files[n].path = o->paths[f];
+			files[n].data = o->files[f].data != NULL ?
+			    o->files[f].data : "";
+			files[n].len = o->files[f].len;
+			files[n].mode = o->cfg->mode;
+			files[n].set_owner = 1;
+			files[n].uid = o->cfg->uid;
+			files[n].gid = o->cfg->gid;
+			files[n].object = o->cfg->name;
+			n++;
+		}
 	}
 	if (n == 0) {
 		/* Nothing to show yet: keep whatever is on disk. */
@@ -215,6 +334,8 @@ maybe_commit(struct sync *s)
 	s->dirty = 0;
 	s->commit_retry = 0;
 	s->last_commit = time(NULL);
+	for (i = n = 0; i < s->nobjs; i++)
+		n += s->objs[i]->have;
 	snprintf(count, sizeof(count), "%zu", n);
 	log_kv(LOG_INFO, "snapshot written", "dir", s->cfg->output_dir,
 	    "objects", count, NULL);
@@ -287,6 +408,7 @@ obj_next(struct obj *o, int transient, uint64_t delay_ms)
 	struct sync *s = o->s;
 	int64_t now = mono_ms();
 
+	obj_reset_phase(o);
 	o->attempted = 1;
 	if (s->once) {
 		if (!transient || o->failures >= ONCE_ATTEMPTS ||
@@ -304,52 +426,63 @@ obj_next(struct obj *o, int transient, uint64_t delay_ms)
 		o->due = o->not_before;
 }
 
+/* Are the ${n} buffers at ${a} and ${b} the same bytes? */
+static int
+bufs_equal(const struct buf *a, const struct buf *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i].len != b[i].len || (a[i].len > 0 &&
+		    memcmp(a[i].data, b[i].data, a[i].len) != 0))
+			return (0);
+	return (1);
+}
+
+/*
+ * A fetch succeeded with ${version}: the rendered ${files} (o->nfiles of
+ * them, owned by the caller, wiped by it or taken: then nulled).
+ */
 static void
-obj_success(struct obj *o, struct kv_secret *sec)
+obj_success(struct obj *o, const char *version, struct buf **files)
 {
 	const char *prev = o->version != NULL ? o->version : "(on disk)";
+	char *v;
 
 	if (o->failures > 0)
 		log_kv(LOG_INFO, "object recovered", "object", o->cfg->name,
-		    "version", sec->version, "after", o->reason, NULL);
+		    "version", version, "after", o->reason, NULL);
 	o->failures = 0;
 	o->reason[0] = '\0';
 	o->retried_401 = 0;
 	o->fetched = 1;
 	if (o->have && o->version != NULL &&
-	    strcmp(o->version, sec->version) == 0) {
+	    strcmp(o->version, version) == 0) {
 		log_kv(LOG_DEBUG, "object unchanged", "object", o->cfg->name,
-		    "version", sec->version, NULL);
-	} else if (o->have && o->data.len == sec->len &&
-	    (sec->len == 0 ||
-	    memcmp(o->data.data, sec->value, sec->len) == 0)) {
+		    "version", version, NULL);
+	} else if (o->have && bufs_equal(o->files, *files, o->nfiles)) {
 		log_kv(LOG_DEBUG, "object version changed, content identical",
-		    "object", o->cfg->name, "version", sec->version,
+		    "object", o->cfg->name, "version", version,
 		    "previous", prev, NULL);
 	} else {
-		struct buf nb = BUF_INIT;
-
-		if (buf_append(&nb, sec->value, sec->len) == -1) {
-			log_msg(LOG_ERROR, "sync: out of memory");
-			snprintf(o->reason, sizeof(o->reason), "out of memory");
-			o->failures = 1;
-			o->fetched = 0;
-			return;
-		}
 		if (o->have || o->s->committed)
 			o->changed = 1;
 		log_kv(LOG_INFO, o->have ? "object updated" : "object fetched",
 		    "object", o->cfg->name, "alias", o->cfg->alias,
-		    "version", sec->version,
+		    "version", version,
 		    "previous", o->have ? prev : "(none)", NULL);
-		buf_wipe(&o->data);
-		o->data = nb;
+		bufs_wipe(o->files, o->nfiles);
+		o->files = *files;	/* ownership moves */
+		*files = NULL;
 		o->have = 1;
 		o->s->dirty = 1;
 	}
+	if ((v = strdup(version)) == NULL) {
+		log_msg(LOG_ERROR, "sync: out of memory");
+		return;
+	}
 	free(o->version);
-	o->version = sec->version;	/* ownership moves */
-	sec->version = NULL;
+	o->version = v;
 }
 
 /*
@@ -436,14 +569,219 @@ learn_tenant(struct obj *o, const struct http_response *r)
 	return (auth_set_tenant(o->s->auth, c.tenant) == 0 ? 0 : 1);
 }
 
-/* HTTP completion of a GET of ${o}. */
+static enum kv_kind
+obj_kind(const struct obj *o)
+{
+
+	switch (o->cfg->type) {
+	case OBJ_CERT:
+		return (KV_CERTIFICATE);
+	case OBJ_KEY:
+		return (KV_KEY);
+	default:
+		return (KV_SECRET);
+	}
+}
+
+static int	continue_fetch(struct obj *);
+
+/*
+ * Parse a bundle of ${o} and render its files into ${out}
+ * (CONFIG_SPLIT_FILES empty buffers).  Returns 0, or -1 after recording
+ * the failure.
+ */
+static int
+obj_render(struct obj *o, const struct http_response *r, struct buf *out,
+    char **version)
+{
+	struct kv_secret sec;
+	char err[256];
+	int rc = -1;
+
+	memset(&sec, 0, sizeof(sec));
+	if (kv_parse_object(r->body.data, r->body.len, obj_kind(o), &sec,
+	    err, sizeof(err)) == -1)
+		obj_failure(o, "bad response", err, 1, -1);
+	else if (!sec.enabled)
+		obj_failure(o, "version is disabled", NULL, 0, -1);
+	else if (render_object(o->cfg, sec.value, sec.len, sec.content_type,
+	    out, err, sizeof(err)) == -1)
+		obj_failure(o, "cannot render the object", err, 0, -1);
+	else {
+		*version = sec.version;
+		sec.version = NULL;
+		rc = 0;
+	}
+	kv_secret_clear(&sec);
+	return (rc);
+}
+
+/* A single GET came back 200. */
+static void
+done_fetch(struct obj *o, const struct http_response *r)
+{
+	struct buf out[CONFIG_SPLIT_FILES], *files;
+	char *version = NULL;
+	size_t i;
+
+	memset(out, 0, sizeof(out));
+	if (obj_render(o, r, out, &version) == -1)
+		goto out;
+	if ((files = calloc(o->nfiles, sizeof(*files))) == NULL) {
+		obj_failure(o, "out of memory", NULL, 1, -1);
+		goto out;
+	}
+	for (i = 0; i < o->nfiles; i++) {
+		files[i] = out[i];
+		memset(&out[i], 0, sizeof(out[i]));
+	}
+	obj_success(o, version, &files);
+	bufs_wipe(files, o->nfiles);
+	obj_next(o, 0, 0);
+out:
+	free(version);
+	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
+		buf_wipe(&out[i]);
+}
+
+/* Newest first: by creation time, then by position in the list. */
+static int
+item_cmp(const void *a, const void *b)
+{
+	const struct kv_item *x = *(struct kv_item *const *)a;
+	const struct kv_item *y = *(struct kv_item *const *)b;
+
+	if (x->created != y->created)
+		return (x->created > y->created ? -1 : 1);
+	return (x > y ? -1 : x < y ? 1 : 0);
+}
+
+/*
+ * Every page of versions is in: choose the newest N enabled ones.  Returns
+ * 1 if they are what is on disk already, 0 if they must be fetched, -1
+ * after recording a failure.
+ */
+static int
+choose_versions(struct obj *o)
+{
+	struct kv_item **v;
+	struct buf key = BUF_INIT;
+	size_t i, n = 0, want = o->cfg->history;
+	char detail[96];
+	int rc = -1;
+
+	if ((v = calloc(o->list.n + 1, sizeof(*v))) == NULL ||
+	    (o->want = calloc(want, sizeof(*o->want))) == NULL) {
+		obj_failure(o, "out of memory", NULL, 1, -1);
+		goto out;
+	}
+	for (i = 0; i < o->list.n; i++)
+		if (o->list.items[i].enabled && o->list.items[i].version !=
+		    NULL)
+			v[n++] = &o->list.items[i];
+	if (n < want) {
+		snprintf(detail, sizeof(detail), "%zu enabled, history needs "
+		    "%zu", n, want);
+		obj_failure(o, "not enough enabled versions", detail, 0, -1);
+		goto out;
+	}
+	qsort(v, n, sizeof(*v), item_cmp);
+	for (i = 0; i < want; i++) {
+		if ((o->want[i] = strdup(v[i]->version)) == NULL ||
+		    buf_appendf(&key, "%s%s", i > 0 ? "," : "",
+		    v[i]->version) == -1) {
+			o->nwant = i + 1;
+			obj_failure(o, "out of memory", NULL, 1, -1);
+			goto out;
+		}
+	}
+	o->nwant = want;
+	if (o->have && o->version != NULL &&
+	    strcmp(o->version, key.data) == 0) {
+		struct buf *none = NULL;
+
+		obj_success(o, key.data, &none);
+		obj_next(o, 0, 0);
+		rc = 1;
+		goto out;
+	}
+	if ((o->pending = calloc(want, sizeof(*o->pending))) == NULL) {
+		obj_failure(o, "out of memory", NULL, 1, -1);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_wipe(&key);
+	free(v);
+	return (rc);
+}
+
+/* A page of the versions list came back 200. */
+static void
+done_versions(struct obj *o, const struct http_response *r)
+{
+	char err[256], *next = NULL;
+
+	if (kv_parse_list(r->body.data, r->body.len, obj_kind(o),
+	    o->cfg->vault, &o->list, &next, err, sizeof(err)) == -1) {
+		obj_failure(o, "bad response", err, 1, -1);
+		return;
+	}
+	free(o->next_url);
+	o->next_url = next;
+	if (next == NULL) {
+		if (choose_versions(o) != 0)
+			return;
+		o->phase = P_HISTORY;
+		o->k = 0;
+	}
+	(void)continue_fetch(o);
+}
+
+/* Version k of a history came back 200. */
+static void
+done_history(struct obj *o, const struct http_response *r)
+{
+	struct buf out[CONFIG_SPLIT_FILES], *files;
+	char *version = NULL;
+	size_t i;
+
+	memset(out, 0, sizeof(out));
+	if (obj_render(o, r, out, &version) == -1)
+		goto out;
+	o->pending[o->k++] = out[0];
+	memset(&out[0], 0, sizeof(out[0]));
+	if (o->k < o->nwant) {
+		(void)continue_fetch(o);
+		goto out;
+	}
+	free(version);
+	version = NULL;
+	files = o->pending;
+	o->pending = NULL;
+	for (i = 0; i < o->nwant; i++) {
+		if (buf_appendf(&out[0], "%s%s", i > 0 ? "," : "",
+		    o->want[i]) == -1) {
+			bufs_wipe(files, o->nwant);
+			obj_failure(o, "out of memory", NULL, 1, -1);
+			goto out;
+		}
+	}
+	obj_success(o, out[0].data, &files);
+	bufs_wipe(files, o->nfiles);
+	obj_next(o, 0, 0);
+out:
+	free(version);
+	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
+		buf_wipe(&out[i]);
+}
+
+/* HTTP completion of a request of ${o}. */
 static void
 obj_done(struct http_response *r, void *cookie)
 {
 	struct obj *o = cookie;
 	struct sync *s = o->s;
-	struct kv_secret sec;
-	char err[256];
 
 	o->req = NULL;
 	s->inflight--;
@@ -460,18 +798,17 @@ obj_done(struct http_response *r, void *cookie)
 	if (r->failed) {
 		obj_failure(o, "request failed", r->error, 1, -1);
 	} else if (r->status == 200) {
-		memset(&sec, 0, sizeof(sec));
-		if (kv_parse_secret(r->body.data, r->body.len, &sec, err,
-		    sizeof(err)) == -1)
-			obj_failure(o, "bad response", err, 1, -1);
-		else if (!sec.enabled)
-			obj_failure(o, "secret version is disabled", NULL, 0,
-			    -1);
-		else {
-			obj_success(o, &sec);
-			obj_next(o, 0, 0);
+		switch (o->phase) {
+		case P_VERSIONS:
+			done_versions(o, r);
+			break;
+		case P_HISTORY:
+			done_history(o, r);
+			break;
+		default:
+			done_fetch(o, r);
+			break;
 		}
-		kv_secret_clear(&sec);
 	} else if (r->status == 401 && !o->retried_401) {
 		/* Renew the token once and retry at once. */
 		o->retried_401 = 1;
@@ -486,13 +823,32 @@ obj_done(struct http_response *r, void *cookie)
 /* ---------------------------------------------------------------------- */
 /* Scheduling                                                             */
 
+/* The URL of the next request of ${o}, a new string, or NULL. */
+static char *
+obj_url(const struct obj *o)
+{
+
+	switch (o->phase) {
+	case P_VERSIONS:
+		if (o->next_url != NULL)
+			return (strdup(o->next_url));
+		return (kv_versions_url(o->cfg->vault, obj_kind(o),
+		    o->cfg->name));
+	case P_HISTORY:
+		return (kv_object_url(o->cfg->vault, obj_kind(o),
+		    o->cfg->name, o->want[o->k]));
+	default:
+		return (kv_object_url(o->cfg->vault, obj_kind(o),
+		    o->cfg->name, o->cfg->version));
+	}
+}
+
 static int
 start_fetch(struct sync *s, struct obj *o, const char *token)
 {
 	char *url;
 
-	if ((url = kv_secret_url(o->cfg->vault, o->cfg->name,
-	    o->cfg->version)) == NULL) {
+	if ((url = obj_url(o)) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		return (-1);
 	}
@@ -504,6 +860,30 @@ start_fetch(struct sync *s, struct obj *o, const char *token)
 		return (-1);
 	o->state = O_INFLIGHT;
 	s->inflight++;
+	return (0);
+}
+
+/*
+ * The next request of a multi-request fetch, in the same slot: now if a
+ * token is at hand, else queued until one is.  Returns 0, or -1 after
+ * recording a failure.
+ */
+static int
+continue_fetch(struct obj *o)
+{
+	struct sync *s = o->s;
+	const char *token;
+	uint64_t gen;
+
+	if ((token = auth_token(s->auth, &gen)) == NULL) {
+		o->state = O_QUEUED;
+		return (0);
+	}
+	o->gen = gen;
+	if (start_fetch(s, o, token) == -1) {
+		obj_failure(o, "cannot start request", NULL, 1, -1);
+		return (-1);
+	}
 	return (0);
 }
 
@@ -607,8 +987,12 @@ obj_new(struct sync *s, const struct akvd_object *cfg)
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return (NULL);
+	if (obj_set_cfg(o, cfg) == -1) {
+		free(o);
+		return (NULL);
+	}
 	o->s = s;
-	o->cfg = cfg;
+	o->phase = cfg->history > 0 ? P_VERSIONS : P_FETCH;
 	o->state = O_IDLE;
 	o->due = mono_ms();
 	return (o);
@@ -625,13 +1009,20 @@ adopt_existing(struct sync *s)
 		return;
 	for (i = 0; i < s->nobjs; i++) {
 		struct obj *o = s->objs[i];
+		size_t f;
 
-		if (writer_read(s->cfg->output_dir, o->cfg->alias,
-		    &o->data) == 0) {
+		/* All of an object's files, or none. */
+		for (f = 0; f < o->nfiles; f++)
+			if (writer_read(s->cfg->output_dir, o->paths[f],
+			    &o->files[f]) != 0)
+				break;
+		if (f == o->nfiles) {
 			o->have = 1;
 			n++;
-		} else
-			buf_wipe(&o->data);
+		} else {
+			for (f = 0; f < o->nfiles; f++)
+				buf_wipe(&o->files[f]);
+		}
 	}
 	if (n > 0) {
 		snprintf(count, sizeof(count), "%zu", n);
@@ -703,9 +1094,12 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 			    &cfg->objects[i]))
 				continue;
 			if (strcmp(o->cfg->alias, cfg->objects[i].alias) != 0 ||
-			    o->cfg->mode != cfg->objects[i].mode)
+			    o->cfg->mode != cfg->objects[i].mode ||
+			    o->cfg->uid != cfg->objects[i].uid ||
+			    o->cfg->gid != cfg->objects[i].gid)
 				changed = 1;
-			o->cfg = &cfg->objects[i];
+			if (obj_set_cfg(o, &cfg->objects[i]) == -1)
+				goto oom;
 			objs[i] = o;
 			s->objs[j] = NULL;
 			break;
@@ -756,8 +1150,8 @@ oom:
 		for (j = 0; j < s->nobjs; j++) {
 			if (s->objs[j] == NULL &&
 			    config_object_same_source(objs[i]->cfg,
-			    &s->cfg->objects[j])) {
-				objs[i]->cfg = &s->cfg->objects[j];
+			    &s->cfg->objects[j]) &&
+			    obj_set_cfg(objs[i], &s->cfg->objects[j]) == 0) {
 				s->objs[j] = objs[i];
 				objs[i] = NULL;
 				break;
@@ -848,8 +1242,8 @@ sync_value(const struct sync *s, const char *name, const char **data,
 		if (!o->have || (strcmp(o->cfg->name, name) != 0 &&
 		    strcmp(o->cfg->alias, name) != 0))
 			continue;
-		*data = o->data.data != NULL ? o->data.data : "";
-		*len = o->data.len;
+		*data = o->files[0].data != NULL ? o->files[0].data : "";
+		*len = o->files[0].len;
 		return (0);
 	}
 	return (-1);
