@@ -79,6 +79,32 @@ struct akvd_object {
 	long		 gid;
 };
 
+/*
+ * One entry of "select": every enabled secret of a vault whose name starts
+ * with ${prefix} and whose tags include ${tags}, written under its name
+ * (without the prefix with ${strip_prefix}) in ${dir}.
+ */
+struct akvd_select {
+	char		*vault;		/* https URL, no trailing slash */
+	char		*prefix;	/* "" matches every name */
+	char		**tags;		/* key, value, ..., NULL */
+	size_t		 ntags;		/* pairs */
+	int		 strip_prefix;
+	char		*dir;		/* "" or a valid alias */
+	mode_t		 mode;
+	long		 uid;		/* CONFIG_OWNER_KEEP or an id */
+	long		 gid;
+};
+
+#define CONFIG_MAX_SELECT	64
+
+/*
+ * config_select_same(a, b): nonzero if ${a} and ${b} select and name the
+ * same secrets (vault, prefix, tags, strip_prefix, dir).
+ */
+int	config_select_same(const struct akvd_select *,
+	    const struct akvd_select *);
+
 /* The file names of split: "" (the alias itself), then these suffixes. */
 #define CONFIG_SPLIT_FILES	4
 
@@ -175,6 +201,8 @@ struct akvd_config {
 	char		*ca_file;	/* "tls.ca_file", or NULL */
 	struct akvd_object *objects;
 	size_t		 nobjects;
+	struct akvd_select *selects;	/* "select" */
+	size_t		 nselects;
 	struct akvd_notify *notify;	/* "notify" */
 	size_t		 nnotify;
 	uint64_t	 debounce_ms;	/* "debounce", default 1s */

@@ -38,7 +38,7 @@
 #define URL_MAX			512
 #define SHOW_LEN		80	/* a value quoted in a message */
 #define POS_DEPTH		4	/* "objects[2].alias" is 3 deep */
-#define MAX_KEYS		16	/* per check_keys() table */
+#define MAX_KEYS		24	/* per check_keys() table */
 
 struct parser {
 	struct config_errors *errs;
@@ -1310,6 +1310,150 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 	check_object_options(p, path, o, obj);
 }
 
+/*
+ * config_select_same(a, b): nonzero if ${a} and ${b} select and name the
+ * same secrets (vault, prefix, tags, strip_prefix, dir).
+ */
+int
+config_select_same(const struct akvd_select *a, const struct akvd_select *b)
+{
+	size_t i;
+
+	if (a->ntags != b->ntags || a->strip_prefix != b->strip_prefix ||
+	    strcmp(a->vault, b->vault) != 0 ||
+	    strcmp(a->prefix, b->prefix) != 0 || strcmp(a->dir, b->dir) != 0)
+		return (0);
+	for (i = 0; i < 2 * a->ntags; i++)
+		if (strcmp(a->tags[i], b->tags[i]) != 0)
+			return (0);
+	return (1);
+}
+
+static void
+parse_select_entry(struct parser *p, const cJSON *e, size_t idx,
+    struct akvd_config *c, struct akvd_select *sel)
+{
+	static const char *const keys[] = { "vault", "prefix", "tags",
+	    "strip_prefix", "dir", "mode", "uid", "gid", NULL };
+	const char *s, *why;
+	const cJSON *t, *tag, *m, *sp;
+	char path[64], sub[96], url[URL_MAX], sv[SHOW_LEN];
+	size_t i;
+	int r;
+
+	snprintf(path, sizeof(path), "select[%zu]", idx);
+	sel->mode = CONFIG_DEFAULT_MODE;
+	sel->uid = sel->gid = CONFIG_OWNER_KEEP;
+	if (!cJSON_IsObject(e)) {
+		perr(p, path, "must be an object");
+		return;
+	}
+	check_keys(p, path, e, keys);
+
+	snprintf(sub, sizeof(sub), "%s.vault", path);
+	r = get_string(p, path, e, "vault", &s);
+	if (r == 1) {
+		if (vault_url(s, c->vault_suffix, url, sizeof(url)) == -1)
+			perr(p, sub, "must be an https URL or a vault name");
+		else
+			sel->vault = pdup(p, sub, url);
+	} else if (r == 0 && c->vault != NULL)
+		sel->vault = pdup(p, sub, c->vault);
+	else if (r == 0 && !p->vault_bad)
+		perr(p, sub, "required (no top-level \"vault\")");
+
+	snprintf(sub, sizeof(sub), "%s.prefix", path);
+	r = get_string(p, path, e, "prefix", &s);
+	if (r == 1 && s[0] != '\0' && !word_valid(s, 1, 126, "-"))
+		perr(p, sub, "invalid prefix \"%s\" (letters, digits and "
+		    "hyphens)", show(sv, s));
+	else if (r != -1)
+		sel->prefix = pdup(p, sub, r == 1 ? s : "");
+
+	snprintf(sub, sizeof(sub), "%s.dir", path);
+	r = get_string(p, path, e, "dir", &s);
+	if (r == 1 && s[0] != '\0' && (why = alias_problem(s)) != NULL)
+		perr(p, sub, "%s", why);
+	else if (r != -1)
+		sel->dir = pdup(p, sub, r == 1 ? s : "");
+
+	snprintf(sub, sizeof(sub), "%s.tags", path);
+	t = cJSON_GetObjectItemCaseSensitive(e, "tags");
+	if (t != NULL && !cJSON_IsObject(t))
+		perr(p, sub, "must be an object of strings: {\"env\": "
+		    "\"prod\"}");
+	else if (t != NULL) {
+		sel->ntags = (size_t)cJSON_GetArraySize(t);
+		if ((sel->tags = calloc(2 * sel->ntags + 1,
+		    sizeof(*sel->tags))) == NULL) {
+			sel->ntags = 0;
+			perr(p, sub, "out of memory");
+		}
+		i = 0;
+		cJSON_ArrayForEach(tag, t) {
+			if (i >= sel->ntags)
+				break;
+			if (!cJSON_IsString(tag)) {
+				snprintf(sub, sizeof(sub), "%s.tags.%s", path,
+				    show(sv, tag->string));
+				perr(p, sub, "must be a string");
+			}
+			sel->tags[2 * i] = pdup(p, sub, tag->string);
+			sel->tags[2 * i + 1] = pdup(p, sub,
+			    cJSON_IsString(tag) ? tag->valuestring : "");
+			i++;
+		}
+	}
+
+	snprintf(sub, sizeof(sub), "%s.strip_prefix", path);
+	sp = cJSON_GetObjectItemCaseSensitive(e, "strip_prefix");
+	if (sp != NULL && !cJSON_IsBool(sp))
+		perr(p, sub, "must be true or false");
+	else
+		sel->strip_prefix = cJSON_IsTrue(sp);
+
+	snprintf(sub, sizeof(sub), "%s.mode", path);
+	m = cJSON_GetObjectItemCaseSensitive(e, "mode");
+	if (m != NULL && (!cJSON_IsString(m) ||
+	    mode_parse(m->valuestring, &sel->mode) == -1))
+		perr(p, sub, "must be an octal string such as \"0440\", at "
+		    "most 0777");
+	get_owner(p, path, e, "uid", &sel->uid);
+	get_owner(p, path, e, "gid", &sel->gid);
+}
+
+static void
+parse_select(struct parser *p, const cJSON *root, struct akvd_config *c)
+{
+	const cJSON *sl = cJSON_GetObjectItemCaseSensitive(root, "select");
+	const cJSON *e;
+	size_t i = 0;
+
+	if (sl == NULL)
+		return;
+	if (!cJSON_IsArray(sl)) {
+		perr(p, "select", "must be an array");
+		return;
+	}
+	if (cJSON_GetArraySize(sl) > CONFIG_MAX_SELECT) {
+		perr(p, "select", "must list at most %d entries",
+		    CONFIG_MAX_SELECT);
+		return;
+	}
+	c->nselects = (size_t)cJSON_GetArraySize(sl);
+	if (c->nselects == 0)
+		return;
+	if ((c->selects = calloc(c->nselects, sizeof(*c->selects))) == NULL) {
+		c->nselects = 0;
+		perr(p, "select", "out of memory");
+		return;
+	}
+	cJSON_ArrayForEach(e, sl) {
+		parse_select_entry(p, e, i, c, &c->selects[i]);
+		i++;
+	}
+}
+
 static const struct {
 	const char	*name;
 	int		 signo;
@@ -1689,7 +1833,8 @@ parse(const char *json, size_t len, const char *name,
 {
 	static const char *const keys[] = { "output_dir", "interval",
 	    "timeout", "max_response_size", "concurrency", "cloud", "vault",
-	    "auth", "tls", "objects", "notify", "debounce", "on_change",
+	    "auth", "tls", "objects", "select", "notify", "debounce",
+	    "on_change",
 	    "stop_signal", "stop_grace", "env", NULL };
 	struct parser p;
 	struct akvd_config *c = NULL;
@@ -1785,13 +1930,18 @@ parse(const char *json, size_t len, const char *name,
 	parse_tls(&p, root, c);
 	parse_notify(&p, root, c);
 
+	parse_select(&p, root, c);
 	objs = cJSON_GetObjectItemCaseSensitive(root, "objects");
-	if (objs == NULL)
-		perr(&p, "objects", "required");
+	if (objs == NULL && c->nselects == 0)
+		perr(&p, "objects", "required (or \"select\")");
+	else if (objs == NULL)
+		;
 	else if (!cJSON_IsArray(objs))
 		perr(&p, "objects", "must be an array");
-	else if (cJSON_GetArraySize(objs) == 0)
+	else if (cJSON_GetArraySize(objs) == 0 && c->nselects == 0)
 		perr(&p, "objects", "must list at least one object");
+	else if (cJSON_GetArraySize(objs) == 0)
+		;
 	else if (cJSON_GetArraySize(objs) > MAX_OBJECTS)
 		perr(&p, "objects", "must list at most %d objects",
 		    MAX_OBJECTS);
@@ -1924,6 +2074,18 @@ config_free(struct akvd_config *c)
 		free(c->objects[i].vault);
 	}
 	free(c->objects);
+	for (i = 0; i < c->nselects; i++) {
+		struct akvd_select *sel = &c->selects[i];
+		size_t j;
+
+		free(sel->vault);
+		free(sel->prefix);
+		free(sel->dir);
+		for (j = 0; sel->tags != NULL && j < 2 * sel->ntags; j++)
+			free(sel->tags[j]);
+		free(sel->tags);
+	}
+	free(c->selects);
 	for (i = 0; i < c->nnotify; i++) {
 		struct akvd_notify *n = &c->notify[i];
 		char **a;
@@ -2087,6 +2249,36 @@ config_print(FILE *f, const struct akvd_config *c)
 		}
 		if (ob->history > 0)
 			cJSON_AddNumberToObject(o, "history", ob->history);
+	}
+	if (c->nselects > 0) {
+		cJSON *sl = cJSON_AddArrayToObject(root, "select"), *se, *tg;
+
+		for (i = 0; i < c->nselects; i++) {
+			const struct akvd_select *sel = &c->selects[i];
+			size_t j;
+
+			if ((se = cJSON_CreateObject()) == NULL)
+				goto out;
+			cJSON_AddItemToArray(sl, se);
+			cJSON_AddStringToObject(se, "vault", sel->vault);
+			cJSON_AddStringToObject(se, "prefix", sel->prefix);
+			tg = cJSON_AddObjectToObject(se, "tags");
+			for (j = 0; j < sel->ntags; j++)
+				cJSON_AddStringToObject(tg, sel->tags[2 * j],
+				    sel->tags[2 * j + 1]);
+			cJSON_AddBoolToObject(se, "strip_prefix",
+			    sel->strip_prefix);
+			cJSON_AddStringToObject(se, "dir", sel->dir);
+			snprintf(mode, sizeof(mode), "%04o",
+			    (unsigned)sel->mode);
+			cJSON_AddStringToObject(se, "mode", mode);
+			if (sel->uid != CONFIG_OWNER_KEEP)
+				cJSON_AddNumberToObject(se, "uid",
+				    (double)sel->uid);
+			if (sel->gid != CONFIG_OWNER_KEEP)
+				cJSON_AddNumberToObject(se, "gid",
+				    (double)sel->gid);
+		}
 	}
 	if (c->nnotify > 0) {
 		cJSON *nl = cJSON_AddArrayToObject(root, "notify"), *ne;

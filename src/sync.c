@@ -37,7 +37,8 @@
 enum obj_phase {
 	P_FETCH = 0,		/* GET the object (latest or pinned) */
 	P_VERSIONS,		/* history: list its versions */
-	P_HISTORY		/* history: GET version k of want */
+	P_HISTORY,		/* history: GET version k of want */
+	P_LIST			/* select: list the vault's secrets */
 };
 
 enum obj_state {
@@ -66,6 +67,19 @@ struct obj {
 	char		**want;		/* P_HISTORY: versions, newest first */
 	size_t		 nwant, k;
 	struct buf	*pending;	/* P_HISTORY: files rendered so far */
+
+	/*
+	 * "select": a lister (sel set) lists a vault's secrets each cycle
+	 * and keeps one selected object (lister set) per match; those are
+	 * fetched only when the list shows a new attributes.updated.
+	 */
+	const struct akvd_select *sel;	/* lister: its entry */
+	size_t		 sel_idx;
+	struct obj	*lister;	/* selected: its lister */
+	struct akvd_object *own;	/* cfg of listers and selected */
+	int64_t		 seen_updated;	/* selected: of the value held */
+	int64_t		 want_updated;	/* selected: as last listed */
+	int		 mark;
 	int		 fetched;	/* fetched from Key Vault this run */
 	int		 attempted;	/* tried at least once */
 
@@ -104,6 +118,9 @@ struct sync {
 	sync_snapshot_fn *snap_fn;
 	void		*snap_cookie;
 	int64_t		 commit_retry;	/* monotonic ms, 0 if none */
+	char		**gone;		/* aliases of selected secrets that
+					   left, for the next announce */
+	size_t		 ngone;
 	ev_timer	 wake;
 };
 
@@ -200,7 +217,8 @@ obj_reset_phase(struct obj *o)
 	bufs_wipe(o->pending, o->nwant);
 	o->pending = NULL;
 	o->nwant = o->k = 0;
-	o->phase = o->cfg->history > 0 ? P_VERSIONS : P_FETCH;
+	o->phase = o->sel != NULL ? P_LIST : o->cfg->history > 0 ?
+	    P_VERSIONS : P_FETCH;
 }
 
 /*
@@ -212,9 +230,9 @@ static int
 obj_set_cfg(struct obj *o, const struct akvd_object *cfg)
 {
 	char path[PATH_MAX], **paths;
-	size_t i, n = config_object_nfiles(cfg);
+	size_t i, n = o->sel != NULL ? 0 : config_object_nfiles(cfg);
 
-	if ((paths = calloc(n, sizeof(*paths))) == NULL)
+	if ((paths = calloc(n + 1, sizeof(*paths))) == NULL)
 		return (-1);
 	for (i = 0; i < n; i++) {
 		if (config_object_path(cfg, i, path, sizeof(path)) == -1 ||
@@ -224,7 +242,7 @@ obj_set_cfg(struct obj *o, const struct akvd_object *cfg)
 		}
 	}
 	if (o->files == NULL &&
-	    (o->files = calloc(n, sizeof(*o->files))) == NULL) {
+	    (o->files = calloc(n + 1, sizeof(*o->files))) == NULL) {
 		paths_free(paths, n);
 		return (-1);
 	}
@@ -233,6 +251,19 @@ obj_set_cfg(struct obj *o, const struct akvd_object *cfg)
 	o->nfiles = n;
 	o->cfg = cfg;
 	return (0);
+}
+
+static void
+own_free(struct akvd_object *c)
+{
+
+	if (c == NULL)
+		return;
+	free(c->name);
+	free(c->alias);
+	free(c->version);
+	free(c->vault);
+	free(c);
 }
 
 static void
@@ -250,6 +281,7 @@ obj_free(struct obj *o)
 	obj_reset_phase(o);
 	obj_free_files(o);
 	free(o->version);
+	own_free(o->own);
 	free(o);
 }
 
@@ -280,6 +312,21 @@ busy(const struct sync *s)
 	return (0);
 }
 
+/*
+ * Every select has listed its vault once: before that, its secrets'
+ * files would vanish from a snapshot.
+ */
+static int
+all_listed(const struct sync *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++)
+		if (s->objs[i]->sel != NULL && !s->objs[i]->fetched)
+			return (0);
+	return (1);
+}
+
 /* Commit a snapshot if something changed and the burst is over. */
 static int
 maybe_commit(struct sync *s)
@@ -289,7 +336,7 @@ maybe_commit(struct sync *s)
 	char count[32];
 	int rc;
 
-	if (!s->dirty || busy(s) || !all_attempted(s))
+	if (!s->dirty || busy(s) || !all_attempted(s) || !all_listed(s))
 		return (0);
 	for (i = 0; i < s->nobjs; i++)
 		n += s->objs[i]->nfiles;
@@ -352,10 +399,13 @@ announce(struct sync *s)
 	int first = !s->committed;
 
 	s->committed = 1;
-	if ((changed = calloc(s->nobjs + 1, sizeof(*changed))) == NULL) {
+	if ((changed = calloc(s->nobjs + s->ngone + 1,
+	    sizeof(*changed))) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		return;
 	}
+	for (i = 0; i < s->ngone; i++)
+		changed[n++] = s->gone[i];
 	for (i = 0; i < s->nobjs; i++) {
 		if (s->objs[i]->changed)
 			changed[n++] = s->objs[i]->cfg->alias;
@@ -364,6 +414,9 @@ announce(struct sync *s)
 	if (s->snap_fn != NULL)
 		s->snap_fn(first, changed, n, s->snap_cookie);
 	free(changed);
+	paths_free(s->gone, s->ngone);
+	s->gone = NULL;
+	s->ngone = 0;
 }
 
 /* --once: when every object is settled, write and report. */
@@ -418,7 +471,9 @@ obj_next(struct obj *o, int transient, uint64_t delay_ms)
 		}
 	}
 	o->state = O_IDLE;
-	if (o->failures == 0 || !transient)
+	if (o->lister != NULL && (o->failures == 0 || !transient))
+		o->due = INT64_MAX;	/* until the list shows a change */
+	else if (o->failures == 0 || !transient)
 		o->due = o->next_cycle > now ? o->next_cycle : now;
 	else
 		o->due = now + (int64_t)delay_ms;
@@ -584,6 +639,7 @@ obj_kind(const struct obj *o)
 }
 
 static int	continue_fetch(struct obj *);
+static void	done_list(struct obj *, const struct http_response *);
 
 /*
  * Parse a bundle of ${o} and render its files into ${out}
@@ -637,6 +693,8 @@ done_fetch(struct obj *o, const struct http_response *r)
 	}
 	obj_success(o, version, &files);
 	bufs_wipe(files, o->nfiles);
+	if (o->lister != NULL)
+		o->seen_updated = o->want_updated;
 	obj_next(o, 0, 0);
 out:
 	free(version);
@@ -776,6 +834,272 @@ out:
 		buf_wipe(&out[i]);
 }
 
+/* ---------------------------------------------------------------------- */
+/* select                                                                 */
+
+static struct akvd_object *
+own_new(const char *name, const char *alias, const char *vault)
+{
+	struct akvd_object *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	c->type = OBJ_SECRET;
+	c->mode = CONFIG_DEFAULT_MODE;
+	c->uid = c->gid = CONFIG_OWNER_KEEP;
+	if ((c->name = strdup(name)) == NULL ||
+	    (c->alias = strdup(alias)) == NULL ||
+	    (c->version = strdup("")) == NULL ||
+	    (c->vault = strdup(vault)) == NULL) {
+		own_free(c);
+		return (NULL);
+	}
+	return (c);
+}
+
+/* A lister of ${sel}, "select[i]" in logs. */
+static struct obj *
+lister_new(struct sync *s, const struct akvd_select *sel, size_t idx)
+{
+	struct akvd_object *c;
+	struct obj *o;
+	char name[32];
+
+	snprintf(name, sizeof(name), "select[%zu]", idx);
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return (NULL);
+	if ((c = own_new(name, name, sel->vault)) == NULL) {
+		free(o);
+		return (NULL);
+	}
+	o->sel = sel;
+	o->sel_idx = idx;
+	o->own = c;
+	if (obj_set_cfg(o, c) == -1) {
+		own_free(c);
+		free(o);
+		return (NULL);
+	}
+	o->s = s;
+	o->phase = P_LIST;
+	o->state = O_IDLE;
+	o->due = mono_ms();
+	return (o);
+}
+
+static int
+selected_alias(const struct akvd_select *sel, const char *name, char *buf,
+    size_t len)
+{
+	const char *base = name;
+	int n;
+
+	if (sel->strip_prefix)
+		base += strlen(sel->prefix);
+	if (*base == '\0')
+		return (-1);
+	n = snprintf(buf, len, "%s%s%s", sel->dir, sel->dir[0] != '\0' ?
+	    "/" : "", base);
+	return (n < 0 || (size_t)n >= len || !config_alias_valid(buf) ?
+	    -1 : 0);
+}
+
+static int
+item_selected(const struct akvd_select *sel, const struct kv_item *it)
+{
+	const char *v;
+	size_t i;
+
+	if (!it->enabled || it->version != NULL ||
+	    strncmp(it->name, sel->prefix, strlen(sel->prefix)) != 0)
+		return (0);
+	for (i = 0; i < sel->ntags; i++)
+		if ((v = kv_item_tag(it, sel->tags[2 * i])) == NULL ||
+		    strcmp(v, sel->tags[2 * i + 1]) != 0)
+			return (0);
+	return (1);
+}
+
+/* Would ${alias} clash with a file of another object? */
+static const struct obj *
+alias_taken(const struct sync *s, const char *alias)
+{
+	size_t i, f, la = strlen(alias), lb;
+
+	for (i = 0; i < s->nobjs; i++) {
+		const struct obj *o = s->objs[i];
+
+		for (f = 0; f < o->nfiles; f++) {
+			const char *b = o->paths[f];
+
+			lb = strlen(b);
+			if (strcmp(alias, b) == 0 ||
+			    (la > lb && strncmp(alias, b, lb) == 0 &&
+			    alias[lb] == '/') ||
+			    (lb > la && strncmp(alias, b, la) == 0 &&
+			    b[la] == '/'))
+				return (o);
+		}
+	}
+	return (NULL);
+}
+
+/* Start following a newly listed secret. */
+static struct obj *
+selected_new(struct sync *s, struct obj *l, const char *name)
+{
+	const struct akvd_select *sel = l->sel;
+	struct akvd_object *c;
+	const struct obj *other;
+	struct obj *o, **objs;
+	char alias[PATH_MAX];
+
+	if (selected_alias(sel, name, alias, sizeof(alias)) == -1) {
+		log_kv(LOG_WARN, "selected secret skipped: no file name left "
+		    "after the prefix", "select", l->cfg->name,
+		    "secret", name, NULL);
+		return (NULL);
+	}
+	if ((other = alias_taken(s, alias)) != NULL) {
+		log_kv(LOG_WARN, "selected secret skipped: its file name is "
+		    "taken", "select", l->cfg->name, "secret", name,
+		    "file", alias, "by", other->cfg->name, NULL);
+		return (NULL);
+	}
+	if ((objs = reallocarray(s->objs, s->nobjs + 2,
+	    sizeof(*objs))) == NULL)
+		goto oom;
+	s->objs = objs;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		goto oom;
+	if ((c = own_new(name, alias, sel->vault)) == NULL) {
+		free(o);
+		goto oom;
+	}
+	c->mode = sel->mode;
+	c->uid = sel->uid;
+	c->gid = sel->gid;
+	o->own = c;
+	if (obj_set_cfg(o, c) == -1) {
+		own_free(c);
+		free(o);
+		goto oom;
+	}
+	o->s = s;
+	o->lister = l;
+	o->phase = P_FETCH;
+	o->state = O_IDLE;
+	o->due = INT64_MAX;
+	s->objs[s->nobjs++] = o;
+	s->objs[s->nobjs] = NULL;
+	log_kv(LOG_INFO, "secret selected", "select", l->cfg->name,
+	    "secret", name, "alias", alias, NULL);
+	return (o);
+oom:
+	log_msg(LOG_ERROR, "sync: out of memory");
+	return (NULL);
+}
+
+/* ${o} left the selection: its file leaves the next snapshot. */
+static void
+selected_gone(struct sync *s, size_t idx)
+{
+	struct obj *o = s->objs[idx];
+	char **gone;
+
+	log_kv(LOG_INFO, "selected secret gone", "select",
+	    o->lister->cfg->name, "secret", o->cfg->name, "alias",
+	    o->cfg->alias, NULL);
+	if (o->have) {
+		s->dirty = 1;
+		if ((gone = reallocarray(s->gone, s->ngone + 1,
+		    sizeof(*gone))) != NULL) {
+			s->gone = gone;
+			if ((gone[s->ngone] = strdup(o->cfg->alias)) != NULL)
+				s->ngone++;
+		}
+	}
+	obj_free(o);
+	memmove(&s->objs[idx], &s->objs[idx + 1],
+	    (s->nobjs - idx) * sizeof(*s->objs));	/* and the NULL */
+	s->nobjs--;
+}
+
+/*
+ * The whole list of ${l}'s vault is in: follow new matches, queue those
+ * whose attributes.updated changed, drop those that left.
+ */
+static void
+reconcile(struct sync *s, struct obj *l)
+{
+	int64_t now = mono_ms();
+	struct obj *o;
+	size_t i, j, matched = 0, queued = 0;
+	char counts[64];
+
+	for (j = 0; j < s->nobjs; j++)
+		s->objs[j]->mark = 0;
+	for (i = 0; i < l->list.n; i++) {
+		const struct kv_item *it = &l->list.items[i];
+
+		if (!item_selected(l->sel, it))
+			continue;
+		matched++;
+		o = NULL;
+		for (j = 0; j < s->nobjs; j++)
+			if (s->objs[j]->lister == l &&
+			    strcmp(s->objs[j]->cfg->name, it->name) == 0) {
+				o = s->objs[j];
+				break;
+			}
+		if (o == NULL && (o = selected_new(s, l, it->name)) == NULL)
+			continue;
+		o->mark = 1;
+		o->want_updated = it->updated;
+		if (o->state == O_IDLE && (!o->have ||
+		    o->seen_updated != it->updated) && o->not_before <= now) {
+			o->state = O_QUEUED;
+			o->next_cycle = l->next_cycle;
+			queued++;
+		}
+	}
+	for (j = s->nobjs; j > 0; j--)
+		if (s->objs[j - 1]->lister == l && !s->objs[j - 1]->mark)
+			selected_gone(s, j - 1);
+	snprintf(counts, sizeof(counts), "%zu", matched);
+	log_kv(LOG_DEBUG, "listed", "select", l->cfg->name, "matched", counts,
+	    NULL);
+	(void)queued;
+}
+
+/* A page of the vault's secrets came back 200. */
+static void
+done_list(struct obj *o, const struct http_response *r)
+{
+	char err[256], *next = NULL;
+
+	if (kv_parse_list(r->body.data, r->body.len, KV_SECRET,
+	    o->cfg->vault, &o->list, &next, err, sizeof(err)) == -1) {
+		obj_failure(o, "bad response", err, 1, -1);
+		return;
+	}
+	free(o->next_url);
+	o->next_url = next;
+	if (next != NULL) {
+		(void)continue_fetch(o);
+		return;
+	}
+	reconcile(o->s, o);
+	if (o->failures > 0)
+		log_kv(LOG_INFO, "object recovered", "object", o->cfg->name,
+		    "after", o->reason, NULL);
+	o->failures = 0;
+	o->reason[0] = '\0';
+	o->retried_401 = 0;
+	o->fetched = 1;
+	obj_next(o, 0, 0);
+}
+
 /* HTTP completion of a request of ${o}. */
 static void
 obj_done(struct http_response *r, void *cookie)
@@ -804,6 +1128,9 @@ obj_done(struct http_response *r, void *cookie)
 			break;
 		case P_HISTORY:
 			done_history(o, r);
+			break;
+		case P_LIST:
+			done_list(o, r);
 			break;
 		default:
 			done_fetch(o, r);
@@ -837,6 +1164,10 @@ obj_url(const struct obj *o)
 	case P_HISTORY:
 		return (kv_object_url(o->cfg->vault, obj_kind(o),
 		    o->cfg->name, o->want[o->k]));
+	case P_LIST:
+		if (o->next_url != NULL)
+			return (strdup(o->next_url));
+		return (kv_versions_url(o->cfg->vault, KV_SECRET, NULL));
 	default:
 		return (kv_object_url(o->cfg->vault, obj_kind(o),
 		    o->cfg->name, o->cfg->version));
@@ -1011,6 +1342,8 @@ adopt_existing(struct sync *s)
 		struct obj *o = s->objs[i];
 		size_t f;
 
+		if (o->sel != NULL)
+			continue;	/* a lister has no file */
 		/* All of an object's files, or none. */
 		for (f = 0; f < o->nfiles; f++)
 			if (writer_read(s->cfg->output_dir, o->paths[f],
@@ -1050,10 +1383,17 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 	s->dirty = 1;		/* the first snapshot is always written */
 	ev_init(&s->wake, wake_cb);
 	s->wake.data = s;
-	if ((s->objs = calloc(cfg->nobjects + 1, sizeof(*s->objs))) == NULL)
+	if ((s->objs = calloc(cfg->nobjects + cfg->nselects + 1,
+	    sizeof(*s->objs))) == NULL)
 		goto oom;
 	for (i = 0; i < cfg->nobjects; i++) {
 		if ((s->objs[i] = obj_new(s, &cfg->objects[i])) == NULL)
+			goto oom;
+		s->nobjs++;
+	}
+	for (i = 0; i < cfg->nselects; i++) {
+		if ((s->objs[s->nobjs] = lister_new(s, &cfg->selects[i],
+		    i)) == NULL)
 			goto oom;
 		s->nobjs++;
 	}
@@ -1077,18 +1417,20 @@ int
 sync_reload(struct sync *s, struct akvd_config *cfg)
 {
 	struct obj **objs, *o;
-	size_t i, j;
+	size_t i, j, k, n;
 	int64_t now = mono_ms();
 	int changed = 0;
 	char count[32];
 
-	if ((objs = calloc(cfg->nobjects + 1, sizeof(*objs))) == NULL) {
+	/* Static objects first, then listers, then selected secrets. */
+	if ((objs = calloc(cfg->nobjects + cfg->nselects + s->nobjs + 1,
+	    sizeof(*objs))) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		return (-1);
 	}
 	/* Keep the state of objects that fetch the same thing. */
 	for (i = 0; i < cfg->nobjects; i++) {
-		for (j = 0; j < s->nobjs; j++) {
+		for (j = 0; j < s->cfg->nobjects; j++) {
 			o = s->objs[j];
 			if (o == NULL || !config_object_same_source(o->cfg,
 			    &cfg->objects[i]))
@@ -1112,6 +1454,46 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 			goto oom;
 		changed = 1;
 	}
+	/* A select that did not change keeps its lister and secrets. */
+	n = cfg->nobjects;
+	for (i = 0; i < cfg->nselects; i++) {
+		o = NULL;
+		for (j = s->cfg->nobjects; j < s->nobjs && o == NULL; j++) {
+			if (s->objs[j] != NULL && s->objs[j]->sel != NULL &&
+			    config_select_same(s->objs[j]->sel,
+			    &cfg->selects[i])) {
+				o = s->objs[j];
+				s->objs[j] = NULL;
+				o->sel = &cfg->selects[i];
+			}
+		}
+		if (o == NULL) {
+			if ((o = lister_new(s, &cfg->selects[i], i)) == NULL) {
+				log_msg(LOG_ERROR, "sync: out of memory");
+				continue;
+			}
+			changed = 1;
+		}
+		objs[n++] = o;
+	}
+	for (j = s->cfg->nobjects; j < s->nobjs; j++) {
+		o = s->objs[j];
+		if (o == NULL || o->lister == NULL)
+			continue;
+		for (k = cfg->nobjects; k < n && objs[k] != o->lister; k++)
+			;
+		if (k == n)
+			continue;
+		if (o->own->mode != o->lister->sel->mode ||
+		    o->own->uid != o->lister->sel->uid ||
+		    o->own->gid != o->lister->sel->gid)
+			changed = 1;
+		o->own->mode = o->lister->sel->mode;
+		o->own->uid = o->lister->sel->uid;
+		o->own->gid = o->lister->sel->gid;
+		objs[n++] = o;
+		s->objs[j] = NULL;
+	}
 	for (j = 0; j < s->nobjs; j++) {
 		if (s->objs[j] != NULL) {
 			obj_free(s->objs[j]);
@@ -1120,7 +1502,7 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 	}
 	free(s->objs);
 	s->objs = objs;
-	s->nobjs = cfg->nobjects;
+	s->nobjs = n;
 	if (strcmp(s->cfg->output_dir, cfg->output_dir) != 0) {
 		changed = 1;
 		writer_cleanup(cfg->output_dir);
@@ -1147,7 +1529,7 @@ oom:
 	for (i = 0; i < cfg->nobjects; i++) {
 		if (objs[i] == NULL)
 			continue;
-		for (j = 0; j < s->nobjs; j++) {
+		for (j = 0; j < s->cfg->nobjects; j++) {
 			if (s->objs[j] == NULL &&
 			    config_object_same_source(objs[i]->cfg,
 			    &s->cfg->objects[j]) &&
