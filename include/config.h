@@ -77,7 +77,39 @@ struct akvd_object {
 					   alias/0 .. alias/N-1 */
 	long		 uid;		/* CONFIG_OWNER_KEEP or an id */
 	long		 gid;
+	size_t		 bundle;	/* 0, or 1 + the index of the bundle
+					   this object is a member of: then
+					   it has no file of its own, and its
+					   alias is its key in the bundle */
 };
+
+enum bundle_format {
+	BUNDLE_JSON = 0,	/* "--" in a key nests, as ASP.NET Core */
+	BUNDLE_DOTENV		/* NAME='value' lines for POSIX sh */
+};
+
+/*
+ * One entry of "bundles": one file holding several objects, which are in
+ * cfg->objects[first .. first + n).
+ */
+struct akvd_bundle {
+	char		*path;		/* relative to output_dir, valid */
+	enum bundle_format format;
+	mode_t		 mode;
+	long		 uid;
+	long		 gid;
+	size_t		 first;
+	size_t		 n;
+};
+
+#define CONFIG_MAX_BUNDLES	64
+
+/*
+ * config_dotenv_name(key, out, len): the variable name of bundle key
+ * ${key} in a dotenv bundle: upper-cased, '-' -> '_'.  Returns 0, or -1
+ * if the result is not a valid shell variable name or does not fit.
+ */
+int	config_dotenv_name(const char *, char *, size_t);
 
 /*
  * One entry of "select": every enabled secret of a vault whose name starts
@@ -110,7 +142,7 @@ int	config_select_same(const struct akvd_select *,
 
 /*
  * config_object_nfiles(obj): how many files ${obj} writes: 1, 4 with
- * "split", N with "history: N".
+ * "split", N with "history: N", 0 for a member of a bundle.
  */
 size_t	config_object_nfiles(const struct akvd_object *);
 
@@ -203,6 +235,8 @@ struct akvd_config {
 	size_t		 nobjects;
 	struct akvd_select *selects;	/* "select" */
 	size_t		 nselects;
+	struct akvd_bundle *bundles;	/* "bundles" */
+	size_t		 nbundles;
 	struct akvd_notify *notify;	/* "notify" */
 	size_t		 nnotify;
 	uint64_t	 debounce_ms;	/* "debounce", default 1s */

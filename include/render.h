@@ -52,4 +52,24 @@ int	render_hex(const char *, size_t, struct buf *);
  */
 int	render_jwk_pem(const char *, size_t, struct buf *, char *, size_t);
 
+/* One value of a bundle. */
+struct render_entry {
+	const char	*key;		/* the member's alias */
+	const char	*value;		/* a secret */
+	size_t		 len;
+};
+
+/*
+ * render_bundle(format, entries, n, out, err, errlen): the bytes of a
+ * bundle file.  JSON: one object, keys split at "--" into nested objects
+ * (as ASP.NET Core's Key Vault provider), sorted, values as strings (each
+ * must be UTF-8 without NUL).  dotenv: NAME='value' lines in the order
+ * given, NAME upper-cased with '-' as '_', a quote written '\'' so that
+ * POSIX sh reads the value back exactly (a NUL byte cannot be).  The keys
+ * were checked by the configuration parser.  Returns 0, or -1 with a
+ * message in ${err} naming the key (never the value).
+ */
+int	render_bundle(enum bundle_format, const struct render_entry *, size_t,
+	    struct buf *, char *, size_t);
+
 #endif /* !AKVD_RENDER_H */

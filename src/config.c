@@ -37,7 +37,7 @@
 #define MAX_SECONDS		1e12	/* durations as JSON numbers */
 #define URL_MAX			512
 #define SHOW_LEN		80	/* a value quoted in a message */
-#define POS_DEPTH		4	/* "objects[2].alias" is 3 deep */
+#define POS_DEPTH		6	/* "bundles[0].objects[2].alias" is 5 deep */
 #define MAX_KEYS		24	/* per check_keys() table */
 
 struct parser {
@@ -1199,19 +1199,25 @@ check_object_options(struct parser *p, const char *path,
 	}
 }
 
+/*
+ * Parse the object at ${path}; a ${member} of a bundle (1 + its index)
+ * has no file options, and its alias is a key, not a path.
+ */
 static void
-parse_object(struct parser *p, const cJSON *o, size_t idx,
-    struct akvd_config *c, struct akvd_object *obj)
+parse_object(struct parser *p, const cJSON *o, const char *path,
+    size_t member, struct akvd_config *c, struct akvd_object *obj)
 {
 	static const char *const keys[] = { "name", "type", "alias",
 	    "version", "vault", "mode", "optional", "encoding", "format",
 	    "split", "history", "uid", "gid", NULL };
+	static const char *const member_keys[] = { "name", "type", "alias",
+	    "version", "vault", "optional", "encoding", NULL };
 	const char *name = NULL, *alias, *version, *vault, *why;
 	const cJSON *m, *opt, *sp, *h;
-	char path[64], sub[96], url[URL_MAX], sv[SHOW_LEN];
+	char sub[128], url[URL_MAX], sv[SHOW_LEN];
 	int r;
 
-	snprintf(path, sizeof(path), "objects[%zu]", idx);
+	obj->bundle = member;
 	obj->type = OBJ_SECRET;
 	obj->mode = CONFIG_DEFAULT_MODE;
 	obj->uid = obj->gid = CONFIG_OWNER_KEEP;
@@ -1219,7 +1225,7 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 		perr(p, path, "must be an object");
 		return;
 	}
-	check_keys(p, path, o, keys);
+	check_keys(p, path, o, member ? member_keys : keys);
 
 	snprintf(sub, sizeof(sub), "%s.name", path);
 	r = get_string(p, path, o, "name", &name);
@@ -1246,7 +1252,9 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 	r = get_string(p, path, o, "alias", &alias);
 	if (r == 0)
 		alias = obj->name;
-	if (r == 1 && (why = alias_problem(alias)) != NULL)
+	if (r == 1 && member && alias[0] == '\0')
+		perr(p, sub, "must not be empty");
+	else if (r == 1 && !member && (why = alias_problem(alias)) != NULL)
 		perr(p, sub, "%s", why);
 	else if (alias != NULL)
 		obj->alias = pdup(p, sub, alias);
@@ -1308,6 +1316,225 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 	else if (h != NULL)
 		obj->history = (unsigned)h->valuedouble;
 	check_object_options(p, path, o, obj);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Bundles                                                                */
+
+static const char *const bundle_formats[] = { "json", "dotenv" };
+
+/*
+ * config_dotenv_name(key, out, len): the variable name of bundle key
+ * ${key} in a dotenv bundle: upper-cased, '-' -> '_'.  Returns 0, or -1
+ * if the result is not a valid shell variable name or does not fit.
+ */
+int
+config_dotenv_name(const char *key, char *out, size_t len)
+{
+	size_t i, n = strlen(key);
+
+	if (n == 0 || n >= len || isdigit((unsigned char)key[0]))
+		return (-1);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)key[i];
+
+		if (ch == '-' || ch == '_')
+			out[i] = '_';
+		else if (isascii(ch) && isalnum(ch))
+			out[i] = (char)toupper(ch);
+		else
+			return (-1);
+	}
+	out[n] = '\0';
+	return (0);
+}
+
+/* Nonzero if ${key} has no empty "--"-separated segment. */
+static int
+json_key_valid(const char *key)
+{
+	const char *p = key, *q;
+
+	for (;;) {
+		q = strstr(p, "--");
+		if (q == p || *p == '\0')
+			return (0);
+		if (q == NULL)
+			return (1);
+		p = q + 2;
+	}
+}
+
+/*
+ * Nonzero if JSON keys ${a} and ${b} put two values at one place, or a
+ * value where the other needs an object ("A" and "A--B").
+ */
+static int
+json_keys_clash(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la == lb)
+		return (strcmp(a, b) == 0);
+	if (la > lb)
+		return (strncmp(a, b, lb) == 0 && strncmp(a + lb, "--", 2) == 0);
+	return (strncmp(a, b, la) == 0 && strncmp(b + la, "--", 2) == 0);
+}
+
+/* Each key of a bundle names one value, and reads back as itself. */
+static void
+check_bundle_keys(struct parser *p, const struct akvd_config *c,
+    size_t bi)
+{
+	const struct akvd_bundle *b = &c->bundles[bi];
+	char path[96], na[256], nb[256], sv[SHOW_LEN];
+	size_t i, j;
+
+	for (i = 0; i < b->n; i++) {
+		const char *a = c->objects[b->first + i].alias;
+
+		if (a == NULL)
+			continue;
+		snprintf(path, sizeof(path), "bundles[%zu].objects[%zu].alias",
+		    bi, i);
+		if (b->format == BUNDLE_DOTENV &&
+		    config_dotenv_name(a, na, sizeof(na)) == -1) {
+			perr(p, path, "\"%s\" is not a variable name once "
+			    "upper-cased with '-' as '_' (letters, digits, "
+			    "'-' and '_', not starting with a digit)",
+			    show(sv, a));
+			continue;
+		}
+		if (b->format == BUNDLE_JSON && !json_key_valid(a)) {
+			perr(p, path, "\"%s\" has an empty \"--\" section",
+			    show(sv, a));
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			const char *o = c->objects[b->first + j].alias;
+
+			if (o == NULL)
+				continue;
+			if (b->format == BUNDLE_DOTENV ?
+			    config_dotenv_name(o, nb, sizeof(nb)) == 0 &&
+			    strcmp(na, nb) == 0 : json_keys_clash(a, o)) {
+				perr(p, path, "\"%s\" clashes with \"%s\" of "
+				    "bundles[%zu].objects[%zu]", show(sv, a),
+				    o, bi, j);
+				break;
+			}
+		}
+	}
+}
+
+/* Count the members of the well-formed bundles, to size cfg->objects. */
+static size_t
+count_members(const cJSON *bl)
+{
+	const cJSON *b, *ol;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(bl))
+		return (0);
+	cJSON_ArrayForEach(b, bl) {
+		ol = cJSON_GetObjectItemCaseSensitive(b, "objects");
+		if (cJSON_IsArray(ol))
+			n += (size_t)cJSON_GetArraySize(ol);
+	}
+	return (n);
+}
+
+static void
+parse_bundle(struct parser *p, const cJSON *e, size_t bi,
+    struct akvd_config *c, struct akvd_bundle *b)
+{
+	static const char *const keys[] = { "path", "format", "objects",
+	    "mode", "uid", "gid", NULL };
+	const cJSON *ol, *o, *m;
+	const char *s, *why;
+	char path[64], sub[128];
+	size_t i;
+	int r;
+
+	snprintf(path, sizeof(path), "bundles[%zu]", bi);
+	b->mode = CONFIG_DEFAULT_MODE;
+	b->uid = b->gid = CONFIG_OWNER_KEEP;
+	b->first = c->nobjects;
+	if (!cJSON_IsObject(e)) {
+		perr(p, path, "must be an object");
+		return;
+	}
+	check_keys(p, path, e, keys);
+	snprintf(sub, sizeof(sub), "%s.path", path);
+	r = get_string(p, path, e, "path", &s);
+	if (r == 0)
+		perr(p, sub, "required");
+	else if (r == 1 && (why = alias_problem(s)) != NULL)
+		perr(p, sub, "%s", why);
+	else if (r == 1)
+		b->path = pdup(p, sub, s);
+	if ((r = get_enum(p, path, e, "format", bundle_formats,
+	    NELEM(bundle_formats))) != -1)
+		b->format = (enum bundle_format)r;
+	snprintf(sub, sizeof(sub), "%s.mode", path);
+	m = cJSON_GetObjectItemCaseSensitive(e, "mode");
+	if (m != NULL && (!cJSON_IsString(m) ||
+	    mode_parse(m->valuestring, &b->mode) == -1))
+		perr(p, sub, "must be an octal string such as \"0440\", at "
+		    "most 0777");
+	get_owner(p, path, e, "uid", &b->uid);
+	get_owner(p, path, e, "gid", &b->gid);
+
+	snprintf(sub, sizeof(sub), "%s.objects", path);
+	ol = cJSON_GetObjectItemCaseSensitive(e, "objects");
+	if (ol == NULL) {
+		perr(p, sub, "required");
+		return;
+	}
+	if (!cJSON_IsArray(ol) || cJSON_GetArraySize(ol) == 0) {
+		perr(p, sub, "must list at least one object");
+		return;
+	}
+	i = 0;
+	cJSON_ArrayForEach(o, ol) {
+		snprintf(sub, sizeof(sub), "%s.objects[%zu]", path, i);
+		parse_object(p, o, sub, bi + 1, c,
+		    &c->objects[c->nobjects++]);
+		b->n++;
+		i++;
+	}
+	check_bundle_keys(p, c, bi);
+}
+
+static void
+parse_bundles(struct parser *p, const cJSON *bl, struct akvd_config *c)
+{
+	const cJSON *e;
+	size_t i = 0;
+
+	if (bl == NULL)
+		return;
+	if (!cJSON_IsArray(bl)) {
+		perr(p, "bundles", "must be an array");
+		return;
+	}
+	if (cJSON_GetArraySize(bl) > CONFIG_MAX_BUNDLES) {
+		perr(p, "bundles", "must list at most %d bundles",
+		    CONFIG_MAX_BUNDLES);
+		return;
+	}
+	c->nbundles = (size_t)cJSON_GetArraySize(bl);
+	if (c->nbundles == 0)
+		return;
+	if ((c->bundles = calloc(c->nbundles, sizeof(*c->bundles))) == NULL) {
+		c->nbundles = 0;
+		perr(p, "bundles", "out of memory");
+		return;
+	}
+	cJSON_ArrayForEach(e, bl) {
+		parse_bundle(p, e, i, c, &c->bundles[i]);
+		i++;
+	}
 }
 
 /*
@@ -1731,12 +1958,14 @@ parse_supervise(struct parser *p, const cJSON *root, struct akvd_config *c)
 
 /*
  * config_object_nfiles(obj): how many files ${obj} writes: 1, 4 with
- * "split", N with "history: N".
+ * "split", N with "history: N", 0 for a member of a bundle.
  */
 size_t
 config_object_nfiles(const struct akvd_object *o)
 {
 
+	if (o->bundle != 0)
+		return (0);
 	if (o->history > 0)
 		return (o->history);
 	return (o->split ? CONFIG_SPLIT_FILES : 1);
@@ -1827,19 +2056,60 @@ check_aliases(struct parser *p, const struct akvd_config *c)
 	}
 }
 
+/* A bundle's path clashes with no file and no other bundle. */
+static void
+check_bundle_paths(struct parser *p, const struct akvd_config *c)
+{
+	char path[64], b[PATH_MAX];
+	size_t i, j, f;
+	int bad;
+
+	for (i = 0; i < c->nbundles; i++) {
+		const char *a = c->bundles[i].path;
+
+		if (a == NULL)
+			continue;
+		snprintf(path, sizeof(path), "bundles[%zu].path", i);
+		bad = 0;
+		for (j = 0; j < c->nobjects && !bad; j++) {
+			if (c->objects[j].alias == NULL)
+				continue;
+			for (f = 0; f < config_object_nfiles(&c->objects[j]);
+			    f++) {
+				if (config_object_path(&c->objects[j], f, b,
+				    sizeof(b)) == -1 || !paths_clash(a, b))
+					continue;
+				perr(p, path, "\"%s\" clashes with \"%s\" of "
+				    "objects[%zu]", a, b, j);
+				bad = 1;
+				break;
+			}
+		}
+		for (j = 0; j < i && !bad; j++) {
+			if (c->bundles[j].path != NULL &&
+			    paths_clash(a, c->bundles[j].path)) {
+				perr(p, path, "\"%s\" clashes with \"%s\" of "
+				    "bundles[%zu]", a, c->bundles[j].path, j);
+				bad = 1;
+			}
+		}
+	}
+}
+
 static struct akvd_config *
 parse(const char *json, size_t len, const char *name,
     const char *base, struct config_errors *errs)
 {
 	static const char *const keys[] = { "output_dir", "interval",
 	    "timeout", "max_response_size", "concurrency", "cloud", "vault",
-	    "auth", "tls", "objects", "select", "notify", "debounce",
-	    "on_change",
+	    "auth", "tls", "objects", "select", "bundles", "notify",
+	    "debounce", "on_change",
 	    "stop_signal", "stop_grace", "env", NULL };
 	struct parser p;
 	struct akvd_config *c = NULL;
-	const cJSON *objs, *o;
+	const cJSON *objs, *o, *bl;
 	cJSON *root;
+	size_t nobj, nmem;
 	const char *s, *end = NULL, *authority;
 	char *text, url[URL_MAX];
 	long n;
@@ -1932,33 +2202,34 @@ parse(const char *json, size_t len, const char *name,
 
 	parse_select(&p, root, c);
 	objs = cJSON_GetObjectItemCaseSensitive(root, "objects");
-	if (objs == NULL && c->nselects == 0)
-		perr(&p, "objects", "required (or \"select\")");
-	else if (objs == NULL)
-		;
-	else if (!cJSON_IsArray(objs))
+	bl = cJSON_GetObjectItemCaseSensitive(root, "bundles");
+	nobj = cJSON_IsArray(objs) ? (size_t)cJSON_GetArraySize(objs) : 0;
+	nmem = count_members(bl);
+	if (objs == NULL && c->nselects == 0 && bl == NULL)
+		perr(&p, "objects", "required (or \"select\", \"bundles\")");
+	else if (objs != NULL && !cJSON_IsArray(objs))
 		perr(&p, "objects", "must be an array");
-	else if (cJSON_GetArraySize(objs) == 0 && c->nselects == 0)
+	else if (nobj == 0 && nmem == 0 && c->nselects == 0)
 		perr(&p, "objects", "must list at least one object");
-	else if (cJSON_GetArraySize(objs) == 0)
-		;
-	else if (cJSON_GetArraySize(objs) > MAX_OBJECTS)
-		perr(&p, "objects", "must list at most %d objects",
-		    MAX_OBJECTS);
+	else if (nobj + nmem > MAX_OBJECTS)
+		perr(&p, "objects", "must list at most %d objects, bundles' "
+		    "included", MAX_OBJECTS);
+	else if ((c->objects = calloc(nobj + nmem + 1,
+	    sizeof(*c->objects))) == NULL)
+		perr(&p, "objects", "out of memory");
 	else {
-		c->nobjects = (size_t)cJSON_GetArraySize(objs);
-		if ((c->objects = calloc(c->nobjects,
-		    sizeof(*c->objects))) == NULL) {
-			perr(&p, "objects", "out of memory");
-			c->nobjects = 0;
-		}
 		i = 0;
 		cJSON_ArrayForEach(o, objs) {
-			if (i < c->nobjects)
-				parse_object(&p, o, i, c, &c->objects[i]);
+			char opath[64];
+
+			snprintf(opath, sizeof(opath), "objects[%zu]", i);
+			parse_object(&p, o, opath, 0, c, &c->objects[i]);
 			i++;
 		}
+		c->nobjects = nobj;
+		parse_bundles(&p, bl, c);
 		check_aliases(&p, c);
+		check_bundle_paths(&p, c);
 	}
 	parse_supervise(&p, root, c);
 out:
@@ -2086,6 +2357,9 @@ config_free(struct akvd_config *c)
 		free(sel->tags);
 	}
 	free(c->selects);
+	for (i = 0; i < c->nbundles; i++)
+		free(c->bundles[i].path);
+	free(c->bundles);
 	for (i = 0; i < c->nnotify; i++) {
 		struct akvd_notify *n = &c->notify[i];
 		char **a;
@@ -2168,6 +2442,43 @@ add_opt(cJSON *o, const char *key, const char *v)
 		cJSON_AddStringToObject(o, key, v);
 }
 
+/* One object as --check prints it; a bundle member has fewer keys. */
+static cJSON *
+print_object(const struct akvd_object *ob)
+{
+	cJSON *o;
+	char mode[16];
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return (NULL);
+	cJSON_AddStringToObject(o, "name", ob->name);
+	cJSON_AddStringToObject(o, "type", config_type_name(ob->type));
+	cJSON_AddStringToObject(o, "alias", ob->alias);
+	cJSON_AddStringToObject(o, "version", ob->version);
+	cJSON_AddStringToObject(o, "vault", ob->vault);
+	if (ob->bundle == 0) {
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)ob->mode);
+		cJSON_AddStringToObject(o, "mode", mode);
+		if (ob->uid != CONFIG_OWNER_KEEP)
+			cJSON_AddNumberToObject(o, "uid", (double)ob->uid);
+		if (ob->gid != CONFIG_OWNER_KEEP)
+			cJSON_AddNumberToObject(o, "gid", (double)ob->gid);
+	}
+	cJSON_AddBoolToObject(o, "optional", ob->optional);
+	if (ob->type == OBJ_SECRET) {
+		cJSON_AddStringToObject(o, "encoding",
+		    encoding_names[ob->encoding]);
+		if (ob->bundle == 0) {
+			cJSON_AddStringToObject(o, "format",
+			    format_names[ob->format]);
+			cJSON_AddBoolToObject(o, "split", ob->split);
+		}
+	}
+	if (ob->history > 0)
+		cJSON_AddNumberToObject(o, "history", ob->history);
+	return (o);
+}
+
 /*
  * config_print(f, cfg): write ${cfg} to ${f} as normalized, indented JSON
  * with every default filled in (the output of --check).  It parses back to
@@ -2224,31 +2535,41 @@ config_print(FILE *f, const struct akvd_config *c)
 	for (i = 0; i < c->nobjects; i++) {
 		const struct akvd_object *ob = &c->objects[i];
 
-		if ((o = cJSON_CreateObject()) == NULL)
+		if (ob->bundle != 0)
+			continue;
+		if ((o = print_object(ob)) == NULL)
 			goto out;
 		cJSON_AddItemToArray(objs, o);
-		cJSON_AddStringToObject(o, "name", ob->name);
-		cJSON_AddStringToObject(o, "type",
-		    config_type_name(ob->type));
-		cJSON_AddStringToObject(o, "alias", ob->alias);
-		cJSON_AddStringToObject(o, "version", ob->version);
-		cJSON_AddStringToObject(o, "vault", ob->vault);
-		snprintf(mode, sizeof(mode), "%04o", (unsigned)ob->mode);
-		cJSON_AddStringToObject(o, "mode", mode);
-		if (ob->uid != CONFIG_OWNER_KEEP)
-			cJSON_AddNumberToObject(o, "uid", (double)ob->uid);
-		if (ob->gid != CONFIG_OWNER_KEEP)
-			cJSON_AddNumberToObject(o, "gid", (double)ob->gid);
-		cJSON_AddBoolToObject(o, "optional", ob->optional);
-		if (ob->type == OBJ_SECRET) {
-			cJSON_AddStringToObject(o, "encoding",
-			    encoding_names[ob->encoding]);
-			cJSON_AddStringToObject(o, "format",
-			    format_names[ob->format]);
-			cJSON_AddBoolToObject(o, "split", ob->split);
+	}
+	if (c->nbundles > 0) {
+		cJSON *bl = cJSON_AddArrayToObject(root, "bundles"), *be, *bo;
+		size_t j;
+
+		for (i = 0; i < c->nbundles; i++) {
+			const struct akvd_bundle *b = &c->bundles[i];
+
+			if ((be = cJSON_CreateObject()) == NULL)
+				goto out;
+			cJSON_AddItemToArray(bl, be);
+			cJSON_AddStringToObject(be, "path", b->path);
+			cJSON_AddStringToObject(be, "format",
+			    bundle_formats[b->format]);
+			snprintf(mode, sizeof(mode), "%04o", (unsigned)b->mode);
+			cJSON_AddStringToObject(be, "mode", mode);
+			if (b->uid != CONFIG_OWNER_KEEP)
+				cJSON_AddNumberToObject(be, "uid",
+				    (double)b->uid);
+			if (b->gid != CONFIG_OWNER_KEEP)
+				cJSON_AddNumberToObject(be, "gid",
+				    (double)b->gid);
+			bo = cJSON_AddArrayToObject(be, "objects");
+			for (j = 0; j < b->n; j++) {
+				if ((o = print_object(&c->objects[b->first +
+				    j])) == NULL)
+					goto out;
+				cJSON_AddItemToArray(bo, o);
+			}
 		}
-		if (ob->history > 0)
-			cJSON_AddNumberToObject(o, "history", ob->history);
 	}
 	if (c->nselects > 0) {
 		cJSON *sl = cJSON_AddArrayToObject(root, "select"), *se, *tg;

@@ -80,6 +80,14 @@ struct obj {
 	int64_t		 seen_updated;	/* selected: of the value held */
 	int64_t		 want_updated;	/* selected: as last listed */
 	int		 mark;
+
+	/*
+	 * A bundle (bundle set) is never fetched: its one file is made from
+	 * its members (objects whose cfg->bundle is 1 + bundle_idx) at each
+	 * commit, and kept as it was while a required member has no value.
+	 */
+	const struct akvd_bundle *bundle;
+	size_t		 bundle_idx;
 	int		 fetched;	/* fetched from Key Vault this run */
 	int		 attempted;	/* tried at least once */
 
@@ -125,6 +133,7 @@ struct sync {
 };
 
 static void	pump(struct sync *);
+static void	render_bundles(struct sync *);
 static void	schedule(struct sync *);
 static void	announce(struct sync *);
 
@@ -230,7 +239,11 @@ static int
 obj_set_cfg(struct obj *o, const struct akvd_object *cfg)
 {
 	char path[PATH_MAX], **paths;
-	size_t i, n = o->sel != NULL ? 0 : config_object_nfiles(cfg);
+	size_t i, n;
+
+	/* A listener has no file; a bundle member holds one value. */
+	n = o->sel != NULL ? 0 : cfg->bundle != 0 ? 1 :
+	    config_object_nfiles(cfg);
 
 	if ((paths = calloc(n + 1, sizeof(*paths))) == NULL)
 		return (-1);
@@ -313,6 +326,76 @@ busy(const struct sync *s)
 }
 
 /*
+ * Make the file of every bundle whose required members all have a value;
+ * a bundle that cannot be made keeps its previous file.
+ */
+static void
+render_bundles(struct sync *s)
+{
+	struct render_entry *ent;
+	struct buf out;
+	size_t i, k, n;
+	char err[256], count[16];
+
+	for (i = 0; i < s->nobjs; i++) {
+		struct obj *b = s->objs[i];
+		const struct akvd_bundle *bc = b->bundle;
+
+		if (bc == NULL)
+			continue;
+		if ((ent = calloc(bc->n + 1, sizeof(*ent))) == NULL) {
+			log_msg(LOG_ERROR, "sync: out of memory");
+			continue;
+		}
+		for (k = n = 0; k < bc->n; k++) {
+			const struct obj *m = s->objs[bc->first + k];
+
+			if (!m->have && !m->cfg->optional)
+				break;
+			if (!m->have)
+				continue;
+			ent[n].key = m->cfg->alias;
+			ent[n].value = m->files[0].data != NULL ?
+			    m->files[0].data : "";
+			ent[n].len = m->files[0].len;
+			n++;
+		}
+		memset(&out, 0, sizeof(out));
+		if (k < bc->n) {
+			log_kv(LOG_DEBUG, "bundle kept: a member has no "
+			    "value", "bundle", bc->path, "object",
+			    s->objs[bc->first + k]->cfg->name, NULL);
+		} else if (render_bundle(bc->format, ent, n, &out, err,
+		    sizeof(err)) == -1) {
+			b->failures++;
+			if (obj_worth_logging(b, err))
+				log_kv(LOG_ERROR, "bundle not written: keeping "
+				    "the previous one", "bundle", bc->path,
+				    "reason", err, NULL);
+		} else if (b->have && b->files[0].len == out.len &&
+		    memcmp(b->files[0].data, out.data, out.len) == 0) {
+			b->failures = 0;
+			b->reason[0] = '\0';
+		} else {
+			snprintf(count, sizeof(count), "%zu", n);
+			log_kv(LOG_INFO, b->have ? "bundle updated" :
+			    "bundle made", "bundle", bc->path,
+			    "objects", count, NULL);
+			if (b->have || s->committed)
+				b->changed = 1;
+			buf_wipe(&b->files[0]);
+			b->files[0] = out;
+			memset(&out, 0, sizeof(out));
+			b->have = 1;
+			b->failures = 0;
+			b->reason[0] = '\0';
+		}
+		buf_wipe(&out);
+		free(ent);
+	}
+}
+
+/*
  * Every select has listed its vault once: before that, its secrets'
  * files would vanish from a snapshot.
  */
@@ -338,6 +421,7 @@ maybe_commit(struct sync *s)
 
 	if (!s->dirty || busy(s) || !all_attempted(s) || !all_listed(s))
 		return (0);
+	render_bundles(s);
 	for (i = 0; i < s->nobjs; i++)
 		n += s->objs[i]->nfiles;
 	if ((files = calloc(n + 1, sizeof(*files))) == NULL) {
@@ -350,7 +434,7 @@ maybe_commit(struct sync *s)
 		struct obj *o = s->objs[i];
 		size_t f;
 
-		if (!o->have)
+		if (!o->have || o->cfg->bundle != 0)
 			continue;
 		for (f = 0; f < o->nfiles; f++) {
 			files[n].path = o->paths[f];
@@ -382,7 +466,7 @@ maybe_commit(struct sync *s)
 	s->commit_retry = 0;
 	s->last_commit = time(NULL);
 	for (i = n = 0; i < s->nobjs; i++)
-		n += s->objs[i]->have;
+		n += s->objs[i]->have && s->objs[i]->cfg->bundle == 0;
 	snprintf(count, sizeof(count), "%zu", n);
 	log_kv(LOG_INFO, "snapshot written", "dir", s->cfg->output_dir,
 	    "objects", count, NULL);
@@ -407,7 +491,8 @@ announce(struct sync *s)
 	for (i = 0; i < s->ngone; i++)
 		changed[n++] = s->gone[i];
 	for (i = 0; i < s->nobjs; i++) {
-		if (s->objs[i]->changed)
+		/* A member's alias is a key: its bundle is the file. */
+		if (s->objs[i]->changed && s->objs[i]->cfg->bundle == 0)
 			changed[n++] = s->objs[i]->cfg->alias;
 		s->objs[i]->changed = 0;
 	}
@@ -837,6 +922,17 @@ out:
 /* ---------------------------------------------------------------------- */
 /* select                                                                 */
 
+static void
+bundle_set(struct obj *o, const struct akvd_bundle *b, size_t idx)
+{
+
+	o->bundle = b;
+	o->bundle_idx = idx;
+	o->own->mode = b->mode;
+	o->own->uid = b->uid;
+	o->own->gid = b->gid;
+}
+
 static struct akvd_object *
 own_new(const char *name, const char *alias, const char *vault)
 {
@@ -855,6 +951,33 @@ own_new(const char *name, const char *alias, const char *vault)
 		return (NULL);
 	}
 	return (c);
+}
+
+/* The pseudo-object of bundle ${b}: named by its path in logs. */
+static struct obj *
+bundle_new(struct sync *s, const struct akvd_bundle *b, size_t idx)
+{
+	struct akvd_object *c;
+	struct obj *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return (NULL);
+	if ((c = own_new(b->path, b->path, "")) == NULL) {
+		free(o);
+		return (NULL);
+	}
+	o->own = c;
+	bundle_set(o, b, idx);
+	if (obj_set_cfg(o, c) == -1) {
+		own_free(c);
+		free(o);
+		return (NULL);
+	}
+	o->s = s;
+	o->state = O_SETTLED;	/* never fetched */
+	o->attempted = o->fetched = 1;
+	o->due = INT64_MAX;
+	return (o);
 }
 
 /* A lister of ${sel}, "select[i]" in logs. */
@@ -1342,8 +1465,8 @@ adopt_existing(struct sync *s)
 		struct obj *o = s->objs[i];
 		size_t f;
 
-		if (o->sel != NULL)
-			continue;	/* a lister has no file */
+		if (o->sel != NULL || o->cfg->bundle != 0)
+			continue;	/* no file of its own */
 		/* All of an object's files, or none. */
 		for (f = 0; f < o->nfiles; f++)
 			if (writer_read(s->cfg->output_dir, o->paths[f],
@@ -1383,11 +1506,17 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 	s->dirty = 1;		/* the first snapshot is always written */
 	ev_init(&s->wake, wake_cb);
 	s->wake.data = s;
-	if ((s->objs = calloc(cfg->nobjects + cfg->nselects + 1,
-	    sizeof(*s->objs))) == NULL)
+	if ((s->objs = calloc(cfg->nobjects + cfg->nbundles +
+	    cfg->nselects + 1, sizeof(*s->objs))) == NULL)
 		goto oom;
 	for (i = 0; i < cfg->nobjects; i++) {
 		if ((s->objs[i] = obj_new(s, &cfg->objects[i])) == NULL)
+			goto oom;
+		s->nobjs++;
+	}
+	for (i = 0; i < cfg->nbundles; i++) {
+		if ((s->objs[s->nobjs] = bundle_new(s, &cfg->bundles[i],
+		    i)) == NULL)
 			goto oom;
 		s->nobjs++;
 	}
@@ -1423,8 +1552,8 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 	char count[32];
 
 	/* Static objects first, then listers, then selected secrets. */
-	if ((objs = calloc(cfg->nobjects + cfg->nselects + s->nobjs + 1,
-	    sizeof(*objs))) == NULL) {
+	if ((objs = calloc(cfg->nobjects + cfg->nbundles + cfg->nselects +
+	    s->nobjs + 1, sizeof(*objs))) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		return (-1);
 	}
@@ -1454,8 +1583,28 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 			goto oom;
 		changed = 1;
 	}
-	/* A select that did not change keeps its lister and secrets. */
+	/* A bundle keeps its file while its path stays. */
 	n = cfg->nobjects;
+	for (i = 0; i < cfg->nbundles; i++) {
+		o = NULL;
+		for (j = s->cfg->nobjects; j < s->nobjs && o == NULL; j++) {
+			if (s->objs[j] != NULL && s->objs[j]->bundle != NULL &&
+			    strcmp(s->objs[j]->bundle->path,
+			    cfg->bundles[i].path) == 0) {
+				o = s->objs[j];
+				s->objs[j] = NULL;
+				bundle_set(o, &cfg->bundles[i], i);
+			}
+		}
+		if (o == NULL && (o = bundle_new(s, &cfg->bundles[i],
+		    i)) == NULL) {
+			log_msg(LOG_ERROR, "sync: out of memory");
+			continue;
+		}
+		changed = 1;	/* members may have changed: re-make it */
+		objs[n++] = o;
+	}
+	/* A select that did not change keeps its lister and secrets. */
 	for (i = 0; i < cfg->nselects; i++) {
 		o = NULL;
 		for (j = s->cfg->nobjects; j < s->nobjs && o == NULL; j++) {

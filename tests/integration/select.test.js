@@ -70,8 +70,8 @@ test('select by prefix and tags over more than 25 secrets; new and deleted secre
   const changed = traffic(fx.d.kv).gets.map((r) => r.path).filter((p) => p.startsWith('/secrets/app1-')).sort();
   assert.deepEqual(changed, ['/secrets/app1-new', '/secrets/app1-s3']);
   assert.equal(fs.existsSync(path.join(fx.out, 'app1', 's5')), false);
-  assert.match(a.log(), /selected secret gone.*secret=app1-s5/);
-  assert.match(a.log(), /secret selected.*secret=app1-new.*alias=app1\/new/);
+  await a.waitLog(/selected secret gone.*secret=app1-s5/);
+  await a.waitLog(/secret selected.*secret=app1-new.*alias=app1\/new/);
   assert.equal(readOut(fx.out, 'app1/s4'), 'value-4');
   await a.stop();
   fx.assertNoSecretsLogged(a);
