@@ -20,9 +20,9 @@ const HOSTILE = {
   'empty': '',
 };
 
-// What POSIX sh (dash) sees after `set -a; . ./FILE`.
-function shRead(file, names) {
-  const out = execFileSync('sh', ['-c',
+// What POSIX sh (dash; or ${shell}) sees after `set -a; . ./FILE`.
+function shRead(file, names, shell = 'sh') {
+  const out = execFileSync(shell, ['-c',
     'set -a; . "$1"; exec "$2" -e "process.stdout.write(JSON.stringify(process.env))"',
     'sh', file, process.execPath], { env: { PATH: process.env.PATH } });
   const env = JSON.parse(out.toString());
@@ -54,8 +54,10 @@ test('dotenv: hostile values read back exactly by sh; JSON: "--" nesting read ba
   const env = path.join(fx.out, 'app.env');
   assert.equal(fs.statSync(env).mode & 0o777, 0o400);
   const names = Object.keys(HOSTILE).map((k) => k.toUpperCase().replace(/-/g, '_'));
-  assert.deepEqual(shRead(env, names),
-    Object.fromEntries(Object.entries(HOSTILE).map(([k, v]) => [k.toUpperCase().replace(/-/g, '_'), v])));
+  for (const shell of ['sh', 'bash']) {
+    assert.deepEqual(shRead(env, names, shell),
+      Object.fromEntries(Object.entries(HOSTILE).map(([k, v]) => [k.toUpperCase().replace(/-/g, '_'), v])), shell);
+  }
   assert.equal(fs.existsSync('/tmp/akvd-pwned'), false);
   // One NAME='...' per variable; a quote is closed, escaped and reopened.
   assert.match(readOut(fx.out, 'app.env'), /^ONLY_QUOTE=''\\'''$/m);

@@ -32,7 +32,7 @@ test('examples and valid golden configs validate against the schema', () => {
 test('configs akvd rejects are rejected by the schema', () => {
   for (const name of ['aliases', 'bad-objects', 'bad-vaults', 'empty-objects', 'missing-required',
     'short-interval', 'unknown-keys', 'wrong-types', 'not-object', 'bad-durations', 'bad-method',
-    'cloud-bad', 'mi-conflict', 'object-kinds-bad', 'select-bad', 'select-empty']) {
+    'cloud-bad', 'mi-conflict', 'object-kinds-bad', 'select-bad', 'select-empty', 'bundles-bad']) {
     assert.equal(validate(read(path.join(golden, `${name}.json`))), false, name);
   }
   // Each alias error of aliases.json on its own.
