@@ -37,7 +37,7 @@
 #define MAX_SECONDS		1e12	/* durations as JSON numbers */
 #define URL_MAX			512
 #define SHOW_LEN		80	/* a value quoted in a message */
-#define POS_DEPTH		6	/* "bundles[0].objects[2].alias" is 5 deep */
+#define POS_DEPTH		6	/* "bundles[0].objects[2].alias": 5 */
 #define MAX_KEYS		24	/* per check_keys() table */
 
 struct parser {
@@ -1377,7 +1377,8 @@ json_keys_clash(const char *a, const char *b)
 	if (la == lb)
 		return (strcmp(a, b) == 0);
 	if (la > lb)
-		return (strncmp(a, b, lb) == 0 && strncmp(a + lb, "--", 2) == 0);
+		return (strncmp(a, b, lb) == 0 &&
+		    strncmp(a + lb, "--", 2) == 0);
 	return (strncmp(a, b, la) == 0 && strncmp(b + la, "--", 2) == 0);
 }
 
@@ -2554,7 +2555,8 @@ config_print(FILE *f, const struct akvd_config *c)
 			cJSON_AddStringToObject(be, "path", b->path);
 			cJSON_AddStringToObject(be, "format",
 			    bundle_formats[b->format]);
-			snprintf(mode, sizeof(mode), "%04o", (unsigned)b->mode);
+			snprintf(mode, sizeof(mode), "%04o",
+			    (unsigned)b->mode);
 			cJSON_AddStringToObject(be, "mode", mode);
 			if (b->uid != CONFIG_OWNER_KEEP)
 				cJSON_AddNumberToObject(be, "uid",

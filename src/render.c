@@ -473,7 +473,7 @@ render_certificate(const struct akvd_object *obj, const char *value,
 			goto pem_fail;
 		for (i = 0; i < n; i++) {
 			x = sk_X509_value(chain, i);
-			/* Roots go to .ca.crt; the leaf stays if self-signed */
+			/* Roots to .ca.crt; a self-signed leaf stays. */
 			if (cert_pem(x, i > 0 && self_signed(x) ? &out[3] :
 			    &out[2]) == -1)
 				goto pem_fail;
@@ -644,7 +644,8 @@ render_jwk_pem(const char *json, size_t len, struct buf *out, char *err,
 	}
 	if ((bio = BIO_new(BIO_s_mem())) == NULL)
 		goto oom;
-	if (PEM_write_bio_PUBKEY(bio, pkey) != 1 || bio_drain(bio, out) == -1) {
+	if (PEM_write_bio_PUBKEY(bio, pkey) != 1 ||
+	    bio_drain(bio, out) == -1) {
 		snprintf(err, errlen, "cannot write the public key");
 		goto out;
 	}
@@ -773,7 +774,8 @@ utf8_valid(const unsigned char *s, size_t n)
 				return (0);
 			cp = (cp << 6) | (s[i + k] & 0x3f);
 		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		if (cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
 			return (0);
 		i += need + 1;
 	}

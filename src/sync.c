@@ -241,7 +241,7 @@ obj_set_cfg(struct obj *o, const struct akvd_object *cfg)
 	char path[PATH_MAX], **paths;
 	size_t i, n;
 
-	/* A listener has no file; a bundle member holds one value. */
+	/* A lister has no file; a bundle member holds one value. */
 	n = o->sel != NULL ? 0 : cfg->bundle != 0 ? 1 :
 	    config_object_nfiles(cfg);
 
@@ -369,8 +369,8 @@ render_bundles(struct sync *s)
 		    sizeof(err)) == -1) {
 			b->failures++;
 			if (obj_worth_logging(b, err))
-				log_kv(LOG_ERROR, "bundle not written: keeping "
-				    "the previous one", "bundle", bc->path,
+				log_kv(LOG_ERROR, "bundle not written: "
+				    "keeping the previous one", "bundle", bc->path,
 				    "reason", err, NULL);
 		} else if (b->have && b->files[0].len == out.len &&
 		    memcmp(b->files[0].data, out.data, out.len) == 0) {
@@ -1157,7 +1157,7 @@ reconcile(struct sync *s, struct obj *l)
 {
 	int64_t now = mono_ms();
 	struct obj *o;
-	size_t i, j, matched = 0, queued = 0;
+	size_t i, j, matched = 0;
 	char counts[64];
 
 	for (j = 0; j < s->nobjs; j++)
@@ -1183,7 +1183,6 @@ reconcile(struct sync *s, struct obj *l)
 		    o->seen_updated != it->updated) && o->not_before <= now) {
 			o->state = O_QUEUED;
 			o->next_cycle = l->next_cycle;
-			queued++;
 		}
 	}
 	for (j = s->nobjs; j > 0; j--)
@@ -1192,7 +1191,6 @@ reconcile(struct sync *s, struct obj *l)
 	snprintf(counts, sizeof(counts), "%zu", matched);
 	log_kv(LOG_DEBUG, "listed", "select", l->cfg->name, "matched", counts,
 	    NULL);
-	(void)queued;
 }
 
 /* A page of the vault's secrets came back 200. */

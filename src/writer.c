@@ -412,8 +412,9 @@ writer_commit(const char *dir, const struct writer_file *files, size_t n)
 			if (chown_failed)
 				log_kv(LOG_ERROR, "cannot set the owner of a "
 				    "file", "object", files[i].object != NULL ?
-				    files[i].object : "", "file", files[i].path,
-				    "owner", owner, "error", strerror(saved),
+				    files[i].object : "", "file",
+				    files[i].path, "owner", owner,
+				    "error", strerror(saved),
 				    "hint", saved == EPERM ? "uid/gid need "
 				    "root or CAP_CHOWN" : "", NULL);
 			else
