@@ -1043,15 +1043,22 @@ item_selected(const struct akvd_select *sel, const struct kv_item *it)
 	return (1);
 }
 
-/* Would ${alias} clash with a file of another object? */
+/*
+ * Would ${alias} clash with a file of another object (with ${fixed}, only
+ * of the configured objects and bundles)?
+ */
 static const struct obj *
-alias_taken(const struct sync *s, const char *alias)
+alias_taken(const struct sync *s, const char *alias, int fixed,
+    const struct obj *self)
 {
 	size_t i, f, la = strlen(alias), lb;
 
 	for (i = 0; i < s->nobjs; i++) {
 		const struct obj *o = s->objs[i];
 
+		if (o == self || o->cfg->bundle != 0 ||
+		    (fixed && o->lister != NULL))
+			continue;	/* a member's alias is a key */
 		for (f = 0; f < o->nfiles; f++) {
 			const char *b = o->paths[f];
 
@@ -1083,7 +1090,7 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 		    "secret", name, NULL);
 		return (NULL);
 	}
-	if ((other = alias_taken(s, alias)) != NULL) {
+	if ((other = alias_taken(s, alias, 0, NULL)) != NULL) {
 		log_kv(LOG_WARN, "selected secret skipped: its file name is "
 		    "taken", "select", l->cfg->name, "secret", name,
 		    "file", alias, "by", other->cfg->name, NULL);
@@ -1650,6 +1657,23 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 	free(s->objs);
 	s->objs = objs;
 	s->nobjs = n;
+	/* A configured object or bundle now takes a selected secret's name. */
+	for (j = s->nobjs; j > 0; j--) {
+		const struct obj *other;
+
+		o = s->objs[j - 1];
+		if (o->lister == NULL || (other = alias_taken(s, o->cfg->alias,
+		    1, o)) == NULL)
+			continue;
+		log_kv(LOG_WARN, "selected secret dropped: its file name is "
+		    "taken", "secret", o->cfg->name, "file", o->cfg->alias,
+		    "by", other->cfg->name, NULL);
+		obj_free(o);
+		memmove(&s->objs[j - 1], &s->objs[j],
+		    (s->nobjs - j + 1) * sizeof(*s->objs));
+		s->nobjs--;
+		changed = 1;
+	}
 	if (strcmp(s->cfg->output_dir, cfg->output_dir) != 0) {
 		changed = 1;
 		writer_cleanup(cfg->output_dir);

@@ -106,3 +106,28 @@ test('select: a list the identity may not read is a clear error and --once fails
   assert.match(a.log(), /object fetch failed.*object=select\[0\].*HTTP 403 Forbidden\/ForbiddenByRbac/);
   assert.equal(fs.existsSync(path.join(fx.out, 'x-one')), false);
 });
+
+test('SIGHUP: an unchanged select keeps its secrets without a GET; a new object takes a selected name', async (t) => {
+  const fx = await setup(t);
+  fx.set('s-one', 'one');
+  fx.set('s-two', 'two');
+  fx.set('two', 'static-two');
+  const sel = { select: [{ prefix: 's-', strip_prefix: true }], interval: '1h' };
+  const cfgPath = fx.write(fx.config([], sel));
+  const a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/);
+  assert.equal(readOut(fx.out, 'two'), 'two');
+
+  // Same select, plus a configured object named like a selected secret.
+  fx.write(fx.config([{ name: 'two' }], sel));
+  fx.d.kv.clearRequests();
+  const mark = a.lines.length;
+  a.kill('SIGHUP');
+  await a.waitLog(/configuration applied/, { from: mark });
+  await until(() => tryRead(fx.out, 'two') === 'static-two', { what: 'the configured object' });
+  await a.waitLog(/selected secret dropped: its file name is taken.*secret=s-two.*by=two/, { from: mark });
+  assert.equal(readOut(fx.out, 'one'), 'one');
+  const gets = fx.d.kv.requests().map((r) => r.path).filter((p) => p.startsWith('/secrets/s-'));
+  assert.deepEqual(gets, [], 'no selected secret was fetched again');
+  await a.stop();
+});
