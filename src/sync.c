@@ -335,7 +335,7 @@ render_bundles(struct sync *s)
 	struct render_entry *ent;
 	struct buf out;
 	size_t i, k, n;
-	char err[256], count[16];
+	char err[192], count[16];	/* err fits obj->reason */
 
 	for (i = 0; i < s->nobjs; i++) {
 		struct obj *b = s->objs[i];
