@@ -290,7 +290,9 @@ kv_parse_list(const char *body, size_t len, enum kv_kind kind,
 		goto out;
 	}
 	cJSON_ArrayForEach(c, arr) {
-		id = cJSON_GetObjectItemCaseSensitive(c, "id");
+		/* A KeyItem names itself by "kid". */
+		id = cJSON_GetObjectItemCaseSensitive(c, kind == KV_KEY ?
+		    "kid" : "id");
 		if (!cJSON_IsString(id))
 			continue;
 		ver = id_version(id->valuestring, kind_segment(kind), &name,

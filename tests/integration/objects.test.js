@@ -239,6 +239,26 @@ test('history: the newest N enabled versions as alias/0..N-1, following nextLink
   fx.assertNoSecretsLogged(a);
 });
 
+test('history of certificates and keys: /certificates and /keys version lists', async (t) => {
+  const fx = await setup(t);
+  const c1 = makeChain(path.join(fx.dir, 'c1'), { cn: 'one.example.com' });
+  const c2 = makeChain(path.join(fx.dir, 'c2'), { cn: 'two.example.com' });
+  fx.d.kv.setCertificate('web', { leafPem: c1.pem.leaf, pfx: c1.pfx });
+  fx.d.kv.setCertificate('web', { leafPem: c2.pem.leaf, pfx: c2.pfx });
+  const a = await once(fx, [
+    { name: 'web', type: 'cert', alias: 'certs', history: 2 },
+    { name: 'web', type: 'key', alias: 'keys', history: 2 },
+  ]);
+  assert.equal(a.code, 0, a.log());
+  assert.equal(readOut(fx.out, 'certs/0'), c2.pem.leaf);
+  assert.equal(readOut(fx.out, 'certs/1'), c1.pem.leaf);
+  assert.equal(openssl(['pkey', '-pubin', '-in', path.join(fx.out, 'keys/1')]),
+    openssl(['x509', '-in', c1.files.leaf, '-noout', '-pubkey']));
+  const paths = fx.d.kv.requests().map((r) => r.path);
+  assert.ok(paths.includes('/certificates/web/versions'));
+  assert.ok(paths.includes('/keys/web/versions'));
+});
+
 test('uid and gid: files owned as configured; without CAP_CHOWN a clear error naming the object', async (t) => {
   if (process.getuid() !== 0) {
     t.skip('needs root to give files away (run as root in CI)');
