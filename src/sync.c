@@ -922,6 +922,19 @@ out:
 /* ---------------------------------------------------------------------- */
 /* select                                                                 */
 
+/*
+ * Does bundle ${b} make another file than ${a} from the same values?  (A
+ * member that changed is a new object, which marks the reload changed.)
+ */
+static int
+bundle_differs(const struct akvd_bundle *a, const struct akvd_bundle *b)
+{
+
+	return (a->format != b->format || a->mode != b->mode ||
+	    a->uid != b->uid || a->gid != b->gid || a->n != b->n ||
+	    a->first != b->first);
+}
+
 static void
 bundle_set(struct obj *o, const struct akvd_bundle *b, size_t idx)
 {
@@ -1598,15 +1611,18 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 			    cfg->bundles[i].path) == 0) {
 				o = s->objs[j];
 				s->objs[j] = NULL;
+				if (bundle_differs(o->bundle, &cfg->bundles[i]))
+					changed = 1;
 				bundle_set(o, &cfg->bundles[i], i);
 			}
 		}
-		if (o == NULL && (o = bundle_new(s, &cfg->bundles[i],
-		    i)) == NULL) {
-			log_msg(LOG_ERROR, "sync: out of memory");
-			continue;
+		if (o == NULL) {
+			if ((o = bundle_new(s, &cfg->bundles[i], i)) == NULL) {
+				log_msg(LOG_ERROR, "sync: out of memory");
+				continue;
+			}
+			changed = 1;
 		}
-		changed = 1;	/* members may have changed: re-make it */
 		objs[n++] = o;
 	}
 	/* A select that did not change keeps its lister and secrets. */

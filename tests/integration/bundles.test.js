@@ -113,3 +113,21 @@ test('a value a bundle cannot hold is an error of that bundle; the previous file
   assert.deepEqual(JSON.parse(readOut(fx.out, 'b.json')), { blob: 'text', name: 'v1' });
   await a.stop();
 });
+
+test('SIGHUP: a bundle changing format is made again from the values held, without a GET', async (t) => {
+  const fx = await setup(t);
+  fx.set('api-key', 'k1');
+  fx.set('db-password', 'p1');
+  const bundle = (format) => fx.config([], { interval: '1h', bundles: [
+    { path: 'settings', format, objects: [{ name: 'api-key' }, { name: 'db-password' }] }] });
+  const cfgPath = fx.write(bundle('json'));
+  const a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/);
+  assert.deepEqual(JSON.parse(readOut(fx.out, 'settings')), { 'api-key': 'k1', 'db-password': 'p1' });
+  fx.write(bundle('dotenv'));
+  fx.d.kv.clearRequests();
+  a.kill('SIGHUP');
+  await until(() => tryRead(fx.out, 'settings') === "API_KEY='k1'\nDB_PASSWORD='p1'\n", { what: 'the dotenv bundle' });
+  assert.deepEqual(fx.d.kv.requests().filter((r) => r.path.startsWith('/secrets/')), []);
+  await a.stop();
+});
