@@ -1241,12 +1241,43 @@ done_list(struct obj *o, const struct http_response *r)
 	obj_next(o, 0, 0);
 }
 
+/*
+ * Do ${a} and ${b} GET the same thing (rendered each its own way: a secret
+ * written as is and in a bundle, or as PEM and as PFX)?
+ */
+static int
+same_fetch(const struct obj *a, const struct obj *b)
+{
+
+	return (a != b && a->phase == P_FETCH && b->phase == P_FETCH &&
+	    a->sel == NULL && b->sel == NULL && a->bundle == NULL &&
+	    b->bundle == NULL && a->cfg->type == b->cfg->type &&
+	    a->cfg->history == 0 && b->cfg->history == 0 &&
+	    strcmp(a->cfg->name, b->cfg->name) == 0 &&
+	    strcmp(a->cfg->vault, b->cfg->vault) == 0 &&
+	    strcmp(a->cfg->version, b->cfg->version) == 0);
+}
+
+/* Is a GET of what ${o} needs already in flight? */
+static int
+fetch_in_flight(const struct sync *s, const struct obj *o)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++)
+		if (s->objs[i]->state == O_INFLIGHT &&
+		    same_fetch(s->objs[i], o))
+			return (1);
+	return (0);
+}
+
 /* HTTP completion of a request of ${o}. */
 static void
 obj_done(struct http_response *r, void *cookie)
 {
 	struct obj *o = cookie;
 	struct sync *s = o->s;
+	size_t i;
 
 	o->req = NULL;
 	s->inflight--;
@@ -1275,6 +1306,11 @@ obj_done(struct http_response *r, void *cookie)
 			break;
 		default:
 			done_fetch(o, r);
+			/* One GET serves every object waiting for it. */
+			for (i = 0; i < s->nobjs; i++)
+				if (s->objs[i]->state == O_QUEUED &&
+				    same_fetch(s->objs[i], o))
+					done_fetch(s->objs[i], r);
 			break;
 		}
 	} else if (r->status == 401 && !o->retried_401) {
@@ -1385,7 +1421,7 @@ pump(struct sync *s)
 	for (i = 0; i < s->nobjs && s->inflight < s->cfg->concurrency; i++) {
 		struct obj *o = s->objs[i];
 
-		if (o->state != O_QUEUED)
+		if (o->state != O_QUEUED || fetch_in_flight(s, o))
 			continue;
 		if (token == NULL &&
 		    (token = auth_token(s->auth, &gen)) == NULL) {

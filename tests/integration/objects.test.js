@@ -89,6 +89,8 @@ test('certificate-backed secret stored as PEM (EC leaf, chain shuffled) and as P
     { name: 'rsa-pfx', alias: 'rsa.pfx', format: 'pfx' },
   ]);
   assert.equal(a.code, 0, a.log());
+  // Two objects rendering one secret two ways cost one GET.
+  assert.equal(fx.d.kv.requests().filter((r) => r.path === '/secrets/ec-pem' && r.status === 200).length, 1);
   assertKeyAndChain(fx.out, 'ec.pem', chain);
   assert.match(openssl(['pkey', '-in', path.join(fx.out, 'ec.pem'), '-noout', '-text']), /P-256|prime256v1/);
   // PFX stored: Key Vault's bytes as they are.
