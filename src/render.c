@@ -232,8 +232,9 @@ skid_matches(X509 *cand, X509 *cur)
 /*
  * The chain in order: ${leaf}, then each issuer found among ${others} by
  * key identifiers (AKID of the child = SKID of the parent), falling back to
- * subject/issuer names; certificates left over (an incomplete chain) follow
- * in Key Vault's order.  The certificates are shared (refcounts up).
+ * subject/issuer names where the key identifiers do not contradict them;
+ * certificates left over (an incomplete chain) follow in Key Vault's
+ * order.  The certificates are shared (refcounts up).
  */
 static STACK_OF(X509) *
 order_chain(X509 *leaf, STACK_OF(X509) *others)
@@ -256,9 +257,12 @@ order_chain(X509 *leaf, STACK_OF(X509) *others)
 				c = sk_X509_value(others, i);
 				if (used[i] || X509_cmp(c, cur) == 0)
 					continue;
+				/*
+				 * By key ids first; then by name, unless
+				 * the key ids say otherwise.
+				 */
 				if (pass == 0 ? skid_matches(c, cur) :
-				    X509_NAME_cmp(X509_get_subject_name(c),
-				    X509_get_issuer_name(cur)) == 0)
+				    X509_check_issued(c, cur) == X509_V_OK)
 					found = i;
 			}
 		}

@@ -101,6 +101,29 @@ test('certificate-backed secret stored as PEM (EC leaf, chain shuffled) and as P
   assert.deepEqual(subjects(p12).sort(), ['akvd test intermediate', 'akvd test root', 'app.example.com']);
 });
 
+test('an incomplete chain: leaf and intermediate in order, an empty .ca.crt; strangers follow in Key Vault\'s order', async (t) => {
+  const fx = await setup(t);
+  const chain = makeChain(path.join(fx.dir, 'pki'), { order: ['inter', 'leaf'] });
+  const other = makeChain(path.join(fx.dir, 'other'), { cn: 'stranger.example.com' });
+  fx.d.kv.setCertificate('no-root', { leafPem: chain.pem.leaf, pfx: chain.pfx });
+  // PEM: strangers before the leaf, one a root with the name of ours (its
+  // key id says it is not the intermediate's issuer).
+  fx.d.kv.setCertificate('stranger', { leafPem: chain.pem.leaf,
+    pem: chain.key + other.pem.inter + other.pem.root + chain.pem.inter + chain.pem.leaf });
+  const a = await once(fx, [
+    { name: 'no-root', split: true },
+    { name: 'stranger' },
+  ]);
+  assert.equal(a.code, 0, a.log());
+  assert.deepEqual(subjects(readOut(fx.out, 'no-root')), ['app.example.com', 'akvd test intermediate']);
+  assert.deepEqual(subjects(readOut(fx.out, 'no-root.crt')), ['app.example.com', 'akvd test intermediate']);
+  assert.equal(readOut(fx.out, 'no-root.ca.crt'), '');
+  // The intermediate chains; the strangers follow in Key Vault's order.
+  const fp = (p) => new crypto.X509Certificate(p).fingerprint256;
+  assert.deepEqual(certsOf(readOut(fx.out, 'stranger')).map((c) => c.fingerprint256),
+    [fp(chain.pem.leaf), fp(chain.pem.inter), fp(other.pem.inter), fp(other.pem.root)]);
+});
+
 test('cert: the leaf of GET /certificates as PEM; key: JWK (RSA, EC P-256/384/521) as PUBLIC KEY', async (t) => {
   const fx = await setup(t);
   const chain = makeChain(path.join(fx.dir, 'pki'));

@@ -190,6 +190,18 @@ test_bundle(void **state)
 	assert_int_equal(render_bundle(BUNDLE_JSON, &bad, 1, &b, err,
 	    sizeof(err)), -1);
 	assert_null(b.data);
+	/* "A" and "AB--C" share a prefix, not a segment. */
+	{
+		static const struct render_entry p[] = {
+			{ "AB--C", "2", 1 }, { "A", "1", 1 },
+		};
+
+		assert_int_equal(render_bundle(BUNDLE_JSON, p, 2, &b, err,
+		    sizeof(err)), 0);
+		assert_string_equal(b.data, "{\n  \"A\": \"1\",\n"
+		    "  \"AB\": {\n    \"C\": \"2\"\n  }\n}\n");
+		buf_wipe(&b);
+	}
 	/* An empty bundle is a valid file. */
 	assert_int_equal(render_bundle(BUNDLE_JSON, e, 0, &b, err,
 	    sizeof(err)), 0);
