@@ -859,6 +859,68 @@ out:
 	return (rc);
 }
 
+/*
+ * Copy into o->pending the versions of o->want that ${o} holds already
+ * (o->version lists them in the order of o->files), so that only new
+ * versions are fetched.
+ */
+static void
+history_reuse(struct obj *o)
+{
+	const char *p, *q;
+	size_t k, m, len;
+
+	if (!o->have || o->version == NULL)
+		return;
+	for (k = 0; k < o->nwant; k++) {
+		for (p = o->version, m = 0; m < o->nfiles; m++, p = q + 1) {
+			q = strchr(p, ',');
+			len = q != NULL ? (size_t)(q - p) : strlen(p);
+			if (strlen(o->want[k]) == len &&
+			    strncmp(p, o->want[k], len) == 0) {
+				if (buf_append(&o->pending[k],
+				    o->files[m].data, o->files[m].len) == -1)
+					buf_wipe(&o->pending[k]);
+				break;
+			}
+			if (q == NULL)
+				break;
+		}
+	}
+}
+
+/*
+ * Fetch the next version of the history not held yet, or, when every one
+ * is there, make them the object's files.
+ */
+static void
+history_next(struct obj *o)
+{
+	struct buf key = BUF_INIT, *files;
+	size_t i;
+
+	while (o->k < o->nwant && o->pending[o->k].data != NULL)
+		o->k++;
+	if (o->k < o->nwant) {
+		(void)continue_fetch(o);
+		return;
+	}
+	for (i = 0; i < o->nwant; i++) {
+		if (buf_appendf(&key, "%s%s", i > 0 ? "," : "",
+		    o->want[i]) == -1) {
+			buf_wipe(&key);
+			obj_failure(o, "out of memory", NULL, 1, -1);
+			return;
+		}
+	}
+	files = o->pending;
+	o->pending = NULL;
+	obj_success(o, key.data, &files);
+	bufs_wipe(files, o->nfiles);
+	buf_wipe(&key);
+	obj_next(o, 0, 0);
+}
+
 /* A page of the versions list came back 200. */
 static void
 done_versions(struct obj *o, const struct http_response *r)
@@ -872,20 +934,23 @@ done_versions(struct obj *o, const struct http_response *r)
 	}
 	free(o->next_url);
 	o->next_url = next;
-	if (next == NULL) {
-		if (choose_versions(o) != 0)
-			return;
-		o->phase = P_HISTORY;
-		o->k = 0;
+	if (next != NULL) {
+		(void)continue_fetch(o);
+		return;
 	}
-	(void)continue_fetch(o);
+	if (choose_versions(o) != 0)
+		return;
+	o->phase = P_HISTORY;
+	o->k = 0;
+	history_reuse(o);
+	history_next(o);
 }
 
 /* Version k of a history came back 200. */
 static void
 done_history(struct obj *o, const struct http_response *r)
 {
-	struct buf out[CONFIG_SPLIT_FILES], *files;
+	struct buf out[CONFIG_SPLIT_FILES];
 	char *version = NULL;
 	size_t i;
 
@@ -894,25 +959,7 @@ done_history(struct obj *o, const struct http_response *r)
 		goto out;
 	o->pending[o->k++] = out[0];
 	memset(&out[0], 0, sizeof(out[0]));
-	if (o->k < o->nwant) {
-		(void)continue_fetch(o);
-		goto out;
-	}
-	free(version);
-	version = NULL;
-	files = o->pending;
-	o->pending = NULL;
-	for (i = 0; i < o->nwant; i++) {
-		if (buf_appendf(&out[0], "%s%s", i > 0 ? "," : "",
-		    o->want[i]) == -1) {
-			bufs_wipe(files, o->nwant);
-			obj_failure(o, "out of memory", NULL, 1, -1);
-			goto out;
-		}
-	}
-	obj_success(o, out[0].data, &files);
-	bufs_wipe(files, o->nfiles);
-	obj_next(o, 0, 0);
+	history_next(o);
 out:
 	free(version);
 	for (i = 0; i < CONFIG_SPLIT_FILES; i++)

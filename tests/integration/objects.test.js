@@ -256,10 +256,22 @@ test('history: the newest N enabled versions as alias/0..N-1, following nextLink
   assert.equal(fx.d.kv.requests().filter((r) => r.path.startsWith('/secrets/signing/') &&
     r.path !== '/secrets/signing/versions').length, 0);
 
-  fx.set('signing', 'key-30');
+  // A new version: only it is fetched; the others are reused.
+  fx.d.kv.clearRequests();
+  const v30 = fx.set('signing', 'key-30');
   await until(() => tryRead(fx.out, 'keys/0') === 'key-30', { what: 'the new version' });
   assert.equal(readOut(fx.out, 'keys/1'), 'key-29');
   assert.equal(readOut(fx.out, 'keys/2'), 'key-27');
+  assert.deepEqual(fx.d.kv.requests().filter((r) => r.path.startsWith('/secrets/signing/') &&
+    r.path !== '/secrets/signing/versions').map((r) => r.path), [`/secrets/signing/${v30}`]);
+  // Disabling the newest brings the fourth newest back, fetched alone.
+  fx.d.kv.clearRequests();
+  fx.d.kv.disableVersion('signing', v30);
+  await until(() => tryRead(fx.out, 'keys/0') === 'key-29', { what: 'the history without the disabled version' });
+  assert.equal(readOut(fx.out, 'keys/1'), 'key-27');
+  assert.equal(readOut(fx.out, 'keys/2'), 'key-26');
+  assert.deepEqual(fx.d.kv.requests().filter((r) => r.path.startsWith('/secrets/signing/') &&
+    r.path !== '/secrets/signing/versions').map((r) => r.path), [`/secrets/signing/${versions[26]}`]);
   await a.stop();
   fx.assertNoSecretsLogged(a);
 });
