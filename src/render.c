@@ -313,23 +313,27 @@ parse_pkcs12(const struct buf *der, struct certset *cs, char *err,
     size_t errlen)
 {
 	const unsigned char *p = (const unsigned char *)der->data;
+	OSSL_PROVIDER *legacy;
 	PKCS12 *p12;
-	int ok, tried_legacy = 0;
+	int ok;
 
 	if ((p12 = d2i_PKCS12(NULL, &p, (long)der->len)) == NULL) {
 		snprintf(err, errlen, "the value is not a PKCS#12 file");
 		return (-1);
 	}
-	for (;;) {
-		ok = PKCS12_parse(p12, "", &cs->pkey, &cs->leaf,
-		    &cs->others);
-		if (ok || tried_legacy)
-			break;
-		/* Old PFX files use RC2/RC4: OpenSSL 3 keeps them apart. */
-		tried_legacy = 1;
+	ok = PKCS12_parse(p12, "", &cs->pkey, &cs->leaf, &cs->others);
+	if (!ok) {
+		/*
+		 * Old PFX files use RC2/RC4, which OpenSSL 3 keeps in its
+		 * legacy provider: loaded for this parse only.
+		 */
 		ERR_clear_error();
-		if (OSSL_PROVIDER_try_load(NULL, "legacy", 1) == NULL)
-			break;
+		if ((legacy = OSSL_PROVIDER_try_load(NULL, "legacy",
+		    1)) != NULL) {
+			ok = PKCS12_parse(p12, "", &cs->pkey, &cs->leaf,
+			    &cs->others);
+			OSSL_PROVIDER_unload(legacy);
+		}
 	}
 	PKCS12_free(p12);
 	ERR_clear_error();

@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const { setup } = require('./lib/setup');
 const { until, tryRead, readOut } = require('./lib/akvd');
 const { makeChain } = require('../fakes/pki');
@@ -99,6 +99,23 @@ test('certificate-backed secret stored as PEM (EC leaf, chain shuffled) and as P
   const p12 = openssl(['pkcs12', '-in', path.join(fx.out, 'ec.pfx'), '-passin', 'pass:', '-nodes']);
   assert.match(p12, /BEGIN PRIVATE KEY/);
   assert.deepEqual(subjects(p12).sort(), ['akvd test intermediate', 'akvd test root', 'app.example.com']);
+});
+
+test('an old PFX (RC2, the legacy algorithms of Windows exports) is read with OpenSSL\'s legacy provider', async (t) => {
+  const fx = await setup(t);
+  const chain = makeChain(path.join(fx.dir, 'pki'));
+  const legacy = path.join(fx.dir, 'legacy.pfx');
+  execFileSync('openssl', ['pkcs12', '-export', '-legacy', '-passout', 'pass:', '-inkey', chain.files.key,
+    '-in', chain.files.leaf, '-certfile', chain.files.inter, '-out', legacy]);
+  // openssl prints the algorithms on stderr.
+  const info = spawnSync('openssl', ['pkcs12', '-in', legacy, '-passin', 'pass:', '-info', '-noout', '-legacy']);
+  assert.match(info.stderr.toString() + info.stdout.toString(), /RC2/);
+  fx.d.kv.setCertificate('old', { leafPem: chain.pem.leaf, pfx: fs.readFileSync(legacy) });
+  const a = await once(fx, [{ name: 'old', alias: 'old.pem' }]);
+  assert.equal(a.code, 0, a.log());
+  assert.deepEqual(subjects(readOut(fx.out, 'old.pem')), ['app.example.com', 'akvd test intermediate']);
+  assert.equal(openssl(['pkey', '-in', path.join(fx.out, 'old.pem'), '-pubout']),
+    openssl(['x509', '-in', chain.files.leaf, '-noout', '-pubkey']));
 });
 
 test('an incomplete chain: leaf and intermediate in order, an empty .ca.crt; strangers follow in Key Vault\'s order', async (t) => {
