@@ -39,12 +39,32 @@ enum auth_method {
 #define CONFIG_DEFAULT_IMDS	"http://169.254.169.254"
 
 enum object_type {
-	OBJ_SECRET = 0,
-	OBJ_BLOB			/* an Azure Storage blob ("url") */
+	OBJ_SECRET = 0,		/* GET /secrets/{name} */
+	OBJ_CERT,		/* GET /certificates/{name}: "cer" as PEM */
+	OBJ_KEY,		/* GET /keys/{name}: the JWK as PUBLIC KEY */
+	OBJ_BLOB		/* an Azure Storage blob ("url") */
 };
 
 #define CONFIG_DEFAULT_BLOB_MAX		(16 * 1024 * 1024)
 #define CONFIG_DEFAULT_STORAGE_SCOPE	"https://storage.azure.com/.default"
+
+/* How a secret's value is decoded before it is written. */
+enum object_encoding {
+	ENC_UTF8 = 0,		/* as is */
+	ENC_BASE64,
+	ENC_HEX
+};
+
+/* What a certificate-backed secret is written as. */
+enum object_format {
+	FMT_AUTO = 0,		/* PEM for certificate-backed secrets, the
+				   value as is otherwise */
+	FMT_PEM,		/* PKCS#8 key, then leaf -> root */
+	FMT_PFX			/* PKCS#12, empty password */
+};
+
+#define CONFIG_MAX_HISTORY	100
+#define CONFIG_OWNER_KEEP	((long)-1)	/* uid/gid not set */
 
 struct akvd_object {
 	char		*name;		/* Key Vault object name; a blob:
@@ -58,7 +78,93 @@ struct akvd_object {
 	int		 optional;	/* failure does not fail --once */
 	char		*url;		/* OBJ_BLOB: normalized https URL */
 	size_t		 max_size;	/* OBJ_BLOB: bytes, default 16 MiB */
+	enum object_encoding encoding;	/* secret only */
+	enum object_format format;	/* secret only */
+	int		 split;		/* also .key, .crt, .ca.crt */
+	unsigned	 history;	/* 0, or newest N versions as
+					   alias/0 .. alias/N-1 */
+	long		 uid;		/* CONFIG_OWNER_KEEP or an id */
+	long		 gid;
+	size_t		 bundle;	/* 0, or 1 + the index of the bundle
+					   this object is a member of: then
+					   it has no file of its own, and its
+					   alias is its key in the bundle */
 };
+
+enum bundle_format {
+	BUNDLE_JSON = 0,	/* "--" in a key nests, as ASP.NET Core */
+	BUNDLE_DOTENV		/* NAME='value' lines for POSIX sh */
+};
+
+/*
+ * One entry of "bundles": one file holding several objects, which are in
+ * cfg->objects[first .. first + n).
+ */
+struct akvd_bundle {
+	char		*path;		/* relative to output_dir, valid */
+	enum bundle_format format;
+	mode_t		 mode;
+	long		 uid;
+	long		 gid;
+	size_t		 first;
+	size_t		 n;
+};
+
+#define CONFIG_MAX_BUNDLES	64
+
+/*
+ * config_dotenv_name(key, out, len): the variable name of bundle key
+ * ${key} in a dotenv bundle: upper-cased, '-' -> '_'.  Returns 0, or -1
+ * if the result is not a valid shell variable name or does not fit.
+ */
+int	config_dotenv_name(const char *, char *, size_t);
+
+/*
+ * One entry of "select": every enabled secret of a vault whose name starts
+ * with ${prefix} and whose tags include ${tags}, written under its name
+ * (without the prefix with ${strip_prefix}) in ${dir}.
+ */
+struct akvd_select {
+	char		*vault;		/* https URL, no trailing slash */
+	char		*prefix;	/* "" matches every name */
+	char		**tags;		/* key, value, ..., NULL */
+	size_t		 ntags;		/* pairs */
+	int		 strip_prefix;
+	char		*dir;		/* "" or a valid alias */
+	mode_t		 mode;
+	long		 uid;		/* CONFIG_OWNER_KEEP or an id */
+	long		 gid;
+};
+
+#define CONFIG_MAX_SELECT	64
+
+/*
+ * config_select_same(a, b): nonzero if ${a} and ${b} select and name the
+ * same secrets (vault, prefix, tags, strip_prefix, dir).
+ */
+int	config_select_same(const struct akvd_select *,
+	    const struct akvd_select *);
+
+/* The file names of split: "" (the alias itself), then these suffixes. */
+#define CONFIG_SPLIT_FILES	4
+
+/*
+ * config_object_nfiles(obj): how many files ${obj} writes: 1, 4 with
+ * "split", N with "history: N", 0 for a member of a bundle.
+ */
+size_t	config_object_nfiles(const struct akvd_object *);
+
+/*
+ * config_object_path(obj, i, buf, len): the path (relative to output_dir)
+ * of file ${i} of ${obj}: the alias; alias + ".key", ".crt", ".ca.crt"
+ * with split; alias + "/" + i with history.  Returns 0, or -1 if it does
+ * not fit in ${len}.
+ */
+int	config_object_path(const struct akvd_object *, size_t, char *,
+	    size_t);
+
+/* config_type_name(t): "secret", "cert", "key", "blob". */
+const char *config_type_name(enum object_type);
 
 struct akvd_auth {
 	enum auth_method method;
@@ -137,6 +243,10 @@ struct akvd_config {
 	char		*ca_file;	/* "tls.ca_file", or NULL */
 	struct akvd_object *objects;
 	size_t		 nobjects;
+	struct akvd_select *selects;	/* "select" */
+	size_t		 nselects;
+	struct akvd_bundle *bundles;	/* "bundles" */
+	size_t		 nbundles;
 	struct akvd_notify *notify;	/* "notify" */
 	size_t		 nnotify;
 	uint64_t	 debounce_ms;	/* "debounce", default 1s */
@@ -205,8 +315,8 @@ int	config_alias_valid(const char *);
 
 /*
  * config_object_same_source(a, b): nonzero if ${a} and ${b} fetch the same
- * thing (name, type, version, vault; a blob's url); used by reload to keep
- * state.
+ * thing (name, type, version, vault; a blob's url) and render it the same
+ * way (encoding, format, split, history); used by reload to keep state.
  */
 int	config_object_same_source(const struct akvd_object *,
     const struct akvd_object *);

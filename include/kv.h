@@ -7,13 +7,37 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
 #define KV_API_VERSION	"7.4"
+#define KV_PAGE		25	/* maxresults of a list request */
+
+enum kv_kind {
+	KV_SECRET = 0,
+	KV_CERTIFICATE,
+	KV_KEY
+};
 
 /*
- * kv_secret_url(vault, name, version): "{vault}/secrets/{name}[/{version}]
- * ?api-version=7.4" with ${name} and ${version} escaped; NULL or ""
- * ${version} means the latest.  Returns a new string (free()), or NULL on
- * ENOMEM.
+ * kv_object_url(vault, kind, name, version): "{vault}/{secrets|
+ * certificates|keys}/{name}[/{version}]?api-version=7.4" with ${name} and
+ * ${version} escaped; NULL or "" ${version} means the latest.  Returns a
+ * new string (free()), or NULL on ENOMEM.
+ */
+char	*kv_object_url(const char *, enum kv_kind, const char *,
+	    const char *);
+
+/*
+ * kv_versions_url(vault, kind, name): the first page of the versions of
+ * ${name}: "{vault}/{kind}/{name}/versions?api-version=7.4&maxresults=25";
+ * with a NULL ${name}, the list of the vault's objects of that kind:
+ * "{vault}/{kind}?api-version=7.4&maxresults=25".  Returns a new string,
+ * or NULL on ENOMEM.
+ */
+char	*kv_versions_url(const char *, enum kv_kind, const char *);
+
+/*
+ * kv_secret_url(vault, name, version): kv_object_url for a secret.
  */
 char	*kv_secret_url(const char *, const char *, const char *);
 
@@ -33,8 +57,52 @@ struct kv_secret {
 int	kv_parse_secret(const char *, size_t, struct kv_secret *, char *,
 	    size_t);
 
+/*
+ * kv_parse_object(body, len, kind, out, err, errlen): parse a SecretBundle
+ * (the value), a CertificateBundle ("cer", base64 DER) or a KeyBundle (the
+ * "key" JWK as compact JSON) into ${out}.  Returns 0, or -1 with a message
+ * in ${err} that never holds the value.  On success the caller releases
+ * ${out} with kv_secret_clear().
+ */
+int	kv_parse_object(const char *, size_t, enum kv_kind,
+	    struct kv_secret *, char *, size_t);
+
 /* kv_secret_clear(s): wipe the value and free everything; ${s} zeroed. */
 void	kv_secret_clear(struct kv_secret *);
+
+/* One entry of a list page (no value). */
+struct kv_item {
+	char	*name;
+	char	*version;	/* in a versions list; NULL otherwise */
+	int	 enabled;
+	int	 managed;	/* certificate-backed secret */
+	int64_t	 created;	/* seconds since the epoch, or 0 */
+	int64_t	 updated;
+	char	*content_type;	/* or NULL */
+	char	**tags;		/* key, value, key, value..., NULL */
+};
+
+struct kv_list {
+	struct kv_item	*items;
+	size_t		 n;
+};
+
+/*
+ * kv_parse_list(body, len, kind, vault, out, next, err, errlen): parse a
+ * page of SecretItem (or CertificateItem, KeyItem), appending its items
+ * to ${out}.  *${next} is set to the nextLink (a new string), or NULL on
+ * the last page; a nextLink that does not point into ${vault} is an error
+ * (a token must never go elsewhere).  Returns 0, or -1 with a message in
+ * ${err}.
+ */
+int	kv_parse_list(const char *, size_t, enum kv_kind, const char *,
+	    struct kv_list *, char **, char *, size_t);
+
+/* kv_list_clear(l): free every item; ${l} zeroed. */
+void	kv_list_clear(struct kv_list *);
+
+/* kv_item_tag(it, key): the value of tag ${key} of ${it}, or NULL. */
+const char *kv_item_tag(const struct kv_item *, const char *);
 
 struct kv_error {
 	char	code[64];	/* "Forbidden", "SecretNotFound", ... */

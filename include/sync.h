@@ -12,9 +12,16 @@
  * next cycle.  Whenever nothing is in flight and some value changed, one
  * new snapshot holding every object is committed through the writer.
  *
+ * Objects that read the same thing share one GET per cycle; what is read
+ * is turned into files by render.c (encodings, certificates, keys).  A
+ * "history" object lists its versions and fetches only those it does not
+ * hold; a "select" entry lists its vault each cycle and fetches a selected
+ * secret only when the list shows it changed; a bundle is made from the
+ * values of its members at every snapshot they change.
+ *
  * At start-up the values of the existing snapshot are adopted, so a restart
  * during an outage loses nothing.  The first snapshot is written only once
- * every object has been tried.
+ * every object has been tried and every select has listed its vault.
  */
 #ifndef AKVD_SYNC_H
 #define AKVD_SYNC_H

@@ -35,14 +35,20 @@ struct writer_file {
 	const void	*data;	/* borrowed; may hold a secret */
 	size_t		 len;
 	mode_t		 mode;
+	int		 set_owner;	/* 0: akvd's uid and gid */
+	long		 uid;	/* with set_owner: owner, or -1 to leave */
+	long		 gid;	/* with set_owner: group, or -1 */
+	const char	*object;	/* named in errors, or NULL */
 };
 
 /*
  * writer_commit(dir, files, n): make ${files} the new snapshot of ${dir},
  * creating ${dir} (mode 0755) if missing.  ${files} must not contain the
  * same path twice nor a path that is a prefix directory of another.
- * Returns 0, or -1 with the previous snapshot left intact.  Fails with a
- * logged error if a user-visible name is taken by something that is not a
+ * Returns 0, or -1 with the previous snapshot left intact (a file whose
+ * owner cannot be set, EPERM without CAP_CHOWN, fails the snapshot with an
+ * error naming its object).  Fails with a logged error if a user-visible
+ * name is taken by something that is not a
  * symlink into "..data" (akvd never deletes files it did not make).
  */
 int	writer_commit(const char *, const struct writer_file *, size_t);

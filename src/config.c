@@ -41,7 +41,7 @@
 #define MAX_SECONDS		1e12	/* durations as JSON numbers */
 #define URL_MAX			512
 #define SHOW_LEN		80	/* a value quoted in a message */
-#define POS_DEPTH		4	/* "objects[2].alias" is 3 deep */
+#define POS_DEPTH		6	/* "bundles[0].objects[2].alias": 5 */
 #define MAX_KEYS		24	/* per check_keys() table */
 
 struct parser {
@@ -1113,6 +1113,119 @@ mode_parse(const char *s, mode_t *out)
 	return (0);
 }
 
+static const char *const type_names[] = { "secret", "cert", "key",
+    "blob" };
+static const char *const encoding_names[] = { "utf-8", "base64", "hex" };
+static const char *const format_names[] = { "auto", "pem", "pfx" };
+
+/* The index of ${s} in ${names} (${n} of them), or -1. */
+static int
+lookup(const char *s, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return ((int)i);
+	return (-1);
+}
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* config_type_name(t): "secret", "cert", "key", "blob". */
+const char *
+config_type_name(enum object_type t)
+{
+
+	return ((size_t)t < NELEM(type_names) ? type_names[t] : "?");
+}
+
+/* A string member that must be one of ${names}; -1 if absent or bad. */
+static int
+get_enum(struct parser *p, const char *path, const cJSON *o,
+    const char *key, const char *const *names, size_t n)
+{
+	const char *s;
+	char sub[96], sv[SHOW_LEN], list[128];
+	size_t i;
+	int v;
+
+	if (get_string(p, path, o, key, &s) != 1)
+		return (-1);
+	if ((v = lookup(s, names, n)) != -1)
+		return (v);
+	list[0] = '\0';
+	for (i = 0; i < n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s%s", i > 0 ? ", " : "", names[i]);
+	join(sub, sizeof(sub), path, key);
+	perr(p, sub, "unsupported %s \"%s\" (supported: %s)", key,
+	    show(sv, s), list);
+	return (-1);
+}
+
+/* "uid"/"gid": a non-negative integer below 2^31 - 1. */
+static void
+get_owner(struct parser *p, const char *path, const cJSON *o,
+    const char *key, long *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	char sub[96];
+
+	*out = CONFIG_OWNER_KEEP;
+	if (v == NULL)
+		return;
+	join(sub, sizeof(sub), path, key);
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 &&
+	    v->valuedouble < 2147483647.) ||
+	    v->valuedouble != (double)(long)v->valuedouble)
+		perr(p, sub, "must be a numeric id from 0 to 2147483646");
+	else
+		*out = (long)v->valuedouble;
+}
+
+/* The options that only some types, or some combinations, allow. */
+static void
+check_object_options(struct parser *p, const char *path,
+    const cJSON *o, struct akvd_object *obj)
+{
+	char sub[96];
+
+	if (obj->type != OBJ_SECRET) {
+		if (cJSON_GetObjectItemCaseSensitive(o, "encoding") != NULL) {
+			join(sub, sizeof(sub), path, "encoding");
+			perr(p, sub, "only for type \"secret\"");
+		}
+		if (cJSON_GetObjectItemCaseSensitive(o, "format") != NULL) {
+			join(sub, sizeof(sub), path, "format");
+			perr(p, sub, "only for type \"secret\"");
+		}
+		if (obj->split) {
+			join(sub, sizeof(sub), path, "split");
+			perr(p, sub, "only for type \"secret\"");
+		}
+	}
+	if (obj->encoding != ENC_UTF8 && obj->format != FMT_AUTO) {
+		join(sub, sizeof(sub), path, "format");
+		perr(p, sub, "cannot be combined with \"encoding\"");
+	}
+	if (obj->split && (obj->format == FMT_PFX ||
+	    obj->encoding != ENC_UTF8)) {
+		join(sub, sizeof(sub), path, "split");
+		perr(p, sub, "needs a certificate in PEM form (no \"format\": "
+		    "\"pfx\", no \"encoding\")");
+	}
+	if (obj->history > 0 && obj->split) {
+		join(sub, sizeof(sub), path, "history");
+		perr(p, sub, "cannot be combined with \"split\"");
+	}
+	if (obj->history > 0 && obj->version != NULL &&
+	    obj->version[0] != '\0') {
+		join(sub, sizeof(sub), path, "history");
+		perr(p, sub, "cannot be combined with a pinned \"version\"");
+	}
+}
+
 /* ---------------------------------------------------------------------- */
 /* Blob objects                                                           */
 
@@ -1288,7 +1401,8 @@ parse_blob(struct parser *p, const cJSON *o, const char *path,
     struct akvd_object *obj)
 {
 	static const char *const keys[] = { "type", "url", "alias", "mode",
-	    "optional", "max_size", "name", "version", "vault", NULL };
+	    "optional", "max_size", "uid", "gid", "name", "version", "vault",
+	    NULL };
 	static const char *const unused[] = { "name", "version", "vault" };
 	const char *url, *alias, *why;
 	const cJSON *v, *m, *opt;
@@ -1354,6 +1468,9 @@ parse_blob(struct parser *p, const cJSON *o, const char *path,
 		perr(p, sub, "invalid mode \"%s\" (octal such as \"0440\" or "
 		    "\"640\", at most 0777)", show(sv, m->valuestring));
 
+	get_owner(p, path, o, "uid", &obj->uid);
+	get_owner(p, path, o, "gid", &obj->gid);
+
 	snprintf(sub, sizeof(sub), "%s.optional", path);
 	opt = cJSON_GetObjectItemCaseSensitive(o, "optional");
 	if (opt != NULL && !cJSON_IsBool(opt))
@@ -1362,36 +1479,49 @@ parse_blob(struct parser *p, const cJSON *o, const char *path,
 		obj->optional = cJSON_IsTrue(opt);
 }
 
+/*
+ * Parse the object at ${path}; a ${member} of a bundle (1 + its index)
+ * has no file options, and its alias is a key, not a path.
+ */
 static void
-parse_object(struct parser *p, const cJSON *o, size_t idx,
-    struct akvd_config *c, struct akvd_object *obj)
+parse_object(struct parser *p, const cJSON *o, const char *path,
+    size_t member, struct akvd_config *c, struct akvd_object *obj)
 {
 	static const char *const keys[] = { "name", "type", "alias",
-	    "version", "vault", "mode", "optional", "url", "max_size", NULL };
+	    "version", "vault", "mode", "optional", "encoding", "format",
+	    "split", "history", "uid", "gid", "url", "max_size", NULL };
+	static const char *const member_keys[] = { "name", "type", "alias",
+	    "version", "vault", "optional", "encoding", NULL };
 	static const char *const blob_only[] = { "url", "max_size" };
-	const char *name = NULL, *type, *alias, *version, *vault, *why;
-	const cJSON *m, *opt, *t;
-	char path[64], sub[96], url[URL_MAX], sv[SHOW_LEN];
+	const char *name = NULL, *alias, *version, *vault, *why;
+	const cJSON *m, *opt, *sp, *h, *t;
+	char sub[128], url[URL_MAX], sv[SHOW_LEN];
 	size_t i;
 	int r;
 
-	snprintf(path, sizeof(path), "objects[%zu]", idx);
+	obj->bundle = member;
 	obj->type = OBJ_SECRET;
 	obj->mode = CONFIG_DEFAULT_MODE;
+	obj->uid = obj->gid = CONFIG_OWNER_KEEP;
 	if (!cJSON_IsObject(o)) {
 		perr(p, path, "must be an object");
 		return;
 	}
 	t = cJSON_GetObjectItemCaseSensitive(o, "type");
 	if (cJSON_IsString(t) && strcmp(t->valuestring, "blob") == 0) {
+		if (member) {
+			join(sub, sizeof(sub), path, "type");
+			perr(p, sub, "a blob cannot be a member of a bundle");
+			return;
+		}
 		parse_blob(p, o, path, obj);
 		return;
 	}
-	check_keys(p, path, o, keys);
-	for (i = 0; i < sizeof(blob_only) / sizeof(blob_only[0]); i++) {
+	check_keys(p, path, o, member ? member_keys : keys);
+	for (i = 0; !member && i < NELEM(blob_only); i++) {
 		if (cJSON_GetObjectItemCaseSensitive(o, blob_only[i]) == NULL)
 			continue;
-		snprintf(sub, sizeof(sub), "%s.%s", path, blob_only[i]);
+		join(sub, sizeof(sub), path, blob_only[i]);
 		perr(p, sub, "only for objects of type \"blob\"");
 	}
 
@@ -1405,18 +1535,24 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 	else if (r == 1)
 		obj->name = pdup(p, sub, name);
 
-	snprintf(sub, sizeof(sub), "%s.type", path);
-	if (get_string(p, path, o, "type", &type) == 1 &&
-	    strcmp(type, "secret") != 0)
-		perr(p, sub, "unsupported type \"%s\" (supported: secret, "
-		    "blob)", show(sv, type));
+	if ((r = get_enum(p, path, o, "type", type_names,
+	    NELEM(type_names))) != -1)
+		obj->type = (enum object_type)r;
+	if ((r = get_enum(p, path, o, "encoding", encoding_names,
+	    NELEM(encoding_names))) != -1)
+		obj->encoding = (enum object_encoding)r;
+	if ((r = get_enum(p, path, o, "format", format_names,
+	    NELEM(format_names))) != -1)
+		obj->format = (enum object_format)r;
 
 	/* The alias defaults to the name, which is always a valid one. */
 	snprintf(sub, sizeof(sub), "%s.alias", path);
 	r = get_string(p, path, o, "alias", &alias);
 	if (r == 0)
 		alias = obj->name;
-	if (r == 1 && (why = alias_problem(alias)) != NULL)
+	if (r == 1 && member && alias[0] == '\0')
+		perr(p, sub, "must not be empty");
+	else if (r == 1 && !member && (why = alias_problem(alias)) != NULL)
 		perr(p, sub, "%s", why);
 	else if (alias != NULL)
 		obj->alias = pdup(p, sub, alias);
@@ -1451,6 +1587,8 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 	else if (m != NULL && mode_parse(m->valuestring, &obj->mode) == -1)
 		perr(p, sub, "invalid mode \"%s\" (octal such as \"0440\" or "
 		    "\"640\", at most 0777)", show(sv, m->valuestring));
+	get_owner(p, path, o, "uid", &obj->uid);
+	get_owner(p, path, o, "gid", &obj->gid);
 
 	snprintf(sub, sizeof(sub), "%s.optional", path);
 	opt = cJSON_GetObjectItemCaseSensitive(o, "optional");
@@ -1458,6 +1596,388 @@ parse_object(struct parser *p, const cJSON *o, size_t idx,
 		perr(p, sub, "must be true or false");
 	else
 		obj->optional = cJSON_IsTrue(opt);
+
+	snprintf(sub, sizeof(sub), "%s.split", path);
+	sp = cJSON_GetObjectItemCaseSensitive(o, "split");
+	if (sp != NULL && !cJSON_IsBool(sp))
+		perr(p, sub, "must be true or false");
+	else
+		obj->split = cJSON_IsTrue(sp);
+
+	snprintf(sub, sizeof(sub), "%s.history", path);
+	h = cJSON_GetObjectItemCaseSensitive(o, "history");
+	if (h != NULL && (!cJSON_IsNumber(h) || !(h->valuedouble >= 1 &&
+	    h->valuedouble <= CONFIG_MAX_HISTORY) ||
+	    h->valuedouble != (double)(long)h->valuedouble))
+		perr(p, sub, "must be an integer from 1 to %d",
+		    CONFIG_MAX_HISTORY);
+	else if (h != NULL)
+		obj->history = (unsigned)h->valuedouble;
+	check_object_options(p, path, o, obj);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Bundles                                                                */
+
+static const char *const bundle_formats[] = { "json", "dotenv" };
+
+/*
+ * config_dotenv_name(key, out, len): the variable name of bundle key
+ * ${key} in a dotenv bundle: upper-cased, '-' -> '_'.  Returns 0, or -1
+ * if the result is not a valid shell variable name or does not fit.
+ */
+int
+config_dotenv_name(const char *key, char *out, size_t len)
+{
+	size_t i, n = strlen(key);
+
+	if (n == 0 || n >= len || isdigit((unsigned char)key[0]))
+		return (-1);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)key[i];
+
+		if (ch == '-' || ch == '_')
+			out[i] = '_';
+		else if (isascii(ch) && isalnum(ch))
+			out[i] = (char)toupper(ch);
+		else
+			return (-1);
+	}
+	out[n] = '\0';
+	return (0);
+}
+
+/* Nonzero if ${key} has no empty "--"-separated segment. */
+static int
+json_key_valid(const char *key)
+{
+	const char *p = key, *q;
+
+	for (;;) {
+		q = strstr(p, "--");
+		if (q == p || *p == '\0')
+			return (0);
+		if (q == NULL)
+			return (1);
+		p = q + 2;
+	}
+}
+
+/*
+ * Nonzero if JSON keys ${a} and ${b} put two values at one place, or a
+ * value where the other needs an object ("A" and "A--B").
+ */
+static int
+json_keys_clash(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la == lb)
+		return (strcmp(a, b) == 0);
+	if (la > lb)
+		return (strncmp(a, b, lb) == 0 &&
+		    strncmp(a + lb, "--", 2) == 0);
+	return (strncmp(a, b, la) == 0 && strncmp(b + la, "--", 2) == 0);
+}
+
+/* Each key of a bundle names one value, and reads back as itself. */
+static void
+check_bundle_keys(struct parser *p, const struct akvd_config *c,
+    size_t bi)
+{
+	const struct akvd_bundle *b = &c->bundles[bi];
+	char path[96], na[256], nb[256], sv[SHOW_LEN];
+	size_t i, j;
+
+	for (i = 0; i < b->n; i++) {
+		const char *a = c->objects[b->first + i].alias;
+
+		if (a == NULL)
+			continue;
+		snprintf(path, sizeof(path), "bundles[%zu].objects[%zu].alias",
+		    bi, i);
+		if (b->format == BUNDLE_DOTENV &&
+		    config_dotenv_name(a, na, sizeof(na)) == -1) {
+			perr(p, path, "\"%s\" is not a variable name once "
+			    "upper-cased with '-' as '_' (letters, digits, "
+			    "'-' and '_', not starting with a digit)",
+			    show(sv, a));
+			continue;
+		}
+		if (b->format == BUNDLE_JSON && !json_key_valid(a)) {
+			perr(p, path, "\"%s\" has an empty \"--\" section",
+			    show(sv, a));
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			const char *o = c->objects[b->first + j].alias;
+
+			if (o == NULL)
+				continue;
+			if (b->format == BUNDLE_DOTENV ?
+			    config_dotenv_name(o, nb, sizeof(nb)) == 0 &&
+			    strcmp(na, nb) == 0 : json_keys_clash(a, o)) {
+				perr(p, path, "\"%s\" clashes with \"%s\" of "
+				    "bundles[%zu].objects[%zu]", show(sv, a),
+				    o, bi, j);
+				break;
+			}
+		}
+	}
+}
+
+/* Count the members of the well-formed bundles, to size cfg->objects. */
+static size_t
+count_members(const cJSON *bl)
+{
+	const cJSON *b, *ol;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(bl))
+		return (0);
+	cJSON_ArrayForEach(b, bl) {
+		ol = cJSON_GetObjectItemCaseSensitive(b, "objects");
+		if (cJSON_IsArray(ol))
+			n += (size_t)cJSON_GetArraySize(ol);
+	}
+	return (n);
+}
+
+static void
+parse_bundle(struct parser *p, const cJSON *e, size_t bi,
+    struct akvd_config *c, struct akvd_bundle *b)
+{
+	static const char *const keys[] = { "path", "format", "objects",
+	    "mode", "uid", "gid", NULL };
+	const cJSON *ol, *o, *m;
+	const char *s, *why;
+	char path[64], sub[128];
+	size_t i;
+	int r;
+
+	snprintf(path, sizeof(path), "bundles[%zu]", bi);
+	b->mode = CONFIG_DEFAULT_MODE;
+	b->uid = b->gid = CONFIG_OWNER_KEEP;
+	b->first = c->nobjects;
+	if (!cJSON_IsObject(e)) {
+		perr(p, path, "must be an object");
+		return;
+	}
+	check_keys(p, path, e, keys);
+	snprintf(sub, sizeof(sub), "%s.path", path);
+	r = get_string(p, path, e, "path", &s);
+	if (r == 0)
+		perr(p, sub, "required");
+	else if (r == 1 && (why = alias_problem(s)) != NULL)
+		perr(p, sub, "%s", why);
+	else if (r == 1)
+		b->path = pdup(p, sub, s);
+	if ((r = get_enum(p, path, e, "format", bundle_formats,
+	    NELEM(bundle_formats))) != -1)
+		b->format = (enum bundle_format)r;
+	snprintf(sub, sizeof(sub), "%s.mode", path);
+	m = cJSON_GetObjectItemCaseSensitive(e, "mode");
+	if (m != NULL && (!cJSON_IsString(m) ||
+	    mode_parse(m->valuestring, &b->mode) == -1))
+		perr(p, sub, "must be an octal string such as \"0440\", at "
+		    "most 0777");
+	get_owner(p, path, e, "uid", &b->uid);
+	get_owner(p, path, e, "gid", &b->gid);
+
+	snprintf(sub, sizeof(sub), "%s.objects", path);
+	ol = cJSON_GetObjectItemCaseSensitive(e, "objects");
+	if (ol == NULL) {
+		perr(p, sub, "required");
+		return;
+	}
+	if (!cJSON_IsArray(ol) || cJSON_GetArraySize(ol) == 0) {
+		perr(p, sub, "must list at least one object");
+		return;
+	}
+	i = 0;
+	cJSON_ArrayForEach(o, ol) {
+		snprintf(sub, sizeof(sub), "%s.objects[%zu]", path, i);
+		parse_object(p, o, sub, bi + 1, c,
+		    &c->objects[c->nobjects++]);
+		b->n++;
+		i++;
+	}
+	check_bundle_keys(p, c, bi);
+}
+
+static void
+parse_bundles(struct parser *p, const cJSON *bl, struct akvd_config *c)
+{
+	const cJSON *e;
+	size_t i = 0;
+
+	if (bl == NULL)
+		return;
+	if (!cJSON_IsArray(bl)) {
+		perr(p, "bundles", "must be an array");
+		return;
+	}
+	if (cJSON_GetArraySize(bl) > CONFIG_MAX_BUNDLES) {
+		perr(p, "bundles", "must list at most %d bundles",
+		    CONFIG_MAX_BUNDLES);
+		return;
+	}
+	c->nbundles = (size_t)cJSON_GetArraySize(bl);
+	if (c->nbundles == 0)
+		return;
+	if ((c->bundles = calloc(c->nbundles, sizeof(*c->bundles))) == NULL) {
+		c->nbundles = 0;
+		perr(p, "bundles", "out of memory");
+		return;
+	}
+	cJSON_ArrayForEach(e, bl) {
+		parse_bundle(p, e, i, c, &c->bundles[i]);
+		i++;
+	}
+}
+
+/*
+ * config_select_same(a, b): nonzero if ${a} and ${b} select and name the
+ * same secrets (vault, prefix, tags, strip_prefix, dir).
+ */
+int
+config_select_same(const struct akvd_select *a, const struct akvd_select *b)
+{
+	size_t i;
+
+	if (a->ntags != b->ntags || a->strip_prefix != b->strip_prefix ||
+	    strcmp(a->vault, b->vault) != 0 ||
+	    strcmp(a->prefix, b->prefix) != 0 || strcmp(a->dir, b->dir) != 0)
+		return (0);
+	for (i = 0; i < 2 * a->ntags; i++)
+		if (strcmp(a->tags[i], b->tags[i]) != 0)
+			return (0);
+	return (1);
+}
+
+static void
+parse_select_entry(struct parser *p, const cJSON *e, size_t idx,
+    struct akvd_config *c, struct akvd_select *sel)
+{
+	static const char *const keys[] = { "vault", "prefix", "tags",
+	    "strip_prefix", "dir", "mode", "uid", "gid", NULL };
+	const char *s, *why;
+	const cJSON *t, *tag, *m, *sp;
+	char path[64], sub[96], url[URL_MAX], sv[SHOW_LEN];
+	size_t i;
+	int r;
+
+	snprintf(path, sizeof(path), "select[%zu]", idx);
+	sel->mode = CONFIG_DEFAULT_MODE;
+	sel->uid = sel->gid = CONFIG_OWNER_KEEP;
+	if (!cJSON_IsObject(e)) {
+		perr(p, path, "must be an object");
+		return;
+	}
+	check_keys(p, path, e, keys);
+
+	snprintf(sub, sizeof(sub), "%s.vault", path);
+	r = get_string(p, path, e, "vault", &s);
+	if (r == 1) {
+		if (vault_url(s, c->vault_suffix, url, sizeof(url)) == -1)
+			perr(p, sub, "must be an https URL or a vault name");
+		else
+			sel->vault = pdup(p, sub, url);
+	} else if (r == 0 && c->vault != NULL)
+		sel->vault = pdup(p, sub, c->vault);
+	else if (r == 0 && !p->vault_bad)
+		perr(p, sub, "required (no top-level \"vault\")");
+
+	snprintf(sub, sizeof(sub), "%s.prefix", path);
+	r = get_string(p, path, e, "prefix", &s);
+	if (r == 1 && s[0] != '\0' && !word_valid(s, 1, 126, "-"))
+		perr(p, sub, "invalid prefix \"%s\" (letters, digits and "
+		    "hyphens)", show(sv, s));
+	else if (r != -1)
+		sel->prefix = pdup(p, sub, r == 1 ? s : "");
+
+	snprintf(sub, sizeof(sub), "%s.dir", path);
+	r = get_string(p, path, e, "dir", &s);
+	if (r == 1 && s[0] != '\0' && (why = alias_problem(s)) != NULL)
+		perr(p, sub, "%s", why);
+	else if (r != -1)
+		sel->dir = pdup(p, sub, r == 1 ? s : "");
+
+	snprintf(sub, sizeof(sub), "%s.tags", path);
+	t = cJSON_GetObjectItemCaseSensitive(e, "tags");
+	if (t != NULL && !cJSON_IsObject(t))
+		perr(p, sub, "must be an object of strings: {\"env\": "
+		    "\"prod\"}");
+	else if (t != NULL) {
+		sel->ntags = (size_t)cJSON_GetArraySize(t);
+		if ((sel->tags = calloc(2 * sel->ntags + 1,
+		    sizeof(*sel->tags))) == NULL) {
+			sel->ntags = 0;
+			perr(p, sub, "out of memory");
+		}
+		i = 0;
+		cJSON_ArrayForEach(tag, t) {
+			if (i >= sel->ntags)
+				break;
+			if (!cJSON_IsString(tag)) {
+				snprintf(sub, sizeof(sub), "%s.tags.%s", path,
+				    show(sv, tag->string));
+				perr(p, sub, "must be a string");
+			}
+			sel->tags[2 * i] = pdup(p, sub, tag->string);
+			sel->tags[2 * i + 1] = pdup(p, sub,
+			    cJSON_IsString(tag) ? tag->valuestring : "");
+			i++;
+		}
+	}
+
+	snprintf(sub, sizeof(sub), "%s.strip_prefix", path);
+	sp = cJSON_GetObjectItemCaseSensitive(e, "strip_prefix");
+	if (sp != NULL && !cJSON_IsBool(sp))
+		perr(p, sub, "must be true or false");
+	else
+		sel->strip_prefix = cJSON_IsTrue(sp);
+
+	snprintf(sub, sizeof(sub), "%s.mode", path);
+	m = cJSON_GetObjectItemCaseSensitive(e, "mode");
+	if (m != NULL && (!cJSON_IsString(m) ||
+	    mode_parse(m->valuestring, &sel->mode) == -1))
+		perr(p, sub, "must be an octal string such as \"0440\", at "
+		    "most 0777");
+	get_owner(p, path, e, "uid", &sel->uid);
+	get_owner(p, path, e, "gid", &sel->gid);
+}
+
+static void
+parse_select(struct parser *p, const cJSON *root, struct akvd_config *c)
+{
+	const cJSON *sl = cJSON_GetObjectItemCaseSensitive(root, "select");
+	const cJSON *e;
+	size_t i = 0;
+
+	if (sl == NULL)
+		return;
+	if (!cJSON_IsArray(sl)) {
+		perr(p, "select", "must be an array");
+		return;
+	}
+	if (cJSON_GetArraySize(sl) > CONFIG_MAX_SELECT) {
+		perr(p, "select", "must list at most %d entries",
+		    CONFIG_MAX_SELECT);
+		return;
+	}
+	c->nselects = (size_t)cJSON_GetArraySize(sl);
+	if (c->nselects == 0)
+		return;
+	if ((c->selects = calloc(c->nselects, sizeof(*c->selects))) == NULL) {
+		c->nselects = 0;
+		perr(p, "select", "out of memory");
+		return;
+	}
+	cJSON_ArrayForEach(e, sl) {
+		parse_select_entry(p, e, i, c, &c->selects[i]);
+		i++;
+	}
 }
 
 static const struct {
@@ -1748,34 +2268,141 @@ parse_supervise(struct parser *p, const cJSON *root, struct akvd_config *c)
 	c->on_change = ON_CHANGE_RESTART;
 }
 
-/* Aliases must be unique, and no alias a directory of another. */
+/*
+ * config_object_nfiles(obj): how many files ${obj} writes: 1, 4 with
+ * "split", N with "history: N", 0 for a member of a bundle.
+ */
+size_t
+config_object_nfiles(const struct akvd_object *o)
+{
+
+	if (o->bundle != 0)
+		return (0);
+	if (o->history > 0)
+		return (o->history);
+	return (o->split ? CONFIG_SPLIT_FILES : 1);
+}
+
+/*
+ * config_object_path(obj, i, buf, len): the path (relative to output_dir)
+ * of file ${i} of ${obj}: the alias; alias + ".key", ".crt", ".ca.crt"
+ * with split; alias + "/" + i with history.  Returns 0, or -1 if it does
+ * not fit in ${len}.
+ */
+int
+config_object_path(const struct akvd_object *o, size_t i, char *buf,
+    size_t len)
+{
+	static const char *const suffix[CONFIG_SPLIT_FILES] = { "", ".key",
+	    ".crt", ".ca.crt" };
+	int n;
+
+	if (o->history > 0)
+		n = snprintf(buf, len, "%s/%zu", o->alias, i);
+	else
+		n = snprintf(buf, len, "%s%s", o->alias,
+		    i < CONFIG_SPLIT_FILES ? suffix[i] : "?");
+	return (n < 0 || (size_t)n >= len ? -1 : 0);
+}
+
+/* Nonzero if ${a} and ${b} are equal or one is a directory of the other. */
+static int
+paths_clash(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la == lb)
+		return (strcmp(a, b) == 0);
+	if (la > lb)
+		return (strncmp(a, b, lb) == 0 && a[lb] == '/');
+	return (strncmp(a, b, la) == 0 && b[la] == '/');
+}
+
+/*
+ * Every file name (aliases and the extra files of split and history) must
+ * be unique, and no name a directory of another.
+ */
 static void
 check_aliases(struct parser *p, const struct akvd_config *c)
 {
-	size_t i, j, li, lj;
-	const char *a, *b;
-	char path[64];
+	char path[64], a[PATH_MAX], b[PATH_MAX];
+	size_t i, j, fi, fj;
+	int bad;
 
 	for (i = 0; i < c->nobjects; i++) {
-		if ((a = c->objects[i].alias) == NULL)
+		if (c->objects[i].alias == NULL)
 			continue;
-		li = strlen(a);
-		for (j = 0; j < i; j++) {
-			if ((b = c->objects[j].alias) == NULL)
-				continue;
-			lj = strlen(b);
-			snprintf(path, sizeof(path), "objects[%zu].alias", i);
-			if (strcmp(a, b) == 0) {
-				perr(p, path, "\"%s\" is already used by "
-				    "objects[%zu]", a, j);
+		snprintf(path, sizeof(path), "objects[%zu].alias", i);
+		bad = 0;
+		for (fi = 0; fi < config_object_nfiles(&c->objects[i]) &&
+		    !bad; fi++) {
+			if (config_object_path(&c->objects[i], fi, a,
+			    sizeof(a)) == -1 || alias_problem(a) != NULL) {
+				perr(p, path, "makes a file name that is too "
+				    "long");
+				bad = 1;
 				break;
 			}
-			if ((li > lj && strncmp(a, b, lj) == 0 &&
-			    a[lj] == '/') || (lj > li &&
-			    strncmp(a, b, li) == 0 && b[li] == '/')) {
-				perr(p, path, "\"%s\" conflicts with \"%s\" "
-				    "of objects[%zu]", a, b, j);
+			for (j = 0; j < i && !bad; j++) {
+				if (c->objects[j].alias == NULL)
+					continue;
+				for (fj = 0; fj < config_object_nfiles(
+				    &c->objects[j]); fj++) {
+					if (config_object_path(&c->objects[j],
+					    fj, b, sizeof(b)) == -1 ||
+					    !paths_clash(a, b))
+						continue;
+					if (strcmp(a, b) == 0)
+						perr(p, path, "\"%s\" is "
+						    "already used by "
+						    "objects[%zu]", a, j);
+					else
+						perr(p, path, "\"%s\" "
+						    "conflicts with \"%s\" of "
+						    "objects[%zu]", a, b, j);
+					bad = 1;
+					break;
+				}
+			}
+		}
+	}
+}
+
+/* A bundle's path clashes with no file and no other bundle. */
+static void
+check_bundle_paths(struct parser *p, const struct akvd_config *c)
+{
+	char path[64], b[PATH_MAX];
+	size_t i, j, f;
+	int bad;
+
+	for (i = 0; i < c->nbundles; i++) {
+		const char *a = c->bundles[i].path;
+
+		if (a == NULL)
+			continue;
+		snprintf(path, sizeof(path), "bundles[%zu].path", i);
+		bad = 0;
+		for (j = 0; j < c->nobjects && !bad; j++) {
+			if (c->objects[j].alias == NULL)
+				continue;
+			for (f = 0; f < config_object_nfiles(&c->objects[j]);
+			    f++) {
+				if (config_object_path(&c->objects[j], f, b,
+				    sizeof(b)) == -1 || !paths_clash(a, b))
+					continue;
+				perr(p, path, "\"%s\" clashes with \"%s\" of "
+				    "objects[%zu]", a, b, j);
+				bad = 1;
 				break;
+			}
+		}
+		for (j = 0; j < i && !bad; j++) {
+			if (c->bundles[j].path != NULL &&
+			    paths_clash(a, c->bundles[j].path)) {
+				perr(p, path, "\"%s\" clashes with \"%s\" of "
+				    "bundles[%zu]", a, c->bundles[j].path, j);
+				bad = 1;
 			}
 		}
 	}
@@ -1874,13 +2501,14 @@ parse(const char *json, size_t len, const char *name,
 {
 	static const char *const keys[] = { "output_dir", "interval",
 	    "timeout", "max_response_size", "concurrency", "cloud", "vault",
-	    "auth", "tls", "objects", "notify", "debounce", "on_change",
-	    "stop_signal", "stop_grace", "env", "listen",
-	    "ready_max_failed_intervals", NULL };
+	    "auth", "tls", "objects", "select", "bundles", "notify",
+	    "debounce", "on_change", "stop_signal", "stop_grace", "env",
+	    "listen", "ready_max_failed_intervals", NULL };
 	struct parser p;
 	struct akvd_config *c = NULL;
-	const cJSON *objs, *o;
+	const cJSON *objs, *o, *bl;
 	cJSON *root;
+	size_t nobj, nmem;
 	const char *s, *end = NULL, *authority;
 	char *text, url[URL_MAX];
 	long n;
@@ -1972,30 +2600,36 @@ parse(const char *json, size_t len, const char *name,
 	parse_notify(&p, root, c);
 	parse_listen(&p, root, c);
 
+	parse_select(&p, root, c);
 	objs = cJSON_GetObjectItemCaseSensitive(root, "objects");
-	if (objs == NULL)
-		perr(&p, "objects", "required");
-	else if (!cJSON_IsArray(objs))
+	bl = cJSON_GetObjectItemCaseSensitive(root, "bundles");
+	nobj = cJSON_IsArray(objs) ? (size_t)cJSON_GetArraySize(objs) : 0;
+	nmem = count_members(bl);
+	if (objs == NULL && c->nselects == 0 && bl == NULL)
+		perr(&p, "objects", "required (or \"select\", \"bundles\")");
+	else if (objs != NULL && !cJSON_IsArray(objs))
 		perr(&p, "objects", "must be an array");
-	else if (cJSON_GetArraySize(objs) == 0)
+	else if (nobj == 0 && nmem == 0 && c->nselects == 0)
 		perr(&p, "objects", "must list at least one object");
-	else if (cJSON_GetArraySize(objs) > MAX_OBJECTS)
-		perr(&p, "objects", "must list at most %d objects",
-		    MAX_OBJECTS);
+	else if (nobj + nmem > MAX_OBJECTS)
+		perr(&p, "objects", "must list at most %d objects, bundles' "
+		    "included", MAX_OBJECTS);
+	else if ((c->objects = calloc(nobj + nmem + 1,
+	    sizeof(*c->objects))) == NULL)
+		perr(&p, "objects", "out of memory");
 	else {
-		c->nobjects = (size_t)cJSON_GetArraySize(objs);
-		if ((c->objects = calloc(c->nobjects,
-		    sizeof(*c->objects))) == NULL) {
-			perr(&p, "objects", "out of memory");
-			c->nobjects = 0;
-		}
 		i = 0;
 		cJSON_ArrayForEach(o, objs) {
-			if (i < c->nobjects)
-				parse_object(&p, o, i, c, &c->objects[i]);
+			char opath[64];
+
+			snprintf(opath, sizeof(opath), "objects[%zu]", i);
+			parse_object(&p, o, opath, 0, c, &c->objects[i]);
 			i++;
 		}
+		c->nobjects = nobj;
+		parse_bundles(&p, bl, c);
 		check_aliases(&p, c);
+		check_bundle_paths(&p, c);
 	}
 	parse_supervise(&p, root, c);
 out:
@@ -2112,6 +2746,21 @@ config_free(struct akvd_config *c)
 		free(c->objects[i].url);
 	}
 	free(c->objects);
+	for (i = 0; i < c->nselects; i++) {
+		struct akvd_select *sel = &c->selects[i];
+		size_t j;
+
+		free(sel->vault);
+		free(sel->prefix);
+		free(sel->dir);
+		for (j = 0; sel->tags != NULL && j < 2 * sel->ntags; j++)
+			free(sel->tags[j]);
+		free(sel->tags);
+	}
+	free(c->selects);
+	for (i = 0; i < c->nbundles; i++)
+		free(c->bundles[i].path);
+	free(c->bundles);
 	for (i = 0; i < c->nnotify; i++) {
 		struct akvd_notify *n = &c->notify[i];
 		char **a;
@@ -2199,6 +2848,10 @@ print_blob(cJSON *o, const struct akvd_object *ob)
 	cJSON_AddStringToObject(o, "url", ob->url);
 	cJSON_AddStringToObject(o, "alias", ob->alias);
 	cJSON_AddStringToObject(o, "mode", mode);
+	if (ob->uid != CONFIG_OWNER_KEEP)
+		cJSON_AddNumberToObject(o, "uid", (double)ob->uid);
+	if (ob->gid != CONFIG_OWNER_KEEP)
+		cJSON_AddNumberToObject(o, "gid", (double)ob->gid);
 	cJSON_AddBoolToObject(o, "optional", ob->optional);
 	cJSON_AddNumberToObject(o, "max_size", (double)ob->max_size);
 }
@@ -2209,6 +2862,47 @@ add_opt(cJSON *o, const char *key, const char *v)
 
 	if (v != NULL)
 		cJSON_AddStringToObject(o, key, v);
+}
+
+/* One object as --check prints it; a bundle member has fewer keys. */
+static cJSON *
+print_object(const struct akvd_object *ob)
+{
+	cJSON *o;
+	char mode[16];
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return (NULL);
+	if (ob->type == OBJ_BLOB) {
+		print_blob(o, ob);
+		return (o);
+	}
+	cJSON_AddStringToObject(o, "name", ob->name);
+	cJSON_AddStringToObject(o, "type", config_type_name(ob->type));
+	cJSON_AddStringToObject(o, "alias", ob->alias);
+	cJSON_AddStringToObject(o, "version", ob->version);
+	cJSON_AddStringToObject(o, "vault", ob->vault);
+	if (ob->bundle == 0) {
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)ob->mode);
+		cJSON_AddStringToObject(o, "mode", mode);
+		if (ob->uid != CONFIG_OWNER_KEEP)
+			cJSON_AddNumberToObject(o, "uid", (double)ob->uid);
+		if (ob->gid != CONFIG_OWNER_KEEP)
+			cJSON_AddNumberToObject(o, "gid", (double)ob->gid);
+	}
+	cJSON_AddBoolToObject(o, "optional", ob->optional);
+	if (ob->type == OBJ_SECRET) {
+		cJSON_AddStringToObject(o, "encoding",
+		    encoding_names[ob->encoding]);
+		if (ob->bundle == 0) {
+			cJSON_AddStringToObject(o, "format",
+			    format_names[ob->format]);
+			cJSON_AddBoolToObject(o, "split", ob->split);
+		}
+	}
+	if (ob->history > 0)
+		cJSON_AddNumberToObject(o, "history", ob->history);
+	return (o);
 }
 
 /*
@@ -2269,21 +2963,72 @@ config_print(FILE *f, const struct akvd_config *c)
 	for (i = 0; i < c->nobjects; i++) {
 		const struct akvd_object *ob = &c->objects[i];
 
-		if ((o = cJSON_CreateObject()) == NULL)
+		if (ob->bundle != 0)
+			continue;
+		if ((o = print_object(ob)) == NULL)
 			goto out;
 		cJSON_AddItemToArray(objs, o);
-		if (ob->type == OBJ_BLOB) {
-			print_blob(o, ob);
-			continue;
+	}
+	if (c->nbundles > 0) {
+		cJSON *bl = cJSON_AddArrayToObject(root, "bundles"), *be, *bo;
+		size_t j;
+
+		for (i = 0; i < c->nbundles; i++) {
+			const struct akvd_bundle *b = &c->bundles[i];
+
+			if ((be = cJSON_CreateObject()) == NULL)
+				goto out;
+			cJSON_AddItemToArray(bl, be);
+			cJSON_AddStringToObject(be, "path", b->path);
+			cJSON_AddStringToObject(be, "format",
+			    bundle_formats[b->format]);
+			snprintf(mode, sizeof(mode), "%04o",
+			    (unsigned)b->mode);
+			cJSON_AddStringToObject(be, "mode", mode);
+			if (b->uid != CONFIG_OWNER_KEEP)
+				cJSON_AddNumberToObject(be, "uid",
+				    (double)b->uid);
+			if (b->gid != CONFIG_OWNER_KEEP)
+				cJSON_AddNumberToObject(be, "gid",
+				    (double)b->gid);
+			bo = cJSON_AddArrayToObject(be, "objects");
+			for (j = 0; j < b->n; j++) {
+				if ((o = print_object(&c->objects[b->first +
+				    j])) == NULL)
+					goto out;
+				cJSON_AddItemToArray(bo, o);
+			}
 		}
-		cJSON_AddStringToObject(o, "name", ob->name);
-		cJSON_AddStringToObject(o, "type", "secret");
-		cJSON_AddStringToObject(o, "alias", ob->alias);
-		cJSON_AddStringToObject(o, "version", ob->version);
-		cJSON_AddStringToObject(o, "vault", ob->vault);
-		snprintf(mode, sizeof(mode), "%04o", (unsigned)ob->mode);
-		cJSON_AddStringToObject(o, "mode", mode);
-		cJSON_AddBoolToObject(o, "optional", ob->optional);
+	}
+	if (c->nselects > 0) {
+		cJSON *sl = cJSON_AddArrayToObject(root, "select"), *se, *tg;
+
+		for (i = 0; i < c->nselects; i++) {
+			const struct akvd_select *sel = &c->selects[i];
+			size_t j;
+
+			if ((se = cJSON_CreateObject()) == NULL)
+				goto out;
+			cJSON_AddItemToArray(sl, se);
+			cJSON_AddStringToObject(se, "vault", sel->vault);
+			cJSON_AddStringToObject(se, "prefix", sel->prefix);
+			tg = cJSON_AddObjectToObject(se, "tags");
+			for (j = 0; j < sel->ntags; j++)
+				cJSON_AddStringToObject(tg, sel->tags[2 * j],
+				    sel->tags[2 * j + 1]);
+			cJSON_AddBoolToObject(se, "strip_prefix",
+			    sel->strip_prefix);
+			cJSON_AddStringToObject(se, "dir", sel->dir);
+			snprintf(mode, sizeof(mode), "%04o",
+			    (unsigned)sel->mode);
+			cJSON_AddStringToObject(se, "mode", mode);
+			if (sel->uid != CONFIG_OWNER_KEEP)
+				cJSON_AddNumberToObject(se, "uid",
+				    (double)sel->uid);
+			if (sel->gid != CONFIG_OWNER_KEEP)
+				cJSON_AddNumberToObject(se, "gid",
+				    (double)sel->gid);
+		}
 	}
 	if (c->nnotify > 0) {
 		cJSON *nl = cJSON_AddArrayToObject(root, "notify"), *ne;
@@ -2360,7 +3105,8 @@ same(const char *a, const char *b)
 
 /*
  * config_object_same_source(a, b): nonzero if ${a} and ${b} fetch the same
- * thing (name, type, version, vault); used by reload to keep state.
+ * thing (name, type, version, vault) and render it the same way (encoding,
+ * format, split, history); used by reload to keep state.
  */
 int
 config_object_same_source(const struct akvd_object *a,
@@ -2370,5 +3116,7 @@ config_object_same_source(const struct akvd_object *a,
 	if (a->type == OBJ_BLOB || b->type == OBJ_BLOB)
 		return (a->type == b->type && same(a->url, b->url));
 	return (a->type == b->type && same(a->name, b->name) &&
-	    same(a->version, b->version) && same(a->vault, b->vault));
+	    same(a->version, b->version) && same(a->vault, b->vault) &&
+	    a->encoding == b->encoding && a->format == b->format &&
+	    a->split == b->split && a->history == b->history);
 }

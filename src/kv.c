@@ -14,14 +14,30 @@
 #include "kv.h"
 #include "util.h"
 
+/* The path segment of a kind: "secrets", "certificates", "keys". */
+static const char *
+kind_segment(enum kv_kind k)
+{
+
+	switch (k) {
+	case KV_CERTIFICATE:
+		return ("certificates");
+	case KV_KEY:
+		return ("keys");
+	default:
+		return ("secrets");
+	}
+}
+
 /*
- * kv_secret_url(vault, name, version): "{vault}/secrets/{name}[/{version}]
- * ?api-version=7.4" with ${name} and ${version} escaped; NULL or ""
- * ${version} means the latest.  Returns a new string (free()), or NULL on
- * ENOMEM.
+ * kv_object_url(vault, kind, name, version): "{vault}/{secrets|
+ * certificates|keys}/{name}[/{version}]?api-version=7.4" with ${name} and
+ * ${version} escaped; NULL or "" ${version} means the latest.  Returns a
+ * new string (free()), or NULL on ENOMEM.
  */
 char *
-kv_secret_url(const char *vault, const char *name, const char *version)
+kv_object_url(const char *vault, enum kv_kind kind, const char *name,
+    const char *version)
 {
 	struct buf b = BUF_INIT;
 	char *n = NULL, *v = NULL;
@@ -32,8 +48,9 @@ kv_secret_url(const char *vault, const char *name, const char *version)
 	if (version != NULL && version[0] != '\0' &&
 	    (v = http_escape(version)) == NULL)
 		goto out;
-	rc = buf_appendf(&b, "%s/secrets/%s%s%s?api-version=" KV_API_VERSION,
-	    vault, n, v != NULL ? "/" : "", v != NULL ? v : "");
+	rc = buf_appendf(&b, "%s/%s/%s%s%s?api-version=" KV_API_VERSION,
+	    vault, kind_segment(kind), n, v != NULL ? "/" : "",
+	    v != NULL ? v : "");
 out:
 	free(n);
 	free(v);
@@ -45,16 +62,84 @@ out:
 }
 
 /*
- * kv_parse_secret(body, len, out, err, errlen): parse a SecretBundle.
- * Returns 0, or -1 with a message in ${err} that never holds the value.
- * On success the caller releases ${out} with kv_secret_clear().
+ * kv_secret_url(vault, name, version): kv_object_url for a secret.
+ */
+char *
+kv_secret_url(const char *vault, const char *name, const char *version)
+{
+
+	return (kv_object_url(vault, KV_SECRET, name, version));
+}
+
+/*
+ * kv_versions_url(vault, kind, name): the first page of the versions of
+ * ${name}: "{vault}/{kind}/{name}/versions?api-version=7.4&maxresults=25";
+ * with a NULL ${name}, the list of the vault's objects of that kind:
+ * "{vault}/{kind}?api-version=7.4&maxresults=25".  Returns a new string,
+ * or NULL on ENOMEM.
+ */
+char *
+kv_versions_url(const char *vault, enum kv_kind kind, const char *name)
+{
+	struct buf b = BUF_INIT;
+	char *n = NULL;
+	int rc = -1;
+
+	if (name != NULL && (n = http_escape(name)) == NULL)
+		goto out;
+	rc = buf_appendf(&b, "%s/%s%s%s%s?api-version=" KV_API_VERSION
+	    "&maxresults=%d", vault, kind_segment(kind), n != NULL ? "/" : "",
+	    n != NULL ? n : "", n != NULL ? "/versions" : "", KV_PAGE);
+out:
+	free(n);
+	if (rc == -1) {
+		buf_wipe(&b);
+		return (NULL);
+	}
+	return (b.data);
+}
+
+/*
+ * The version in ${id} ".../{segment}/NAME/VERSION", or NULL.  With
+ * ${name_out}, the NAME too (id ".../{segment}/NAME" of a list, then
+ * VERSION is NULL and *${name_out} set).
+ */
+static const char *
+id_version(const char *id, const char *seg, const char **name,
+    size_t *namelen)
+{
+	char pat[32];
+	const char *p, *n, *slash;
+
+	snprintf(pat, sizeof(pat), "/%s/", seg);
+	if ((p = strstr(id, pat)) == NULL)
+		return (NULL);
+	n = p + strlen(pat);
+	slash = strchr(n, '/');
+	if (name != NULL) {
+		*name = n;
+		*namelen = slash != NULL ? (size_t)(slash - n) : strlen(n);
+	}
+	if (slash == NULL || slash == n || slash[1] == '\0' ||
+	    strchr(slash + 1, '/') != NULL)
+		return (NULL);
+	return (slash + 1);
+}
+
+/*
+ * kv_parse_object(body, len, kind, out, err, errlen): parse a SecretBundle
+ * (the value), a CertificateBundle ("cer", base64 DER) or a KeyBundle (the
+ * "key" JWK as compact JSON) into ${out}.  Returns 0, or -1 with a message
+ * in ${err} that never holds the value.  On success the caller releases
+ * ${out} with kv_secret_clear().
  */
 int
-kv_parse_secret(const char *body, size_t len, struct kv_secret *out,
-    char *err, size_t errlen)
+kv_parse_object(const char *body, size_t len, enum kv_kind kind,
+    struct kv_secret *out, char *err, size_t errlen)
 {
 	cJSON *j, *v, *id, *attr, *en, *ct;
-	const char *slash, *p;
+	const char *ver, *field;
+	char *text = NULL;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -66,38 +151,220 @@ kv_parse_secret(const char *body, size_t len, struct kv_secret *out,
 		snprintf(err, errlen, "response is not a JSON object");
 		goto out;
 	}
-	v = cJSON_GetObjectItemCaseSensitive(j, "value");
-	if (!cJSON_IsString(v)) {
-		snprintf(err, errlen, "response has no \"value\"");
+	field = kind == KV_CERTIFICATE ? "cer" : kind == KV_KEY ? "key" :
+	    "value";
+	v = cJSON_GetObjectItemCaseSensitive(j, field);
+	if (kind == KV_KEY ? !cJSON_IsObject(v) : !cJSON_IsString(v)) {
+		snprintf(err, errlen, "response has no \"%s\"", field);
 		goto out;
 	}
-	id = cJSON_GetObjectItemCaseSensitive(j, "id");
-	if (!cJSON_IsString(id) || (p = strstr(id->valuestring,
-	    "/secrets/")) == NULL || (slash = strrchr(id->valuestring,
-	    '/')) == NULL || slash < p + 9 || slash == p + 8 ||
-	    slash[1] == '\0' || strchr(p + 9, '/') != slash) {
-		snprintf(err, errlen, "response has no \"id\" of the form "
-		    ".../secrets/NAME/VERSION");
+	/* A KeyBundle's id is in key.kid. */
+	id = kind == KV_KEY ? cJSON_GetObjectItemCaseSensitive(v, "kid") :
+	    cJSON_GetObjectItemCaseSensitive(j, "id");
+	if (!cJSON_IsString(id) || (ver = id_version(id->valuestring,
+	    kind_segment(kind), NULL, NULL)) == NULL) {
+		snprintf(err, errlen, "response has no \"%s\" of the form "
+		    ".../%s/NAME/VERSION", kind == KV_KEY ? "key.kid" : "id",
+		    kind_segment(kind));
 		goto out;
 	}
 	attr = cJSON_GetObjectItemCaseSensitive(j, "attributes");
 	en = cJSON_GetObjectItemCaseSensitive(attr, "enabled");
 	out->enabled = cJSON_IsFalse(en) ? 0 : 1;
 	ct = cJSON_GetObjectItemCaseSensitive(j, "contentType");
-	out->len = strlen(v->valuestring);
+	if (kind == KV_KEY) {
+		if ((text = cJSON_PrintUnformatted(v)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	}
+	out->len = strlen(text != NULL ? text : v->valuestring);
 	if ((out->value = malloc(out->len + 1)) == NULL ||
-	    (out->version = strdup(slash + 1)) == NULL ||
+	    (out->version = strdup(ver)) == NULL ||
 	    (cJSON_IsString(ct) &&
 	    (out->content_type = strdup(ct->valuestring)) == NULL)) {
 		snprintf(err, errlen, "out of memory");
 		kv_secret_clear(out);
 		goto out;
 	}
-	memcpy(out->value, v->valuestring, out->len + 1);
+	memcpy(out->value, text != NULL ? text : v->valuestring,
+	    out->len + 1);
 	rc = 0;
 out:
+	if (text != NULL)
+		wipe_free(text, strlen(text) + 1);
 	json_delete_wiped(j);
 	return (rc);
+}
+
+/*
+ * kv_parse_secret(body, len, out, err, errlen): parse a SecretBundle.
+ * Returns 0, or -1 with a message in ${err} that never holds the value.
+ * On success the caller releases ${out} with kv_secret_clear().
+ */
+int
+kv_parse_secret(const char *body, size_t len, struct kv_secret *out,
+    char *err, size_t errlen)
+{
+
+	return (kv_parse_object(body, len, KV_SECRET, out, err, errlen));
+}
+
+/* Seconds from a JSON number, or 0. */
+static int64_t
+json_time(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 &&
+	    v->valuedouble < 1e15))
+		return (0);
+	return ((int64_t)v->valuedouble);
+}
+
+/* Copy the string tags of ${t} into ${it}. */
+static int
+copy_tags(struct kv_item *it, const cJSON *t)
+{
+	const cJSON *c;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(c, t)
+		if (cJSON_IsString(c))
+			n++;
+	if ((it->tags = calloc(2 * n + 1, sizeof(*it->tags))) == NULL)
+		return (-1);
+	n = 0;
+	cJSON_ArrayForEach(c, t) {
+		if (!cJSON_IsString(c))
+			continue;
+		if ((it->tags[n] = strdup(c->string)) == NULL ||
+		    (it->tags[n + 1] = strdup(c->valuestring)) == NULL)
+			return (-1);
+		n += 2;
+	}
+	return (0);
+}
+
+/*
+ * kv_parse_list(body, len, kind, vault, out, next, err, errlen): parse a
+ * page of SecretItem (or CertificateItem, KeyItem), appending its items
+ * to ${out}.  *${next} is set to the nextLink (a new string), or NULL on
+ * the last page; a nextLink that does not point into ${vault} is an error
+ * (a token must never go elsewhere).  Returns 0, or -1 with a message in
+ * ${err}.
+ */
+int
+kv_parse_list(const char *body, size_t len, enum kv_kind kind,
+    const char *vault, struct kv_list *out, char **next, char *err,
+    size_t errlen)
+{
+	cJSON *j, *arr, *c, *id, *attr, *nl, *ct;
+	struct kv_item *items, *it;
+	const char *ver, *name = NULL;
+	size_t vl = strlen(vault), namelen = 0;
+	int rc = -1;
+
+	*next = NULL;
+	if (body == NULL || (j = cJSON_ParseWithLength(body, len)) == NULL) {
+		snprintf(err, errlen, "response is not JSON");
+		return (-1);
+	}
+	arr = cJSON_GetObjectItemCaseSensitive(j, "value");
+	if (!cJSON_IsArray(arr)) {
+		snprintf(err, errlen, "list response has no \"value\" array");
+		goto out;
+	}
+	nl = cJSON_GetObjectItemCaseSensitive(j, "nextLink");
+	if (cJSON_IsString(nl) && nl->valuestring[0] != '\0') {
+		if (strncasecmp(nl->valuestring, vault, vl) != 0 ||
+		    nl->valuestring[vl] != '/') {
+			snprintf(err, errlen, "nextLink does not point into "
+			    "the vault");
+			goto out;
+		}
+		if ((*next = strdup(nl->valuestring)) == NULL)
+			goto oom;
+	} else if (nl != NULL && !cJSON_IsNull(nl) && !cJSON_IsString(nl)) {
+		snprintf(err, errlen, "nextLink is not a string");
+		goto out;
+	}
+	cJSON_ArrayForEach(c, arr) {
+		/* A KeyItem names itself by "kid". */
+		id = cJSON_GetObjectItemCaseSensitive(c, kind == KV_KEY ?
+		    "kid" : "id");
+		if (!cJSON_IsString(id))
+			continue;
+		ver = id_version(id->valuestring, kind_segment(kind), &name,
+		    &namelen);
+		if (name == NULL || namelen == 0)
+			continue;
+		items = reallocarray(out->items, out->n + 1, sizeof(*items));
+		if (items == NULL)
+			goto oom;
+		out->items = items;
+		it = &out->items[out->n++];
+		memset(it, 0, sizeof(*it));
+		attr = cJSON_GetObjectItemCaseSensitive(c, "attributes");
+		it->enabled = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+		    attr, "enabled")) ? 0 : 1;
+		it->created = json_time(attr, "created");
+		it->updated = json_time(attr, "updated");
+		ct = cJSON_GetObjectItemCaseSensitive(c, "contentType");
+		it->managed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c,
+		    "managed"));
+		if ((it->name = strndup(name, namelen)) == NULL ||
+		    (ver != NULL && (it->version = strdup(ver)) == NULL) ||
+		    (cJSON_IsString(ct) && (it->content_type =
+		    strdup(ct->valuestring)) == NULL) ||
+		    copy_tags(it, cJSON_GetObjectItemCaseSensitive(c,
+		    "tags")) == -1)
+			goto oom;
+	}
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory");
+out:
+	if (rc == -1) {
+		free(*next);
+		*next = NULL;
+	}
+	cJSON_Delete(j);
+	return (rc);
+}
+
+/* kv_list_clear(l): free every item; ${l} zeroed. */
+void
+kv_list_clear(struct kv_list *l)
+{
+	size_t i;
+	char **t;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->items[i].name);
+		free(l->items[i].version);
+		free(l->items[i].content_type);
+		for (t = l->items[i].tags; t != NULL && *t != NULL; t++)
+			free(*t);
+		free(l->items[i].tags);
+	}
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * kv_item_tag(it, key): the value of tag ${key} of ${it}, or NULL.
+ */
+const char *
+kv_item_tag(const struct kv_item *it, const char *key)
+{
+	char **t;
+
+	for (t = it->tags; t != NULL && t[0] != NULL; t += 2)
+		if (strcmp(t[0], key) == 0)
+			return (t[1]);
+	return (NULL);
 }
 
 /* kv_secret_clear(s): wipe the value and free everything; ${s} zeroed. */

@@ -9,6 +9,7 @@
  * wake-ups are the next due time and the token renewal.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "kv.h"
 #include "log.h"
 #include "metrics.h"
+#include "render.h"
 #include "sync.h"
 #include "util.h"
 #include "writer.h"
@@ -33,6 +35,14 @@
 #define BATCH_SLACK_MS		50	/* objects due this close go together */
 #define BLOB_API_VERSION	"2020-04-08"	/* x-ms-version */
 
+/* What the request in flight (or next) of an object is. */
+enum obj_phase {
+	P_FETCH = 0,		/* GET the object (latest or pinned) */
+	P_VERSIONS,		/* history: list its versions */
+	P_HISTORY,		/* history: GET version k of want */
+	P_LIST			/* select: list the vault's secrets */
+};
+
 enum obj_state {
 	O_IDLE = 0,		/* waiting for its due time */
 	O_QUEUED,		/* due, waiting for a slot or a token */
@@ -45,9 +55,41 @@ struct obj {
 	const struct akvd_object *cfg;	/* into s->cfg->objects */
 	enum obj_state	 state;
 
-	struct buf	 data;		/* last good value (secret) */
+	struct buf	*files;		/* last good files (secrets), nfiles */
+	char		**paths;	/* of files, relative to output_dir */
+	size_t		 nfiles;	/* config_object_nfiles() */
 	int		 have;
-	char		*version;	/* of data; NULL if adopted from disk */
+	char		*version;	/* of files (history: every version,
+					   comma-separated); NULL if adopted
+					   from disk */
+
+	enum obj_phase	 phase;
+	char		*next_url;	/* P_VERSIONS: nextLink to follow */
+	struct kv_list	 list;		/* P_VERSIONS: items so far */
+	char		**want;		/* P_HISTORY: versions, newest first */
+	size_t		 nwant, k;
+	struct buf	*pending;	/* P_HISTORY: files rendered so far */
+
+	/*
+	 * "select": a lister (sel set) lists a vault's secrets each cycle
+	 * and keeps one selected object (lister set) per match; those are
+	 * fetched only when the list shows a new attributes.updated.
+	 */
+	const struct akvd_select *sel;	/* lister: its entry */
+	size_t		 sel_idx;
+	struct obj	*lister;	/* selected: its lister */
+	struct akvd_object *own;	/* cfg of listers and selected */
+	int64_t		 seen_updated;	/* selected: of the value held */
+	int64_t		 want_updated;	/* selected: as last listed */
+	int		 mark;
+
+	/*
+	 * A bundle (bundle set) is never fetched: its one file is made from
+	 * its members (objects whose cfg->bundle is 1 + bundle_idx) at each
+	 * commit, and kept as it was while a required member has no value.
+	 */
+	const struct akvd_bundle *bundle;
+	size_t		 bundle_idx;
 	int		 fetched;	/* fetched from Key Vault this run */
 	int		 attempted;	/* tried at least once */
 
@@ -89,10 +131,14 @@ struct sync {
 	sync_snapshot_fn *snap_fn;
 	void		*snap_cookie;
 	int64_t		 commit_retry;	/* monotonic ms, 0 if none */
+	char		**gone;		/* aliases of selected secrets that
+					   left, for the next announce */
+	size_t		 ngone;
 	ev_timer	 wake;
 };
 
 static void	pump(struct sync *);
+static void	render_bundles(struct sync *);
 static void	schedule(struct sync *);
 static void	announce(struct sync *);
 
@@ -101,6 +147,9 @@ static size_t
 obj_index(const struct obj *o)
 {
 
+	/* Listers, selected secrets and bundles have no configured entry. */
+	if (o->own != NULL || o->bundle != NULL)
+		return ((size_t)-1);
 	return ((size_t)(o->cfg - o->s->cfg->objects));
 }
 
@@ -172,6 +221,111 @@ retry_cap(const struct sync *s)
 	return (cap);
 }
 
+/* Wipe and free ${n} buffers at ${b}. */
+static void
+bufs_wipe(struct buf *b, size_t n)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		buf_wipe(&b[i]);
+	free(b);
+}
+
+static void
+paths_free(char **paths, size_t n)
+{
+	size_t i;
+
+	if (paths == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+static void
+obj_free_files(struct obj *o)
+{
+
+	bufs_wipe(o->files, o->nfiles);
+	paths_free(o->paths, o->nfiles);
+	o->files = NULL;
+	o->paths = NULL;
+	o->nfiles = 0;
+}
+
+/* Forget a multi-request fetch (history) in progress. */
+static void
+obj_reset_phase(struct obj *o)
+{
+	size_t i;
+
+	free(o->next_url);
+	o->next_url = NULL;
+	kv_list_clear(&o->list);
+	for (i = 0; i < o->nwant; i++)
+		free(o->want[i]);
+	free(o->want);
+	o->want = NULL;
+	bufs_wipe(o->pending, o->nwant);
+	o->pending = NULL;
+	o->nwant = o->k = 0;
+	o->phase = o->sel != NULL ? P_LIST : o->cfg->history > 0 ?
+	    P_VERSIONS : P_FETCH;
+}
+
+/*
+ * Point ${o} at ${cfg}: the paths of its files follow the alias.  The
+ * number of files never changes (same_source compares split and history).
+ * Returns 0, or -1 on ENOMEM (${o} unchanged).
+ */
+static int
+obj_set_cfg(struct obj *o, const struct akvd_object *cfg)
+{
+	char path[PATH_MAX], **paths;
+	size_t i, n;
+
+	/* A lister has no file; a bundle member holds one value. */
+	n = o->sel != NULL ? 0 : cfg->bundle != 0 ? 1 :
+	    config_object_nfiles(cfg);
+
+	if ((paths = calloc(n + 1, sizeof(*paths))) == NULL)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		if (config_object_path(cfg, i, path, sizeof(path)) == -1 ||
+		    (paths[i] = strdup(path)) == NULL) {
+			paths_free(paths, n);
+			return (-1);
+		}
+	}
+	if (o->files == NULL &&
+	    (o->files = calloc(n + 1, sizeof(*o->files))) == NULL) {
+		paths_free(paths, n);
+		return (-1);
+	}
+	paths_free(o->paths, o->nfiles);
+	o->paths = paths;
+	o->nfiles = n;
+	o->cfg = cfg;
+	return (0);
+}
+
+static void
+own_free(struct akvd_object *c)
+{
+
+	if (c == NULL)
+		return;
+	free(c->name);
+	free(c->alias);
+	free(c->version);
+	free(c->vault);
+	free(c);
+}
+
 static void
 obj_free(struct obj *o)
 {
@@ -184,8 +338,10 @@ obj_free(struct obj *o)
 		if (o->probe)
 			o->s->probing = 0;
 	}
-	buf_wipe(&o->data);
+	obj_reset_phase(o);
+	obj_free_files(o);
 	free(o->version);
+	own_free(o->own);
 	free(o);
 }
 
@@ -216,6 +372,91 @@ busy(const struct sync *s)
 	return (0);
 }
 
+/*
+ * Make the file of every bundle whose required members all have a value;
+ * a bundle that cannot be made keeps its previous file.
+ */
+static void
+render_bundles(struct sync *s)
+{
+	struct render_entry *ent;
+	struct buf out;
+	size_t i, k, n;
+	char err[192], count[16];	/* err fits obj->reason */
+
+	for (i = 0; i < s->nobjs; i++) {
+		struct obj *b = s->objs[i];
+		const struct akvd_bundle *bc = b->bundle;
+
+		if (bc == NULL)
+			continue;
+		if ((ent = calloc(bc->n + 1, sizeof(*ent))) == NULL) {
+			log_msg(LOG_ERROR, "sync: out of memory");
+			continue;
+		}
+		for (k = n = 0; k < bc->n; k++) {
+			const struct obj *m = s->objs[bc->first + k];
+
+			if (!m->have && !m->cfg->optional)
+				break;
+			if (!m->have)
+				continue;
+			ent[n].key = m->cfg->alias;
+			ent[n].value = m->files[0].data != NULL ?
+			    m->files[0].data : "";
+			ent[n].len = m->files[0].len;
+			n++;
+		}
+		memset(&out, 0, sizeof(out));
+		if (k < bc->n) {
+			log_kv(LOG_DEBUG, "bundle kept: a member has no "
+			    "value", "bundle", bc->path, "object",
+			    s->objs[bc->first + k]->cfg->name, NULL);
+		} else if (render_bundle(bc->format, ent, n, &out, err,
+		    sizeof(err)) == -1) {
+			b->failures++;
+			if (obj_worth_logging(b, err))
+				log_kv(LOG_ERROR, "bundle not written: "
+				    "keeping the previous one", "bundle", bc->path,
+				    "reason", err, NULL);
+		} else if (b->have && b->files[0].len == out.len &&
+		    memcmp(b->files[0].data, out.data, out.len) == 0) {
+			b->failures = 0;
+			b->reason[0] = '\0';
+		} else {
+			snprintf(count, sizeof(count), "%zu", n);
+			log_kv(LOG_INFO, b->have ? "bundle updated" :
+			    "bundle made", "bundle", bc->path,
+			    "objects", count, NULL);
+			if (b->have || s->committed)
+				b->changed = 1;
+			buf_wipe(&b->files[0]);
+			b->files[0] = out;
+			memset(&out, 0, sizeof(out));
+			b->have = 1;
+			b->failures = 0;
+			b->reason[0] = '\0';
+		}
+		buf_wipe(&out);
+		free(ent);
+	}
+}
+
+/*
+ * Every select has listed its vault once: before that, its secrets'
+ * files would vanish from a snapshot.
+ */
+static int
+all_listed(const struct sync *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++)
+		if (s->objs[i]->sel != NULL && !s->objs[i]->fetched)
+			return (0);
+	return (1);
+}
+
 /* Commit a snapshot if something changed and the burst is over. */
 static int
 maybe_commit(struct sync *s)
@@ -225,23 +466,35 @@ maybe_commit(struct sync *s)
 	char count[32];
 	int rc;
 
-	if (!s->dirty || busy(s) || !all_attempted(s))
+	if (!s->dirty || busy(s) || !all_attempted(s) || !all_listed(s))
 		return (0);
-	if ((files = calloc(s->nobjs + 1, sizeof(*files))) == NULL) {
+	render_bundles(s);
+	for (i = 0; i < s->nobjs; i++)
+		n += s->objs[i]->nfiles;
+	if ((files = calloc(n + 1, sizeof(*files))) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		s->commit_retry = mono_ms() + COMMIT_RETRY_MS;
 		return (-1);
 	}
+	n = 0;
 	for (i = 0; i < s->nobjs; i++) {
 		struct obj *o = s->objs[i];
+		size_t f;
 
-		if (!o->have)
+		if (!o->have || o->cfg->bundle != 0)
 			continue;
-		files[n].path = o->cfg->alias;
-		files[n].data = o->data.data != NULL ? o->data.data : "";
-		files[n].len = o->data.len;
-		files[n].mode = o->cfg->mode;
-		n++;
+		for (f = 0; f < o->nfiles; f++) {
+			files[n].path = o->paths[f];
+			files[n].data = o->files[f].data != NULL ?
+			    o->files[f].data : "";
+			files[n].len = o->files[f].len;
+			files[n].mode = o->cfg->mode;
+			files[n].set_owner = 1;
+			files[n].uid = o->cfg->uid;
+			files[n].gid = o->cfg->gid;
+			files[n].object = o->cfg->name;
+			n++;
+		}
 	}
 	if (n == 0) {
 		/* Nothing to show yet: keep whatever is on disk. */
@@ -260,6 +513,8 @@ maybe_commit(struct sync *s)
 	s->dirty = 0;
 	s->commit_retry = 0;
 	s->last_commit = time(NULL);
+	for (i = n = 0; i < s->nobjs; i++)
+		n += s->objs[i]->have && s->objs[i]->cfg->bundle == 0;
 	snprintf(count, sizeof(count), "%zu", n);
 	log_kv(LOG_INFO, "snapshot written", "dir", s->cfg->output_dir,
 	    "objects", count, NULL);
@@ -276,18 +531,25 @@ announce(struct sync *s)
 	int first = !s->committed;
 
 	s->committed = 1;
-	if ((changed = calloc(s->nobjs + 1, sizeof(*changed))) == NULL) {
+	if ((changed = calloc(s->nobjs + s->ngone + 1,
+	    sizeof(*changed))) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		return;
 	}
+	for (i = 0; i < s->ngone; i++)
+		changed[n++] = s->gone[i];
 	for (i = 0; i < s->nobjs; i++) {
-		if (s->objs[i]->changed)
+		/* A member's alias is a key: its bundle is the file. */
+		if (s->objs[i]->changed && s->objs[i]->cfg->bundle == 0)
 			changed[n++] = s->objs[i]->cfg->alias;
 		s->objs[i]->changed = 0;
 	}
 	if (s->snap_fn != NULL)
 		s->snap_fn(first, changed, n, s->snap_cookie);
 	free(changed);
+	paths_free(s->gone, s->ngone);
+	s->gone = NULL;
+	s->ngone = 0;
 }
 
 /* --once: when every object is settled, write and report. */
@@ -332,6 +594,7 @@ obj_next(struct obj *o, int transient, uint64_t delay_ms)
 	struct sync *s = o->s;
 	int64_t now = mono_ms();
 
+	obj_reset_phase(o);
 	o->attempted = 1;
 	if (s->once) {
 		if (!transient || o->failures >= ONCE_ATTEMPTS ||
@@ -341,7 +604,9 @@ obj_next(struct obj *o, int transient, uint64_t delay_ms)
 		}
 	}
 	o->state = O_IDLE;
-	if (o->failures == 0 || !transient)
+	if (o->lister != NULL && (o->failures == 0 || !transient))
+		o->due = INT64_MAX;	/* until the list shows a change */
+	else if (o->failures == 0 || !transient)
 		o->due = o->next_cycle > now ? o->next_cycle : now;
 	else
 		o->due = now + (int64_t)delay_ms;
@@ -349,57 +614,67 @@ obj_next(struct obj *o, int transient, uint64_t delay_ms)
 		o->due = o->not_before;
 }
 
+/* Are the ${n} buffers at ${a} and ${b} the same bytes? */
+static int
+bufs_equal(const struct buf *a, const struct buf *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i].len != b[i].len || (a[i].len > 0 &&
+		    memcmp(a[i].data, b[i].data, a[i].len) != 0))
+			return (0);
+	return (1);
+}
+
+/*
+ * A fetch succeeded with ${version}: the rendered ${files} (o->nfiles of
+ * them, owned by the caller, wiped by it or taken: then nulled).
+ */
 static void
-obj_success(struct obj *o, struct kv_secret *sec)
+obj_success(struct obj *o, const char *version, struct buf **files)
 {
 	const char *prev = o->version != NULL ? o->version : "(on disk)";
 	int changed = 0;
+	char *v;
 
 	if (o->failures > 0)
 		log_kv(LOG_INFO, "object recovered", "object", o->cfg->name,
-		    "version", sec->version, "after", o->reason, NULL);
+		    "version", version, "after", o->reason, NULL);
 	o->failures = 0;
 	o->reason[0] = '\0';
 	o->retried_401 = 0;
 	o->fetched = 1;
 	o->last_ok = mono_ms();
 	if (o->have && o->version != NULL &&
-	    strcmp(o->version, sec->version) == 0) {
+	    strcmp(o->version, version) == 0) {
 		log_kv(LOG_DEBUG, "object unchanged", "object", o->cfg->name,
-		    "version", sec->version, NULL);
-	} else if (o->have && o->data.len == sec->len &&
-	    (sec->len == 0 ||
-	    memcmp(o->data.data, sec->value, sec->len) == 0)) {
+		    "version", version, NULL);
+	} else if (o->have && bufs_equal(o->files, *files, o->nfiles)) {
 		log_kv(LOG_DEBUG, "object version changed, content identical",
-		    "object", o->cfg->name, "version", sec->version,
+		    "object", o->cfg->name, "version", version,
 		    "previous", prev, NULL);
 	} else {
-		struct buf nb = BUF_INIT;
-
-		if (buf_append(&nb, sec->value, sec->len) == -1) {
-			log_msg(LOG_ERROR, "sync: out of memory");
-			snprintf(o->reason, sizeof(o->reason), "out of memory");
-			o->failures = 1;
-			o->failing_since = mono_ms();
-			o->fetched = 0;
-			return;
-		}
 		if (o->have || o->s->committed)
 			o->changed = 1;
 		log_kv(LOG_INFO, o->have ? "object updated" : "object fetched",
 		    "object", o->cfg->name, "alias", o->cfg->alias,
-		    "version", sec->version,
+		    "version", version,
 		    "previous", o->have ? prev : "(none)", NULL);
-		buf_wipe(&o->data);
-		o->data = nb;
+		bufs_wipe(o->files, o->nfiles);
+		o->files = *files;	/* ownership moves */
+		*files = NULL;
 		o->have = 1;
 		o->s->dirty = 1;
 		changed = 1;
 	}
 	metrics_fetch(obj_index(o), NULL, changed);
+	if ((v = strdup(version)) == NULL) {
+		log_msg(LOG_ERROR, "sync: out of memory");
+		return;
+	}
 	free(o->version);
-	o->version = sec->version;	/* ownership moves */
-	sec->version = NULL;
+	o->version = v;
 }
 
 /*
@@ -490,14 +765,622 @@ learn_tenant(struct obj *o, const struct http_response *r)
 	return (auth_set_tenant(o->s->auth, c.tenant) == 0 ? 0 : 1);
 }
 
-/* HTTP completion of a GET of ${o}. */
+static enum kv_kind
+obj_kind(const struct obj *o)
+{
+
+	switch (o->cfg->type) {
+	case OBJ_CERT:
+		return (KV_CERTIFICATE);
+	case OBJ_KEY:
+		return (KV_KEY);
+	default:
+		return (KV_SECRET);
+	}
+}
+
+static int	continue_fetch(struct obj *);
+static void	done_list(struct obj *, const struct http_response *);
+
+/*
+ * Parse a bundle of ${o} and render its files into ${out}
+ * (CONFIG_SPLIT_FILES empty buffers).  Returns 0, or -1 after recording
+ * the failure.
+ */
+static int
+obj_render(struct obj *o, const struct http_response *r, struct buf *out,
+    char **version)
+{
+	struct kv_secret sec;
+	char err[256];
+	int rc = -1;
+
+	memset(&sec, 0, sizeof(sec));
+	if (kv_parse_object(r->body.data, r->body.len, obj_kind(o), &sec,
+	    err, sizeof(err)) == -1)
+		obj_failure(o, "bad response", err, 1, -1);
+	else if (!sec.enabled)
+		obj_failure(o, "version is disabled", NULL, 0, -1);
+	else if (render_object(o->cfg, sec.value, sec.len, sec.content_type,
+	    out, err, sizeof(err)) == -1)
+		obj_failure(o, "cannot render the object", err, 0, -1);
+	else {
+		*version = sec.version;
+		sec.version = NULL;
+		rc = 0;
+	}
+	kv_secret_clear(&sec);
+	return (rc);
+}
+
+/* A single GET came back 200. */
+static void
+done_fetch(struct obj *o, const struct http_response *r)
+{
+	struct buf out[CONFIG_SPLIT_FILES], *files;
+	char *version = NULL;
+	size_t i;
+
+	memset(out, 0, sizeof(out));
+	if (obj_render(o, r, out, &version) == -1)
+		goto out;
+	if ((files = calloc(o->nfiles, sizeof(*files))) == NULL) {
+		obj_failure(o, "out of memory", NULL, 1, -1);
+		goto out;
+	}
+	for (i = 0; i < o->nfiles; i++) {
+		files[i] = out[i];
+		memset(&out[i], 0, sizeof(out[i]));
+	}
+	obj_success(o, version, &files);
+	bufs_wipe(files, o->nfiles);
+	if (o->lister != NULL)
+		o->seen_updated = o->want_updated;
+	obj_next(o, 0, 0);
+out:
+	free(version);
+	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
+		buf_wipe(&out[i]);
+}
+
+/* Newest first: by creation time, then by position in the list. */
+static int
+item_cmp(const void *a, const void *b)
+{
+	const struct kv_item *x = *(struct kv_item *const *)a;
+	const struct kv_item *y = *(struct kv_item *const *)b;
+
+	if (x->created != y->created)
+		return (x->created > y->created ? -1 : 1);
+	return (x > y ? -1 : x < y ? 1 : 0);
+}
+
+/*
+ * Every page of versions is in: choose the newest N enabled ones.  Returns
+ * 1 if they are what is on disk already, 0 if they must be fetched, -1
+ * after recording a failure.
+ */
+static int
+choose_versions(struct obj *o)
+{
+	struct kv_item **v;
+	struct buf key = BUF_INIT;
+	size_t i, n = 0, want = o->cfg->history;
+	char detail[96];
+	int rc = -1;
+
+	if ((v = calloc(o->list.n + 1, sizeof(*v))) == NULL ||
+	    (o->want = calloc(want, sizeof(*o->want))) == NULL) {
+		obj_failure(o, "out of memory", NULL, 1, -1);
+		goto out;
+	}
+	for (i = 0; i < o->list.n; i++)
+		if (o->list.items[i].enabled && o->list.items[i].version !=
+		    NULL)
+			v[n++] = &o->list.items[i];
+	if (n < want) {
+		snprintf(detail, sizeof(detail), "%zu enabled, history needs "
+		    "%zu", n, want);
+		obj_failure(o, "not enough enabled versions", detail, 0, -1);
+		goto out;
+	}
+	qsort(v, n, sizeof(*v), item_cmp);
+	for (i = 0; i < want; i++) {
+		if ((o->want[i] = strdup(v[i]->version)) == NULL ||
+		    buf_appendf(&key, "%s%s", i > 0 ? "," : "",
+		    v[i]->version) == -1) {
+			o->nwant = i + 1;
+			obj_failure(o, "out of memory", NULL, 1, -1);
+			goto out;
+		}
+	}
+	o->nwant = want;
+	if (o->have && o->version != NULL &&
+	    strcmp(o->version, key.data) == 0) {
+		struct buf *none = NULL;
+
+		obj_success(o, key.data, &none);
+		obj_next(o, 0, 0);
+		rc = 1;
+		goto out;
+	}
+	if ((o->pending = calloc(want, sizeof(*o->pending))) == NULL) {
+		obj_failure(o, "out of memory", NULL, 1, -1);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_wipe(&key);
+	free(v);
+	return (rc);
+}
+
+/*
+ * Copy into o->pending the versions of o->want that ${o} holds already
+ * (o->version lists them in the order of o->files), so that only new
+ * versions are fetched.
+ */
+static void
+history_reuse(struct obj *o)
+{
+	const char *p, *q;
+	size_t k, m, len;
+
+	if (!o->have || o->version == NULL)
+		return;
+	for (k = 0; k < o->nwant; k++) {
+		for (p = o->version, m = 0; m < o->nfiles; m++, p = q + 1) {
+			q = strchr(p, ',');
+			len = q != NULL ? (size_t)(q - p) : strlen(p);
+			if (strlen(o->want[k]) == len &&
+			    strncmp(p, o->want[k], len) == 0) {
+				if (buf_append(&o->pending[k],
+				    o->files[m].data, o->files[m].len) == -1)
+					buf_wipe(&o->pending[k]);
+				break;
+			}
+			if (q == NULL)
+				break;
+		}
+	}
+}
+
+/*
+ * Fetch the next version of the history not held yet, or, when every one
+ * is there, make them the object's files.
+ */
+static void
+history_next(struct obj *o)
+{
+	struct buf key = BUF_INIT, *files;
+	size_t i;
+
+	while (o->k < o->nwant && o->pending[o->k].data != NULL)
+		o->k++;
+	if (o->k < o->nwant) {
+		(void)continue_fetch(o);
+		return;
+	}
+	for (i = 0; i < o->nwant; i++) {
+		if (buf_appendf(&key, "%s%s", i > 0 ? "," : "",
+		    o->want[i]) == -1) {
+			buf_wipe(&key);
+			obj_failure(o, "out of memory", NULL, 1, -1);
+			return;
+		}
+	}
+	files = o->pending;
+	o->pending = NULL;
+	obj_success(o, key.data, &files);
+	bufs_wipe(files, o->nfiles);
+	buf_wipe(&key);
+	obj_next(o, 0, 0);
+}
+
+/* A page of the versions list came back 200. */
+static void
+done_versions(struct obj *o, const struct http_response *r)
+{
+	char err[256], *next = NULL;
+
+	if (kv_parse_list(r->body.data, r->body.len, obj_kind(o),
+	    o->cfg->vault, &o->list, &next, err, sizeof(err)) == -1) {
+		obj_failure(o, "bad response", err, 1, -1);
+		return;
+	}
+	free(o->next_url);
+	o->next_url = next;
+	if (next != NULL) {
+		(void)continue_fetch(o);
+		return;
+	}
+	if (choose_versions(o) != 0)
+		return;
+	o->phase = P_HISTORY;
+	o->k = 0;
+	history_reuse(o);
+	history_next(o);
+}
+
+/* Version k of a history came back 200. */
+static void
+done_history(struct obj *o, const struct http_response *r)
+{
+	struct buf out[CONFIG_SPLIT_FILES];
+	char *version = NULL;
+	size_t i;
+
+	memset(out, 0, sizeof(out));
+	if (obj_render(o, r, out, &version) == -1)
+		goto out;
+	o->pending[o->k++] = out[0];
+	memset(&out[0], 0, sizeof(out[0]));
+	history_next(o);
+out:
+	free(version);
+	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
+		buf_wipe(&out[i]);
+}
+
+/* ---------------------------------------------------------------------- */
+/* select                                                                 */
+
+/*
+ * Does bundle ${b} make another file than ${a} from the same values?  (A
+ * member that changed is a new object, which marks the reload changed.)
+ */
+static int
+bundle_differs(const struct akvd_bundle *a, const struct akvd_bundle *b)
+{
+
+	return (a->format != b->format || a->mode != b->mode ||
+	    a->uid != b->uid || a->gid != b->gid || a->n != b->n ||
+	    a->first != b->first);
+}
+
+static void
+bundle_set(struct obj *o, const struct akvd_bundle *b, size_t idx)
+{
+
+	o->bundle = b;
+	o->bundle_idx = idx;
+	o->own->mode = b->mode;
+	o->own->uid = b->uid;
+	o->own->gid = b->gid;
+}
+
+static struct akvd_object *
+own_new(const char *name, const char *alias, const char *vault)
+{
+	struct akvd_object *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	c->type = OBJ_SECRET;
+	c->mode = CONFIG_DEFAULT_MODE;
+	c->uid = c->gid = CONFIG_OWNER_KEEP;
+	if ((c->name = strdup(name)) == NULL ||
+	    (c->alias = strdup(alias)) == NULL ||
+	    (c->version = strdup("")) == NULL ||
+	    (c->vault = strdup(vault)) == NULL) {
+		own_free(c);
+		return (NULL);
+	}
+	return (c);
+}
+
+/* The pseudo-object of bundle ${b}: named by its path in logs. */
+static struct obj *
+bundle_new(struct sync *s, const struct akvd_bundle *b, size_t idx)
+{
+	struct akvd_object *c;
+	struct obj *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return (NULL);
+	if ((c = own_new(b->path, b->path, "")) == NULL) {
+		free(o);
+		return (NULL);
+	}
+	o->own = c;
+	bundle_set(o, b, idx);
+	if (obj_set_cfg(o, c) == -1) {
+		own_free(c);
+		free(o);
+		return (NULL);
+	}
+	o->s = s;
+	o->state = O_SETTLED;	/* never fetched */
+	o->attempted = o->fetched = 1;
+	o->due = INT64_MAX;
+	return (o);
+}
+
+/* A lister of ${sel}, "select[i]" in logs. */
+static struct obj *
+lister_new(struct sync *s, const struct akvd_select *sel, size_t idx)
+{
+	struct akvd_object *c;
+	struct obj *o;
+	char name[32];
+
+	snprintf(name, sizeof(name), "select[%zu]", idx);
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return (NULL);
+	if ((c = own_new(name, name, sel->vault)) == NULL) {
+		free(o);
+		return (NULL);
+	}
+	o->sel = sel;
+	o->sel_idx = idx;
+	o->own = c;
+	if (obj_set_cfg(o, c) == -1) {
+		own_free(c);
+		free(o);
+		return (NULL);
+	}
+	o->s = s;
+	o->phase = P_LIST;
+	o->state = O_IDLE;
+	o->due = mono_ms();
+	return (o);
+}
+
+static int
+selected_alias(const struct akvd_select *sel, const char *name, char *buf,
+    size_t len)
+{
+	const char *base = name;
+	int n;
+
+	if (sel->strip_prefix)
+		base += strlen(sel->prefix);
+	if (*base == '\0')
+		return (-1);
+	n = snprintf(buf, len, "%s%s%s", sel->dir, sel->dir[0] != '\0' ?
+	    "/" : "", base);
+	return (n < 0 || (size_t)n >= len || !config_alias_valid(buf) ?
+	    -1 : 0);
+}
+
+static int
+item_selected(const struct akvd_select *sel, const struct kv_item *it)
+{
+	const char *v;
+	size_t i;
+
+	if (!it->enabled || it->version != NULL ||
+	    strncmp(it->name, sel->prefix, strlen(sel->prefix)) != 0)
+		return (0);
+	for (i = 0; i < sel->ntags; i++)
+		if ((v = kv_item_tag(it, sel->tags[2 * i])) == NULL ||
+		    strcmp(v, sel->tags[2 * i + 1]) != 0)
+			return (0);
+	return (1);
+}
+
+/*
+ * Would ${alias} clash with a file of another object (with ${fixed}, only
+ * of the configured objects and bundles)?
+ */
+static const struct obj *
+alias_taken(const struct sync *s, const char *alias, int fixed,
+    const struct obj *self)
+{
+	size_t i, f, la = strlen(alias), lb;
+
+	for (i = 0; i < s->nobjs; i++) {
+		const struct obj *o = s->objs[i];
+
+		if (o == self || o->cfg->bundle != 0 ||
+		    (fixed && o->lister != NULL))
+			continue;	/* a member's alias is a key */
+		for (f = 0; f < o->nfiles; f++) {
+			const char *b = o->paths[f];
+
+			lb = strlen(b);
+			if (strcmp(alias, b) == 0 ||
+			    (la > lb && strncmp(alias, b, lb) == 0 &&
+			    alias[lb] == '/') ||
+			    (lb > la && strncmp(alias, b, la) == 0 &&
+			    b[la] == '/'))
+				return (o);
+		}
+	}
+	return (NULL);
+}
+
+/* Start following a newly listed secret. */
+static struct obj *
+selected_new(struct sync *s, struct obj *l, const char *name)
+{
+	const struct akvd_select *sel = l->sel;
+	struct akvd_object *c;
+	const struct obj *other;
+	struct obj *o, **objs;
+	char alias[PATH_MAX];
+
+	if (selected_alias(sel, name, alias, sizeof(alias)) == -1) {
+		log_kv(LOG_WARN, "selected secret skipped: no file name left "
+		    "after the prefix", "select", l->cfg->name,
+		    "secret", name, NULL);
+		return (NULL);
+	}
+	if ((other = alias_taken(s, alias, 0, NULL)) != NULL) {
+		log_kv(LOG_WARN, "selected secret skipped: its file name is "
+		    "taken", "select", l->cfg->name, "secret", name,
+		    "file", alias, "by", other->cfg->name, NULL);
+		return (NULL);
+	}
+	if ((objs = reallocarray(s->objs, s->nobjs + 2,
+	    sizeof(*objs))) == NULL)
+		goto oom;
+	s->objs = objs;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		goto oom;
+	if ((c = own_new(name, alias, sel->vault)) == NULL) {
+		free(o);
+		goto oom;
+	}
+	c->mode = sel->mode;
+	c->uid = sel->uid;
+	c->gid = sel->gid;
+	o->own = c;
+	if (obj_set_cfg(o, c) == -1) {
+		own_free(c);
+		free(o);
+		goto oom;
+	}
+	o->s = s;
+	o->lister = l;
+	o->phase = P_FETCH;
+	o->state = O_IDLE;
+	o->due = INT64_MAX;
+	s->objs[s->nobjs++] = o;
+	s->objs[s->nobjs] = NULL;
+	log_kv(LOG_INFO, "secret selected", "select", l->cfg->name,
+	    "secret", name, "alias", alias, NULL);
+	return (o);
+oom:
+	log_msg(LOG_ERROR, "sync: out of memory");
+	return (NULL);
+}
+
+/* ${o} left the selection: its file leaves the next snapshot. */
+static void
+selected_gone(struct sync *s, size_t idx)
+{
+	struct obj *o = s->objs[idx];
+	char **gone;
+
+	log_kv(LOG_INFO, "selected secret gone", "select",
+	    o->lister->cfg->name, "secret", o->cfg->name, "alias",
+	    o->cfg->alias, NULL);
+	if (o->have) {
+		s->dirty = 1;
+		if ((gone = reallocarray(s->gone, s->ngone + 1,
+		    sizeof(*gone))) != NULL) {
+			s->gone = gone;
+			if ((gone[s->ngone] = strdup(o->cfg->alias)) != NULL)
+				s->ngone++;
+		}
+	}
+	obj_free(o);
+	memmove(&s->objs[idx], &s->objs[idx + 1],
+	    (s->nobjs - idx) * sizeof(*s->objs));	/* and the NULL */
+	s->nobjs--;
+}
+
+/*
+ * The whole list of ${l}'s vault is in: follow new matches, queue those
+ * whose attributes.updated changed, drop those that left.
+ */
+static void
+reconcile(struct sync *s, struct obj *l)
+{
+	int64_t now = mono_ms();
+	struct obj *o;
+	size_t i, j, matched = 0;
+	char counts[64];
+
+	for (j = 0; j < s->nobjs; j++)
+		s->objs[j]->mark = 0;
+	for (i = 0; i < l->list.n; i++) {
+		const struct kv_item *it = &l->list.items[i];
+
+		if (!item_selected(l->sel, it))
+			continue;
+		matched++;
+		o = NULL;
+		for (j = 0; j < s->nobjs; j++)
+			if (s->objs[j]->lister == l &&
+			    strcmp(s->objs[j]->cfg->name, it->name) == 0) {
+				o = s->objs[j];
+				break;
+			}
+		if (o == NULL && (o = selected_new(s, l, it->name)) == NULL)
+			continue;
+		o->mark = 1;
+		o->want_updated = it->updated;
+		if (o->state == O_IDLE && (!o->have ||
+		    o->seen_updated != it->updated) && o->not_before <= now) {
+			o->state = O_QUEUED;
+			o->next_cycle = l->next_cycle;
+		}
+	}
+	for (j = s->nobjs; j > 0; j--)
+		if (s->objs[j - 1]->lister == l && !s->objs[j - 1]->mark)
+			selected_gone(s, j - 1);
+	snprintf(counts, sizeof(counts), "%zu", matched);
+	log_kv(LOG_DEBUG, "listed", "select", l->cfg->name, "matched", counts,
+	    NULL);
+}
+
+/* A page of the vault's secrets came back 200. */
+static void
+done_list(struct obj *o, const struct http_response *r)
+{
+	char err[256], *next = NULL;
+
+	if (kv_parse_list(r->body.data, r->body.len, KV_SECRET,
+	    o->cfg->vault, &o->list, &next, err, sizeof(err)) == -1) {
+		obj_failure(o, "bad response", err, 1, -1);
+		return;
+	}
+	free(o->next_url);
+	o->next_url = next;
+	if (next != NULL) {
+		(void)continue_fetch(o);
+		return;
+	}
+	reconcile(o->s, o);
+	if (o->failures > 0)
+		log_kv(LOG_INFO, "object recovered", "object", o->cfg->name,
+		    "after", o->reason, NULL);
+	o->failures = 0;
+	o->reason[0] = '\0';
+	o->retried_401 = 0;
+	o->fetched = 1;
+	obj_next(o, 0, 0);
+}
+
+/*
+ * Do ${a} and ${b} GET the same thing (rendered each its own way: a secret
+ * written as is and in a bundle, or as PEM and as PFX)?
+ */
+static int
+same_fetch(const struct obj *a, const struct obj *b)
+{
+
+	return (a != b && a->phase == P_FETCH && b->phase == P_FETCH &&
+	    a->sel == NULL && b->sel == NULL && a->bundle == NULL &&
+	    b->bundle == NULL && a->cfg->type == b->cfg->type &&
+	    a->cfg->history == 0 && b->cfg->history == 0 &&
+	    strcmp(a->cfg->name, b->cfg->name) == 0 &&
+	    strcmp(a->cfg->vault, b->cfg->vault) == 0 &&
+	    strcmp(a->cfg->version, b->cfg->version) == 0);
+}
+
+/* Is a GET of what ${o} needs already in flight? */
+static int
+fetch_in_flight(const struct sync *s, const struct obj *o)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++)
+		if (s->objs[i]->state == O_INFLIGHT &&
+		    same_fetch(s->objs[i], o))
+			return (1);
+	return (0);
+}
+
+/* HTTP completion of a request of ${o}. */
 static void
 obj_done(struct http_response *r, void *cookie)
 {
 	struct obj *o = cookie;
 	struct sync *s = o->s;
-	struct kv_secret sec;
-	char err[256];
+	size_t i;
 
 	o->req = NULL;
 	s->inflight--;
@@ -515,18 +1398,25 @@ obj_done(struct http_response *r, void *cookie)
 	if (r->failed) {
 		obj_failure(o, "request failed", r->error, 1, -1);
 	} else if (r->status == 200) {
-		memset(&sec, 0, sizeof(sec));
-		if (kv_parse_secret(r->body.data, r->body.len, &sec, err,
-		    sizeof(err)) == -1)
-			obj_failure(o, "bad response", err, 1, -1);
-		else if (!sec.enabled)
-			obj_failure(o, "secret version is disabled", NULL, 0,
-			    -1);
-		else {
-			obj_success(o, &sec);
-			obj_next(o, 0, 0);
+		switch (o->phase) {
+		case P_VERSIONS:
+			done_versions(o, r);
+			break;
+		case P_HISTORY:
+			done_history(o, r);
+			break;
+		case P_LIST:
+			done_list(o, r);
+			break;
+		default:
+			done_fetch(o, r);
+			/* One GET serves every object waiting for it. */
+			for (i = 0; i < s->nobjs; i++)
+				if (s->objs[i]->state == O_QUEUED &&
+				    same_fetch(s->objs[i], o))
+					done_fetch(s->objs[i], r);
+			break;
 		}
-		kv_secret_clear(&sec);
 	} else if (r->status == 401 && !o->retried_401) {
 		/* Renew the token once and retry at once. */
 		o->retried_401 = 1;
@@ -637,39 +1527,35 @@ blob_done(struct http_response *r, void *cookie)
 {
 	struct obj *o = cookie;
 	struct sync *s = o->s;
-	struct kv_secret sec;
+	struct buf *files;
 	struct auth *a;
 
 	o->req = NULL;
 	s->inflight--;
 	metrics_request(METRICS_STORAGE, r->status, r->failed, r->seconds);
-	memset(&sec, 0, sizeof(sec));
 	if (r->failed && r->too_large) {
 		/* Not transient: the next cycle may find it smaller. */
 		obj_failure(o, "blob larger than max_size", r->error, 0, -1);
 	} else if (r->failed) {
 		obj_failure(o, "request failed", r->error, 1, -1);
-	} else if ((r->status == 304 && o->have && o->version != NULL) ||
-	    r->status == 200) {
+	} else if (r->status == 304 && o->have && o->version != NULL) {
+		/* Not modified: the ETag is the version, nothing to take. */
+		files = NULL;
+		obj_success(o, o->version, &files);
+		obj_next(o, 0, 0);
+	} else if (r->status == 200) {
 		/* As a secret whose version is the ETag. */
-		if (r->status == 304) {
-			sec.version = strdup(o->version);
-			sec.value = o->data.data != NULL ? o->data.data : "";
-			sec.len = o->data.len;
-		} else {
-			sec.version = strdup(r->etag != NULL ? r->etag :
-			    "(no ETag)");
-			sec.value = r->body.data != NULL ? r->body.data : "";
-			sec.len = r->body.len;
-		}
-		if (sec.version == NULL) {
+		if ((files = calloc(o->nfiles, sizeof(*files))) == NULL ||
+		    buf_append(&files[0], r->body.data != NULL ?
+		    r->body.data : "", r->body.len) == -1) {
 			log_msg(LOG_ERROR, "sync: out of memory");
 			obj_failure(o, "out of memory", NULL, 1, -1);
 		} else {
-			obj_success(o, &sec);
+			obj_success(o, r->etag != NULL ? r->etag :
+			    "(no ETag)", &files);
 			obj_next(o, 0, 0);
 		}
-		free(sec.version);	/* NULL if ownership moved */
+		bufs_wipe(files, o->nfiles);	/* NULL if taken */
 	} else if (r->status == 401 && !o->retried_401) {
 		/* Renew the storage token once and retry at once. */
 		o->retried_401 = 1;
@@ -759,13 +1645,36 @@ blob_pump(struct sync *s, struct obj *o)
 /* ---------------------------------------------------------------------- */
 /* Scheduling                                                             */
 
+/* The URL of the next request of ${o}, a new string, or NULL. */
+static char *
+obj_url(const struct obj *o)
+{
+
+	switch (o->phase) {
+	case P_VERSIONS:
+		if (o->next_url != NULL)
+			return (strdup(o->next_url));
+		return (kv_versions_url(o->cfg->vault, obj_kind(o),
+		    o->cfg->name));
+	case P_HISTORY:
+		return (kv_object_url(o->cfg->vault, obj_kind(o),
+		    o->cfg->name, o->want[o->k]));
+	case P_LIST:
+		if (o->next_url != NULL)
+			return (strdup(o->next_url));
+		return (kv_versions_url(o->cfg->vault, KV_SECRET, NULL));
+	default:
+		return (kv_object_url(o->cfg->vault, obj_kind(o),
+		    o->cfg->name, o->cfg->version));
+	}
+}
+
 static int
 start_fetch(struct sync *s, struct obj *o, const char *token)
 {
 	char *url;
 
-	if ((url = kv_secret_url(o->cfg->vault, o->cfg->name,
-	    o->cfg->version)) == NULL) {
+	if ((url = obj_url(o)) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		return (-1);
 	}
@@ -777,6 +1686,30 @@ start_fetch(struct sync *s, struct obj *o, const char *token)
 		return (-1);
 	o->state = O_INFLIGHT;
 	s->inflight++;
+	return (0);
+}
+
+/*
+ * The next request of a multi-request fetch, in the same slot: now if a
+ * token is at hand, else queued until one is.  Returns 0, or -1 after
+ * recording a failure.
+ */
+static int
+continue_fetch(struct obj *o)
+{
+	struct sync *s = o->s;
+	const char *token;
+	uint64_t gen;
+
+	if ((token = auth_token(s->auth, &gen)) == NULL) {
+		o->state = O_QUEUED;
+		return (0);
+	}
+	o->gen = gen;
+	if (start_fetch(s, o, token) == -1) {
+		obj_failure(o, "cannot start request", NULL, 1, -1);
+		return (-1);
+	}
 	return (0);
 }
 
@@ -807,7 +1740,7 @@ pump(struct sync *s)
 	for (i = 0; i < s->nobjs && s->inflight < s->cfg->concurrency; i++) {
 		struct obj *o = s->objs[i];
 
-		if (o->state != O_QUEUED)
+		if (o->state != O_QUEUED || fetch_in_flight(s, o))
 			continue;
 		if (o->cfg->type == OBJ_BLOB) {
 			blob_pump(s, o);
@@ -888,8 +1821,12 @@ obj_new(struct sync *s, const struct akvd_object *cfg)
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return (NULL);
+	if (obj_set_cfg(o, cfg) == -1) {
+		free(o);
+		return (NULL);
+	}
 	o->s = s;
-	o->cfg = cfg;
+	o->phase = cfg->history > 0 ? P_VERSIONS : P_FETCH;
 	o->state = O_IDLE;
 	o->due = mono_ms();
 	o->last_ok = o->due;
@@ -907,13 +1844,22 @@ adopt_existing(struct sync *s)
 		return;
 	for (i = 0; i < s->nobjs; i++) {
 		struct obj *o = s->objs[i];
+		size_t f;
 
-		if (writer_read(s->cfg->output_dir, o->cfg->alias,
-		    &o->data) == 0) {
+		if (o->sel != NULL || o->cfg->bundle != 0)
+			continue;	/* no file of its own */
+		/* All of an object's files, or none. */
+		for (f = 0; f < o->nfiles; f++)
+			if (writer_read(s->cfg->output_dir, o->paths[f],
+			    &o->files[f]) != 0)
+				break;
+		if (f == o->nfiles) {
 			o->have = 1;
 			n++;
-		} else
-			buf_wipe(&o->data);
+		} else {
+			for (f = 0; f < o->nfiles; f++)
+				buf_wipe(&o->files[f]);
+		}
 	}
 	if (n > 0) {
 		snprintf(count, sizeof(count), "%zu", n);
@@ -941,10 +1887,23 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 	s->dirty = 1;		/* the first snapshot is always written */
 	ev_init(&s->wake, wake_cb);
 	s->wake.data = s;
-	if ((s->objs = calloc(cfg->nobjects + 1, sizeof(*s->objs))) == NULL)
+	if ((s->objs = calloc(cfg->nobjects + cfg->nbundles +
+	    cfg->nselects + 1, sizeof(*s->objs))) == NULL)
 		goto oom;
 	for (i = 0; i < cfg->nobjects; i++) {
 		if ((s->objs[i] = obj_new(s, &cfg->objects[i])) == NULL)
+			goto oom;
+		s->nobjs++;
+	}
+	for (i = 0; i < cfg->nbundles; i++) {
+		if ((s->objs[s->nobjs] = bundle_new(s, &cfg->bundles[i],
+		    i)) == NULL)
+			goto oom;
+		s->nobjs++;
+	}
+	for (i = 0; i < cfg->nselects; i++) {
+		if ((s->objs[s->nobjs] = lister_new(s, &cfg->selects[i],
+		    i)) == NULL)
 			goto oom;
 		s->nobjs++;
 	}
@@ -969,26 +1928,31 @@ int
 sync_reload(struct sync *s, struct akvd_config *cfg)
 {
 	struct obj **objs, *o;
-	size_t i, j;
+	size_t i, j, k, n;
 	int64_t now = mono_ms();
 	int changed = 0;
 	char count[32];
 
-	if ((objs = calloc(cfg->nobjects + 1, sizeof(*objs))) == NULL) {
+	/* Static objects first, then listers, then selected secrets. */
+	if ((objs = calloc(cfg->nobjects + cfg->nbundles + cfg->nselects +
+	    s->nobjs + 1, sizeof(*objs))) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		return (-1);
 	}
 	/* Keep the state of objects that fetch the same thing. */
 	for (i = 0; i < cfg->nobjects; i++) {
-		for (j = 0; j < s->nobjs; j++) {
+		for (j = 0; j < s->cfg->nobjects; j++) {
 			o = s->objs[j];
 			if (o == NULL || !config_object_same_source(o->cfg,
 			    &cfg->objects[i]))
 				continue;
 			if (strcmp(o->cfg->alias, cfg->objects[i].alias) != 0 ||
-			    o->cfg->mode != cfg->objects[i].mode)
+			    o->cfg->mode != cfg->objects[i].mode ||
+			    o->cfg->uid != cfg->objects[i].uid ||
+			    o->cfg->gid != cfg->objects[i].gid)
 				changed = 1;
-			o->cfg = &cfg->objects[i];
+			if (obj_set_cfg(o, &cfg->objects[i]) == -1)
+				goto oom;
 			objs[i] = o;
 			s->objs[j] = NULL;
 			break;
@@ -1001,6 +1965,69 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 			goto oom;
 		changed = 1;
 	}
+	/* A bundle keeps its file while its path stays. */
+	n = cfg->nobjects;
+	for (i = 0; i < cfg->nbundles; i++) {
+		o = NULL;
+		for (j = s->cfg->nobjects; j < s->nobjs && o == NULL; j++) {
+			if (s->objs[j] != NULL && s->objs[j]->bundle != NULL &&
+			    strcmp(s->objs[j]->bundle->path,
+			    cfg->bundles[i].path) == 0) {
+				o = s->objs[j];
+				s->objs[j] = NULL;
+				if (bundle_differs(o->bundle, &cfg->bundles[i]))
+					changed = 1;
+				bundle_set(o, &cfg->bundles[i], i);
+			}
+		}
+		if (o == NULL) {
+			if ((o = bundle_new(s, &cfg->bundles[i], i)) == NULL) {
+				log_msg(LOG_ERROR, "sync: out of memory");
+				continue;
+			}
+			changed = 1;
+		}
+		objs[n++] = o;
+	}
+	/* A select that did not change keeps its lister and secrets. */
+	for (i = 0; i < cfg->nselects; i++) {
+		o = NULL;
+		for (j = s->cfg->nobjects; j < s->nobjs && o == NULL; j++) {
+			if (s->objs[j] != NULL && s->objs[j]->sel != NULL &&
+			    config_select_same(s->objs[j]->sel,
+			    &cfg->selects[i])) {
+				o = s->objs[j];
+				s->objs[j] = NULL;
+				o->sel = &cfg->selects[i];
+			}
+		}
+		if (o == NULL) {
+			if ((o = lister_new(s, &cfg->selects[i], i)) == NULL) {
+				log_msg(LOG_ERROR, "sync: out of memory");
+				continue;
+			}
+			changed = 1;
+		}
+		objs[n++] = o;
+	}
+	for (j = s->cfg->nobjects; j < s->nobjs; j++) {
+		o = s->objs[j];
+		if (o == NULL || o->lister == NULL)
+			continue;
+		for (k = cfg->nobjects; k < n && objs[k] != o->lister; k++)
+			;
+		if (k == n)
+			continue;
+		if (o->own->mode != o->lister->sel->mode ||
+		    o->own->uid != o->lister->sel->uid ||
+		    o->own->gid != o->lister->sel->gid)
+			changed = 1;
+		o->own->mode = o->lister->sel->mode;
+		o->own->uid = o->lister->sel->uid;
+		o->own->gid = o->lister->sel->gid;
+		objs[n++] = o;
+		s->objs[j] = NULL;
+	}
 	for (j = 0; j < s->nobjs; j++) {
 		if (s->objs[j] != NULL) {
 			obj_free(s->objs[j]);
@@ -1009,7 +2036,24 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 	}
 	free(s->objs);
 	s->objs = objs;
-	s->nobjs = cfg->nobjects;
+	s->nobjs = n;
+	/* A configured object or bundle now takes a selected secret's name. */
+	for (j = s->nobjs; j > 0; j--) {
+		const struct obj *other;
+
+		o = s->objs[j - 1];
+		if (o->lister == NULL || (other = alias_taken(s, o->cfg->alias,
+		    1, o)) == NULL)
+			continue;
+		log_kv(LOG_WARN, "selected secret dropped: its file name is "
+		    "taken", "secret", o->cfg->name, "file", o->cfg->alias,
+		    "by", other->cfg->name, NULL);
+		obj_free(o);
+		memmove(&s->objs[j - 1], &s->objs[j],
+		    (s->nobjs - j + 1) * sizeof(*s->objs));
+		s->nobjs--;
+		changed = 1;
+	}
 	if (strcmp(s->cfg->output_dir, cfg->output_dir) != 0) {
 		changed = 1;
 		writer_cleanup(cfg->output_dir);
@@ -1044,11 +2088,11 @@ oom:
 	for (i = 0; i < cfg->nobjects; i++) {
 		if (objs[i] == NULL)
 			continue;
-		for (j = 0; j < s->nobjs; j++) {
+		for (j = 0; j < s->cfg->nobjects; j++) {
 			if (s->objs[j] == NULL &&
 			    config_object_same_source(objs[i]->cfg,
-			    &s->cfg->objects[j])) {
-				objs[i]->cfg = &s->cfg->objects[j];
+			    &s->cfg->objects[j]) &&
+			    obj_set_cfg(objs[i], &s->cfg->objects[j]) == 0) {
 				s->objs[j] = objs[i];
 				objs[i] = NULL;
 				break;
@@ -1195,8 +2239,8 @@ sync_value(const struct sync *s, const char *name, const char **data,
 		if (!o->have || (strcmp(o->cfg->name, name) != 0 &&
 		    strcmp(o->cfg->alias, name) != 0))
 			continue;
-		*data = o->data.data != NULL ? o->data.data : "";
-		*len = o->data.len;
+		*data = o->files[0].data != NULL ? o->files[0].data : "";
+		*len = o->files[0].len;
 		return (0);
 	}
 	return (-1);

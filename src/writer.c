@@ -146,18 +146,30 @@ make_parents(int sfd, const char *path)
 	return (0);
 }
 
-/* Create one file of the snapshot: exclusive, no symlink, exact mode. */
+/*
+ * Create one file of the snapshot: exclusive, no symlink, exact owner and
+ * mode.  *${chown_failed} is set when the owner could not be set.
+ */
 static int
-write_file(int sfd, const struct writer_file *f)
+write_file(int sfd, const struct writer_file *f, int *chown_failed)
 {
 	int fd, saved;
 
+	*chown_failed = 0;
 	if (make_parents(sfd, f->path) == -1)
 		return (-1);
 	fd = openat(sfd, f->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd == -1)
 		return (-1);
+	if (f->set_owner && (f->uid != -1 || f->gid != -1) &&
+	    fchown(fd, (uid_t)f->uid, (gid_t)f->gid) == -1) {
+		saved = errno;
+		*chown_failed = 1;
+		close(fd);
+		errno = saved;
+		return (-1);
+	}
 	if (write_all(fd, f->data, f->len) == -1 ||
 	    fchmod(fd, f->mode) == -1 || fsync(fd) == -1) {
 		saved = errno;
@@ -345,8 +357,10 @@ prune(const char *dir, int dfd, const struct writer_file *files, size_t n,
  * writer_commit(dir, files, n): make ${files} the new snapshot of ${dir},
  * creating ${dir} (mode 0755) if missing.  ${files} must not contain the
  * same path twice nor a path that is a prefix directory of another.
- * Returns 0, or -1 with the previous snapshot left intact.  Fails with a
- * logged error if a user-visible name is taken by something that is not a
+ * Returns 0, or -1 with the previous snapshot left intact (a file whose
+ * owner cannot be set, EPERM without CAP_CHOWN, fails the snapshot with an
+ * error naming its object).  Fails with a logged error if a user-visible
+ * name is taken by something that is not a
  * symlink into "..data" (akvd never deletes files it did not make).
  */
 int
@@ -356,7 +370,7 @@ writer_commit(const char *dir, const struct writer_file *files, size_t n)
 	struct timespec ts;
 	struct tm tm;
 	size_t i;
-	int dfd, sfd = -1, made = 0, attempt, saved;
+	int dfd, sfd = -1, made = 0, attempt, saved, chown_failed;
 
 	if ((dfd = open_dir(dir, 1)) == -1)
 		return (-1);
@@ -389,10 +403,25 @@ writer_commit(const char *dir, const struct writer_file *files, size_t n)
 	if (sfd == -1)
 		goto fail_snap;
 	for (i = 0; i < n; i++) {
-		if (write_file(sfd, &files[i]) == -1) {
-			log_kv(LOG_ERROR, "cannot write a file", "dir", dir,
-			    "file", files[i].path, "error", strerror(errno),
-			    NULL);
+		if (write_file(sfd, &files[i], &chown_failed) == -1) {
+			char owner[48];
+
+			saved = errno;
+			snprintf(owner, sizeof(owner), "%ld:%ld",
+			    files[i].uid, files[i].gid);
+			if (chown_failed)
+				log_kv(LOG_ERROR, "cannot set the owner of a "
+				    "file", "object", files[i].object != NULL ?
+				    files[i].object : "", "file",
+				    files[i].path, "owner", owner,
+				    "error", strerror(saved),
+				    "hint", saved == EPERM ? "uid/gid need "
+				    "root or CAP_CHOWN" : "", NULL);
+			else
+				log_kv(LOG_ERROR, "cannot write a file", "dir",
+				    dir, "file", files[i].path, "error",
+				    strerror(saved), NULL);
+			errno = saved;
 			goto fail_quiet;
 		}
 	}

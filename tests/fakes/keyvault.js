@@ -1,6 +1,8 @@
 'use strict';
-// A double of the Azure Key Vault secrets data plane: SecretBundle and
-// SecretItem JSON, paging with nextLink, the real error shapes, Bearer
+// A double of the Azure Key Vault data plane: SecretBundle and SecretItem
+// JSON, CertificateBundle (with its managed, certificate-backed secret and
+// key, as Key Vault creates them), KeyBundle (JWK), versions lists and
+// object lists with maxresults and nextLink, the real error shapes, Bearer
 // validation and the 401 challenge (see ../../shared/PROTOCOLS.md section
 // 4), plus fault injection and a request log for tests.
 
@@ -16,6 +18,8 @@ class KeyVault {
     this.tenantId = tenantId;
     this.entra = entra;             // whose signing key issues our tokens
     this.secrets = new Map();       // name -> { versions: [{version, value, ...}] }  newest last
+    this.certificates = new Map();  // name -> { versions: [{version, cer, ...}] }
+    this.keys = new Map();          // name -> { versions: [{version, jwk, ...}] }
     this.denied = new Set();
     this.faults = [];
     this.log = [];
@@ -26,17 +30,54 @@ class KeyVault {
 
   // --- control API -------------------------------------------------------
 
-  setSecret(name, value, { contentType, tags, enabled = true } = {}) {
-    if (!/^[0-9a-zA-Z-]{1,127}$/.test(name)) throw new Error(`invalid secret name ${name}`);
-    const version = crypto.randomBytes(16).toString('hex');
-    const now = Math.floor(Date.now() / 1000);
-    let s = this.secrets.get(name);
+  // Add a version to ${map}; timestamps are whole seconds as in Key Vault,
+  // made strictly increasing per object so "newest" is well defined.
+  addVersion(map, name, fields, version = crypto.randomBytes(16).toString('hex')) {
+    if (!/^[0-9a-zA-Z-]{1,127}$/.test(name)) throw new Error(`invalid name ${name}`);
+    let s = map.get(name);
     if (!s) {
       s = { versions: [] };
-      this.secrets.set(name, s);
+      map.set(name, s);
     }
-    s.versions.push({ version, value: String(value), contentType, tags, enabled, created: now, updated: now });
+    let now = Math.floor(Date.now() / 1000);
+    const last = s.versions[s.versions.length - 1];
+    if (last && last.created >= now) now = last.created + 1;
+    s.versions.push({ version, enabled: true, ...fields, created: now, updated: now });
     return version;
+  }
+
+  setSecret(name, value, { contentType, tags, enabled = true } = {}) {
+    return this.addVersion(this.secrets, name, { value: String(value), contentType, tags, enabled });
+  }
+
+  // A certificate as Key Vault stores it: the CertificateBundle ("cer" =
+  // DER of ${leafPem}) plus the managed secret of the same name and
+  // version holding the key and chain: base64 PFX (${pfx}, a Buffer,
+  // application/x-pkcs12) or PEM (${pem}, application/x-pem-file).
+  setCertificate(name, { leafPem, pfx, pem, tags, enabled = true }) {
+    const raw = new crypto.X509Certificate(leafPem).raw;
+    const version = this.addVersion(this.certificates, name, {
+      cer: raw.toString('base64'),
+      x5t: crypto.createHash('sha1').update(raw).digest('base64url'),
+      tags, enabled,
+    });
+    const contentType = pfx ? 'application/x-pkcs12' : 'application/x-pem-file';
+    this.addVersion(this.secrets, name, {
+      value: pfx ? pfx.toString('base64') : pem, contentType, tags, enabled, managed: true,
+    }, version);
+    this.addVersion(this.keys, name, { jwk: this.jwkOf(leafPem), tags, enabled, managed: true }, version);
+    return version;
+  }
+
+  // The public JWK of a certificate's key, as Key Vault returns it.
+  jwkOf(pem) {
+    const k = new crypto.X509Certificate(pem).publicKey.export({ format: 'jwk' });
+    return k.kty === 'RSA' ? { kty: 'RSA', n: k.n, e: k.e } : { kty: 'EC', crv: k.crv, x: k.x, y: k.y };
+  }
+
+  // A key from a JWK (public members only are ever returned).
+  setKey(name, jwk, { tags, enabled = true } = {}) {
+    return this.addVersion(this.keys, name, { jwk, tags, enabled });
   }
 
   disableVersion(name, version) {
@@ -47,6 +88,7 @@ class KeyVault {
   }
 
   deleteSecret(name) { this.secrets.delete(name); }
+  deleteCertificate(name) { this.certificates.delete(name); this.secrets.delete(name); this.keys.delete(name); }
   deny(name) { this.denied.add(name); }
   allow(name) { this.denied.delete(name); }
   fault(f) {
@@ -70,17 +112,48 @@ class KeyVault {
       tags: v.tags || {},
     };
     if (v.contentType) b.contentType = v.contentType;
+    if (v.managed) {
+      b.kid = `${this.url}/keys/${name}/${v.version}`;
+      b.managed = true;
+    }
     return b;
   }
 
-  item(name, v, withVersion) {
+  certBundle(name, v) {
+    return {
+      id: `${this.url}/certificates/${name}/${v.version}`,
+      kid: `${this.url}/keys/${name}/${v.version}`,
+      sid: `${this.url}/secrets/${name}/${v.version}`,
+      x5t: v.x5t,
+      cer: v.cer,
+      attributes: { enabled: v.enabled, created: v.created, updated: v.updated,
+        recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 },
+      tags: v.tags || {},
+      policy: { id: `${this.url}/certificates/${name}/policy`,
+        key_props: { exportable: true, kty: 'RSA', key_size: 2048, reuse_key: false },
+        secret_props: { contentType: 'application/x-pkcs12' } },
+    };
+  }
+
+  keyBundle(name, v) {
+    const key = { kid: `${this.url}/keys/${name}/${v.version}`, ...v.jwk };
+    key.key_ops = ['sign', 'verify', 'wrapKey', 'unwrapKey', 'encrypt', 'decrypt'];
+    const b = { key, attributes: { enabled: v.enabled, created: v.created, updated: v.updated,
+      recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 }, tags: v.tags || {} };
+    if (v.managed) b.managed = true;
+    return b;
+  }
+
+  item(name, v, withVersion, kind = 'secrets') {
     const it = {
-      id: withVersion ? `${this.url}/secrets/${name}/${v.version}` : `${this.url}/secrets/${name}`,
+      [kind === 'keys' ? 'kid' : 'id']: withVersion ? `${this.url}/${kind}/${name}/${v.version}`
+        : `${this.url}/${kind}/${name}`,
       attributes: { enabled: v.enabled, created: v.created, updated: v.updated,
         recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 },
       tags: v.tags || {},
     };
     if (v.contentType) it.contentType = v.contentType;
+    if (v.managed) it.managed = true;
     return it;
   }
 
@@ -116,8 +189,9 @@ class KeyVault {
     return null;
   }
 
-  notFound(res, name) {
-    send(res, 404, { error: { code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not ` +
+  notFound(res, name, kind = 'secrets') {
+    const what = { secrets: 'Secret', certificates: 'Certificate', keys: 'Key' }[kind];
+    send(res, 404, { error: { code: `${what}NotFound`, message: `A ${what.toLowerCase()} with (name/id) ${name} was not ` +
       'found in this key vault. If you recently deleted this secret you may be able to recover it using ' +
       'the correct recovery command. For help resolving this issue, please see ' +
       'https://go.microsoft.com/fwlink/?linkid=2125182' } });
@@ -166,32 +240,38 @@ class KeyVault {
       return 405;
     }
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    if (parts[0] !== 'secrets' || parts.length > 3) {
+    const kind = parts[0];
+    const map = { secrets: this.secrets, certificates: this.certificates, keys: this.keys }[kind];
+    if (!map || parts.length > 3) {
       send(res, 404, { error: { code: 'NotFound', message: 'The requested resource was not found.' } });
       return 404;
     }
     const max = Math.min(Math.max(Number(url.searchParams.get('maxresults') || PAGE), 1), PAGE);
     if (parts.length === 1) {
-      const items = [...this.secrets.entries()]
-        .map(([n, s]) => this.item(n, s.versions[s.versions.length - 1], false));
+      // A list shows each object's current version's attributes and tags.
+      const items = [...map.entries()]
+        .map(([n, s]) => this.item(n, s.versions[s.versions.length - 1], false, kind));
       return this.page(res, items, url, max);
     }
     const name = parts[1];
-    const s = this.secrets.get(name);
+    const s = map.get(name);
     if (this.denied.has(name)) return this.forbiddenRbac(res, name, claims);
-    if (!s) return this.notFound(res, name);
+    if (!s) return this.notFound(res, name, kind);
     if (parts.length === 3 && parts[2] === 'versions') {
-      return this.page(res, s.versions.map((v) => this.item(name, v, true)), url, max);
+      return this.page(res, s.versions.map((v) => this.item(name, v, true, kind)), url, max);
     }
     const v = parts.length === 3 ? s.versions.find((x) => x.version === parts[2])
       : s.versions[s.versions.length - 1];
-    if (!v) return this.notFound(res, `${name}/${parts[2]}`);
+    if (!v) return this.notFound(res, `${name}/${parts[2]}`, kind);
     if (!v.enabled) {
-      send(res, 403, { error: { code: 'Forbidden', message: 'Operation get is not allowed on a disabled secret.',
-        innererror: { code: 'SecretDisabled' } } });
+      const what = { secrets: 'Secret', certificates: 'Certificate', keys: 'Key' }[kind];
+      send(res, 403, { error: { code: 'Forbidden', message: `Operation get is not allowed on a disabled ${what.toLowerCase()}.`,
+        innererror: { code: `${what}Disabled` } } });
       return 403;
     }
-    send(res, 200, this.bundle(name, v));
+    if (kind === 'certificates') send(res, 200, this.certBundle(name, v));
+    else if (kind === 'keys') send(res, 200, this.keyBundle(name, v));
+    else send(res, 200, this.bundle(name, v));
     return 200;
   }
 

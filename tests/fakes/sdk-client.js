@@ -46,6 +46,15 @@ async function main() {
     for await (const p of client.listPropertiesOfSecrets()) names.push(p.name);
     return names.sort();
   });
+  out.tags = await attempt(async () => {
+    for await (const p of client.listPropertiesOfSecrets()) if (p.name === 'many') return p.tags;
+    return null;
+  });
+  out.managed = await attempt(async () => {
+    const s = await client.getSecret('tls');
+    return { managed: s.properties.managed, contentType: s.properties.contentType,
+      keyId: s.properties.certificateKeyId, version: s.properties.version };
+  });
   out.missing = await attempt(() => client.getSecret('no-such-secret'));
   out.disabled = await attempt(() => client.getSecret('conf', { version: env.DISABLED_VERSION }));
   process.stdout.write(JSON.stringify(out));

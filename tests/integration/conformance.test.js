@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const { execFile } = require('node:child_process');
 const { startDoubles } = require('../fakes');
 const { tmpdir } = require('./lib/akvd');
+const { makeChain } = require('../fakes/pki');
 
 const CLIENT = path.join(__dirname, '..', 'fakes', 'sdk-client.js');
 
@@ -41,8 +42,11 @@ async function fixture(t, opts) {
   d.kv.disableVersion('conf', disabled);
   const latest = d.kv.setSecret('conf', 'latest value', { contentType: 'text/plain' });
   const many = [];
-  for (let i = 0; i < 30; i++) many.push(d.kv.setSecret('many', `v${i}`));
-  return { d, first, disabled, latest, many };
+  for (let i = 0; i < 30; i++) many.push(d.kv.setSecret('many', `v${i}`, { tags: { env: 'prod' } }));
+  // A certificate's secret, as Key Vault creates it (managed, kid).
+  const chain = makeChain(path.join(dir, 'pki'));
+  const tls = d.kv.setCertificate('tls', { leafPem: chain.pem.leaf, pfx: chain.pfx });
+  return { d, first, disabled, latest, many, tls };
 }
 
 function checkResults(r, f) {
@@ -54,7 +58,13 @@ function checkResults(r, f) {
   // 30 versions over two pages, following nextLink.
   assert.equal(r.versions.ok, true, JSON.stringify(r.versions));
   assert.deepEqual([...r.versions.value].sort(), [...f.many].sort());
-  assert.deepEqual(r.list, { ok: true, value: ['conf', 'many'] });
+  assert.deepEqual(r.list, { ok: true, value: ['conf', 'many', 'tls'] });
+  assert.deepEqual(r.tags, { ok: true, value: { env: 'prod' } });
+  assert.equal(r.managed.ok, true, JSON.stringify(r.managed));
+  assert.equal(r.managed.value.managed, true);
+  assert.equal(r.managed.value.contentType, 'application/x-pkcs12');
+  assert.equal(r.managed.value.keyId, `${f.d.kv.url}/keys/tls/${f.tls}`);
+  assert.equal(r.managed.value.version, f.tls);
   assert.equal(r.missing.ok, false);
   assert.equal(r.missing.statusCode, 404);
   assert.equal(r.missing.code, 'SecretNotFound');

@@ -608,11 +608,17 @@ test_alias_errors(void **state)
 static void
 test_same_source(void **state)
 {
-	struct akvd_object a = { .name = "n", .type = OBJ_SECRET,
-	    .alias = "x", .version = "", .vault = "https://v", .mode = 0440 };
-	struct akvd_object b = a;
+	struct akvd_object a, b;
 
 	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.name = "n";
+	a.alias = "x";
+	a.version = "";
+	a.vault = "https://v";
+	a.mode = 0440;
+	a.uid = a.gid = CONFIG_OWNER_KEEP;
+	b = a;
 	b.alias = "y";
 	b.mode = 0400;
 	b.optional = 1;
@@ -624,6 +630,21 @@ test_same_source(void **state)
 	assert_false(config_object_same_source(&a, &b));
 	b = a;
 	b.name = "m";
+	assert_false(config_object_same_source(&a, &b));
+	/* Rendering differently is another source; owners are not. */
+	b = a;
+	b.uid = 1000;
+	assert_true(config_object_same_source(&a, &b));
+	b.encoding = ENC_BASE64;
+	assert_false(config_object_same_source(&a, &b));
+	b = a;
+	b.split = 1;
+	assert_false(config_object_same_source(&a, &b));
+	b = a;
+	b.history = 3;
+	assert_false(config_object_same_source(&a, &b));
+	b = a;
+	b.type = OBJ_CERT;
 	assert_false(config_object_same_source(&a, &b));
 }
 

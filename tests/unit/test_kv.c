@@ -175,6 +175,112 @@ test_resource_matches(void **state)
 	    "https://vault.azure.net"));
 }
 
+static void
+test_object_urls(void **state)
+{
+	char *u;
+
+	(void)state;
+	u = kv_object_url("https://v", KV_CERTIFICATE, "web", "abc");
+	assert_string_equal(u, "https://v/certificates/web/abc?"
+	    "api-version=7.4");
+	free(u);
+	u = kv_object_url("https://v", KV_KEY, "k", NULL);
+	assert_string_equal(u, "https://v/keys/k?api-version=7.4");
+	free(u);
+	u = kv_versions_url("https://v", KV_SECRET, "a b");
+	assert_string_equal(u, "https://v/secrets/a%20b/versions?"
+	    "api-version=7.4&maxresults=25");
+	free(u);
+	u = kv_versions_url("https://v", KV_SECRET, NULL);
+	assert_string_equal(u, "https://v/secrets?api-version=7.4&"
+	    "maxresults=25");
+	free(u);
+}
+
+static void
+test_parse_cert_and_key(void **state)
+{
+	struct kv_secret s;
+	char err[128];
+
+	(void)state;
+	/* CertificateBundle: "cer", version from "id". */
+	assert_int_equal(kv_parse_object(B("{\"id\":\"https://v/certificates/"
+	    "web/0123\",\"kid\":\"https://v/keys/web/0123\",\"sid\":"
+	    "\"https://v/secrets/web/0123\",\"x5t\":\"abc\",\"cer\":"
+	    "\"MIIB\",\"attributes\":{\"enabled\":true}}"), KV_CERTIFICATE,
+	    &s, err, sizeof(err)), 0);
+	assert_string_equal(s.value, "MIIB");
+	assert_string_equal(s.version, "0123");
+	kv_secret_clear(&s);
+	/* KeyBundle: the JWK as JSON, version from key.kid. */
+	assert_int_equal(kv_parse_object(B("{\"key\":{\"kid\":\"https://v/"
+	    "keys/k/77\",\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\","
+	    "\"y\":\"BB\"},\"attributes\":{\"enabled\":false}}"), KV_KEY,
+	    &s, err, sizeof(err)), 0);
+	assert_string_equal(s.version, "77");
+	assert_non_null(strstr(s.value, "\"crv\":\"P-256\""));
+	assert_int_equal(s.enabled, 0);
+	kv_secret_clear(&s);
+	/* A secret's id is not a certificate's. */
+	assert_int_equal(kv_parse_object(B("{\"id\":\"https://v/secrets/"
+	    "web/0123\",\"cer\":\"MIIB\"}"), KV_CERTIFICATE, &s, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "response has no \"id\" of the form "
+	    ".../certificates/NAME/VERSION");
+	assert_int_equal(kv_parse_object(B("{\"key\":\"x\"}"), KV_KEY, &s,
+	    err, sizeof(err)), -1);
+	assert_string_equal(err, "response has no \"key\"");
+}
+
+static void
+test_parse_list(void **state)
+{
+	struct kv_list l;
+	char err[128], *next;
+
+	(void)state;
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(kv_parse_list(B("{\"value\":[{\"id\":\"https://v/"
+	    "secrets/app1-db\",\"attributes\":{\"enabled\":true,"
+	    "\"created\":10,\"updated\":20},\"tags\":{\"env\":\"prod\","
+	    "\"n\":1},\"contentType\":\"text/plain\"},{\"id\":\"https://v/"
+	    "secrets/off\",\"attributes\":{\"enabled\":false},"
+	    "\"managed\":true},{\"nothing\":1}],\"nextLink\":\"https://v/"
+	    "secrets?api-version=7.4&$skiptoken=25\"}"), KV_SECRET, "https://v",
+	    &l, &next, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.items[0].name, "app1-db");
+	assert_null(l.items[0].version);
+	assert_int_equal(l.items[0].updated, 20);
+	assert_string_equal(kv_item_tag(&l.items[0], "env"), "prod");
+	assert_null(kv_item_tag(&l.items[0], "n"));	/* not a string */
+	assert_int_equal(l.items[1].enabled, 0);
+	assert_int_equal(l.items[1].managed, 1);
+	assert_string_equal(next, "https://v/secrets?api-version=7.4&"
+	    "$skiptoken=25");
+	free(next);
+	/* A versions page appends; the version comes from the id. */
+	assert_int_equal(kv_parse_list(B("{\"value\":[{\"id\":\"https://v/"
+	    "secrets/a/v1\",\"attributes\":{\"created\":5}}],"
+	    "\"nextLink\":null}"), KV_SECRET, "https://v", &l, &next, err,
+	    sizeof(err)), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.items[2].version, "v1");
+	assert_null(next);
+	kv_list_clear(&l);
+	/* A nextLink elsewhere would carry our token there. */
+	assert_int_equal(kv_parse_list(B("{\"value\":[],\"nextLink\":"
+	    "\"https://v.evil.example/secrets?x\"}"), KV_SECRET, "https://v",
+	    &l, &next, err, sizeof(err)), -1);
+	assert_string_equal(err, "nextLink does not point into the vault");
+	assert_null(next);
+	assert_int_equal(kv_parse_list(B("{\"nope\":1}"), KV_SECRET,
+	    "https://v", &l, &next, err, sizeof(err)), -1);
+	kv_list_clear(&l);
+}
+
 int
 main(void)
 {
@@ -185,6 +291,9 @@ main(void)
 		cmocka_unit_test(test_parse_error),
 		cmocka_unit_test(test_challenge),
 		cmocka_unit_test(test_resource_matches),
+		cmocka_unit_test(test_object_urls),
+		cmocka_unit_test(test_parse_cert_and_key),
+		cmocka_unit_test(test_parse_list),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -116,7 +116,7 @@ mode_of(const char *name)
 	return (st.st_mode & 07777);
 }
 
-#define FILE_(p, s, m)	{ p, s, sizeof(s) - 1, m }
+#define FILE_(p, s, m)	{ p, s, sizeof(s) - 1, m, 0, 0, 0, NULL }
 
 static void
 test_layout(void **state)
@@ -234,8 +234,8 @@ test_binary_and_empty(void **state)
 {
 	static const char bin[] = { 'a', 0, 'b', 0, (char)0xff };
 	struct writer_file f[] = {
-		{ "bin", bin, sizeof(bin), 0440 },
-		{ "empty", "", 0, 0440 },
+		{ "bin", bin, sizeof(bin), 0440, 0, 0, 0, NULL },
+		{ "empty", "", 0, 0440, 0, 0, 0, NULL },
 	};
 	size_t len;
 	char *p;
@@ -420,8 +420,8 @@ test_reader_during_rotations(void **state)
 {
 	static char u[SZ], pw[SZ];
 	struct writer_file f[] = {
-		{ "user", u, SZ, 0440 },
-		{ "pass", pw, SZ, 0440 },
+		{ "user", u, SZ, 0440, 0, 0, 0, NULL },
+		{ "pass", pw, SZ, 0440, 0, 0, 0, NULL },
 	};
 	char stop[PATH_MAX];
 	pid_t pid;

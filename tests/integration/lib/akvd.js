@@ -75,14 +75,18 @@ function noProxy() {
 
 // A running akvd: collects stderr lines; resolves `exited` on exit.
 class Akvd {
-  constructor(args, { env = {}, cwd } = {}) {
+  // ${wrap}: a command that runs akvd (e.g. setpriv with fewer
+  // capabilities), its arguments ending where akvd's path goes.
+  constructor(args, { env = {}, cwd, wrap } = {}) {
     this.lines = [];
     this.stdout = '';
     const cleanEnv = { ...process.env };
     for (const k of Object.keys(cleanEnv)) {
       if (k.startsWith('AZURE_')) delete cleanEnv[k];
     }
-    this.proc = spawn(BIN, args, {
+    const cmd = wrap ? wrap[0] : BIN;
+    const argv = wrap ? [...wrap.slice(1), BIN, ...args] : args;
+    this.proc = spawn(cmd, argv, {
       // The doubles are on loopback: never send that through a proxy the
       // machine may have configured for the package registries.
       env: { ...cleanEnv, ASAN_OPTIONS: 'detect_leaks=1', NO_PROXY: noProxy(), no_proxy: noProxy(), ...env },

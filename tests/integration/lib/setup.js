@@ -30,8 +30,8 @@ async function setup(t, opts = {}) {
     write(cfg, name) {
       return writeConfig(dir, cfg, name);
     },
-    start(cfgPath, args = []) {
-      const a = new Akvd(['--config', cfgPath, '--log-level', 'debug', ...args]);
+    start(cfgPath, args = [], opts = {}) {
+      const a = new Akvd(['--config', cfgPath, '--log-level', 'debug', ...args], opts);
       procs.push(a);
       return a;
     },
