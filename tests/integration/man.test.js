@@ -4,10 +4,11 @@
 // an example.
 //
 // The accepted keys are not copied from the code: akvd itself is asked.
-// For every object of the configuration (the locations documented in the
-// man page, plus those the parser names in src/config.c), akvd --check is
-// given that object holding every identifier-like string literal of the
-// sources; the keys it does not call "unknown key" are the accepted ones.
+// For every object of the configuration (the parents of the documented
+// keys, the keys documented as objects, and the objects the parser names
+// in src/config.c), akvd --check is given that object holding every
+// identifier-like string literal of the sources; the keys it does not call
+// "unknown key" are the accepted ones.
 // A key added to the parser therefore fails this test until it has its
 // ".It Cm PATH" entry in man/akvd.json.5 (format: see the top of that file).
 
@@ -20,6 +21,8 @@ const { ROOT, BIN, tmpdir } = require('./lib/akvd');
 
 const MAN5 = path.join(ROOT, 'man', 'akvd.json.5');
 const MAN8 = path.join(ROOT, 'man', 'akvd.8');
+const TYPES = new Set(['string', 'duration', 'integer', 'boolean', 'array of strings',
+  'array of objects', 'object', 'string or object', 'map']);
 const ENTRY = /^\.It Cm (\S+) Pq Vt (.+?) , No (default .+|required.*)$/;
 
 // PATH -> { type, dflt, example } from the KEYS list of akvd.json(5).
@@ -74,12 +77,10 @@ function probeConfig(loc, keys) {
   if (loc !== '') {
     let parent = cfg;
     const segs = loc.split('.');
-    segs.forEach((s, i) => {
+    segs.forEach((s) => {
       const arr = s.endsWith('[]');
       const k = arr ? s.slice(0, -2) : s;
-      const fresh = k === 'objects' && arr ? { name: 'a' } : {};
-      const last = i === segs.length - 1;
-      const next = last ? fresh : {};
+      const next = k === 'objects' && arr ? { name: 'a' } : {};
       parent[k] = arr ? [next] : next;
       parent = next;
     });
@@ -119,10 +120,14 @@ function unknownAt(dir, loc, names) {
 test('akvd.json(5) documents every key the parser accepts, and only those', () => {
   const doc = documented();
   const { names, locations } = sourceLiterals();
-  for (const p of doc.keys()) {
+  for (const [p, e] of doc) {
     const [loc, key] = split(p);
     if (loc !== '') locations.add(loc);
     names.add(key);
+    // The keys inside documented objects are checked too, documented or
+    // not yet.
+    if (/^object$|or object$/.test(e.type)) locations.add(p);
+    if (e.type === 'array of objects') locations.add(`${p}[]`);
   }
   locations.add('');
   names.add('zz_surely_not_a_key');
@@ -145,7 +150,7 @@ test('akvd.json(5) documents every key the parser accepts, and only those', () =
   assert.deepEqual(problems, [], 'akvd.json(5) out of step with the parser');
   for (const [p, e] of doc) {
     assert.ok(e.example, `${p} has no example (.Bd -literal -offset indent)`);
-    assert.ok(e.type.length > 0, `${p} has no type`);
+    assert.ok(TYPES.has(e.type), `${p}: type "${e.type}" is not one of ${[...TYPES].join(', ')}`);
   }
 });
 
