@@ -12,10 +12,13 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const YAML = require('yaml');
+const Ajv2020 = require('ajv/dist/2020');
 const { ROOT, tmpdir, runAkvd } = require('./lib/akvd');
 
 const K8S = path.join(ROOT, 'k8s');
 const KUBECTL = process.env.KUBECTL || 'kubectl';
+const validate = new Ajv2020({ allErrors: true, strict: false })
+  .compile(JSON.parse(fs.readFileSync(path.join(ROOT, 'config', 'schema.json'), 'utf8')));
 const TARGETS = ['base', 'overlays/once', 'overlays/signal', 'overlays/postgres'];
 
 function yamlFiles(dir) {
@@ -81,7 +84,8 @@ function checkContainer(c, pod) {
 
 // akvd's configuration as akvd sees it.  The "listen" key belongs to the
 // health endpoint, which may not be in this build yet: checked here
-// (all addresses, the probes' port) and dropped before akvd --check.
+// (all addresses, the probes' port) and dropped before akvd --check and
+// the schema.
 async function checkConfig(cfgText, dir) {
   const cfg = JSON.parse(cfgText);
   const listen = cfg.listen;
@@ -90,6 +94,7 @@ async function checkConfig(cfgText, dir) {
   fs.writeFileSync(file, JSON.stringify(cfg));
   const r = await runAkvd(['--check', '-c', file]);
   assert.equal(r.code, 0, r.stderr);
+  assert.ok(validate(cfg), `config/schema.json: ${JSON.stringify(validate.errors)}`);
   return { cfg, listen };
 }
 
