@@ -88,16 +88,23 @@ demo: deps build/akvd
 install: build/akvd
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)/etc/akvd \
-	    $(DESTDIR)$(PREFIX)/share/doc/akvd \
+	    $(DESTDIR)$(PREFIX)/share/doc/akvd/examples \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0755 build/akvd $(DESTDIR)$(PREFIX)/bin/akvd
-	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/akvd/README.md
+	install -m 0644 README.md config/schema.json \
+	    $(DESTDIR)$(PREFIX)/share/doc/akvd/
+	install -m 0644 config/akvd.json config/sidecar.json \
+	    $(DESTDIR)$(PREFIX)/share/doc/akvd/examples/
 	sed 's|/usr/local/bin/akvd|$(PREFIX)/bin/akvd|; s|/usr/local/share|$(PREFIX)/share|' \
 	    systemd/akvd.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/akvd.service
-	[ ! -f man/akvd.8 ] || install -m 0644 man/akvd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	[ ! -f man/akvd.json.5 ] || install -m 0644 man/akvd.json.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/akvd.service
+	for m in man8/akvd.8 man5/akvd.json.5; do \
+	    sed 's|/usr/local/share|$(PREFIX)/share|' man/$${m#*/} \
+	        > $(DESTDIR)$(PREFIX)/share/man/$$m && \
+	    chmod 0644 $(DESTDIR)$(PREFIX)/share/man/$$m || exit 1; \
+	done
 	[ -f $(DESTDIR)/etc/akvd/akvd.json ] || \
-	    install -m 0640 config/akvd.json $(DESTDIR)/etc/akvd/akvd.json
+	    install -m 0644 config/akvd.json $(DESTDIR)/etc/akvd/akvd.json
 
 clean:
 	rm -rf build demo

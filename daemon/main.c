@@ -7,11 +7,15 @@
  * it).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <ev.h>
@@ -31,6 +35,8 @@
 #define EXIT_USAGE	2
 #define EXIT_CONFIG	78	/* EX_CONFIG */
 
+#define CONFIG_SETTLE_S	1.	/* quiet time before a changed file is read */
+
 struct akvd {
 	struct ev_loop	*loop;
 	const char	*config_path;
@@ -45,6 +51,11 @@ struct akvd {
 	struct status	*health;	/* "listen": health and metrics */
 	int		 ready;		/* first snapshot written */
 	ev_timer	 watchdog;
+	ev_stat		 config_stat;	/* the configuration file changed */
+	ev_stat		 config_dir_stat; /* or its directory (a ConfigMap) */
+	ev_timer	 config_settle;	/* then reload, once it settled */
+	char		*config_dir;
+	uint64_t	 config_hash;	/* of the file last (re)loaded */
 	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1, sig_quit,
 			 sig_usr2;
 };
@@ -120,12 +131,32 @@ http_opts_from(struct http_opts *o, const struct akvd_config *cfg)
 	o->max_idle_s = 0;
 }
 
+/* FNV-1a of the file at ${path} (no secret in it); 0 if unreadable. */
+static uint64_t
+file_hash(const char *path)
+{
+	unsigned char buf[4096];
+	uint64_t h = 14695981039346656037ULL;
+	ssize_t n, i;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 1099511628211ULL;
+	close(fd);
+	return (n == -1 ? 0 : h);
+}
+
 /* SIGHUP: parse into a new config and swap it in only if it is valid. */
 static void
 reload(struct akvd *d)
 {
 	struct akvd_config *cfg;
 	struct http_opts ho;
+
+	d->config_hash = file_hash(d->config_path);
 
 	log_kv(LOG_INFO, "reloading configuration", "file", d->config_path,
 	    NULL);
@@ -163,6 +194,34 @@ reload(struct akvd *d)
 		supervise_configure(d->sup, sync_config(d->sync));
 	if (d->ready)
 		sdnotify("READY=1");
+}
+
+/*
+ * ev_stat: the configuration file changed (an edit in place), or its
+ * directory did (an editor's rename, the kubelet swapping a ConfigMap
+ * volume's ..data link: the file is a symbolic link that ev_stat does not
+ * follow).  Reload once it has been quiet for a moment, so that a file
+ * being written is not read half-way, and only if its content changed.
+ */
+static void
+config_stat_cb(struct ev_loop *loop, ev_stat *w, int revents)
+{
+	struct akvd *d = w->data;
+
+	ev_timer_again(loop, &d->config_settle);
+}
+
+static void
+config_settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct akvd *d = w->data;
+
+	ev_timer_stop(loop, w);
+	if (file_hash(d->config_path) == d->config_hash)
+		return;
+	log_kv(LOG_INFO, "configuration file changed", "file", d->config_path,
+	    NULL);
+	reload(d);
 }
 
 /* sync_snapshot_fn: ready after the first snapshot; tell the app. */
@@ -330,6 +389,22 @@ run(struct akvd *d, struct akvd_config *cfg)
 			ev_timer_again(d->loop, &d->watchdog);
 		}
 	}
+	if (!d->once) {
+		ev_init(&d->config_settle, config_settle_cb);
+		d->config_settle.repeat = CONFIG_SETTLE_S;
+		d->config_settle.data = d;
+		d->config_hash = file_hash(d->config_path);
+		ev_stat_init(&d->config_stat, config_stat_cb, d->config_path,
+		    0.);
+		d->config_stat.data = d;
+		ev_stat_start(d->loop, &d->config_stat);
+		if ((d->config_dir = strdup(d->config_path)) != NULL) {
+			ev_stat_init(&d->config_dir_stat, config_stat_cb,
+			    dirname(d->config_dir), 0.);
+			d->config_dir_stat.data = d;
+			ev_stat_start(d->loop, &d->config_dir_stat);
+		}
+	}
 	watch_signal(d, &d->sig_term, SIGTERM);
 	watch_signal(d, &d->sig_int, SIGINT);
 	watch_signal(d, &d->sig_hup, SIGHUP);
@@ -348,6 +423,10 @@ run(struct akvd *d, struct akvd_config *cfg)
 out:
 	ev_timer_stop(d->loop, &d->watchdog);
 	status_free(d->health);
+	ev_stat_stop(d->loop, &d->config_stat);
+	ev_stat_stop(d->loop, &d->config_dir_stat);
+	free(d->config_dir);
+	ev_timer_stop(d->loop, &d->config_settle);
 	supervise_free(d->sup);
 	hooks_free(d->hooks);
 	sync_free(d->sync);

@@ -5,12 +5,20 @@ set -eu
 
 cd "$(dirname "$0")/.."
 
+# Beyond the build: systemd (systemd-analyze checks the unit), procps
+# (/bin/kill, the unit's ExecReload), postgresql (the rotation hook is run
+# against a real server), kubernetes-client (kubectl kustomize renders
+# k8s/), mandoc (lints the man pages).
 pkgs="build-essential pkg-config libcurl4-openssl-dev libev-dev libcjson-dev
       libssl-dev libcmocka-dev libmicrohttpd-dev openssl ca-certificates
-      nodejs"
+      nodejs systemd procps postgresql kubernetes-client mandoc"
 missing=""
 for p in $pkgs; do
 	if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then
+		continue
+	fi
+	# Any kubectl will do (a newer one may come from another package).
+	if [ "$p" = kubernetes-client ] && command -v kubectl >/dev/null 2>&1; then
 		continue
 	fi
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

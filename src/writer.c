@@ -27,6 +27,20 @@
 #define DATA_TMP	"..data_tmp"
 #define MAX_READ	(64 * 1024 * 1024)
 
+/*
+ * mkdirat(${fd}, ${path}, 0755), whatever the umask (a systemd unit's
+ * UMask=0077 must not hide the files from the app's group); an existing
+ * directory is left as it is.
+ */
+static int
+mkdir_exact(int fd, const char *path)
+{
+
+	if (mkdirat(fd, path, 0755) == -1)
+		return (errno == EEXIST ? 0 : -1);
+	return (fchmodat(fd, path, 0755, 0));
+}
+
 /* mkdir -p for an absolute or relative directory path, mode 0755. */
 static int
 mkdir_p(const char *dir)
@@ -43,13 +57,11 @@ mkdir_p(const char *dir)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+		if (mkdir_exact(AT_FDCWD, tmp) == -1)
 			return (-1);
 		*p = '/';
 	}
-	if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
-		return (-1);
-	return (0);
+	return (mkdir_exact(AT_FDCWD, tmp));
 }
 
 /* Open ${dir} as a directory, refusing a symlink as its last component. */
@@ -139,7 +151,7 @@ make_parents(int sfd, const char *path)
 	strcpy(tmp, path);
 	for (p = tmp; (p = strchr(p, '/')) != NULL; p++) {
 		*p = '\0';
-		if (mkdirat(sfd, tmp, 0755) == -1 && errno != EEXIST)
+		if (mkdir_exact(sfd, tmp) == -1)
 			return (-1);
 		*p = '/';
 	}

@@ -54,7 +54,7 @@ async function main() {
   await sleep(1000);
   console.log(`objects:                 ${N}`);
   console.log(`first sync after token:  ${sync} ms (fetch ${N} + write one snapshot on ${shm.startsWith('/dev/shm') ? 'tmpfs' : 'disk'})`);
-  console.log(`resident memory:         ${field(s1, 'VmRSS')} kB RSS, ${field(roll, 'Pss_Anon')} kB anonymous, ${field(roll, 'Private_Dirty')} kB private dirty`);
+  console.log(`resident memory:         ${field(s1, 'VmRSS')} kB RSS (peak ${field(status(p.pid), 'VmHWM')} kB), ${field(roll, 'Pss_Anon')} kB anonymous, ${field(roll, 'Private_Dirty')} kB private dirty`);
   console.log(`TLS connections to KV:   ${d.kv.tlsConnections()} after two cycles`);
   console.log(`wake-ups while idle:     ${cs1 - cs0} context switches in 3 s`);
   p.kill('SIGTERM');
