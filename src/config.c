@@ -1164,6 +1164,44 @@ get_enum(struct parser *p, const char *path, const cJSON *o,
 	return (-1);
 }
 
+/* A boolean member ${key}: false when absent. */
+static void
+get_bool(struct parser *p, const char *path, const cJSON *o,
+    const char *key, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	char sub[160];
+
+	*out = 0;
+	if (v == NULL)
+		return;
+	join(sub, sizeof(sub), path, key);
+	if (!cJSON_IsBool(v))
+		perr(p, sub, "must be true or false");
+	else
+		*out = cJSON_IsTrue(v);
+}
+
+/* "mode": an octal string; ${out} keeps its default when absent. */
+static void
+get_mode(struct parser *p, const char *path, const cJSON *o, mode_t *out)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "mode");
+	char sub[160], sv[SHOW_LEN];
+
+	if (m == NULL)
+		return;
+	join(sub, sizeof(sub), path, "mode");
+	if (cJSON_IsNumber(m))
+		perr(p, sub, "must be a quoted octal string such as \"0440\", "
+		    "not the number %.15g", m->valuedouble);
+	else if (!cJSON_IsString(m))
+		perr(p, sub, "must be an octal string such as \"0440\"");
+	else if (mode_parse(m->valuestring, out) == -1)
+		perr(p, sub, "invalid mode \"%s\" (octal such as \"0440\" or "
+		    "\"640\", at most 0777)", show(sv, m->valuestring));
+}
+
 /* "uid"/"gid": a non-negative integer below 2^31 - 1. */
 static void
 get_owner(struct parser *p, const char *path, const cJSON *o,
@@ -1405,7 +1443,7 @@ parse_blob(struct parser *p, const cJSON *o, const char *path,
 	    NULL };
 	static const char *const unused[] = { "name", "version", "vault" };
 	const char *url, *alias, *why;
-	const cJSON *v, *m, *opt;
+	const cJSON *v;
 	char sub[96], norm[URL_MAX], leaf[256], sv[SHOW_LEN];
 	size_t i;
 	int r;
@@ -1457,26 +1495,12 @@ parse_blob(struct parser *p, const cJSON *o, const char *path,
 		    "of bytes or a string such as \"16MiB\" (units B, KiB, "
 		    "MiB, GiB)");
 
-	snprintf(sub, sizeof(sub), "%s.mode", path);
-	m = cJSON_GetObjectItemCaseSensitive(o, "mode");
-	if (cJSON_IsNumber(m))
-		perr(p, sub, "must be a quoted octal string such as \"0440\", "
-		    "not the number %.15g", m->valuedouble);
-	else if (m != NULL && !cJSON_IsString(m))
-		perr(p, sub, "must be an octal string such as \"0440\"");
-	else if (m != NULL && mode_parse(m->valuestring, &obj->mode) == -1)
-		perr(p, sub, "invalid mode \"%s\" (octal such as \"0440\" or "
-		    "\"640\", at most 0777)", show(sv, m->valuestring));
+	get_mode(p, path, o, &obj->mode);
 
 	get_owner(p, path, o, "uid", &obj->uid);
 	get_owner(p, path, o, "gid", &obj->gid);
 
-	snprintf(sub, sizeof(sub), "%s.optional", path);
-	opt = cJSON_GetObjectItemCaseSensitive(o, "optional");
-	if (opt != NULL && !cJSON_IsBool(opt))
-		perr(p, sub, "must be true or false");
-	else
-		obj->optional = cJSON_IsTrue(opt);
+	get_bool(p, path, o, "optional", &obj->optional);
 }
 
 /*
@@ -1494,7 +1518,7 @@ parse_object(struct parser *p, const cJSON *o, const char *path,
 	    "version", "vault", "optional", "encoding", NULL };
 	static const char *const blob_only[] = { "url", "max_size" };
 	const char *name = NULL, *alias, *version, *vault, *why;
-	const cJSON *m, *opt, *sp, *h, *t;
+	const cJSON *h, *t;
 	char sub[128], url[URL_MAX], sv[SHOW_LEN];
 	size_t i;
 	int r;
@@ -1577,32 +1601,13 @@ parse_object(struct parser *p, const cJSON *o, const char *path,
 	else if (r == 0 && !p->vault_bad)
 		perr(p, sub, "required (no top-level \"vault\")");
 
-	snprintf(sub, sizeof(sub), "%s.mode", path);
-	m = cJSON_GetObjectItemCaseSensitive(o, "mode");
-	if (cJSON_IsNumber(m))
-		perr(p, sub, "must be a quoted octal string such as \"0440\", "
-		    "not the number %.15g", m->valuedouble);
-	else if (m != NULL && !cJSON_IsString(m))
-		perr(p, sub, "must be an octal string such as \"0440\"");
-	else if (m != NULL && mode_parse(m->valuestring, &obj->mode) == -1)
-		perr(p, sub, "invalid mode \"%s\" (octal such as \"0440\" or "
-		    "\"640\", at most 0777)", show(sv, m->valuestring));
+	get_mode(p, path, o, &obj->mode);
 	get_owner(p, path, o, "uid", &obj->uid);
 	get_owner(p, path, o, "gid", &obj->gid);
 
-	snprintf(sub, sizeof(sub), "%s.optional", path);
-	opt = cJSON_GetObjectItemCaseSensitive(o, "optional");
-	if (opt != NULL && !cJSON_IsBool(opt))
-		perr(p, sub, "must be true or false");
-	else
-		obj->optional = cJSON_IsTrue(opt);
+	get_bool(p, path, o, "optional", &obj->optional);
 
-	snprintf(sub, sizeof(sub), "%s.split", path);
-	sp = cJSON_GetObjectItemCaseSensitive(o, "split");
-	if (sp != NULL && !cJSON_IsBool(sp))
-		perr(p, sub, "must be true or false");
-	else
-		obj->split = cJSON_IsTrue(sp);
+	get_bool(p, path, o, "split", &obj->split);
 
 	snprintf(sub, sizeof(sub), "%s.history", path);
 	h = cJSON_GetObjectItemCaseSensitive(o, "history");
@@ -1749,7 +1754,7 @@ parse_bundle(struct parser *p, const cJSON *e, size_t bi,
 {
 	static const char *const keys[] = { "path", "format", "objects",
 	    "mode", "uid", "gid", NULL };
-	const cJSON *ol, *o, *m;
+	const cJSON *ol, *o;
 	const char *s, *why;
 	char path[64], sub[128];
 	size_t i;
@@ -1775,12 +1780,7 @@ parse_bundle(struct parser *p, const cJSON *e, size_t bi,
 	if ((r = get_enum(p, path, e, "format", bundle_formats,
 	    NELEM(bundle_formats))) != -1)
 		b->format = (enum bundle_format)r;
-	snprintf(sub, sizeof(sub), "%s.mode", path);
-	m = cJSON_GetObjectItemCaseSensitive(e, "mode");
-	if (m != NULL && (!cJSON_IsString(m) ||
-	    mode_parse(m->valuestring, &b->mode) == -1))
-		perr(p, sub, "must be an octal string such as \"0440\", at "
-		    "most 0777");
+	get_mode(p, path, e, &b->mode);
 	get_owner(p, path, e, "uid", &b->uid);
 	get_owner(p, path, e, "gid", &b->gid);
 
@@ -1862,7 +1862,7 @@ parse_select_entry(struct parser *p, const cJSON *e, size_t idx,
 	static const char *const keys[] = { "vault", "prefix", "tags",
 	    "strip_prefix", "dir", "mode", "uid", "gid", NULL };
 	const char *s, *why;
-	const cJSON *t, *tag, *m, *sp;
+	const cJSON *t, *tag;
 	char path[64], sub[96], url[URL_MAX], sv[SHOW_LEN];
 	size_t i;
 	int r;
@@ -1931,19 +1931,9 @@ parse_select_entry(struct parser *p, const cJSON *e, size_t idx,
 		}
 	}
 
-	snprintf(sub, sizeof(sub), "%s.strip_prefix", path);
-	sp = cJSON_GetObjectItemCaseSensitive(e, "strip_prefix");
-	if (sp != NULL && !cJSON_IsBool(sp))
-		perr(p, sub, "must be true or false");
-	else
-		sel->strip_prefix = cJSON_IsTrue(sp);
+	get_bool(p, path, e, "strip_prefix", &sel->strip_prefix);
 
-	snprintf(sub, sizeof(sub), "%s.mode", path);
-	m = cJSON_GetObjectItemCaseSensitive(e, "mode");
-	if (m != NULL && (!cJSON_IsString(m) ||
-	    mode_parse(m->valuestring, &sel->mode) == -1))
-		perr(p, sub, "must be an octal string such as \"0440\", at "
-		    "most 0777");
+	get_mode(p, path, e, &sel->mode);
 	get_owner(p, path, e, "uid", &sel->uid);
 	get_owner(p, path, e, "gid", &sel->gid);
 }
