@@ -11,7 +11,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential pkg-config libcurl4-openssl-dev libev-dev \
-      libcjson-dev libssl-dev \
+      libcjson-dev libssl-dev libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile VERSION ./
@@ -31,7 +31,7 @@ RUN apt-get update \
       libbrotli1 libc6 libcjson1 libcom-err2 libcurl4 libev4 libffi8 \
       libgmp10 libgnutls30 libgssapi-krb5-2 libhogweed6 libidn2-0 \
       libk5crypto3 libkeyutils1 libkrb5-3 libkrb5support0 libldap-2.5-0 \
-      libnettle8 libnghttp2-14 libp11-kit0 libpsl5 librtmp1 libsasl2-2 \
+      libmicrohttpd12 libnettle8 libnghttp2-14 libp11-kit0 libpsl5 librtmp1 libsasl2-2 \
       libssh2-1 libssl3 libtasn1-6 libunistring2 libzstd1 zlib1g \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/akvd /usr/bin/akvd
