@@ -210,14 +210,27 @@ class KeyVault {
     return 403;
   }
 
+  // A page of a list.  Like Key Vault's, the continuation token names
+  // where the next page starts (the first id not yet returned, in the
+  // list's order: ids case-insensitively), not an offset: an object
+  // created or deleted between two pages of one listing does not shift
+  // the others out of it.
   page(res, items, url, maxresults) {
-    const skip = Number(url.searchParams.get('$skiptoken') || 0);
-    const slice = items.slice(skip, skip + maxresults);
+    const key = (it) => (it.id || it.kid).toLowerCase();
+    const sorted = [...items].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
+    const token = url.searchParams.get('$skiptoken');
+    let start = 0;
+    if (token) {
+      const from = Buffer.from(token, 'base64url').toString('utf8');
+      start = sorted.findIndex((it) => key(it) >= from);
+      if (start < 0) start = sorted.length;
+    }
+    const slice = sorted.slice(start, start + maxresults);
     let nextLink = null;
-    if (skip + maxresults < items.length) {
+    if (start + maxresults < sorted.length) {
       const n = new URL(url.pathname, this.url);
       n.searchParams.set('api-version', url.searchParams.get('api-version'));
-      n.searchParams.set('$skiptoken', String(skip + maxresults));
+      n.searchParams.set('$skiptoken', Buffer.from(key(sorted[start + maxresults])).toString('base64url'));
       n.searchParams.set('maxresults', String(maxresults));
       nextLink = n.toString();
     }

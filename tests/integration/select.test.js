@@ -43,7 +43,7 @@ test('select by prefix and tags over more than 25 secrets; new and deleted secre
   // The list asked for pages of 25 and followed nextLink.
   const first = traffic(fx.d.kv);
   assert.ok(first.lists.every((r) => r.query.maxresults === '25'));
-  assert.ok(first.lists.some((r) => r.query.$skiptoken === '25'));
+  assert.ok(first.lists.some((r) => r.query.$skiptoken));
   assert.equal(first.gets.filter((r) => r.path.startsWith('/secrets/app1-')).length, 30);
 
   // Quiet cycles: 35 secrets in the vault = 2 list pages, no GET of a
