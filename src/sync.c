@@ -1093,6 +1093,7 @@ bundle_new(struct sync *s, const struct akvd_bundle *b, size_t idx)
 	o->state = O_SETTLED;	/* never fetched */
 	o->attempted = o->fetched = 1;
 	o->due = INT64_MAX;
+	o->last_ok = mono_ms();
 	return (o);
 }
 
@@ -1123,6 +1124,7 @@ lister_new(struct sync *s, const struct akvd_select *sel, size_t idx)
 	o->phase = P_LIST;
 	o->state = O_IDLE;
 	o->due = mono_ms();
+	o->last_ok = o->due;
 	return (o);
 }
 
@@ -1236,6 +1238,7 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 	o->phase = P_FETCH;
 	o->state = O_IDLE;
 	o->due = INT64_MAX;
+	o->last_ok = mono_ms();
 	s->objs[s->nobjs++] = o;
 	s->objs[s->nobjs] = NULL;
 	log_kv(LOG_INFO, "secret selected", "select", l->cfg->name,
@@ -1302,6 +1305,9 @@ reconcile(struct sync *s, struct obj *l)
 			continue;
 		o->mark = 1;
 		o->want_updated = it->updated;
+		if (o->have && o->seen_updated == it->updated &&
+		    o->failures == 0)
+			o->last_ok = now;	/* the list confirms it */
 		if (o->state == O_IDLE && (!o->have ||
 		    o->seen_updated != it->updated) && o->not_before <= now) {
 			o->state = O_QUEUED;
@@ -1341,6 +1347,7 @@ done_list(struct obj *o, const struct http_response *r)
 	o->reason[0] = '\0';
 	o->retried_401 = 0;
 	o->fetched = 1;
+	o->last_ok = mono_ms();
 	obj_next(o, 0, 0);
 }
 
@@ -2198,12 +2205,12 @@ sync_ready(const struct sync *s, char *why, size_t len)
 	for (i = 0; i < s->nobjs; i++) {
 		const struct obj *o = s->objs[i];
 
-		if (o->cfg->optional)
-			continue;
-		if (!o->have) {
-			snprintf(why, len, "%s: no value yet: %s",
-			    o->cfg->name, o->reason[0] != '\0' ? o->reason :
-			    "not fetched");
+		if (o->cfg->optional || o->bundle != NULL)
+			continue;	/* a bundle's members count instead */
+		if (o->sel != NULL ? !o->fetched : !o->have) {
+			snprintf(why, len, "%s: %s yet: %s", o->cfg->name,
+			    o->sel != NULL ? "not listed" : "no value",
+			    o->reason[0] != '\0' ? o->reason : "not fetched");
 			return (0);
 		}
 		if (o->failures > 0 && now - o->failing_since > limit) {

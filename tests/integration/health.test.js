@@ -11,7 +11,7 @@ const net = require('node:net');
 const path = require('node:path');
 const parsePrometheus = require('parse-prometheus-text-format');
 const { setup } = require('./lib/setup');
-const { until, runAkvd } = require('./lib/akvd');
+const { until, runAkvd, tryRead } = require('./lib/akvd');
 
 const RECORD = path.join(__dirname, 'lib', 'record.js');
 
@@ -284,4 +284,36 @@ test('":PORT" listens on every address; another address on the same port re-bind
   assert.equal((await get(`http://127.0.0.1:${port}`, '/healthz')).status, 200);
   assert.doesNotMatch(a.log(), /not in use; the previous listener/);
   await a.stop();
+});
+
+test('/readyz: 200 with a select and a bundle configured', async (t) => {
+  const fx = await setup(t);
+  fx.set('db', 'db-v1');
+  fx.set('app-a', 'a-v1', { tags: { env: 'prod' } });
+  fx.set('KEY', 'key-v1');
+  const cfg = fx.config([{ name: 'db' }], {
+    interval: '1s', timeout: '2s', listen: '127.0.0.1:0', ready_max_failed_intervals: 1,
+    select: [{ prefix: 'app-', dir: 'sel' }],
+    bundles: [{ path: 'app.env', format: 'dotenv', objects: [{ name: 'KEY' }] }],
+  });
+  const a = fx.start(fx.write(cfg));
+  const base = await endpoint(a);
+  await until(() => tryRead(fx.out, 'sel/app-a') === 'a-v1' && tryRead(fx.out, 'app.env') !== null,
+    { timeout: 20000, what: 'the selected secret and the bundle' });
+  await until(async () => (await get(base, '/readyz')).status === 200,
+    { timeout: 20000, what: '/readyz 200 with select and bundles' });
+  // Still ready after more than the staleness window (2 intervals + 10%
+  // + timeout) of quiet cycles in which the selected secret is not
+  // fetched again: the list confirms it.
+  // With interval 1s and timeout 2s that window is 4.2s: wait for 8
+  // list cycles without a GET of the selected secret.
+  fx.d.kv.clearRequests();
+  await until(() => fx.d.kv.requests().filter((r) => r.path === '/secrets').length >= 8,
+    { timeout: 60000, what: 'eight list cycles' });
+  assert.equal(fx.d.kv.requests().filter((r) => r.path === '/secrets/app-a').length, 0);
+  const r = await get(base, '/readyz');
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.body, 'ready\n');
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
 });
