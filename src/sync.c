@@ -1239,6 +1239,14 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 	o->state = O_IDLE;
 	o->due = INT64_MAX;
 	o->last_ok = mono_ms();
+	/*
+	 * Its file from before a restart stays until a fetch succeeds (no
+	 * seen_updated: it is fetched all the same).
+	 */
+	if (writer_read(s->cfg->output_dir, o->paths[0], &o->files[0]) == 0)
+		o->have = 1;
+	else
+		buf_wipe(&o->files[0]);
 	s->objs[s->nobjs++] = o;
 	s->objs[s->nobjs] = NULL;
 	log_kv(LOG_INFO, "secret selected", "select", l->cfg->name,
@@ -1931,6 +1939,44 @@ oom:
 	return (NULL);
 }
 
+/*
+ * ${old} is replaced by a new object of ${objs} that writes the same
+ * files (a new encoding, format or version pin): that one holds ${old}'s
+ * files until its first fetch succeeds, as after a restart.
+ */
+static void
+carry_files(struct obj *old, struct obj **objs, size_t n)
+{
+	struct buf *files;
+	struct obj *o;
+	size_t i, f;
+
+	if (!old->have || old->sel != NULL || old->bundle != NULL ||
+	    old->lister != NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		o = objs[i];
+		if (o->have || o->nfiles != old->nfiles ||
+		    (o->cfg->bundle != 0) != (old->cfg->bundle != 0) ||
+		    (o->cfg->bundle != 0 &&
+		    strcmp(o->cfg->name, old->cfg->name) != 0))
+			continue;
+		for (f = 0; f < o->nfiles; f++)
+			if (strcmp(o->paths[f], old->paths[f]) != 0)
+				break;
+		if (f < o->nfiles)
+			continue;
+		files = o->files;
+		o->files = old->files;
+		old->files = files;
+		o->have = 1;
+		free(o->version);
+		o->version = NULL;
+		old->have = 0;
+		return;
+	}
+}
+
 int
 sync_reload(struct sync *s, struct akvd_config *cfg)
 {
@@ -2037,6 +2083,7 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 	}
 	for (j = 0; j < s->nobjs; j++) {
 		if (s->objs[j] != NULL) {
+			carry_files(s->objs[j], objs, cfg->nobjects);
 			obj_free(s->objs[j]);
 			changed = 1;
 		}

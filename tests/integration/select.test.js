@@ -131,3 +131,45 @@ test('SIGHUP: an unchanged select keeps its secrets without a GET; a new object 
   assert.deepEqual(gets, [], 'no selected secret was fetched again');
   await a.stop();
 });
+
+test('restart during an outage of GETs: the selected files stay; SIGHUP with a new encoding keeps a file its fetch fails for',
+  async (t) => {
+    const fx = await setup(t);
+    fx.set('r-one', 'one');
+    fx.set('r-two', 'two');
+    fx.set('ok', 'reachable');
+    const coded = Buffer.from('decoded-v1').toString('base64');
+    fx.set('cfg', coded);
+    const cfgPath = fx.write(fx.config([{ name: 'cfg' }, { name: 'ok' }], { select: [{ prefix: 'r-', strip_prefix: true }],
+      interval: '1s' }));
+    const a = fx.start(cfgPath);
+    await until(() => tryRead(fx.out, 'one') === 'one' && tryRead(fx.out, 'two') === 'two',
+      { timeout: 20000, what: 'the selected files' });
+    await a.stop();
+
+    // Listing works, and so does "ok"; the other GETs fail.
+    fx.d.kv.fault({ match: /^\/secrets\/(r-|cfg)/, status: 503 });
+    const b = fx.start(cfgPath);
+    await b.waitLog(/object fetch failed object=r-one .*HTTP 503/);
+    await b.waitLog(/object fetch failed object=r-two .*HTTP 503/);
+    // A snapshot written now (the lister and every GET have been tried)
+    // must hold the adopted files; a SIGHUP that re-encodes "cfg" makes
+    // another one.
+    fx.write(fx.config([{ name: 'cfg', encoding: 'base64' }, { name: 'ok' }], { select: [{ prefix: 'r-', strip_prefix: true }],
+      interval: '1s' }));
+    const mark = b.lines.length;
+    b.kill('SIGHUP');
+    await b.waitLog(/configuration applied/, { from: mark });
+    await b.waitLog(/object fetch failed object=cfg .*HTTP 503/, { from: mark });
+    await b.waitLog(/snapshot written/, { from: mark });
+    assert.equal(readOut(fx.out, 'one'), 'one');
+    assert.equal(readOut(fx.out, 'two'), 'two');
+    assert.equal(readOut(fx.out, 'cfg'), coded, 'kept until a fetch succeeds');
+
+    fx.d.kv.clearFaults();
+    await until(() => tryRead(fx.out, 'cfg') === 'decoded-v1',
+      { timeout: 20000, what: 'the re-encoded file' });
+    assert.equal(readOut(fx.out, 'one'), 'one');
+    await b.stop();
+    fx.assertNoSecretsLogged(b);
+  });
