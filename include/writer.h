@@ -54,12 +54,13 @@ struct writer_file {
 int	writer_commit(const char *, const struct writer_file *, size_t);
 
 /*
- * writer_read(dir, path, out): read ${path} of the current snapshot of
- * ${dir} into ${out} (which the caller releases with buf_wipe).  Returns 0,
- * 1 if there is no current snapshot or no such file, -1 on error.  Used at
+ * writer_read(dir, path, max, out): read ${path} of the current snapshot of
+ * ${dir} into ${out} (which the caller releases with buf_wipe); a file of
+ * more than ${max} bytes (0: 64 MiB) is an error.  Returns 0, 1 if there is
+ * no current snapshot or no such file, -1 on a logged error.  Used at
  * start-up so a restart never loses files that cannot be refetched yet.
  */
-int	writer_read(const char *, const char *, struct buf *);
+int	writer_read(const char *, const char *, size_t, struct buf *);
 
 /*
  * writer_cleanup(dir): remove leftovers of an interrupted commit (hidden

@@ -1243,7 +1243,8 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 	 * Its file from before a restart stays until a fetch succeeds (no
 	 * seen_updated: it is fetched all the same).
 	 */
-	if (writer_read(s->cfg->output_dir, o->paths[0], &o->files[0]) == 0)
+	if (writer_read(s->cfg->output_dir, o->paths[0], 0,
+	    &o->files[0]) == 0)
 		o->have = 1;
 	else
 		buf_wipe(&o->files[0]);
@@ -1848,6 +1849,18 @@ obj_new(struct sync *s, const struct akvd_object *cfg)
 	return (o);
 }
 
+/*
+ * The largest file of ${cfg} read back (0: writer's default, 64 MiB): a
+ * blob may be larger.
+ */
+static size_t
+adopt_limit(const struct akvd_object *cfg)
+{
+
+	return (cfg->type == OBJ_BLOB && cfg->max_size > 64 * 1024 * 1024 ?
+	    cfg->max_size : 0);
+}
+
 /* Adopt the values of the snapshot already on disk. */
 static void
 adopt_existing(struct sync *s)
@@ -1866,7 +1879,7 @@ adopt_existing(struct sync *s)
 		/* All of an object's files, or none. */
 		for (f = 0; f < o->nfiles; f++)
 			if (writer_read(s->cfg->output_dir, o->paths[f],
-			    &o->files[f]) != 0)
+			    adopt_limit(o->cfg), &o->files[f]) != 0)
 				break;
 		if (f == o->nfiles) {
 			o->have = 1;

@@ -481,44 +481,79 @@ fail:
  * start-up so a restart never loses files that cannot be refetched yet.
  */
 int
-writer_read(const char *dir, const char *path, struct buf *out)
+writer_read(const char *dir, const char *path, size_t max, struct buf *out)
 {
 	char chunk[8192];
+	const char *why = NULL;
 	struct stat st;
 	ssize_t r;
 	int dfd, ddfd, fd, rc = -1;
 
+	if (max == 0)
+		max = MAX_READ;
 	if ((dfd = open_dir(dir, 0)) == -1)
-		return (errno == ENOENT ? 1 : -1);
+		return (errno == ENOENT ? 1 : -1);	/* logged */
 	ddfd = openat(dfd, DATA, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	close(dfd);
-	if (ddfd == -1)
-		return (errno == ENOENT ? 1 : -1);
+	if (ddfd == -1) {
+		if (errno == ENOENT)
+			return (1);
+		log_kv(LOG_WARN, "cannot read the existing snapshot", "dir",
+		    dir, "error", strerror(errno), NULL);
+		return (-1);
+	}
 	fd = openat(ddfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	close(ddfd);
-	if (fd == -1)
-		return (errno == ENOENT || errno == ENOTDIR ? 1 : -1);
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > MAX_READ)
+	if (fd == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return (1);
+		log_kv(LOG_WARN, "cannot read an existing file", "dir", dir,
+		    "file", path, "error", strerror(errno), NULL);
+		return (-1);
+	}
+	if (fstat(fd, &st) == -1) {
+		why = strerror(errno);
 		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		why = "not a regular file";
+		goto out;
+	}
+	if (st.st_size > (off_t)max) {
+		why = "larger than the size limit";
+		goto out;
+	}
 	for (;;) {
 		r = read(fd, chunk, sizeof(chunk));
 		if (r == -1 && errno == EINTR)
 			continue;
-		if (r < 0)
+		if (r < 0) {
+			why = strerror(errno);
 			goto out;
+		}
 		if (r == 0)
 			break;
-		if (buf_append(out, chunk, (size_t)r) == -1)
+		if (out->len + (size_t)r > max) {
+			why = "larger than the size limit";
 			goto out;
+		}
+		if (buf_append(out, chunk, (size_t)r) == -1) {
+			why = "out of memory";
+			goto out;
+		}
 	}
-	if (out->data == NULL && buf_append(out, "", 0) == -1)
+	if (out->data == NULL && buf_append(out, "", 0) == -1) {
+		why = "out of memory";
 		goto out;
+	}
 	rc = 0;
 out:
 	explicit_bzero(chunk, sizeof(chunk));
-	if (rc == -1)
+	if (rc == -1) {
 		buf_wipe(out);
+		log_kv(LOG_WARN, "cannot read an existing file", "dir", dir,
+		    "file", path, "error", why, NULL);
+	}
 	close(fd);
 	return (rc);
 }

@@ -260,15 +260,20 @@ test_read(void **state)
 	struct buf b = BUF_INIT;
 
 	(void)state;
-	assert_int_equal(writer_read(out, "db/pass", &b), 1);	/* no dir */
+	assert_int_equal(writer_read(out, "db/pass", 0, &b), 1); /* no dir */
 	assert_int_equal(writer_commit(out, f, 1), 0);
-	assert_int_equal(writer_read(out, "db/pass", &b), 0);
+	assert_int_equal(writer_read(out, "db/pass", 0, &b), 0);
 	assert_int_equal(b.len, 6);
 	assert_memory_equal(b.data, "s3cr3t", 6);
 	buf_wipe(&b);
-	assert_int_equal(writer_read(out, "db/none", &b), 1);
-	assert_int_equal(writer_read(out, "none/x", &b), 1);
+	assert_int_equal(writer_read(out, "db/none", 0, &b), 1);
+	assert_int_equal(writer_read(out, "none/x", 0, &b), 1);
 	assert_null(b.data);
+	/* Over the limit: an error, not "no such file". */
+	assert_int_equal(writer_read(out, "db/pass", 5, &b), -1);
+	assert_null(b.data);
+	assert_int_equal(writer_read(out, "db/pass", 6, &b), 0);
+	buf_wipe(&b);
 }
 
 static void
