@@ -85,15 +85,22 @@ struct kv_item {
 struct kv_list {
 	struct kv_item	*items;
 	size_t		 n;
+	char		**links;	/* nextLinks returned so far */
+	size_t		 nlinks;
 };
+
+/* A listing of more pages than this is an error (a nextLink loop). */
+#define KV_MAX_PAGES	1000
 
 /*
  * kv_parse_list(body, len, kind, vault, out, next, err, errlen): parse a
  * page of SecretItem (or CertificateItem, KeyItem), appending its items
  * to ${out}.  *${next} is set to the nextLink (a new string), or NULL on
  * the last page; a nextLink that does not point into ${vault} is an error
- * (a token must never go elsewhere).  Returns 0, or -1 with a message in
- * ${err}.
+ * (a token must never go elsewhere), and so is one ${out} has returned
+ * already or one past KV_MAX_PAGES pages.  "tags" that are not an object,
+ * and tags whose value is not a string, are ignored.  Returns 0, or -1
+ * with a message in ${err}.
  */
 int	kv_parse_list(const char *, size_t, enum kv_kind, const char *,
 	    struct kv_list *, char **, char *, size_t);

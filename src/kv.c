@@ -229,14 +229,16 @@ copy_tags(struct kv_item *it, const cJSON *t)
 	const cJSON *c;
 	size_t n = 0;
 
+	if (!cJSON_IsObject(t))
+		t = NULL;	/* no tags (an array has no keys) */
 	cJSON_ArrayForEach(c, t)
-		if (cJSON_IsString(c))
+		if (cJSON_IsString(c) && c->string != NULL)
 			n++;
 	if ((it->tags = calloc(2 * n + 1, sizeof(*it->tags))) == NULL)
 		return (-1);
 	n = 0;
 	cJSON_ArrayForEach(c, t) {
-		if (!cJSON_IsString(c))
+		if (!cJSON_IsString(c) || c->string == NULL)
 			continue;
 		if ((it->tags[n] = strdup(c->string)) == NULL ||
 		    (it->tags[n + 1] = strdup(c->valuestring)) == NULL)
@@ -254,6 +256,40 @@ copy_tags(struct kv_item *it, const cJSON *t)
  * (a token must never go elsewhere).  Returns 0, or -1 with a message in
  * ${err}.
  */
+/*
+ * Note that ${l}'s listing follows ${link}: -1 with a message if it did
+ * already (a loop) or has followed KV_MAX_PAGES links.
+ */
+static int
+follow_link(struct kv_list *l, const char *link, char *err, size_t errlen)
+{
+	char **links;
+	size_t i;
+
+	for (i = 0; i < l->nlinks; i++)
+		if (strcmp(l->links[i], link) == 0) {
+			snprintf(err, errlen, "nextLink repeats a page "
+			    "already listed");
+			return (-1);
+		}
+	if (l->nlinks + 1 >= KV_MAX_PAGES) {
+		snprintf(err, errlen, "listing has more than %d pages",
+		    KV_MAX_PAGES);
+		return (-1);
+	}
+	if ((links = reallocarray(l->links, l->nlinks + 1,
+	    sizeof(*links))) == NULL)
+		goto oom;
+	l->links = links;
+	if ((links[l->nlinks] = strdup(link)) == NULL)
+		goto oom;
+	l->nlinks++;
+	return (0);
+oom:
+	snprintf(err, errlen, "out of memory");
+	return (-1);
+}
+
 int
 kv_parse_list(const char *body, size_t len, enum kv_kind kind,
     const char *vault, struct kv_list *out, char **next, char *err,
@@ -283,6 +319,8 @@ kv_parse_list(const char *body, size_t len, enum kv_kind kind,
 			    "the vault");
 			goto out;
 		}
+		if (follow_link(out, nl->valuestring, err, errlen) == -1)
+			goto out;
 		if ((*next = strdup(nl->valuestring)) == NULL)
 			goto oom;
 	} else if (nl != NULL && !cJSON_IsNull(nl) && !cJSON_IsString(nl)) {
@@ -350,6 +388,9 @@ kv_list_clear(struct kv_list *l)
 		free(l->items[i].tags);
 	}
 	free(l->items);
+	for (i = 0; i < l->nlinks; i++)
+		free(l->links[i]);
+	free(l->links);
 	memset(l, 0, sizeof(*l));
 }
 

@@ -2,6 +2,7 @@
  * test_kv.c - Key Vault URLs and responses, with bodies in the real shapes
  * (../../shared/PROTOCOLS.md section 4).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -281,6 +282,58 @@ test_parse_list(void **state)
 	kv_list_clear(&l);
 }
 
+/* Hostile list pages: tags as an array, a nextLink loop, endless pages. */
+static void
+test_parse_list_hostile(void **state)
+{
+	struct kv_list l;
+	char err[128], body[256], *next;
+	int i, n;
+
+	(void)state;
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(kv_parse_list(B("{\"value\":[{\"id\":\"https://v/"
+	    "secrets/a\",\"tags\":[\"x\",\"y\"]},{\"id\":\"https://v/"
+	    "secrets/b\",\"tags\":\"env\"},{\"id\":\"https://v/secrets/c\","
+	    "\"tags\":{\"k\":[\"v\"],\"env\":\"prod\"}}]}"), KV_SECRET,
+	    "https://v", &l, &next, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 3);
+	assert_null(kv_item_tag(&l.items[0], "x"));
+	assert_null(kv_item_tag(&l.items[1], "env"));
+	assert_null(kv_item_tag(&l.items[2], "k"));
+	assert_string_equal(kv_item_tag(&l.items[2], "env"), "prod");
+	kv_list_clear(&l);
+
+	/* A nextLink that comes back is a loop. */
+	assert_int_equal(kv_parse_list(B("{\"value\":[],\"nextLink\":"
+	    "\"https://v/secrets?$skiptoken=1\"}"), KV_SECRET, "https://v",
+	    &l, &next, err, sizeof(err)), 0);
+	free(next);
+	assert_int_equal(kv_parse_list(B("{\"value\":[],\"nextLink\":"
+	    "\"https://v/secrets?$skiptoken=2\"}"), KV_SECRET, "https://v",
+	    &l, &next, err, sizeof(err)), 0);
+	free(next);
+	assert_int_equal(kv_parse_list(B("{\"value\":[],\"nextLink\":"
+	    "\"https://v/secrets?$skiptoken=1\"}"), KV_SECRET, "https://v",
+	    &l, &next, err, sizeof(err)), -1);
+	assert_string_equal(err, "nextLink repeats a page already listed");
+	assert_null(next);
+	kv_list_clear(&l);
+
+	/* KV_MAX_PAGES pages and no more. */
+	for (i = 1; ; i++) {
+		n = snprintf(body, sizeof(body), "{\"value\":[],\"nextLink\":"
+		    "\"https://v/secrets?$skiptoken=%d\"}", i);
+		if (kv_parse_list(body, (size_t)n, KV_SECRET, "https://v",
+		    &l, &next, err, sizeof(err)) == -1)
+			break;
+		free(next);
+	}
+	assert_int_equal(i, KV_MAX_PAGES);
+	assert_string_equal(err, "listing has more than 1000 pages");
+	kv_list_clear(&l);
+}
+
 int
 main(void)
 {
@@ -294,6 +347,7 @@ main(void)
 		cmocka_unit_test(test_object_urls),
 		cmocka_unit_test(test_parse_cert_and_key),
 		cmocka_unit_test(test_parse_list),
+		cmocka_unit_test(test_parse_list_hostile),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
