@@ -741,7 +741,8 @@ obj_http_error(struct obj *o, const struct http_response *r)
 /*
  * A probe came back 401: take the tenant from the challenge, but only if
  * its resource is the vault's parent domain (a look-alike vault must not
- * learn where our tokens come from, nor get one).
+ * learn where our tokens come from, nor get one).  Returns 0, or 1 once
+ * the failure of ${o} is recorded.
  */
 static int
 learn_tenant(struct obj *o, const struct http_response *r)
@@ -762,7 +763,11 @@ learn_tenant(struct obj *o, const struct http_response *r)
 		    "hint", "set auth.tenant_id if this vault is genuine", NULL);
 		return (1);
 	}
-	return (auth_set_tenant(o->s->auth, c.tenant) == 0 ? 0 : 1);
+	if (auth_set_tenant(o->s->auth, c.tenant) == -1) {
+		obj_failure(o, "out of memory", NULL, 1, -1);
+		return (1);
+	}
+	return (0);
 }
 
 static enum kv_kind
@@ -1404,9 +1409,10 @@ obj_done(struct http_response *r, void *cookie)
 	if (o->probe) {
 		o->probe = 0;
 		s->probing = 0;
-		if (!r->failed && r->status == 401 &&
-		    learn_tenant(o, r) == 0) {
-			o->state = O_QUEUED;
+		if (!r->failed && r->status == 401) {
+			/* Handled once: no token to renew, no retry. */
+			if (learn_tenant(o, r) == 0)
+				o->state = O_QUEUED;
 			pump(s);
 			return;
 		}

@@ -226,6 +226,22 @@ test('tenant discovery from the 401 challenge, and refusal of a look-alike resou
   await a.stop();
 });
 
+test('a refused challenge is one failure of one probe; --once fails', async (t) => {
+  const fx = await setup(t);
+  fx.set('td', 'tenant-discovery-value');
+  const auth = { method: 'workload_identity', client_id: fx.d.clientId, token_file: fx.d.tokenFile,
+    authority_host: fx.d.authorityHost };
+  fx.d.kv.challengeResource = 'https://vault.azure.net';
+  const a = start(fx, bare(fx, [{ name: 'td' }], auth), {}, ['--once']);
+  await a.exited;
+  assert.equal(a.code, 1, a.log());
+  const fails = a.log().match(/object fetch failed object=td .*/g) || [];
+  assert.equal(fails.length, 1, fails.join('\n'));
+  assert.match(fails[0], /reason="refusing Key Vault's challenge".*failures=1/);
+  assert.equal(fx.d.kv.requests().length, 1, 'one probe');
+  assert.equal(fx.d.entra.requests().length, 0, 'no token was requested');
+});
+
 test('concurrent objects share one token request', async (t) => {
   const fx = await setup(t);
   const objs = [];
