@@ -32,9 +32,6 @@ struct http {
 	struct http_opts opts;
 	char		*ca_file;
 	STACK_OF(X509_INFO) *extra_ca;	/* parsed ca_file */
-	STACK_OF(X509_INFO) *retired[8];/* superseded: in-flight TLS
-					   contexts may still point here */
-	size_t		 nretired;
 	struct http_req	*reqs;		/* pending, doubly linked */
 	size_t		 npending;
 	int		 still_running;
@@ -94,15 +91,22 @@ load_ca(const char *path)
 	return (infos);
 }
 
-/* CURLOPT_SSL_CTX_FUNCTION: add the extra anchors to the default store. */
+/*
+ * CURLOPT_SSL_CTX_FUNCTION: add the extra anchors of the current
+ * configuration (none if a reload removed ca_file since the request was
+ * made) to the default store.
+ */
 static CURLcode
 ssl_ctx_cb(CURL *easy, void *sslctx, void *cookie)
 {
-	STACK_OF(X509_INFO) *infos = cookie;
+	struct http *h = cookie;
+	STACK_OF(X509_INFO) *infos = h->extra_ca;
 	X509_STORE *store;
 	X509_INFO *info;
 	int i;
 
+	if (infos == NULL)
+		return (CURLE_OK);
 	store = SSL_CTX_get_cert_store((SSL_CTX *)sslctx);
 	for (i = 0; i < sk_X509_INFO_num(infos); i++) {
 		info = sk_X509_INFO_value(infos, i);
@@ -451,19 +455,9 @@ http_set_opts(struct http *h, const struct http_opts *opts)
 			return (-1);
 		}
 	}
-	/*
-	 * A request still queued may build its TLS context later with the
-	 * old anchors: keep them until http_free() (reloads are rare).
-	 */
-	if (h->extra_ca != NULL) {
-		if (h->nretired == sizeof(h->retired) / sizeof(h->retired[0])) {
-			sk_X509_INFO_pop_free(h->retired[0], X509_INFO_free);
-			memmove(&h->retired[0], &h->retired[1],
-			    (h->nretired - 1) * sizeof(h->retired[0]));
-			h->nretired--;
-		}
-		h->retired[h->nretired++] = h->extra_ca;
-	}
+	/* Requests read the anchors when they connect (ssl_ctx_cb). */
+	if (h->extra_ca != NULL)
+		sk_X509_INFO_pop_free(h->extra_ca, X509_INFO_free);
 	free(h->ca_file);
 	h->extra_ca = ca;
 	h->ca_file = path;
@@ -487,9 +481,6 @@ http_free(struct http *h)
 	ev_timer_stop(h->loop, &h->timer);
 	if (h->extra_ca != NULL)
 		sk_X509_INFO_pop_free(h->extra_ca, X509_INFO_free);
-	while (h->nretired > 0)
-		sk_X509_INFO_pop_free(h->retired[--h->nretired],
-		    X509_INFO_free);
 	free(h->ca_file);
 	free(h);
 }
@@ -595,7 +586,15 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	if (h->extra_ca != NULL) {
 		curl_easy_setopt(r->easy, CURLOPT_SSL_CTX_FUNCTION,
 		    ssl_ctx_cb);
-		curl_easy_setopt(r->easy, CURLOPT_SSL_CTX_DATA, h->extra_ca);
+		curl_easy_setopt(r->easy, CURLOPT_SSL_CTX_DATA, h);
+		/*
+		 * ssl_ctx_cb adds to the store libcurl would otherwise cache
+		 * in the multi handle for a day: an anchor removed from
+		 * ca_file would stay trusted.
+		 */
+#if LIBCURL_VERSION_NUM >= 0x075700
+		curl_easy_setopt(r->easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
 	}
 	if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
 		log_msg(LOG_ERROR, "http: cannot add request");

@@ -182,3 +182,22 @@ test('--log-level warn hides routine lines but not failures', async (t) => {
   assert.equal(a.count(/ info /), 0, a.log());
   assert.equal(a.count(/ debug /), 0, a.log());
 });
+
+test('SIGHUP removing tls.ca_file: new connections no longer trust its anchors', async (t) => {
+  const fx = await setup(t);
+  fx.set('ca', 'ca-value');
+  const cfg = fx.config([{ name: 'ca' }], { interval: '1s' });
+  const p = fx.write(cfg);
+  const a = fx.start(p);
+  await until(() => tryRead(fx.out, 'ca') === 'ca-value', { what: 'the first fetch' });
+  delete cfg.tls;
+  fx.write(cfg);
+  const mark = a.lines.length;
+  a.kill('SIGHUP');
+  await a.waitLog(/configuration applied/, { from: mark });
+  // Drop the kept-alive connection: the next request must connect anew.
+  fx.d.kv.fault({ match: '/secrets/ca', reset: true, times: 1 });
+  await a.waitLog(/object fetch failed object=ca .*certificate/i, { from: mark, timeout: 30000 });
+  assert.equal(readOut(fx.out, 'ca'), 'ca-value', 'the file is kept');
+  await a.stop();
+});
