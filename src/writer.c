@@ -192,7 +192,23 @@ write_file(int sfd, const struct writer_file *f, int *chown_failed)
 	return (close(fd));
 }
 
-/* fsync every directory of the snapshot that holds files. */
+/* Is ${dir} a directory of a path of files[0..n-1]? */
+static int
+dir_of_any(const struct writer_file *files, size_t n, const char *dir)
+{
+	size_t i, len = strlen(dir);
+
+	for (i = 0; i < n; i++)
+		if (strncmp(files[i].path, dir, len) == 0 &&
+		    files[i].path[len] == '/')
+			return (1);
+	return (0);
+}
+
+/*
+ * fsync every directory of the snapshot that holds files or directories,
+ * deepest first, each once, then the snapshot itself.
+ */
 static int
 sync_dirs(int sfd, const struct writer_file *files, size_t n)
 {
@@ -204,18 +220,20 @@ sync_dirs(int sfd, const struct writer_file *files, size_t n)
 		if (strlen(files[i].path) >= sizeof(tmp))
 			continue;
 		strcpy(tmp, files[i].path);
-		if ((slash = strrchr(tmp, '/')) == NULL)
-			continue;
-		*slash = '\0';
-		fd = openat(sfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (fd == -1)
-			return (-1);
-		if (fsync(fd) == -1) {
+		while ((slash = strrchr(tmp, '/')) != NULL) {
+			*slash = '\0';
+			if (dir_of_any(files, i, tmp))
+				break;	/* done with an earlier file */
+			fd = openat(sfd, tmp, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (fd == -1)
+				return (-1);
+			if (fsync(fd) == -1) {
+				close(fd);
+				return (-1);
+			}
 			close(fd);
-			return (-1);
 		}
-		close(fd);
 	}
 	return (fsync(sfd));
 }
