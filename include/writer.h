@@ -64,8 +64,10 @@ int	writer_read(const char *, const char *, size_t, struct buf *);
 
 /*
  * writer_cleanup(dir): remove leftovers of an interrupted commit (hidden
- * snapshot directories that "..data" does not point to, "..data_tmp").
- * Returns 0, or -1 on error.  Safe to call when ${dir} does not exist.
+ * snapshot directories "..YYYY_MM_DD_HH_MM_SS.N..." that "..data" does not
+ * point to, "..data_tmp", "..link_tmp"); other hidden names are left
+ * alone.  Returns 0, or -1 on error.  Safe to call when ${dir} does not
+ * exist.
  */
 int	writer_cleanup(const char *);
 

@@ -343,6 +343,29 @@ current_snapshot(int dfd, char *out, size_t len)
 }
 
 /*
+ * Is ${name} one of ours: a snapshot directory
+ * "..YYYY_MM_DD_HH_MM_SS.NNNNNNNNN" (a tenth digit after a collision) or
+ * the temporary link of a new user-visible name?
+ */
+static int
+our_hidden(const char *name)
+{
+	static const char pat[] = "..dddd_dd_dd_dd_dd_dd.ddddddddd";
+	size_t i;
+
+	if (strcmp(name, "..link_tmp") == 0)
+		return (1);
+	for (i = 0; pat[i] != '\0'; i++) {
+		if (pat[i] == 'd' ? name[i] < '0' || name[i] > '9' :
+		    name[i] != pat[i])
+			return (0);
+	}
+	if (name[i] >= '0' && name[i] <= '9')
+		i++;
+	return (name[i] == '\0');
+}
+
+/*
  * Remove snapshot directories other than the current one and, with
  * ${links}, user-visible links of ours whose name left ${files}.
  */
@@ -368,8 +391,8 @@ prune(const char *dir, int dfd, const struct writer_file *files, size_t n,
 		    strcmp(name, DATA) == 0)
 			continue;
 		if (strncmp(name, "..", 2) == 0) {
-			if (strcmp(name, cur) != 0 &&
-			    strcmp(name, DATA_TMP) != 0 &&
+			/* Another tool's hidden names are not ours. */
+			if (our_hidden(name) && strcmp(name, cur) != 0 &&
 			    remove_tree(dfd, name) == -1)
 				log_kv(LOG_WARN, "cannot remove an old "
 				    "snapshot", "dir", dir, "name", name,

@@ -305,6 +305,31 @@ test_cleanup(void **state)
 	free(cur);
 }
 
+/* Hidden names akvd did not make survive cleanup and commits. */
+static void
+test_prune_only_ours(void **state)
+{
+	struct writer_file f[] = { FILE_("a", "1", 0440) };
+	static const char *theirs[] = { "..other-tool", "..2020_01_01_00_00_00",
+	    "..2020_01_01_00_00_00.12345678x", "..data_backup" };
+	struct stat st;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(writer_commit(out, f, 1), 0);
+	for (i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
+		assert_int_equal(mkdir(path_of(theirs[i]), 0755), 0);
+	assert_int_equal(mkdir(path_of("..2020_01_01_00_00_00.0000000001"),
+	    0755), 0);
+	assert_int_equal(writer_cleanup(out), 0);
+	assert_int_equal(writer_commit(out, f, 1), 0);
+	for (i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
+		assert_int_equal(stat(path_of(theirs[i]), &st), 0);
+	/* Ours, with the tenth digit of a collision, is gone. */
+	assert_int_equal(lstat(path_of("..2020_01_01_00_00_00.0000000001"),
+	    &st), -1);
+}
+
 static void
 test_refuses_symlinked_dir(void **state)
 {
@@ -468,6 +493,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_binary_and_empty, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_only_ours, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_cleanup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_symlinked_dir,
 		    setup, teardown),
