@@ -127,6 +127,26 @@ id_version(const char *id, const char *seg, const char **name,
 }
 
 /*
+ * Does the JSON text ${body} escape a NUL character ("\u0000")?  cJSON
+ * would end the string there, silently truncating the value.
+ */
+static int
+has_escaped_nul(const char *body, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (body[i] != '\\')
+			continue;
+		if (body[i + 1] == 'u' && len - i >= 6 &&
+		    memcmp(body + i + 2, "0000", 4) == 0)
+			return (1);
+		i++;	/* skip the escaped character ("\\u0000" is text) */
+	}
+	return (0);
+}
+
+/*
  * kv_parse_object(body, len, kind, out, err, errlen): parse a SecretBundle
  * (the value), a CertificateBundle ("cer", base64 DER) or a KeyBundle (the
  * "key" JWK as compact JSON) into ${out}.  Returns 0, or -1 with a message
@@ -146,6 +166,10 @@ kv_parse_object(const char *body, size_t len, enum kv_kind kind,
 	if (body == NULL || (j = cJSON_ParseWithLength(body, len)) == NULL) {
 		snprintf(err, errlen, "response is not JSON");
 		return (-1);
+	}
+	if (kind == KV_SECRET && has_escaped_nul(body, len)) {
+		snprintf(err, errlen, "value holds a NUL byte (\\u0000)");
+		goto out;
 	}
 	if (!cJSON_IsObject(j)) {
 		snprintf(err, errlen, "response is not a JSON object");

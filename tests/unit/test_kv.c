@@ -65,7 +65,7 @@ test_parse_secret(void **state)
 	assert_int_equal(s.enabled, 0);
 	kv_secret_clear(&s);
 
-	/* Escapes and embedded NUL survive. */
+	/* Escapes survive. */
 	assert_int_equal(kv_parse_secret(B("{\"value\":\"a\\\"b\\n\\u00e9\","
 	    "\"id\":\"https://v/secrets/n/1\"}"), &s, err, sizeof(err)), 0);
 	assert_string_equal(s.value, "a\"b\n\xc3\xa9");
@@ -90,6 +90,10 @@ test_parse_secret_errors(void **state)
 		    "response has no \"id\" of the form .../secrets/NAME/VERSION" },
 		{ "{\"value\":\"SECRETVALUE\",\"id\":\"https://v/keys/n/1\"}",
 		    "response has no \"id\" of the form .../secrets/NAME/VERSION" },
+		/* cJSON would cut the value at the NUL. */
+		{ "{\"value\":\"SECRET\\u0000VALUE\",\"id\":"
+		    "\"https://v/secrets/n/1\"}",
+		    "value holds a NUL byte (\\u0000)" },
 	};
 	struct kv_secret s;
 	char err[128];
@@ -103,6 +107,12 @@ test_parse_secret_errors(void **state)
 		assert_null(strstr(err, "SECRETVALUE"));
 		assert_null(s.value);
 	}
+	/* An escaped backslash before "u0000" is text, not a NUL. */
+	assert_int_equal(kv_parse_secret(B("{\"value\":\"a\\\\u0000\","
+	    "\"id\":\"https://v/secrets/n/1\"}"), &s, err, sizeof(err)), 0);
+	assert_int_equal(s.len, 7);
+	assert_memory_equal(s.value, "a\\u0000", 7);
+	kv_secret_clear(&s);
 }
 
 static void

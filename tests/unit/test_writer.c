@@ -310,8 +310,9 @@ static void
 test_prune_only_ours(void **state)
 {
 	struct writer_file f[] = { FILE_("a", "1", 0440) };
-	static const char *theirs[] = { "..other-tool", "..2020_01_01_00_00_00",
-	    "..2020_01_01_00_00_00.12345678x", "..data_backup" };
+	static const char *theirs[] = { "..other-tool",
+	    "..2020_01_01_00_00_00", "..2020_01_01_00_00_00.12345678x",
+	    "..data_backup" };
 	struct stat st;
 	size_t i;
 
