@@ -2157,19 +2157,24 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 	return (0);
 
 oom:
-	/* Put the kept objects back where they were. */
+	/*
+	 * Put the kept objects back where they were: no slot may stay
+	 * empty.  Should even that run out of memory, the object keeps the
+	 * paths of the new alias (its own strings) until the next reload.
+	 */
 	for (i = 0; i < cfg->nobjects; i++) {
 		if (objs[i] == NULL)
 			continue;
 		for (j = 0; j < s->cfg->nobjects; j++) {
-			if (s->objs[j] == NULL &&
-			    config_object_same_source(objs[i]->cfg,
-			    &s->cfg->objects[j]) &&
-			    obj_set_cfg(objs[i], &s->cfg->objects[j]) == 0) {
-				s->objs[j] = objs[i];
-				objs[i] = NULL;
-				break;
-			}
+			if (s->objs[j] != NULL ||
+			    !config_object_same_source(objs[i]->cfg,
+			    &s->cfg->objects[j]))
+				continue;
+			if (obj_set_cfg(objs[i], &s->cfg->objects[j]) == -1)
+				objs[i]->cfg = &s->cfg->objects[j];
+			s->objs[j] = objs[i];
+			objs[i] = NULL;
+			break;
 		}
 		obj_free(objs[i]);
 	}
