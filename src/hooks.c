@@ -203,9 +203,12 @@ run_pid_file(struct run *r)
 	pid = strtol(buf, &end, 10);
 	while (*end != '\0' && isspace((unsigned char)*end))
 		end++;
+	/* pid_t is an int: 4294967295 would be kill(-1), every process. */
 	if (n <= 0 || errno != 0 || end == buf || *end != '\0' || pid <= 1 ||
+	    pid > INT_MAX || (long)(pid_t)pid != pid ||
 	    pid == (long)getpid()) {
-		run_failed(r, "the pid file does not hold a usable pid");
+		run_failed(r, "invalid pid: the pid file does not hold a "
+		    "usable pid");
 		return;
 	}
 	if (kill((pid_t)pid, r->n->signo) == -1) {

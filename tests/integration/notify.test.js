@@ -126,6 +126,29 @@ test('a missing pid file is retried until the app writes it', async (t) => {
   await a.stop();
 });
 
+test('a pid file holding a number beyond pid_t is refused, not turned into a process group', async (t) => {
+  const fx = await setup(t);
+  fx.set('p', 'pid-v1');
+  // The app leads its own process group; 2^32 - pgid cast to pid_t is
+  // -pgid: kill() would signal the whole group.
+  const rec = path.join(fx.dir, 'app.record');
+  const app = spawn(process.execPath, [APP, rec], { stdio: 'ignore', detached: true });
+  t.after(() => app.kill('SIGKILL'));
+  await until(() => (tryRead(fx.dir, 'app.record') || '').includes('ready'), { what: 'the app' });
+  const pidFile = path.join(fx.dir, 'wrap.pid');
+  fs.writeFileSync(pidFile, `${2 ** 32 - app.pid}\n`);
+  const cfg = fx.config([{ name: 'p' }], { interval: '1h', debounce: '100ms',
+    notify: [{ signal: 'USR2', pid_file: pidFile }] });
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  fx.set('p', 'pid-v2');
+  a.kill('SIGUSR1');
+  await a.waitLog(/notification failed: will retry notify="pid_file .*wrap.pid" error="invalid pid/);
+  assert.doesNotMatch(a.log(), /notification sent/);
+  assert.doesNotMatch(tryRead(fx.dir, 'app.record'), /signal/);
+  await a.stop();
+});
+
 test('an exec notification that overruns its timeout is killed', async (t) => {
   const fx = await setup(t);
   fx.set('x', 'slow-v1');
