@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "child.h"
 #include "hooks.h"
 #include "log.h"
 #include "metrics.h"
@@ -384,11 +385,24 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 run_exec(struct run *r)
 {
+	char *changed = NULL, **env = NULL;
 	int fds[2];
 	sigset_t all;
 	pid_t pid;
 
+	/* Everything that allocates happens here, before fork(). */
+	if (asprintf(&changed, "AKVD_CHANGED=%s", r->changed) == -1)
+		changed = NULL;
+	if (changed == NULL || (env = child_env_new(
+	    (const char *const *)&changed, 1)) == NULL) {
+		free(changed);
+		metrics_notify(r->kind, 0);
+		run_free(r);
+		return;
+	}
+	free(changed);
 	if (pipe2(fds, O_CLOEXEC) == -1) {
+		child_env_free(env);
 		log_kv(LOG_ERROR, "notification failed", "notify", r->what,
 		    "error", strerror(errno), NULL);
 		metrics_notify(r->kind, 0);
@@ -401,6 +415,7 @@ run_exec(struct run *r)
 		metrics_notify(r->kind, 0);
 		close(fds[0]);
 		close(fds[1]);
+		child_env_free(env);
 		run_free(r);
 		return;
 	}
@@ -413,13 +428,14 @@ run_exec(struct run *r)
 		if (dup2(fds[1], STDOUT_FILENO) == -1 ||
 		    dup2(fds[1], STDERR_FILENO) == -1)
 			_exit(127);
-		(void)setenv("AKVD_CHANGED", r->changed, 1);
-		execv(r->n->argv[0], r->n->argv);
+		child_close_fds();
+		execve(r->n->argv[0], r->n->argv, env);
 		dprintf(STDERR_FILENO, "cannot run %s: %s\n", r->n->argv[0],
 		    strerror(errno));
 		_exit(127);
 	}
 	(void)setpgid(pid, pid);	/* no race with the child's own */
+	child_env_free(env);
 	close(fds[1]);
 	r->pid = pid;
 	r->outfd = fds[0];

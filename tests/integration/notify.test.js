@@ -149,6 +149,28 @@ test('a pid file holding a number beyond pid_t is refused, not turned into a pro
   await a.stop();
 });
 
+test('an exec notification gets neither akvd\'s credentials nor its descriptors', async (t) => {
+  const fx = await setup(t, { clientSecrets: ['sp-secret~value'] });
+  fx.secrets.add('sp-secret~value');
+  fx.set('e', 'env-v1');
+  const probe = path.join(fx.dir, 'probe');
+  // (exec >: a redirection of a command would make sh save fd 1 in fd 10.)
+  const script = 'exec > "$0.fds"; ls /proc/$$/fd; exec > "$0.env"; '
+    + 'echo "secret=${AZURE_CLIENT_SECRET-unset} header=${IDENTITY_HEADER-unset} changed=$AKVD_CHANGED"';
+  const cfg = fx.config([{ name: 'e' }], { interval: '1h', debounce: '100ms',
+    notify: [{ exec: ['/bin/sh', '-c', script, probe] }] });
+  delete cfg.auth.token_file;	// AZURE_CLIENT_SECRET + tenant + client: client_secret
+  const a = fx.start(fx.write(cfg), [], { env: { AZURE_CLIENT_SECRET: 'sp-secret~value', IDENTITY_HEADER: 'ih' } });
+  await a.waitLog(/snapshot written/);
+  fx.set('e', 'env-v2');
+  a.kill('SIGUSR1');
+  await a.waitLog(/notification finished notify="exec \/bin\/sh" result="exit 0"/);
+  assert.equal(fs.readFileSync(`${probe}.env`, 'utf8').trim(), 'secret=unset header=unset changed=e');
+  assert.deepEqual(fs.readFileSync(`${probe}.fds`, 'utf8').trim().split('\n'), ['0', '1', '2']);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
+});
+
 test('an exec notification that overruns its timeout is killed', async (t) => {
   const fx = await setup(t);
   fx.set('x', 'slow-v1');
