@@ -40,7 +40,8 @@ struct run {
 	unsigned	 attempt;
 	ev_timer	 retry;
 	/* exec */
-	pid_t		 pid;
+	pid_t		 pid;		/* -1 once reaped */
+	pid_t		 pgid;		/* its process group, kept after */
 	ev_child	 child;
 	ev_io		 out;
 	int		 outfd;
@@ -350,7 +351,9 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	int st = w->rstatus;
 
 	ev_child_stop(loop, w);
-	ev_timer_stop(loop, &r->timeout);
+	/* A background process may hold its output open: keep the timer. */
+	if (r->outfd == -1)
+		ev_timer_stop(loop, &r->timeout);
 	if (r->timed_out)
 		snprintf(result, sizeof(result), "killed after the %llu ms "
 		    "timeout", (unsigned long long)(r->n != NULL ?
@@ -377,8 +380,14 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (r->pid > 0) {
 		r->timed_out = 1;
-		(void)kill(-r->pid, SIGKILL);	/* its whole group */
+		(void)kill(-r->pgid, SIGKILL);	/* its whole group */
+		return;
 	}
+	/* The command is gone, something it started holds the pipe. */
+	log_kv(LOG_WARN, "notification left a process holding its output: "
+	    "killed after the timeout", "notify", r->what, NULL);
+	(void)kill(-r->pgid, SIGKILL);
+	run_free(r);
 }
 
 /* exec: argv, no shell, AKVD_CHANGED, output to the log. */
@@ -437,7 +446,7 @@ run_exec(struct run *r)
 	(void)setpgid(pid, pid);	/* no race with the child's own */
 	child_env_free(env);
 	close(fds[1]);
-	r->pid = pid;
+	r->pid = r->pgid = pid;
 	r->outfd = fds[0];
 	(void)fcntl(r->outfd, F_SETFL, O_NONBLOCK);
 	ev_io_init(&r->out, out_cb, r->outfd, EV_READ);
@@ -576,7 +585,7 @@ hooks_configure(struct hooks *h, const struct akvd_config *cfg)
 	/* Pending retries belong to the old configuration: drop them. */
 	for (r = h->runs; r != NULL; r = next) {
 		next = r->next;
-		if (r->pid > 0) {
+		if (r->pid > 0 || r->outfd != -1) {
 			r->n = NULL;	/* let it finish, without its entry */
 			continue;
 		}
@@ -621,8 +630,8 @@ hooks_free(struct hooks *h)
 		return;
 	ev_timer_stop(h->loop, &h->debounce);
 	while (h->runs != NULL) {
-		if (h->runs->pid > 0)
-			(void)kill(-h->runs->pid, SIGKILL);
+		if (h->runs->pgid > 0)
+			(void)kill(-h->runs->pgid, SIGKILL);
 		run_free(h->runs);
 	}
 	clear_changed(h);

@@ -171,6 +171,49 @@ test('an exec notification gets neither akvd\'s credentials nor its descriptors'
   fx.assertNoSecretsLogged(a);
 });
 
+// Pipes akvd holds open (a leaked exec output pipe is one of them).
+function pipes(pid) {
+  return fs.readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('pipe:'); } catch (e) { return false; }
+  }).length;
+}
+
+// Gone, or a zombie waiting for whoever inherited it.
+function gone(pid) {
+  try {
+    return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch (e) {
+    return true;
+  }
+}
+
+test('an exec notification whose background process keeps its output open is killed at the timeout', async (t) => {
+  const fx = await setup(t);
+  fx.set('bg', 'bg-v0');
+  const pidFile = path.join(fx.dir, 'bg');
+  const cfg = fx.config([{ name: 'bg' }], { interval: '1h', debounce: '100ms',
+    notify: [{ exec: ['/bin/sh', '-c', 'sleep 60 & echo $! > "$0.$AKVD_CHANGED.pid"; echo started', pidFile],
+      timeout: '1s' }] });
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  const before = pipes(a.proc.pid);
+  const sleeps = [];
+  for (let i = 1; i <= 3; i++) {
+    const mark = a.lines.length;
+    fx.set('bg', `bg-v${i}`);
+    a.kill('SIGUSR1');
+    await a.waitLog(/notification finished notify="exec \/bin\/sh" result="exit 0"/, { from: mark });
+    await a.waitLog(/notification left a process holding its output: killed after the timeout notify="exec \/bin\/sh"/,
+      { from: mark });
+    sleeps.push(Number(fs.readFileSync(`${pidFile}.bg.pid`, 'utf8')));
+    fs.unlinkSync(`${pidFile}.bg.pid`);
+  }
+  assert.match(a.log(), /notification output notify="exec \/bin\/sh" line=started/);
+  for (const pid of sleeps) await until(() => gone(pid), { what: `the background sleep ${pid} killed` });
+  assert.equal(pipes(a.proc.pid), before, 'no exec output pipe left open');
+  await a.stop();
+});
+
 test('an exec notification that overruns its timeout is killed', async (t) => {
   const fx = await setup(t);
   fx.set('x', 'slow-v1');
