@@ -499,6 +499,7 @@ run_http(struct run *r)
 	memset(&spec, 0, sizeof(spec));
 	spec.url = r->n->url;
 	spec.local = strncmp(r->n->url, "http://", 7) == 0;
+	spec.timeout_ms = (long)r->n->timeout_ms;	/* per attempt */
 	if (strcmp(r->n->method, "GET") != 0)
 		spec.form = "";
 	if (strcmp(r->n->method, "PUT") == 0)

@@ -5,6 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { setup } = require('./lib/setup');
@@ -211,6 +212,25 @@ test('an exec notification whose background process keeps its output open is kil
   assert.match(a.log(), /notification output notify="exec \/bin\/sh" line=started/);
   for (const pid of sleeps) await until(() => gone(pid), { what: `the background sleep ${pid} killed` });
   assert.equal(pipes(a.proc.pid), before, 'no exec output pipe left open');
+  await a.stop();
+});
+
+test('an http notification\'s own timeout bounds each attempt, not the global one', async (t) => {
+  const fx = await setup(t);
+  fx.set('h', 'http-v1');
+  // An app that accepts the connection and never answers.
+  const sockets = [];
+  const mute = net.createServer((s) => { sockets.push(s); s.on('error', () => {}); });
+  await new Promise((resolve) => mute.listen(0, '127.0.0.1', resolve));
+  t.after(() => { for (const s of sockets) s.destroy(); mute.close(); });
+  const cfg = fx.config([{ name: 'h' }], { interval: '1h', debounce: '100ms', timeout: '20s',
+    notify: [{ http: `http://127.0.0.1:${mute.address().port}/refresh`, timeout: '1s' }] });
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  fx.set('h', 'http-v2');
+  a.kill('SIGUSR1');
+  const { line } = await a.waitLog(/notification failed: will retry notify="http POST .*" error=/);
+  assert.match(line, /timed out after 1\d\d\d milliseconds/);
   await a.stop();
 });
 
