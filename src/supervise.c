@@ -241,13 +241,17 @@ supervise_forward(struct supervise *s, int signo)
 	if (s->pid <= 0)
 		return (0);
 	(void)kill(s->pid, signo);
-	if (signo == SIGTERM || signo == SIGINT) {
-		/* Stopping: the same grace as a restart, then SIGKILL. */
+	if ((signo == SIGTERM || signo == SIGINT) && !s->stopping) {
+		/*
+		 * Stopping: the same grace as a restart, then SIGKILL.  Armed
+		 * once: more signals must not postpone the SIGKILL.
+		 */
 		s->stopping = 1;
 		s->restarting = 0;
-		ev_timer_stop(s->loop, &s->grace);
-		ev_timer_set(&s->grace, stop_grace(s), 0.);
-		ev_timer_start(s->loop, &s->grace);
+		if (!ev_is_active(&s->grace)) {
+			ev_timer_set(&s->grace, stop_grace(s), 0.);
+			ev_timer_start(s->loop, &s->grace);
+		}
 	}
 	return (1);
 }

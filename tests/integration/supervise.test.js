@@ -137,3 +137,20 @@ test('the command gets neither akvd\'s credentials nor its descriptors; a missin
   assert.match(a.log(), /command started without some env variables: their object has no value variables=GONE/);
   fx.assertNoSecretsLogged(a);
 });
+
+test('a stream of SIGTERMs does not postpone the SIGKILL of a command that ignores them', async (t) => {
+  const fx = await setup(t);
+  fx.set('s', 'stream-v1');
+  const rec = path.join(fx.dir, 'child.record');
+  const a = supervise(fx, fx.config([{ name: 's' }], { interval: '1h', stop_grace: '2s' }),
+    [rec, path.join(fx.out, 's'), '--ignore-term']);
+  await until(() => records(rec).some((r) => r.kind === 'start'), { what: 'the command' });
+  // A SIGTERM every 300 ms, well within the 2 s grace, until akvd exits.
+  const stream = setInterval(() => a.kill('SIGTERM'), 300);
+  t.after(() => clearInterval(stream));
+  a.kill('SIGTERM');
+  await a.waitLog(/command ignored the stop signal: killing it/, { timeout: 20000 });
+  const r = await a.exited;
+  clearInterval(stream);
+  assert.equal(r.code, 137, a.log());
+});
