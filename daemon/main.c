@@ -355,9 +355,11 @@ run(struct akvd *d, struct akvd_config *cfg)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if ((d->loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
+		/* Nothing to stop or free yet, and no loop to do it with. */
 		log_msg(LOG_ERROR, "cannot initialise the event loop");
 		config_free(cfg);
-		goto out;
+		curl_global_cleanup();
+		return (EXIT_RUNTIME);
 	}
 	http_opts_from(&ho, cfg);
 	if ((d->http = http_new(d->loop, &ho)) == NULL ||
