@@ -125,7 +125,7 @@ command_env(struct supervise *s)
 	struct buf missing = BUF_INIT;
 	const char *data;
 	char **extra = NULL, **env = NULL;
-	size_t i, n = 0, len;
+	size_t i, n = 0, len, vlen;
 
 	if (s->cfg != NULL && s->cfg->nenv > 0 &&
 	    (extra = calloc(s->cfg->nenv, sizeof(*extra))) == NULL)
@@ -137,11 +137,16 @@ command_env(struct supervise *s)
 			    "," : "", s->cfg->env[i].var);
 			continue;
 		}
-		if (asprintf(&extra[n], "%s=%.*s", s->cfg->env[i].var,
-		    (int)len, data) == -1) {
-			extra[n] = NULL;
+		/* Exactly sized: no stray copy of the value to wipe.  An
+		   environment string ends at a NUL byte. */
+		len = strnlen(data, len);
+		vlen = strlen(s->cfg->env[i].var);
+		if ((extra[n] = malloc(vlen + len + 2)) == NULL)
 			goto out;
-		}
+		memcpy(extra[n], s->cfg->env[i].var, vlen);
+		extra[n][vlen] = '=';
+		memcpy(extra[n] + vlen + 1, data, len);
+		extra[n][vlen + 1 + len] = '\0';
 		n++;
 	}
 	if (missing.len > 0)
