@@ -381,6 +381,9 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (r->pid > 0) {
 		r->timed_out = 1;
 		(void)kill(-r->pgid, SIGKILL);	/* its whole group */
+		/* Again in a second, should its output outlive it. */
+		ev_timer_set(w, 1., 0.);
+		ev_timer_start(loop, w);
 		return;
 	}
 	/* The command is gone, something it started holds the pipe. */
