@@ -403,8 +403,10 @@ run_exec(struct run *r)
 	pid_t pid;
 
 	/* Everything that allocates happens here, before fork(). */
-	if (asprintf(&changed, "AKVD_CHANGED=%s", r->changed) == -1)
+	if (asprintf(&changed, "AKVD_CHANGED=%s", r->changed) == -1) {
+		log_msg(LOG_ERROR, "hooks: out of memory");
 		changed = NULL;
+	}
 	if (changed == NULL || (env = child_env_new(
 	    (const char *const *)&changed, 1)) == NULL) {
 		free(changed);
@@ -414,9 +416,9 @@ run_exec(struct run *r)
 	}
 	free(changed);
 	if (pipe2(fds, O_CLOEXEC) == -1) {
-		child_env_free(env);
 		log_kv(LOG_ERROR, "notification failed", "notify", r->what,
 		    "error", strerror(errno), NULL);
+		child_env_free(env);
 		metrics_notify(r->kind, 0);
 		run_free(r);
 		return;
