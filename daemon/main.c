@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -155,13 +156,17 @@ reload(struct akvd *d)
 {
 	struct akvd_config *cfg;
 	struct http_opts ho;
+	struct timespec now;
 
 	d->config_hash = file_hash(d->config_path);
 
 	log_kv(LOG_INFO, "reloading configuration", "file", d->config_path,
 	    NULL);
+	/* systemd wants CLOCK_MONOTONIC here; ev_time() is the wall clock. */
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
 	sdnotify("RELOADING=1\nMONOTONIC_USEC=%llu",
-	    (unsigned long long)(ev_time() * 1e6));
+	    (unsigned long long)now.tv_sec * 1000000ULL +
+	    (unsigned long long)now.tv_nsec / 1000ULL);
 	if ((cfg = load(d->config_path, 0)) == NULL) {
 		metrics_reload(0);
 		log_msg(LOG_ERROR, "configuration not reloaded: still running "
@@ -350,9 +355,11 @@ run(struct akvd *d, struct akvd_config *cfg)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if ((d->loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
+		/* Nothing to stop or free yet, and no loop to do it with. */
 		log_msg(LOG_ERROR, "cannot initialise the event loop");
 		config_free(cfg);
-		goto out;
+		curl_global_cleanup();
+		return (EXIT_RUNTIME);
 	}
 	http_opts_from(&ho, cfg);
 	if ((d->http = http_new(d->loop, &ho)) == NULL ||

@@ -11,9 +11,12 @@
  *             through /proc (never akvd itself, never pid 1)
  *   exec      run a command (argv, no shell) with AKVD_CHANGED listing the
  *             changed aliases (comma-separated); its output goes to the
- *             log; after "timeout" its process group is killed
+ *             log; after "timeout" its process group is killed (also
+ *             if it exited but left something holding its output); it
+ *             gets no credential of akvd's and no descriptor but 0-2
+ *             (child.h)
  *   http      call an URL; 2xx is success, anything else is retried with
- *             backoff
+ *             backoff; "timeout" bounds each attempt
  *
  * Each run is logged with its result.
  */

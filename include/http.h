@@ -102,6 +102,8 @@ struct http_reqspec {
 					   request (Content-Length checked
 					   first); 0: the engine's max_body,
 					   which error bodies always get */
+	long		 timeout_ms;	/* of this request; 0: the engine's
+					   timeout */
 };
 
 /*

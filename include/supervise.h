@@ -3,7 +3,9 @@
  * (akvd [options] -- command args...).
  *
  * The command starts after the first complete snapshot, with the
- * configured objects in its environment ("env").  SIGTERM, SIGINT, SIGQUIT
+ * configured objects in its environment ("env"; one whose object has no
+ * value is left out, with a warning), akvd's credentials taken out of it
+ * and no descriptor but 0-2 (child.h).  SIGTERM, SIGINT, SIGQUIT
  * and SIGUSR2 sent to akvd are forwarded to it.  When the files change it
  * is sent "on_change.signal", or restarted ("on_change": "restart", implied
  * by "env"): stop_signal, stop_grace, SIGKILL, start again.  When it exits

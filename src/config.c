@@ -2004,37 +2004,54 @@ signal_name(int signo)
 	return ("?");
 }
 
-/* Is ${url} an http(s) URL akvd may call to notify the app? */
+/*
+ * Is ${url} an http(s) URL akvd may call to notify the app?  The authority
+ * must be exactly host[:port]: no "user@" (curl would connect to what
+ * follows it, and credentials have no place in a config file).
+ */
 static int
 notify_url_valid(const char *url)
 {
 	const char *h;
 	char host[64];
-	size_t n;
+	size_t an, hn, pn;
 	struct in_addr a4;
+	struct in6_addr a6;
 
 	if (strncmp(url, "https://", 8) == 0)
 		h = url + 8;
-	else if (strncmp(url, "http://", 7) == 0) {
+	else if (strncmp(url, "http://", 7) == 0)
 		h = url + 7;
-		/*
-		 * Plain http only on the machine itself (a sidecar's app):
-		 * the whole host must be loopback, not "127.x.example.com".
-		 */
-		n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
-		if (n >= sizeof(host))
-			return (0);
-		memcpy(host, h, n);
-		host[n] = '\0';
-		if (strcmp(host, "localhost") != 0 &&
-		    strcmp(host, "[::1]") != 0 &&
-		    (inet_pton(AF_INET, host, &a4) != 1 ||
-		    (ntohl(a4.s_addr) >> 24) != 127))
-			return (0);
-	} else
+	else
 		return (0);
-	return (h[0] != '\0' && h[0] != '/' && strpbrk(url, " \t\r\n") ==
-	    NULL);
+	if (strpbrk(url, " \t\r\n\\") != NULL)
+		return (0);
+	an = strcspn(h, "/?#");
+	hn = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
+	if (an == 0 || hn > an || hn >= sizeof(host) ||
+	    memchr(h, '@', an) != NULL ||
+	    (pn = port_len(h + hn)) == (size_t)-1 || hn + pn != an)
+		return (0);
+	memcpy(host, h, hn);
+	host[hn] = '\0';
+	if (host[0] == '[') {
+		if (hn < 3 || host[hn - 1] != ']')
+			return (0);
+		host[hn - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a6) != 1)
+			return (0);
+		host[hn - 1] = ']';
+	} else if (host_len(host) != hn)
+		return (0);
+	if (h == url + 8)
+		return (1);
+	/*
+	 * Plain http only on the machine itself (a sidecar's app):
+	 * the whole host must be loopback, not "127.x.example.com".
+	 */
+	return (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+	    (inet_pton(AF_INET, host, &a4) == 1 &&
+	    (ntohl(a4.s_addr) >> 24) == 127));
 }
 
 static void
@@ -2133,7 +2150,7 @@ parse_notify_entry(struct parser *p, const cJSON *e, size_t idx,
 		snprintf(sub, sizeof(sub), "%s.http", path);
 		if (!notify_url_valid(url))
 			perr(p, sub, "must be an https URL, or http to "
-			    "127.0.0.1 or localhost");
+			    "127.0.0.1 or localhost, with no user@");
 		else
 			n->url = strdup(url);
 		if (t == NULL)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "child.h"
 #include "hooks.h"
 #include "log.h"
 #include "metrics.h"
@@ -39,7 +40,8 @@ struct run {
 	unsigned	 attempt;
 	ev_timer	 retry;
 	/* exec */
-	pid_t		 pid;
+	pid_t		 pid;		/* -1 once reaped */
+	pid_t		 pgid;		/* its process group, kept after */
 	ev_child	 child;
 	ev_io		 out;
 	int		 outfd;
@@ -203,9 +205,12 @@ run_pid_file(struct run *r)
 	pid = strtol(buf, &end, 10);
 	while (*end != '\0' && isspace((unsigned char)*end))
 		end++;
+	/* pid_t is an int: 4294967295 would be kill(-1), every process. */
 	if (n <= 0 || errno != 0 || end == buf || *end != '\0' || pid <= 1 ||
+	    pid > INT_MAX || (long)(pid_t)pid != pid ||
 	    pid == (long)getpid()) {
-		run_failed(r, "the pid file does not hold a usable pid");
+		run_failed(r, "invalid pid: the pid file does not hold a "
+		    "usable pid");
 		return;
 	}
 	if (kill((pid_t)pid, r->n->signo) == -1) {
@@ -346,7 +351,9 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	int st = w->rstatus;
 
 	ev_child_stop(loop, w);
-	ev_timer_stop(loop, &r->timeout);
+	/* A background process may hold its output open: keep the timer. */
+	if (r->outfd == -1)
+		ev_timer_stop(loop, &r->timeout);
 	if (r->timed_out)
 		snprintf(result, sizeof(result), "killed after the %llu ms "
 		    "timeout", (unsigned long long)(r->n != NULL ?
@@ -373,21 +380,45 @@ timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (r->pid > 0) {
 		r->timed_out = 1;
-		(void)kill(-r->pid, SIGKILL);	/* its whole group */
+		(void)kill(-r->pgid, SIGKILL);	/* its whole group */
+		/* Again in a second, should its output outlive it. */
+		ev_timer_set(w, 1., 0.);
+		ev_timer_start(loop, w);
+		return;
 	}
+	/* The command is gone, something it started holds the pipe. */
+	log_kv(LOG_WARN, "notification left a process holding its output: "
+	    "killed after the timeout", "notify", r->what, NULL);
+	(void)kill(-r->pgid, SIGKILL);
+	run_free(r);
 }
 
 /* exec: argv, no shell, AKVD_CHANGED, output to the log. */
 static void
 run_exec(struct run *r)
 {
+	char *changed = NULL, **env = NULL;
 	int fds[2];
 	sigset_t all;
 	pid_t pid;
 
+	/* Everything that allocates happens here, before fork(). */
+	if (asprintf(&changed, "AKVD_CHANGED=%s", r->changed) == -1) {
+		log_msg(LOG_ERROR, "hooks: out of memory");
+		changed = NULL;
+	}
+	if (changed == NULL || (env = child_env_new(
+	    (const char *const *)&changed, 1)) == NULL) {
+		free(changed);
+		metrics_notify(r->kind, 0);
+		run_free(r);
+		return;
+	}
+	free(changed);
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		log_kv(LOG_ERROR, "notification failed", "notify", r->what,
 		    "error", strerror(errno), NULL);
+		child_env_free(env);
 		metrics_notify(r->kind, 0);
 		run_free(r);
 		return;
@@ -398,6 +429,7 @@ run_exec(struct run *r)
 		metrics_notify(r->kind, 0);
 		close(fds[0]);
 		close(fds[1]);
+		child_env_free(env);
 		run_free(r);
 		return;
 	}
@@ -410,15 +442,16 @@ run_exec(struct run *r)
 		if (dup2(fds[1], STDOUT_FILENO) == -1 ||
 		    dup2(fds[1], STDERR_FILENO) == -1)
 			_exit(127);
-		(void)setenv("AKVD_CHANGED", r->changed, 1);
-		execv(r->n->argv[0], r->n->argv);
+		child_close_fds();
+		execve(r->n->argv[0], r->n->argv, env);
 		dprintf(STDERR_FILENO, "cannot run %s: %s\n", r->n->argv[0],
 		    strerror(errno));
 		_exit(127);
 	}
 	(void)setpgid(pid, pid);	/* no race with the child's own */
+	child_env_free(env);
 	close(fds[1]);
-	r->pid = pid;
+	r->pid = r->pgid = pid;
 	r->outfd = fds[0];
 	(void)fcntl(r->outfd, F_SETFL, O_NONBLOCK);
 	ev_io_init(&r->out, out_cb, r->outfd, EV_READ);
@@ -471,6 +504,7 @@ run_http(struct run *r)
 	memset(&spec, 0, sizeof(spec));
 	spec.url = r->n->url;
 	spec.local = strncmp(r->n->url, "http://", 7) == 0;
+	spec.timeout_ms = (long)r->n->timeout_ms;	/* per attempt */
 	if (strcmp(r->n->method, "GET") != 0)
 		spec.form = "";
 	if (strcmp(r->n->method, "PUT") == 0)
@@ -557,7 +591,7 @@ hooks_configure(struct hooks *h, const struct akvd_config *cfg)
 	/* Pending retries belong to the old configuration: drop them. */
 	for (r = h->runs; r != NULL; r = next) {
 		next = r->next;
-		if (r->pid > 0) {
+		if (r->pid > 0 || r->outfd != -1) {
 			r->n = NULL;	/* let it finish, without its entry */
 			continue;
 		}
@@ -602,8 +636,8 @@ hooks_free(struct hooks *h)
 		return;
 	ev_timer_stop(h->loop, &h->debounce);
 	while (h->runs != NULL) {
-		if (h->runs->pid > 0)
-			(void)kill(-h->runs->pid, SIGKILL);
+		if (h->runs->pgid > 0)
+			(void)kill(-h->runs->pgid, SIGKILL);
 		run_free(h->runs);
 	}
 	clear_changed(h);

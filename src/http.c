@@ -576,7 +576,8 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, h->opts.timeout_ms);
+	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, spec->timeout_ms > 0 ?
+	    spec->timeout_ms : h->opts.timeout_ms);
 	curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)r->max_other);
 	curl_easy_setopt(r->easy, CURLOPT_ACCEPT_ENCODING, "");

@@ -28,8 +28,10 @@
 #include "status.h"
 #include "util.h"
 
-#define MAX_CONNECTIONS		16
-#define CONNECTION_TIMEOUT_S	10
+/* A few idle clients (one address) cannot take /healthz down. */
+#define MAX_CONNECTIONS		64
+#define MAX_PER_IP		4
+#define CONNECTION_TIMEOUT_S	5
 #define BACKLOG			64
 
 /* Where to listen: a copy of the configuration's "listen". */
@@ -297,10 +299,11 @@ server_new(struct status *st, const struct where *w)
 	s->port = bound_name(fd, bound, sizeof(bound));
 	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
 	    NULL, NULL, handler, st,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,	/* first */
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_IP,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (s->mhd == NULL ||
 	    (info = MHD_get_daemon_info(s->mhd,

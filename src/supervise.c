@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "log.h"
 #include "metrics.h"
 #include "supervise.h"
@@ -114,45 +115,91 @@ supervise_configure(struct supervise *s, const struct akvd_config *cfg)
 	s->cfg = cfg;
 }
 
+/*
+ * The command's environment: akvd's without its credentials, plus the
+ * configured objects.  Built before fork(): akvd is multi-threaded.
+ */
+static char **
+command_env(struct supervise *s)
+{
+	struct buf missing = BUF_INIT;
+	const char *data;
+	char **extra = NULL, **env = NULL;
+	size_t i, n = 0, len, vlen;
+
+	if (s->cfg != NULL && s->cfg->nenv > 0 &&
+	    (extra = calloc(s->cfg->nenv, sizeof(*extra))) == NULL)
+		goto out;
+	for (i = 0; s->cfg != NULL && i < s->cfg->nenv; i++) {
+		if (sync_value(s->sync, s->cfg->env[i].object, &data,
+		    &len) == -1) {
+			(void)buf_appendf(&missing, "%s%s", missing.len ?
+			    "," : "", s->cfg->env[i].var);
+			continue;
+		}
+		/* Exactly sized: no stray copy of the value to wipe.  An
+		   environment string ends at a NUL byte. */
+		len = strnlen(data, len);
+		vlen = strlen(s->cfg->env[i].var);
+		if ((extra[n] = malloc(vlen + len + 2)) == NULL)
+			goto out;
+		memcpy(extra[n], s->cfg->env[i].var, vlen);
+		extra[n][vlen] = '=';
+		memcpy(extra[n] + vlen + 1, data, len);
+		extra[n][vlen + 1 + len] = '\0';
+		n++;
+	}
+	if (missing.len > 0)
+		log_kv(LOG_WARN, "command started without some env variables: "
+		    "their object has no value", "variables", missing.data,
+		    NULL);
+	env = child_env_new((const char *const *)extra, n);
+	goto done;
+out:
+	log_msg(LOG_ERROR, "supervise: out of memory");
+done:
+	for (i = 0; i < n; i++)
+		str_wipe_free(extra[i]);
+	free(extra);
+	buf_wipe(&missing);
+	return (env);
+}
+
 void
 supervise_start(struct supervise *s)
 {
-	const char *data;
-	char *value, pid[16];
+	char **env, pid[16];
 	sigset_t none;
-	size_t i, len;
 	pid_t p;
 
 	if (s->pid > 0)
 		return;
+	if ((env = command_env(s)) == NULL) {
+		s->fn(1, s->cookie);
+		return;
+	}
 	if ((p = fork()) == -1) {
 		log_kv(LOG_ERROR, "cannot start the command", "command",
 		    s->argv[0], "error", strerror(errno), NULL);
+		child_env_free(env);
 		s->fn(1, s->cookie);
 		return;
 	}
 	if (p == 0) {
-		/* Child: the objects it asked for, default signals. */
-		for (i = 0; s->cfg != NULL && i < s->cfg->nenv; i++) {
-			if (sync_value(s->sync, s->cfg->env[i].object, &data,
-			    &len) == -1)
-				continue;
-			if ((value = strndup(data, len)) == NULL)
-				_exit(127);
-			(void)setenv(s->cfg->env[i].var, value, 1);
-		}
-		/* Never outlive akvd, even if it is SIGKILLed. */
+		/* Child: never outlive akvd, even if it is SIGKILLed. */
 		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != s->parent)
 			_exit(127);
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		(void)signal(SIGPIPE, SIG_DFL);
-		execvp(s->argv[0], s->argv);
+		child_close_fds();
+		execvpe(s->argv[0], s->argv, env);
 		dprintf(STDERR_FILENO, "akvd: cannot run %s: %s\n",
 		    s->argv[0], strerror(errno));
 		_exit(127);
 	}
+	child_env_free(env);
 	s->pid = p;
 	ev_child_init(&s->child, child_cb, p, 0);
 	s->child.data = s;
@@ -199,13 +246,17 @@ supervise_forward(struct supervise *s, int signo)
 	if (s->pid <= 0)
 		return (0);
 	(void)kill(s->pid, signo);
-	if (signo == SIGTERM || signo == SIGINT) {
-		/* Stopping: the same grace as a restart, then SIGKILL. */
+	if ((signo == SIGTERM || signo == SIGINT) && !s->stopping) {
+		/*
+		 * Stopping: the same grace as a restart, then SIGKILL.  Armed
+		 * once: more signals must not postpone the SIGKILL.
+		 */
 		s->stopping = 1;
 		s->restarting = 0;
-		ev_timer_stop(s->loop, &s->grace);
-		ev_timer_set(&s->grace, stop_grace(s), 0.);
-		ev_timer_start(s->loop, &s->grace);
+		if (!ev_is_active(&s->grace)) {
+			ev_timer_set(&s->grace, stop_grace(s), 0.);
+			ev_timer_start(s->loop, &s->grace);
+		}
 	}
 	return (1);
 }

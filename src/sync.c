@@ -109,6 +109,8 @@ struct obj {
 					   tenant from the 401 challenge */
 	int		 changed;	/* content changed since the last
 					   snapshot written */
+	int		 written;	/* its value is in the last snapshot
+					   written */
 };
 
 struct sync {
@@ -513,6 +515,8 @@ maybe_commit(struct sync *s)
 	s->dirty = 0;
 	s->commit_retry = 0;
 	s->last_commit = time(NULL);
+	for (i = 0; i < s->nobjs; i++)
+		s->objs[i]->written = s->objs[i]->have;
 	for (i = n = 0; i < s->nobjs; i++)
 		n += s->objs[i]->have && s->objs[i]->cfg->bundle == 0;
 	snprintf(count, sizeof(count), "%zu", n);
@@ -2282,6 +2286,10 @@ sync_ready(const struct sync *s, char *why, size_t len)
 			snprintf(why, len, "%s: %s yet: %s", o->cfg->name,
 			    o->sel != NULL ? "not listed" : "no value",
 			    o->reason[0] != '\0' ? o->reason : "not fetched");
+			return (0);
+		}
+		if (o->sel == NULL && !o->written) {
+			snprintf(why, len, "%s: not written yet", o->cfg->name);
 			return (0);
 		}
 		if (o->failures > 0 && now - o->failing_since > limit) {

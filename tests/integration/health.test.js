@@ -317,3 +317,26 @@ test('/readyz: 200 with a select and a bundle configured', async (t) => {
   await a.stop();
   fx.assertNoSecretsLogged(a);
 });
+
+test('idle connections from one client do not take /healthz down', async (t) => {
+  const fx = await setup(t);
+  fx.set('db', 'idle-v1');
+  const a = fx.start(fx.write(fx.config([{ name: 'db' }], { interval: '1h', listen: '127.0.0.1:0' })));
+  const base = await endpoint(a);
+  await a.waitLog(/snapshot written/);
+  const port = Number(new URL(base).port);
+  // 20 connections from 127.0.0.2 that never send a request.
+  const idle = [];
+  t.after(() => { for (const s of idle) s.destroy(); });
+  for (let i = 0; i < 20; i++) {
+    const s = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
+    s.on('error', () => {});
+    idle.push(s);
+  }
+  await until(() => idle.every((s) => s.readyState === 'open' || s.destroyed), { what: 'the idle connections' });
+  // The probe (kubelet: another address) gets its answer within a probe's
+  // timeout, not once the idle ones time out (10 s before the fix).
+  const r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(4000) });
+  assert.equal(r.status, 200);
+  await a.stop();
+});

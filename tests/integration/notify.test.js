@@ -5,6 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { setup } = require('./lib/setup');
@@ -123,6 +124,113 @@ test('a missing pid file is retried until the app writes it', async (t) => {
   await until(() => app.events().some((e) => e.kind === 'signal' && e.sig === 'SIGUSR2'),
     { timeout: 20000, what: 'the signal after the pid file appeared' });
   assert.match(a.log(), /notification sent notify="pid_file .*late.pid" signal=USR2/);
+  await a.stop();
+});
+
+test('a pid file holding a number beyond pid_t is refused, not turned into a process group', async (t) => {
+  const fx = await setup(t);
+  fx.set('p', 'pid-v1');
+  // The app leads its own process group; 2^32 - pgid cast to pid_t is
+  // -pgid: kill() would signal the whole group.
+  const rec = path.join(fx.dir, 'app.record');
+  const app = spawn(process.execPath, [APP, rec], { stdio: 'ignore', detached: true });
+  t.after(() => app.kill('SIGKILL'));
+  await until(() => (tryRead(fx.dir, 'app.record') || '').includes('ready'), { what: 'the app' });
+  const pidFile = path.join(fx.dir, 'wrap.pid');
+  fs.writeFileSync(pidFile, `${2 ** 32 - app.pid}\n`);
+  const cfg = fx.config([{ name: 'p' }], { interval: '1h', debounce: '100ms',
+    notify: [{ signal: 'USR2', pid_file: pidFile }] });
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  fx.set('p', 'pid-v2');
+  a.kill('SIGUSR1');
+  await a.waitLog(/notification failed: will retry notify="pid_file .*wrap.pid" error="invalid pid/);
+  assert.doesNotMatch(a.log(), /notification sent/);
+  assert.doesNotMatch(tryRead(fx.dir, 'app.record'), /signal/);
+  await a.stop();
+});
+
+test('an exec notification gets neither akvd\'s credentials nor its descriptors', async (t) => {
+  const fx = await setup(t, { clientSecrets: ['sp-secret~value'] });
+  fx.secrets.add('sp-secret~value');
+  fx.set('e', 'env-v1');
+  const probe = path.join(fx.dir, 'probe');
+  // (exec >: a redirection of a command would make sh save fd 1 in fd 10.)
+  const script = 'exec > "$0.fds"; ls /proc/$$/fd; exec > "$0.env"; '
+    + 'echo "secret=${AZURE_CLIENT_SECRET-unset} header=${IDENTITY_HEADER-unset} changed=$AKVD_CHANGED"';
+  const cfg = fx.config([{ name: 'e' }], { interval: '1h', debounce: '100ms',
+    notify: [{ exec: ['/bin/sh', '-c', script, probe] }] });
+  delete cfg.auth.token_file;	// AZURE_CLIENT_SECRET + tenant + client: client_secret
+  const a = fx.start(fx.write(cfg), [], { env: { AZURE_CLIENT_SECRET: 'sp-secret~value', IDENTITY_HEADER: 'ih' } });
+  await a.waitLog(/snapshot written/);
+  fx.set('e', 'env-v2');
+  a.kill('SIGUSR1');
+  await a.waitLog(/notification finished notify="exec \/bin\/sh" result="exit 0"/);
+  assert.equal(fs.readFileSync(`${probe}.env`, 'utf8').trim(), 'secret=unset header=unset changed=e');
+  assert.deepEqual(fs.readFileSync(`${probe}.fds`, 'utf8').trim().split('\n'), ['0', '1', '2']);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
+});
+
+// Pipes akvd holds open (a leaked exec output pipe is one of them).
+function pipes(pid) {
+  return fs.readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('pipe:'); } catch (e) { return false; }
+  }).length;
+}
+
+// Gone, or a zombie waiting for whoever inherited it.
+function gone(pid) {
+  try {
+    return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch (e) {
+    return true;
+  }
+}
+
+test('an exec notification whose background process keeps its output open is killed at the timeout', async (t) => {
+  const fx = await setup(t);
+  fx.set('bg', 'bg-v0');
+  const pidFile = path.join(fx.dir, 'bg');
+  const cfg = fx.config([{ name: 'bg' }], { interval: '1h', debounce: '100ms',
+    notify: [{ exec: ['/bin/sh', '-c', 'sleep 60 & echo $! > "$0.$AKVD_CHANGED.pid"; echo started', pidFile],
+      timeout: '1s' }] });
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  const before = pipes(a.proc.pid);
+  const sleeps = [];
+  for (let i = 1; i <= 3; i++) {
+    const mark = a.lines.length;
+    fx.set('bg', `bg-v${i}`);
+    a.kill('SIGUSR1');
+    await a.waitLog(/notification finished notify="exec \/bin\/sh" result="exit 0"/, { from: mark });
+    await a.waitLog(/notification left a process holding its output: killed after the timeout notify="exec \/bin\/sh"/,
+      { from: mark });
+    sleeps.push(Number(fs.readFileSync(`${pidFile}.bg.pid`, 'utf8')));
+    fs.unlinkSync(`${pidFile}.bg.pid`);
+  }
+  assert.match(a.log(), /notification output notify="exec \/bin\/sh" line=started/);
+  for (const pid of sleeps) await until(() => gone(pid), { what: `the background sleep ${pid} killed` });
+  assert.equal(pipes(a.proc.pid), before, 'no exec output pipe left open');
+  await a.stop();
+});
+
+test('an http notification\'s own timeout bounds each attempt, not the global one', async (t) => {
+  const fx = await setup(t);
+  fx.set('h', 'http-v1');
+  // An app that accepts the connection and never answers.
+  const sockets = [];
+  const mute = net.createServer((s) => { sockets.push(s); s.on('error', () => {}); });
+  await new Promise((resolve) => mute.listen(0, '127.0.0.1', resolve));
+  t.after(() => { for (const s of sockets) s.destroy(); mute.close(); });
+  const cfg = fx.config([{ name: 'h' }], { interval: '1h', debounce: '100ms', timeout: '20s',
+    notify: [{ http: `http://127.0.0.1:${mute.address().port}/refresh`, timeout: '1s' }] });
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  fx.set('h', 'http-v2');
+  a.kill('SIGUSR1');
+  const { line } = await a.waitLog(/notification failed: will retry notify="http POST .*" error=/);
+  assert.match(line, /timed out after 1\d\d\d milliseconds/);
   await a.stop();
 });
 

@@ -33,7 +33,7 @@ test('configs akvd rejects are rejected by the schema', () => {
   for (const name of ['aliases', 'bad-objects', 'bad-vaults', 'empty-objects', 'missing-required',
     'short-interval', 'unknown-keys', 'wrong-types', 'not-object', 'bad-durations', 'bad-method',
     'cloud-bad', 'mi-conflict', 'blob-bad', 'bad-listen', 'bad-listen-port', 'bad-listen-v6',
-    'bad-listen-type', 'bad-listen-noport', 'bad-listen-brackets', 'bad-notify-http',
+    'bad-listen-type', 'bad-listen-noport', 'bad-listen-brackets', 'bad-notify-http', 'bad-notify-userinfo',
     'object-kinds-bad', 'select-bad', 'select-empty', 'bundles-bad']) {
     assert.equal(validate(read(path.join(golden, `${name}.json`))), false, name);
   }

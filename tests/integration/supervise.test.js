@@ -107,3 +107,50 @@ test('supervise configuration errors; --once cannot supervise', async (t) => {
   r = await runAkvd(['--once', '-c', p, '--', '/bin/true']);
   assert.equal(r.code, 2);
 });
+
+// The command lists its shell's descriptors and prints the variables it
+// got: akvd's credentials and kept-alive connections are not for it.
+// (exec >: a redirection of a command would make sh save fd 1 in fd 10.)
+const PROBE = 'exec > "$0.fds"; ls /proc/$$/fd; exec > "$0.env"; echo "secret=${AZURE_CLIENT_SECRET-unset} '
+  + 'header=${IDENTITY_HEADER-unset} msi=${MSI_SECRET-unset} db=${DB_PASSWORD-unset} gone=${GONE-unset} '
+  + 'keep=${KEEP_ME-unset}"';
+
+test('the command gets neither akvd\'s credentials nor its descriptors; a missing env object is warned about', async (t) => {
+  const fx = await setup(t, { clientSecrets: ['sp-secret~value'] });
+  fx.secrets.add('sp-secret~value');
+  fx.set('db-password', 'probe-v1');
+  const probe = path.join(fx.dir, 'probe');
+  const cfg = fx.config([{ name: 'db-password' }, { name: 'gone', optional: true }],
+    { interval: '1h', env: { DB_PASSWORD: 'db-password', GONE: 'gone' } });
+  delete cfg.auth.token_file;	// AZURE_CLIENT_SECRET + tenant + client: client_secret
+  const a = new Akvd(['--config', fx.write(cfg), '--', '/bin/sh', '-c', PROBE, probe], {
+    env: { AZURE_CLIENT_SECRET: 'sp-secret~value', IDENTITY_HEADER: 'ih-value', MSI_SECRET: 'msi-value',
+      KEEP_ME: 'kept' },
+  });
+  fx.procs.push(a);
+  const r = await a.exited;
+  assert.equal(r.code, 0, a.log());
+  assert.match(a.log(), /client_secret/);
+  assert.equal(fs.readFileSync(`${probe}.env`, 'utf8').trim(),
+    'secret=unset header=unset msi=unset db=probe-v1 gone=unset keep=kept');
+  assert.deepEqual(fs.readFileSync(`${probe}.fds`, 'utf8').trim().split('\n'), ['0', '1', '2']);
+  assert.match(a.log(), /command started without some env variables: their object has no value variables=GONE/);
+  fx.assertNoSecretsLogged(a);
+});
+
+test('a stream of SIGTERMs does not postpone the SIGKILL of a command that ignores them', async (t) => {
+  const fx = await setup(t);
+  fx.set('s', 'stream-v1');
+  const rec = path.join(fx.dir, 'child.record');
+  const a = supervise(fx, fx.config([{ name: 's' }], { interval: '1h', stop_grace: '2s' }),
+    [rec, path.join(fx.out, 's'), '--ignore-term']);
+  await until(() => records(rec).some((r) => r.kind === 'start'), { what: 'the command' });
+  // A SIGTERM every 300 ms, well within the 2 s grace, until akvd exits.
+  const stream = setInterval(() => a.kill('SIGTERM'), 300);
+  t.after(() => clearInterval(stream));
+  a.kill('SIGTERM');
+  await a.waitLog(/command ignored the stop signal: killing it/, { timeout: 20000 });
+  const r = await a.exited;
+  clearInterval(stream);
+  assert.equal(r.code, 137, a.log());
+});

@@ -32,9 +32,15 @@ test('the service manager is told READY, WATCHDOG, RELOADING and STOPPING', asyn
   await until(() => msgs().slice(ready).filter((m) => m === 'WATCHDOG=1').length >= 3,
     { timeout: 20000, what: `three WATCHDOG=1 pings:\n${out}` });
 
+  // MONOTONIC_USEC is CLOCK_MONOTONIC (node's hrtime on Linux), not the
+  // wall clock: between the two readings taken around the reload.
+  const t0 = process.hrtime.bigint() / 1000n;
   a.kill('SIGHUP');
   await until(() => msgs().some((m) => m.startsWith('RELOADING=1|MONOTONIC_USEC=')), { what: 'RELOADING=1' });
+  const t1 = process.hrtime.bigint() / 1000n;
   const rel = msgs().findIndex((m) => m.startsWith('RELOADING=1'));
+  const usec = BigInt(/MONOTONIC_USEC=(\d+)/.exec(msgs()[rel])[1]);
+  assert.ok(usec >= t0 && usec <= t1, `MONOTONIC_USEC=${usec} within [${t0}, ${t1}]`);
   await until(() => msgs().slice(rel + 1).some((m) => m.startsWith('READY=1')), { what: 'READY=1 after the reload' });
 
   const r = await a.stop();
