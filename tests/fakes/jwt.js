@@ -2,11 +2,26 @@
 // Minimal RS256 JWTs with node:crypto: sign, verify against a JWKS, decode.
 
 const crypto = require('node:crypto');
+const { execFileSync } = require('node:child_process');
 
 const b64u = (b) => Buffer.from(b).toString('base64url');
 
+// A new private key from the openssl CLI, as a KeyObject.  Not
+// crypto.generateKeyPairSync: Node 20 can deadlock exporting (as a JWK) a
+// key whose generation job the garbage collector finalizes at that moment
+// (KeyGenJob's destructor takes the mutex the export holds), which hung a
+// test file for good; a key imported from PEM has no such job.
+function generateKey(type = 'rsa', curve = 'P-256') {
+  const args = type === 'rsa'
+    ? ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048']
+    : ['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve}`];
+  const pem = execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return crypto.createPrivateKey(pem);
+}
+
 function keyPair() {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const privateKey = generateKey('rsa');
+  const publicKey = crypto.createPublicKey(privateKey);
   const jwk = publicKey.export({ format: 'jwk' });
   const kid = crypto.createHash('sha256').update(jwk.n).digest('base64url').slice(0, 27);
   return { privateKey, publicKey, kid, jwk: { kty: 'RSA', use: 'sig', alg: 'RS256', kid, n: jwk.n, e: jwk.e } };
@@ -50,4 +65,4 @@ function verify(token, jwks) {
   return d;
 }
 
-module.exports = { keyPair, sign, decode, verify };
+module.exports = { generateKey, keyPair, sign, decode, verify };

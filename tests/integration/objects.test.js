@@ -13,6 +13,7 @@ const { execFileSync, spawnSync } = require('node:child_process');
 const { setup } = require('./lib/setup');
 const { until, tryRead, readOut } = require('./lib/akvd');
 const { makeChain } = require('../fakes/pki');
+const { generateKey } = require('../fakes/jwt');
 
 function openssl(args, input) {
   return execFileSync('openssl', args, { input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
@@ -146,10 +147,10 @@ test('cert: the leaf of GET /certificates as PEM; key: JWK (RSA, EC P-256/384/52
   const chain = makeChain(path.join(fx.dir, 'pki'));
   fx.d.kv.setCertificate('web', { leafPem: chain.pem.leaf, pfx: chain.pfx });
   const keys = {
-    rsa: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey,
-    p256: crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey,
-    p384: crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey,
-    p521: crypto.generateKeyPairSync('ec', { namedCurve: 'P-521' }).publicKey,
+    rsa: crypto.createPublicKey(generateKey('rsa')),
+    p256: crypto.createPublicKey(generateKey('ec', 'P-256')),
+    p384: crypto.createPublicKey(generateKey('ec', 'P-384')),
+    p521: crypto.createPublicKey(generateKey('ec', 'P-521')),
   };
   for (const [n, k] of Object.entries(keys)) {
     const j = k.export({ format: 'jwk' });
