@@ -1805,31 +1805,47 @@ parse_bundle(struct parser *p, const cJSON *e, size_t bi,
 	check_bundle_keys(p, c, bi);
 }
 
+/*
+ * The top-level array ${v} ("${key}", absent or at most ${max} ${what}):
+ * a zeroed table of its ${*n} entries of ${size} bytes each, or NULL when
+ * it is absent, empty or wrong (the error recorded).
+ */
+static void *
+list_new(struct parser *p, const cJSON *v, const char *key, size_t max,
+    const char *what, size_t size, size_t *n)
+{
+	void *t;
+
+	*n = 0;
+	if (v == NULL)
+		return (NULL);
+	if (!cJSON_IsArray(v)) {
+		perr(p, key, "must be an array");
+		return (NULL);
+	}
+	if ((size_t)cJSON_GetArraySize(v) > max) {
+		perr(p, key, "must list at most %zu %s", max, what);
+		return (NULL);
+	}
+	if (cJSON_GetArraySize(v) == 0)
+		return (NULL);
+	if ((t = calloc((size_t)cJSON_GetArraySize(v), size)) == NULL) {
+		perr(p, key, "out of memory");
+		return (NULL);
+	}
+	*n = (size_t)cJSON_GetArraySize(v);
+	return (t);
+}
+
 static void
 parse_bundles(struct parser *p, const cJSON *bl, struct akvd_config *c)
 {
 	const cJSON *e;
 	size_t i = 0;
 
-	if (bl == NULL)
+	if ((c->bundles = list_new(p, bl, "bundles", CONFIG_MAX_BUNDLES,
+	    "bundles", sizeof(*c->bundles), &c->nbundles)) == NULL)
 		return;
-	if (!cJSON_IsArray(bl)) {
-		perr(p, "bundles", "must be an array");
-		return;
-	}
-	if (cJSON_GetArraySize(bl) > CONFIG_MAX_BUNDLES) {
-		perr(p, "bundles", "must list at most %d bundles",
-		    CONFIG_MAX_BUNDLES);
-		return;
-	}
-	c->nbundles = (size_t)cJSON_GetArraySize(bl);
-	if (c->nbundles == 0)
-		return;
-	if ((c->bundles = calloc(c->nbundles, sizeof(*c->bundles))) == NULL) {
-		c->nbundles = 0;
-		perr(p, "bundles", "out of memory");
-		return;
-	}
 	cJSON_ArrayForEach(e, bl) {
 		parse_bundle(p, e, i, c, &c->bundles[i]);
 		i++;
@@ -1945,25 +1961,9 @@ parse_select(struct parser *p, const cJSON *root, struct akvd_config *c)
 	const cJSON *e;
 	size_t i = 0;
 
-	if (sl == NULL)
+	if ((c->selects = list_new(p, sl, "select", CONFIG_MAX_SELECT,
+	    "entries", sizeof(*c->selects), &c->nselects)) == NULL)
 		return;
-	if (!cJSON_IsArray(sl)) {
-		perr(p, "select", "must be an array");
-		return;
-	}
-	if (cJSON_GetArraySize(sl) > CONFIG_MAX_SELECT) {
-		perr(p, "select", "must list at most %d entries",
-		    CONFIG_MAX_SELECT);
-		return;
-	}
-	c->nselects = (size_t)cJSON_GetArraySize(sl);
-	if (c->nselects == 0)
-		return;
-	if ((c->selects = calloc(c->nselects, sizeof(*c->selects))) == NULL) {
-		c->nselects = 0;
-		perr(p, "select", "out of memory");
-		return;
-	}
 	cJSON_ArrayForEach(e, sl) {
 		parse_select_entry(p, e, i, c, &c->selects[i]);
 		i++;
