@@ -37,6 +37,9 @@ void	wipe_free(void *, size_t);
 /* str_wipe_free(s): wipe_free() a NUL-terminated string. */
 void	str_wipe_free(char *);
 
+/* str_equal(a, b): nonzero if both are NULL or both hold the same string. */
+int	str_equal(const char *, const char *);
+
 /* rand_unit(): a uniformly distributed double in [0, 1) for jitter. */
 double	rand_unit(void);
 

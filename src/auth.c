@@ -139,28 +139,19 @@ cfg_copy(struct akvd_auth *dst, const struct akvd_auth *src)
 }
 
 static int
-str_eq(const char *a, const char *b)
-{
-
-	if (a == NULL || b == NULL)
-		return (a == b);
-	return (strcmp(a, b) == 0);
-}
-
-static int
 same_identity(const struct akvd_auth *a, const struct akvd_auth *b)
 {
 
-	return (a->method == b->method && str_eq(a->tenant_id, b->tenant_id) &&
-	    str_eq(a->client_id, b->client_id) &&
-	    str_eq(a->token_file, b->token_file) &&
-	    str_eq(a->authority_host, b->authority_host) &&
-	    str_eq(a->client_secret_file, b->client_secret_file) &&
-	    str_eq(a->certificate_file, b->certificate_file) &&
-	    str_eq(a->object_id, b->object_id) &&
-	    str_eq(a->resource_id, b->resource_id) &&
-	    str_eq(a->imds_endpoint, b->imds_endpoint) &&
-	    str_eq(a->identity_endpoint, b->identity_endpoint));
+	return (a->method == b->method && str_equal(a->tenant_id, b->tenant_id) &&
+	    str_equal(a->client_id, b->client_id) &&
+	    str_equal(a->token_file, b->token_file) &&
+	    str_equal(a->authority_host, b->authority_host) &&
+	    str_equal(a->client_secret_file, b->client_secret_file) &&
+	    str_equal(a->certificate_file, b->certificate_file) &&
+	    str_equal(a->object_id, b->object_id) &&
+	    str_equal(a->resource_id, b->resource_id) &&
+	    str_equal(a->imds_endpoint, b->imds_endpoint) &&
+	    str_equal(a->identity_endpoint, b->identity_endpoint));
 }
 
 /* Methods that ask Entra ID directly, and so need a tenant. */

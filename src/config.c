@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "duration.h"
+#include "util.h"
 
 #define MAX_CONFIG_SIZE		(1024 * 1024)
 #define MIN_INTERVAL_MS		1000
@@ -3101,15 +3102,6 @@ out:
 	return (rc);
 }
 
-static int
-same(const char *a, const char *b)
-{
-
-	if (a == NULL || b == NULL)
-		return (a == b);
-	return (strcmp(a, b) == 0);
-}
-
 /*
  * config_object_same_source(a, b): nonzero if ${a} and ${b} fetch the same
  * thing (name, type, version, vault) and render it the same way (encoding,
@@ -3121,9 +3113,9 @@ config_object_same_source(const struct akvd_object *a,
 {
 
 	if (a->type == OBJ_BLOB || b->type == OBJ_BLOB)
-		return (a->type == b->type && same(a->url, b->url));
-	return (a->type == b->type && same(a->name, b->name) &&
-	    same(a->version, b->version) && same(a->vault, b->vault) &&
+		return (a->type == b->type && str_equal(a->url, b->url));
+	return (a->type == b->type && str_equal(a->name, b->name) &&
+	    str_equal(a->version, b->version) && str_equal(a->vault, b->vault) &&
 	    a->encoding == b->encoding && a->format == b->format &&
 	    a->split == b->split && a->history == b->history);
 }

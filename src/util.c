@@ -96,6 +96,15 @@ str_wipe_free(char *s)
 	wipe_free(s, strlen(s));
 }
 
+int
+str_equal(const char *a, const char *b)
+{
+
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
 double
 rand_unit(void)
 {

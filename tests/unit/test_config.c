@@ -20,6 +20,7 @@
 #include "unit.h"
 
 #include "config.h"
+#include "util.h"
 
 #define GOLDEN_DIR	"../config"
 
@@ -123,15 +124,6 @@ print(const struct akvd_config *cfg)
 	return (out);
 }
 
-static int
-str_eq(const char *a, const char *b)
-{
-
-	if (a == NULL || b == NULL)
-		return (a == b);
-	return (strcmp(a, b) == 0);
-}
-
 /*
  * Nonzero if ${a} and ${b} configure the same thing (how the auth method
  * was chosen aside: a printed config names it).
@@ -143,34 +135,34 @@ config_equal(const struct akvd_config *a, const struct akvd_config *b)
 	size_t i;
 	char **p, **q;
 
-	if (!str_eq(a->output_dir, b->output_dir) ||
+	if (!str_equal(a->output_dir, b->output_dir) ||
 	    a->interval_ms != b->interval_ms ||
 	    a->timeout_ms != b->timeout_ms ||
 	    a->max_response != b->max_response ||
 	    a->concurrency != b->concurrency ||
-	    !str_eq(a->vault, b->vault) || !str_eq(a->cloud, b->cloud) ||
-	    !str_eq(a->vault_suffix, b->vault_suffix) ||
-	    !str_eq(a->vault_scope, b->vault_scope) ||
-	    !str_eq(a->ca_file, b->ca_file) || a->nobjects != b->nobjects ||
+	    !str_equal(a->vault, b->vault) || !str_equal(a->cloud, b->cloud) ||
+	    !str_equal(a->vault_suffix, b->vault_suffix) ||
+	    !str_equal(a->vault_scope, b->vault_scope) ||
+	    !str_equal(a->ca_file, b->ca_file) || a->nobjects != b->nobjects ||
 	    a->nnotify != b->nnotify || a->debounce_ms != b->debounce_ms)
 		return (0);
-	if (x->method != y->method || !str_eq(x->tenant_id, y->tenant_id) ||
-	    !str_eq(x->client_id, y->client_id) ||
-	    !str_eq(x->token_file, y->token_file) ||
-	    !str_eq(x->authority_host, y->authority_host) ||
-	    !str_eq(x->client_secret_file, y->client_secret_file) ||
-	    !str_eq(x->certificate_file, y->certificate_file) ||
-	    !str_eq(x->object_id, y->object_id) ||
-	    !str_eq(x->resource_id, y->resource_id) ||
-	    !str_eq(x->imds_endpoint, y->imds_endpoint) ||
-	    !str_eq(x->identity_endpoint, y->identity_endpoint))
+	if (x->method != y->method || !str_equal(x->tenant_id, y->tenant_id) ||
+	    !str_equal(x->client_id, y->client_id) ||
+	    !str_equal(x->token_file, y->token_file) ||
+	    !str_equal(x->authority_host, y->authority_host) ||
+	    !str_equal(x->client_secret_file, y->client_secret_file) ||
+	    !str_equal(x->certificate_file, y->certificate_file) ||
+	    !str_equal(x->object_id, y->object_id) ||
+	    !str_equal(x->resource_id, y->resource_id) ||
+	    !str_equal(x->imds_endpoint, y->imds_endpoint) ||
+	    !str_equal(x->identity_endpoint, y->identity_endpoint))
 		return (0);
 	for (i = 0; i < a->nobjects; i++) {
 		const struct akvd_object *o = &a->objects[i],
 		    *r = &b->objects[i];
 
 		if (!config_object_same_source(o, r) ||
-		    !str_eq(o->alias, r->alias) || o->mode != r->mode ||
+		    !str_equal(o->alias, r->alias) || o->mode != r->mode ||
 		    o->optional != r->optional)
 			return (0);
 	}
@@ -180,14 +172,14 @@ config_equal(const struct akvd_config *a, const struct akvd_config *b)
 
 		if (n->kind != m->kind || n->signo != m->signo ||
 		    n->timeout_ms != m->timeout_ms ||
-		    !str_eq(n->pid_file, m->pid_file) ||
-		    !str_eq(n->process, m->process) ||
-		    !str_eq(n->url, m->url) || !str_eq(n->method, m->method) ||
+		    !str_equal(n->pid_file, m->pid_file) ||
+		    !str_equal(n->process, m->process) ||
+		    !str_equal(n->url, m->url) || !str_equal(n->method, m->method) ||
 		    (n->argv == NULL) != (m->argv == NULL))
 			return (0);
 		for (p = n->argv, q = m->argv; p != NULL && *p != NULL; p++,
 		    q++)
-			if (!str_eq(*p, *q))
+			if (!str_equal(*p, *q))
 				return (0);
 	}
 	return (1);
