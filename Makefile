@@ -49,7 +49,7 @@ build/san/obj/%.o: src/%.c $(HDR) | build/san/obj
 build/san/akvd: daemon/main.c $(SAN_OBJ) $(HDR)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ daemon/main.c $(SAN_OBJ) $(LDFLAGS) $(LDLIBS)
 
-build/san/test_%: tests/unit/test_%.c $(SAN_OBJ) $(HDR) tests/unit/unit.h
+build/san/test_%: tests/unit/test_%.c $(SAN_OBJ) $(HDR) $(wildcard tests/unit/*.h)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -O1 $(SAN) -Wno-missing-prototypes \
 	    -o $@ $< $(SAN_OBJ) $(LDFLAGS) $(LDLIBS) -lcmocka
 

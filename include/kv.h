@@ -45,8 +45,10 @@ struct kv_secret {
 	char	*value;		/* owned, NUL-terminated; wiped by clear */
 	size_t	 len;
 	char	*version;	/* owned: last path segment of "id" */
-	char	*content_type;	/* owned, or NULL */
+	char	*content_type;	/* owned, or NULL; a hint only */
 	int	 enabled;	/* attributes.enabled, default 1 */
+	int	 managed;	/* the secret backs a Key Vault certificate:
+				   "kid" present or "managed": true */
 };
 
 /*

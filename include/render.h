@@ -2,8 +2,10 @@
  * render.h - what Key Vault returns, turned into the bytes of files.
  *
  * A secret's value is decoded (encoding utf-8, base64, hex); a
- * certificate-backed secret (contentType application/x-pkcs12, base64 PFX
- * with an empty password, or application/x-pem-file) becomes PEM (PKCS#8
+ * certificate-backed secret (Key Vault's "managed" secret of a
+ * certificate, or one the configuration asks to read as a certificate;
+ * contentType application/x-pkcs12, base64 PFX with an empty password, or
+ * application/x-pem-file) becomes PEM (PKCS#8
  * "PRIVATE KEY", then the chain ordered leaf -> intermediates -> root) or
  * PKCS#12; a certificate's "cer" becomes a PEM certificate; a key's JWK
  * (RSA, EC on P-256, P-384, P-521, P-256K) becomes a "PUBLIC KEY" PEM.
@@ -20,17 +22,24 @@
 #include "util.h"
 
 /*
- * render_object(obj, value, len, content_type, out, err, errlen): the
- * files of ${obj} from the value Key Vault returned (a secret's value, a
- * certificate's "cer", a key's JWK as JSON): ${out}[0] is the alias; with
- * "split", ${out}[1], [2], [3] are the .key, .crt (leaf and
+ * render_object(obj, value, len, content_type, managed, out, err, errlen):
+ * the files of ${obj} from the value Key Vault returned (a secret's value,
+ * a certificate's "cer", a key's JWK as JSON): ${out}[0] is the alias;
+ * with "split", ${out}[1], [2], [3] are the .key, .crt (leaf and
  * intermediates) and .ca.crt (the self-signed roots, possibly none)
- * files.  ${out} has room for CONFIG_SPLIT_FILES empty buffers, which the
- * caller releases with buf_wipe whatever the result.  Returns 0, or -1
- * with a message in ${err}.
+ * files.  A secret is read as a certificate (PKCS#12 when ${content_type}
+ * says application/x-pkcs12, else PEM) only when ${managed} (Key Vault
+ * says it backs a certificate) or the configuration asks for one
+ * ("format" pem or pfx, "split"); otherwise its bytes are written after
+ * "encoding", whatever ${content_type} (a free-form hint) says.  Without a
+ * content type a value asked for as a certificate is PEM if it starts
+ * as PEM, else base64 PKCS#12.  ${out} has room for CONFIG_SPLIT_FILES
+ * empty buffers, which the caller releases with buf_wipe whatever the
+ * result.  Returns 0, or -1 with a message in ${err}, which names the
+ * setting that asked for a certificate when one did.
  */
 int	render_object(const struct akvd_object *, const char *, size_t,
-	    const char *, struct buf *, char *, size_t);
+	    const char *, int, struct buf *, char *, size_t);
 
 /*
  * render_base64(s, len, url, out): decode base64 (with ${url}, the

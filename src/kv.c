@@ -196,6 +196,9 @@ kv_parse_object(const char *body, size_t len, enum kv_kind kind,
 	en = cJSON_GetObjectItemCaseSensitive(attr, "enabled");
 	out->enabled = cJSON_IsFalse(en) ? 0 : 1;
 	ct = cJSON_GetObjectItemCaseSensitive(j, "contentType");
+	out->managed = kind == KV_SECRET &&
+	    (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "managed")) ||
+	    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "kid")));
 	if (kind == KV_KEY) {
 		if ((text = cJSON_PrintUnformatted(v)) == NULL) {
 			snprintf(err, errlen, "out of memory");

@@ -686,21 +686,63 @@ has_prefix_ci(const char *s, const char *p)
 	return (s != NULL && strncasecmp(s, p, strlen(p)) == 0);
 }
 
+/* Nonzero if ${s} (${len} bytes) starts, after white space, as PEM does. */
+static int
+looks_like_pem(const char *s, size_t len)
+{
+	static const char begin[] = "-----BEGIN ";
+
+	while (len > 0 && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	return (len >= sizeof(begin) - 1 &&
+	    memcmp(s, begin, sizeof(begin) - 1) == 0);
+}
+
 /*
- * render_object(obj, value, len, content_type, out, err, errlen): the
- * files of ${obj} from the value Key Vault returned (a secret's value, a
- * certificate's "cer", a key's JWK as JSON): ${out}[0] is the alias; with
- * "split", ${out}[1], [2], [3] are the .key, .crt (leaf and
+ * The setting that asked for a certificate, as the configuration spells
+ * it, or NULL when none did.
+ */
+static const char *
+cert_setting(const struct akvd_object *obj)
+{
+
+	switch (obj->format) {
+	case FMT_PEM:
+		return ("\"format\": \"pem\"");
+	case FMT_PFX:
+		return ("\"format\": \"pfx\"");
+	default:
+		return (obj->split ? "\"split\": true" : NULL);
+	}
+}
+
+/*
+ * render_object(obj, value, len, content_type, managed, out, err, errlen):
+ * the files of ${obj} from the value Key Vault returned (a secret's value,
+ * a certificate's "cer", a key's JWK as JSON): ${out}[0] is the alias;
+ * with "split", ${out}[1], [2], [3] are the .key, .crt (leaf and
  * intermediates) and .ca.crt (the self-signed roots, possibly none)
- * files.  ${out} has room for CONFIG_SPLIT_FILES empty buffers, which the
- * caller releases with buf_wipe whatever the result.  Returns 0, or -1
- * with a message in ${err}.
+ * files.  A secret is read as a certificate (PKCS#12 when ${content_type}
+ * says application/x-pkcs12, else PEM) only when ${managed} (Key Vault
+ * says it backs a certificate) or the configuration asks for one
+ * ("format" pem or pfx, "split"); otherwise its bytes are written after
+ * "encoding", whatever ${content_type} (a free-form hint) says.  Without a
+ * content type a value asked for as a certificate is PEM if it starts
+ * as PEM, else base64 PKCS#12.  ${out} has room for CONFIG_SPLIT_FILES
+ * empty buffers, which the caller releases with buf_wipe whatever the
+ * result.  Returns 0, or -1 with a message in ${err}, which names the
+ * setting that asked for a certificate when one did.
  */
 int
 render_object(const struct akvd_object *obj, const char *value, size_t len,
-    const char *content_type, struct buf *out, char *err, size_t errlen)
+    const char *content_type, int managed, struct buf *out, char *err,
+    size_t errlen)
 {
-	int pkcs12, pem;
+	const char *setting;
+	char why[192];
+	int pkcs12, guessed = 0;
 
 	switch (obj->type) {
 	case OBJ_CERT:
@@ -710,14 +752,27 @@ render_object(const struct akvd_object *obj, const char *value, size_t len,
 	default:
 		break;
 	}
-	pkcs12 = has_prefix_ci(content_type, CT_PKCS12);
-	pem = has_prefix_ci(content_type, CT_PEM);
-	if (obj->encoding == ENC_UTF8 && (pkcs12 || pem))
-		return (render_certificate(obj, value, len, pkcs12, out, err,
-		    errlen));
-	if (obj->format != FMT_AUTO || obj->split) {
-		snprintf(err, errlen, "not a certificate: \"format\" and "
-		    "\"split\" need contentType %s or %s", CT_PKCS12, CT_PEM);
+	setting = cert_setting(obj);
+	if (obj->encoding == ENC_UTF8 && (managed || setting != NULL)) {
+		if (has_prefix_ci(content_type, CT_PKCS12))
+			pkcs12 = 1;
+		else if (has_prefix_ci(content_type, CT_PEM))
+			pkcs12 = 0;
+		else {
+			pkcs12 = !looks_like_pem(value, len);
+			guessed = pkcs12;
+		}
+		if (render_certificate(obj, value, len, pkcs12, out, why,
+		    sizeof(why)) == 0)
+			return (0);
+		if (guessed)
+			snprintf(why, sizeof(why), "the value is neither PEM "
+			    "nor a PKCS#12 file");
+		if (setting != NULL)
+			snprintf(err, errlen, "%s asks for a certificate, but "
+			    "%s", setting, why);
+		else
+			snprintf(err, errlen, "%s", why);
 		return (-1);
 	}
 	switch (obj->encoding) {

@@ -811,7 +811,7 @@ obj_render(struct obj *o, const struct http_response *r, struct buf *out,
 	else if (!sec.enabled)
 		obj_failure(o, "version is disabled", NULL, 0, -1);
 	else if (render_object(o->cfg, sec.value, sec.len, sec.content_type,
-	    out, err, sizeof(err)) == -1)
+	    sec.managed, out, err, sizeof(err)) == -1)
 		obj_failure(o, "cannot render the object", err, 0, -1);
 	else {
 		*version = sec.version;

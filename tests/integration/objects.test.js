@@ -339,3 +339,63 @@ test('uid and gid: files owned as configured; without CAP_CHOWN a clear error na
   assert.match(b.log(), /cannot set the owner of a file.*object=owned.*file=owned.*owner=1234:2345.*Operation not permitted.*CAP_CHOWN/);
   assert.equal(fs.existsSync(path.join(out2, 'owned')), false);
 });
+
+test('a content type is a hint: a secret that backs no certificate is written as it is', async (t) => {
+  const fx = await setup(t);
+  const one = makeChain(path.join(fx.dir, 'pki1'));
+  const two = makeChain(path.join(fx.dir, 'pki2'), { cn: 'other.example.com' });
+  const cas = one.pem.root + two.pem.root;
+  // The portal's "Content type" and Terraform's content_type are free text.
+  fx.d.kv.setSecret('ca-bundle', cas, { contentType: 'application/x-pem-file' });
+  fx.d.kv.setSecret('not-a-pfx', 'hunter2:not base64!', { contentType: 'application/x-pkcs12' });
+  fx.d.kv.setSecret('key-only', one.key, { contentType: 'Application/X-PEM-File; charset=utf-8' });
+  fx.d.kv.setSecret('chain-no-key', one.pem.leaf + one.pem.inter, { contentType: 'application/x-pem-file' });
+  const objects = [{ name: 'ca-bundle', alias: 'ca/bundle.pem' }, { name: 'not-a-pfx' },
+    { name: 'key-only' }, { name: 'chain-no-key' }];
+  const a = await once(fx, objects);
+  assert.equal(a.code, 0, a.log());
+  assert.equal(readOut(fx.out, 'ca/bundle.pem'), cas);
+  assert.deepEqual(subjects(readOut(fx.out, 'ca/bundle.pem')), ['akvd test root', 'akvd test root']);
+  // openssl reads both anchors from the file as written.
+  assert.match(openssl(['verify', '-CAfile', path.join(fx.out, 'ca/bundle.pem'),
+    '-untrusted', one.files.inter, one.files.leaf]), /: OK/);
+  assert.equal(readOut(fx.out, 'not-a-pfx'), 'hunter2:not base64!');
+  assert.equal(readOut(fx.out, 'key-only'), one.key);
+  assert.equal(readOut(fx.out, 'chain-no-key'), one.pem.leaf + one.pem.inter);
+  assert.doesNotMatch(a.log(), /cannot render/);
+
+  // The daemon is ready with them: /readyz says 200.
+  const d = fx.start(fx.write(fx.config(objects, { listen: '127.0.0.1:0' })));
+  const { line } = await d.waitLog(/health endpoint listening .*address=127\.0\.0\.1:\d+/);
+  const base = `http://127.0.0.1:${/address=127\.0\.0\.1:(\d+)/.exec(line)[1]}`;
+  await until(async () => (await fetch(`${base}/readyz`)).status === 200, { what: '/readyz 200' });
+  await d.stop();
+  fx.assertNoSecretsLogged(a);
+  fx.assertNoSecretsLogged(d);
+});
+
+test('a certificate format the configuration asks for and cannot get: the error names the setting', async (t) => {
+  const fx = await setup(t);
+  const chain = makeChain(path.join(fx.dir, 'pki'));
+  fx.d.kv.setSecret('roots', chain.pem.root + chain.pem.inter, { contentType: 'application/x-pem-file' });
+  fx.d.kv.setSecret('text', 'just text');
+  // Asked for explicitly, a plain secret holding a key and its chain is read
+  // as a certificate whatever its content type.
+  fx.d.kv.setSecret('kv-pem', chain.kvPem);
+  const cases = [
+    [{ name: 'roots', format: 'pfx' }, /\\"format\\": \\"pfx\\" asks for a certificate, but the PEM value has no readable private key/],
+    [{ name: 'roots', split: true }, /\\"split\\": true asks for a certificate, but the PEM value has no readable private key/],
+    [{ name: 'text', format: 'pem' }, /\\"format\\": \\"pem\\" asks for a certificate, but the value is neither PEM nor a PKCS#12 file/],
+  ];
+  for (const [obj, re] of cases) {
+    const a = await once(fx, [obj]);
+    assert.equal(a.code, 1, a.log());
+    assert.match(a.log(), re);
+    assert.equal(tryRead(fx.out, obj.name), null);
+  }
+  const a = await once(fx, [{ name: 'kv-pem', split: true }]);
+  assert.equal(a.code, 0, a.log());
+  assertKeyAndChain(fx.out, 'kv-pem', chain);
+  assert.deepEqual(subjects(readOut(fx.out, 'kv-pem.ca.crt')), ['akvd test root']);
+  fx.assertNoSecretsLogged(a);
+});

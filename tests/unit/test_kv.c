@@ -246,6 +246,42 @@ test_parse_cert_and_key(void **state)
 }
 
 static void
+test_parse_managed(void **state)
+{
+	static const struct {
+		const char	*body;
+		int		 managed;
+	} cases[] = {
+		/* A certificate's secret: "kid" and "managed". */
+		{ "{\"value\":\"x\",\"id\":\"https://v/secrets/w/1\","
+		  "\"kid\":\"https://v/keys/w/1\",\"managed\":true,"
+		  "\"contentType\":\"application/x-pkcs12\"}", 1 },
+		{ "{\"value\":\"x\",\"id\":\"https://v/secrets/w/1\","
+		  "\"managed\":true}", 1 },
+		{ "{\"value\":\"x\",\"id\":\"https://v/secrets/w/1\","
+		  "\"kid\":\"https://v/keys/w/1\"}", 1 },
+		/* A content type alone is a hint, not a certificate. */
+		{ "{\"value\":\"x\",\"id\":\"https://v/secrets/w/1\","
+		  "\"contentType\":\"application/x-pem-file\"}", 0 },
+		{ "{\"value\":\"x\",\"id\":\"https://v/secrets/w/1\","
+		  "\"managed\":false,\"kid\":null}", 0 },
+		{ "{\"value\":\"x\",\"id\":\"https://v/secrets/w/1\","
+		  "\"managed\":\"true\"}", 0 },
+	};
+	struct kv_secret s;
+	char err[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(kv_parse_object(cases[i].body,
+		    strlen(cases[i].body), KV_SECRET, &s, err, sizeof(err)), 0);
+		assert_int_equal(s.managed, cases[i].managed);
+		kv_secret_clear(&s);
+	}
+}
+
+static void
 test_parse_list(void **state)
 {
 	struct kv_list l;
@@ -356,6 +392,7 @@ main(void)
 		cmocka_unit_test(test_resource_matches),
 		cmocka_unit_test(test_object_urls),
 		cmocka_unit_test(test_parse_cert_and_key),
+		cmocka_unit_test(test_parse_managed),
 		cmocka_unit_test(test_parse_list),
 		cmocka_unit_test(test_parse_list_hostile),
 	};

@@ -10,6 +10,8 @@
 
 #include "render.h"
 
+#include "pem_fixtures.h"
+
 #define S(s)	s, sizeof(s) - 1
 
 static void
@@ -108,8 +110,32 @@ test_jwk(void **state)
 }
 
 static void
+out_wipe(struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
+		buf_wipe(&out[i]);
+}
+
+/* render_object(o, value, content type, managed): 0 or -1, ${err} set. */
+static int
+render(const struct akvd_object *o, const char *v, const char *ct,
+    int managed, struct buf *out, char *err)
+{
+
+	out_wipe(out);
+	err[0] = '\0';
+	return (render_object(o, v, strlen(v), ct, managed, out, err, 256));
+}
+
+static void
 test_object(void **state)
 {
+	static const char two_cas[] = PEM_CA1 PEM_CA2;
+	static const char *const hints[] = { "application/x-pem-file",
+	    "Application/X-PEM-File; charset=utf-8", "application/x-pkcs12",
+	    "text/plain", NULL };
 	struct akvd_object o;
 	struct buf out[CONFIG_SPLIT_FILES];
 	char err[256];
@@ -119,26 +145,85 @@ test_object(void **state)
 	memset(&o, 0, sizeof(o));
 	memset(out, 0, sizeof(out));
 	o.encoding = ENC_HEX;
-	assert_int_equal(render_object(&o, S("414243"), NULL, out, err,
-	    sizeof(err)), 0);
+	assert_int_equal(render(&o, "414243", NULL, 0, out, err), 0);
 	assert_string_equal(out[0].data, "ABC");
-	buf_wipe(&out[0]);
-	/* "format" needs a certificate. */
+
+	/*
+	 * A content type is a hint: a secret that does not back a
+	 * certificate is written as it is, whatever the hint says (two CA
+	 * certificates and no key; not base64; a key alone).
+	 */
 	o.encoding = ENC_UTF8;
-	o.format = FMT_PEM;
-	assert_int_equal(render_object(&o, S("plain"), "text/plain", out, err,
-	    sizeof(err)), -1);
-	assert_non_null(strstr(err, "not a certificate"));
-	/* A certificate's secret that is neither PKCS#12 nor a key + cert. */
-	o.format = FMT_AUTO;
-	assert_int_equal(render_object(&o, S("bm90IGEgcGZ4"),
-	    "application/x-pkcs12", out, err, sizeof(err)), -1);
+	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		assert_int_equal(render(&o, two_cas, hints[i], 0, out, err),
+		    0);
+		assert_int_equal(out[0].len, strlen(two_cas));
+		assert_memory_equal(out[0].data, two_cas, out[0].len);
+		assert_int_equal(render(&o, "not base64 !", hints[i], 0, out,
+		    err), 0);
+		assert_string_equal(out[0].data, "not base64 !");
+		assert_int_equal(render(&o, PEM_LEAF_KEY, hints[i], 0, out,
+		    err), 0);
+		assert_string_equal(out[0].data, PEM_LEAF_KEY);
+		assert_null(out[1].data);
+	}
+
+	/* Key Vault says it backs a certificate: rendered, or an error. */
+	assert_int_equal(render(&o, "bm90IGEgcGZ4", "application/x-pkcs12", 1,
+	    out, err), -1);
 	assert_string_equal(err, "the value is not a PKCS#12 file");
-	assert_int_equal(render_object(&o, S("-----BEGIN CERTIFICATE-----\n"),
-	    "application/x-pem-file", out, err, sizeof(err)), -1);
+	assert_int_equal(render(&o, two_cas, "application/x-pem-file", 1, out,
+	    err), -1);
 	assert_string_equal(err, "the PEM value has no readable private key");
-	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
-		buf_wipe(&out[i]);
+	assert_int_equal(render(&o, PEM_LEAF PEM_LEAF_KEY,
+	    "application/x-pem-file", 1, out, err), 0);
+	/* PKCS#8 key first, then the certificate. */
+	assert_non_null(strstr(out[0].data, "-----BEGIN PRIVATE KEY-----"));
+	assert_true(strstr(out[0].data, "PRIVATE KEY") <
+	    strstr(out[0].data, "BEGIN CERTIFICATE"));
+
+	/*
+	 * The configuration asks for a certificate: the error names the
+	 * setting; without a content type, PEM is told from PKCS#12 by its
+	 * first line.
+	 */
+	o.format = FMT_PEM;
+	assert_int_equal(render(&o, "plain", "text/plain", 0, out, err), -1);
+	assert_string_equal(err, "\"format\": \"pem\" asks for a "
+	    "certificate, but the value is neither PEM nor a PKCS#12 file");
+	assert_int_equal(render(&o, "bm90IGEgcGZ4", NULL, 0, out, err), -1);
+	assert_string_equal(err, "\"format\": \"pem\" asks for a "
+	    "certificate, but the value is neither PEM nor a PKCS#12 file");
+	assert_int_equal(render(&o, "bm90IGEgcGZ4", "application/x-pkcs12", 0,
+	    out, err), -1);
+	assert_string_equal(err, "\"format\": \"pem\" asks for a "
+	    "certificate, but the value is not a PKCS#12 file");
+	assert_int_equal(render(&o, two_cas, "application/x-pem-file", 0, out,
+	    err), -1);
+	assert_string_equal(err, "\"format\": \"pem\" asks for a "
+	    "certificate, but the PEM value has no readable private key");
+	assert_int_equal(render(&o, "\r\n\n" PEM_LEAF_KEY PEM_LEAF, NULL, 0, out,
+	    err), 0);
+	assert_non_null(strstr(out[0].data, "-----BEGIN CERTIFICATE-----"));
+	o.format = FMT_PFX;
+	assert_int_equal(render(&o, two_cas, NULL, 0, out, err), -1);
+	assert_string_equal(err, "\"format\": \"pfx\" asks for a "
+	    "certificate, but the PEM value has no readable private key");
+	assert_int_equal(render(&o, PEM_LEAF_KEY PEM_LEAF, "text/plain", 0,
+	    out, err), 0);
+	/* A DER PKCS#12 file: a SEQUENCE. */
+	assert_true(out[0].len > 100);
+	assert_int_equal((unsigned char)out[0].data[0], 0x30);
+	o.format = FMT_AUTO;
+	o.split = 1;
+	assert_int_equal(render(&o, two_cas, NULL, 0, out, err), -1);
+	assert_string_equal(err, "\"split\": true asks for a certificate, "
+	    "but the PEM value has no readable private key");
+	assert_int_equal(render(&o, PEM_LEAF_KEY PEM_LEAF, NULL, 0, out, err),
+	    0);
+	assert_non_null(strstr(out[1].data, "PRIVATE KEY"));
+	assert_string_equal(out[2].data, PEM_LEAF);
+	out_wipe(out);
 }
 
 static void

@@ -1,0 +1,53 @@
+/*
+ * pem_fixtures.h - PEM test data for test_render.c: two self-signed CA
+ * certificates and a key with its self-signed certificate (EC P-256,
+ * made with "openssl req -x509 -newkey ec", valid until 2126; test data
+ * only, trusted by nothing).
+ */
+#ifndef AKVD_PEM_FIXTURES_H
+#define AKVD_PEM_FIXTURES_H
+
+#define PEM_CA1 \
+	"-----BEGIN CERTIFICATE-----\n" \
+	"MIIBczCCARmgAwIBAgIUbLLckOo6wQ1EXyCNRdCWxLGKqBMwCgYIKoZIzj0EAwIw\n" \
+	"DjEMMAoGA1UEAwwDY2ExMCAXDTI2MTEyOTIyNDEwN1oYDzIxMjYxMTA1MjI0MTA3\n" \
+	"WjAOMQwwCgYDVQQDDANjYTEwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARWmUoG\n" \
+	"PSlgHFmcd2146vPcDrKJVZFg952uiXUWSkZTd/4Zl8JcNL2OqJcoYfTA4GUbDO+R\n" \
+	"WdCQ0WRwiHFsTn+to1MwUTAdBgNVHQ4EFgQUf6mObyZu9BF7tQ7i15bhCeCVzEgw\n" \
+	"HwYDVR0jBBgwFoAUf6mObyZu9BF7tQ7i15bhCeCVzEgwDwYDVR0TAQH/BAUwAwEB\n" \
+	"/zAKBggqhkjOPQQDAgNIADBFAiEAr6pKwzcJB2ARMep+swfsFYyQX2QUlovGGWeu\n" \
+	"BrQNSzsCIGF2MWtoGQWGDS2+cfDBtJu5EOMJ1X7vWQa0CGh7Lwgw\n" \
+	"-----END CERTIFICATE-----\n"
+
+#define PEM_CA2 \
+	"-----BEGIN CERTIFICATE-----\n" \
+	"MIIBdDCCARmgAwIBAgIUAzd7bVserEr0QGBNYqHqYDf9sfMwCgYIKoZIzj0EAwIw\n" \
+	"DjEMMAoGA1UEAwwDY2EyMCAXDTI2MTEyOTIyNDEwN1oYDzIxMjYxMTA1MjI0MTA3\n" \
+	"WjAOMQwwCgYDVQQDDANjYTIwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAT4U6Jy\n" \
+	"CaTsrftR6/AH2yqxyNp7FeXi2q8Zgn7eOIeHeLcfgR7uPHA7pTQurSsXDCHAbQYn\n" \
+	"C0+sxyUw8A5pS49po1MwUTAdBgNVHQ4EFgQUYI6fsduAni7cecdMErUOY6xM31Yw\n" \
+	"HwYDVR0jBBgwFoAUYI6fsduAni7cecdMErUOY6xM31YwDwYDVR0TAQH/BAUwAwEB\n" \
+	"/zAKBggqhkjOPQQDAgNJADBGAiEAi/vLtE2BNqyZ7xie7zP/P5BX6j8hTnMtkgpV\n" \
+	"hs31TrgCIQCr0ZDy1umO39sjF6NejJkCG9fR0ypfTUi/8lznBgmvwQ==\n" \
+	"-----END CERTIFICATE-----\n"
+
+#define PEM_LEAF_KEY \
+	"-----BEGIN PRIVATE KEY-----\n" \
+	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgrA0TSD07DP7UmG86\n" \
+	"b9VbINYILijDTjKc9Z/vMBUqsaGhRANCAAQOykWAlmn2DIhYMtJAd0LUw2H2Jpby\n" \
+	"6lQUP3DjRCxLa3eXni5B7Wa7bPrVQhl82qM7ZG4fPAz/6IAHoqH5sP6q\n" \
+	"-----END PRIVATE KEY-----\n"
+
+#define PEM_LEAF \
+	"-----BEGIN CERTIFICATE-----\n" \
+	"MIIBdDCCARugAwIBAgIUd3ep0tQH9uHjThJ+I7P/K14NA2owCgYIKoZIzj0EAwIw\n" \
+	"DzENMAsGA1UEAwwEbGVhZjAgFw0yNjExMjkyMjQxMDdaGA8yMTI2MTEwNTIyNDEw\n" \
+	"N1owDzENMAsGA1UEAwwEbGVhZjBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABA7K\n" \
+	"RYCWafYMiFgy0kB3QtTDYfYmlvLqVBQ/cONELEtrd5eeLkHtZrts+tVCGXzaoztk\n" \
+	"bh88DP/ogAeiofmw/qqjUzBRMB0GA1UdDgQWBBT8FEYMN71305vCQhx21vwzBQEt\n" \
+	"zjAfBgNVHSMEGDAWgBT8FEYMN71305vCQhx21vwzBQEtzjAPBgNVHRMBAf8EBTAD\n" \
+	"AQH/MAoGCCqGSM49BAMCA0cAMEQCIEOLj9A3g+Jar8wCVdzjQ9I2PpLYV9XIQICz\n" \
+	"qtay2K58AiBVLoB/74g7MBdn/LNha2VsuNI1V3QkKZXiwlVEhzHnXg==\n" \
+	"-----END CERTIFICATE-----\n"
+
+#endif /* !AKVD_PEM_FIXTURES_H */
