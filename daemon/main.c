@@ -54,8 +54,10 @@ struct akvd {
 	ev_timer	 watchdog;
 	ev_stat		 config_stat;	/* the configuration file changed */
 	ev_stat		 config_dir_stat; /* or its directory (a ConfigMap) */
+	ev_stat		 config_real_stat; /* or the file it resolves to */
 	ev_timer	 config_settle;	/* then reload, once it settled */
 	char		*config_dir;
+	char		*config_real;	/* realpath of config_path, or NULL */
 	uint64_t	 config_hash;	/* of the file last (re)loaded */
 	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1, sig_quit,
 			 sig_usr2;
@@ -216,12 +218,48 @@ config_stat_cb(struct ev_loop *loop, ev_stat *w, int revents)
 	ev_timer_again(loop, &d->config_settle);
 }
 
+/*
+ * Watch the file the configuration path resolves to when symbolic links
+ * lead to it (a ConfigMap volume: akvd.json -> ..data/akvd.json ->
+ * ..TIMESTAMP/akvd.json).  The kubelet's update removes ..TIMESTAMP,
+ * which ev_stat always sees; the directory's own stat can look unchanged
+ * when two updates fall within one second (ev_stat compares times in
+ * whole seconds).  Called at start-up and after each change, to follow
+ * the link to its new target.
+ */
+static void
+config_watch_target(struct akvd *d)
+{
+	char *real;
+
+	real = realpath(d->config_path, NULL);
+	if (real != NULL && strcmp(real, d->config_path) == 0) {
+		free(real);
+		real = NULL;
+	}
+	if (real != NULL && d->config_real != NULL &&
+	    strcmp(real, d->config_real) == 0) {
+		free(real);
+		return;
+	}
+	if (d->config_real != NULL) {
+		ev_stat_stop(d->loop, &d->config_real_stat);
+		free(d->config_real);
+	}
+	if ((d->config_real = real) == NULL)
+		return;
+	ev_stat_init(&d->config_real_stat, config_stat_cb, d->config_real, 0.);
+	d->config_real_stat.data = d;
+	ev_stat_start(d->loop, &d->config_real_stat);
+}
+
 static void
 config_settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct akvd *d = w->data;
 
 	ev_timer_stop(loop, w);
+	config_watch_target(d);
 	if (file_hash(d->config_path) == d->config_hash)
 		return;
 	log_kv(LOG_INFO, "configuration file changed", "file", d->config_path,
@@ -411,6 +449,7 @@ run(struct akvd *d, struct akvd_config *cfg)
 			d->config_dir_stat.data = d;
 			ev_stat_start(d->loop, &d->config_dir_stat);
 		}
+		config_watch_target(d);
 	}
 	watch_signal(d, &d->sig_term, SIGTERM);
 	watch_signal(d, &d->sig_int, SIGINT);
@@ -433,6 +472,9 @@ out:
 	ev_stat_stop(d->loop, &d->config_stat);
 	ev_stat_stop(d->loop, &d->config_dir_stat);
 	free(d->config_dir);
+	if (d->config_real != NULL)
+		ev_stat_stop(d->loop, &d->config_real_stat);
+	free(d->config_real);
 	ev_timer_stop(d->loop, &d->config_settle);
 	supervise_free(d->sup);
 	hooks_free(d->hooks);

@@ -47,6 +47,27 @@ test('a ConfigMap update is applied without a signal', async (t) => {
   fx.assertNoSecretsLogged(a);
 });
 
+test('ConfigMap updates in the second akvd starts, and two in a row, are all applied', async (t) => {
+  // ev_stat compares a directory's times in whole seconds: an update in the
+  // same second as akvd's first look at the volume leaves the directory's
+  // stat as it was. The file the path resolves to is watched too.
+  const fx = await setup(t);
+  fx.set('first', 'first-value');
+  fx.set('second', 'second-value');
+  fx.set('third', 'third-value');
+  const cm = path.join(fx.dir, 'cm');
+  fs.mkdirSync(cm);
+  configMapWrite(cm, '..2026_11_22_10_00_00.1', fx.config([{ name: 'first' }], { interval: '1h' }));
+  const a = fx.start(path.join(cm, 'akvd.json'));
+  await a.waitLog(/akvd starting/);
+  configMapWrite(cm, '..2026_11_22_10_01_00.2', fx.config([{ name: 'first' }, { name: 'second' }], { interval: '1h' }));
+  await until(() => tryRead(fx.out, 'second') === 'second-value', { timeout: 30000, what: 'the first update' });
+  configMapWrite(cm, '..2026_11_22_10_02_00.3', fx.config([{ name: 'third' }], { interval: '1h' }));
+  await until(() => tryRead(fx.out, 'third') === 'third-value' && tryRead(fx.out, 'second') === null,
+    { timeout: 30000, what: 'the second update' });
+  await a.stop();
+});
+
 test('an edit in place is applied without a signal', async (t) => {
   const fx = await setup(t);
   fx.set('first', 'first-value');
