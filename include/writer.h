@@ -17,6 +17,15 @@
  * sees either the whole old snapshot or the whole new one, never a missing,
  * empty, torn or mixed file, whatever instant akvd is killed at.
  *
+ * Directories akvd makes (${dir} and its missing parents, snapshots, the
+ * directories of a path "a/b/file") are made as an ordinary mkdir would
+ * make them with mode 0755 whatever the umask, and never chmod'ed: below
+ * a setgid directory (a Kubernetes fsGroup volume) they keep its group and
+ * the setgid bit, below a directory with a default ACL they inherit it.
+ * Files, symlinks included, thus get the group an ordinary create there
+ * would give, unless writer_file.gid says otherwise; a file's mode is
+ * exact (with an ACL, its group bits are the ACL's mask).
+ *
  * Errors are logged here, where they are detected.
  */
 #ifndef AKVD_WRITER_H
@@ -43,7 +52,7 @@ struct writer_file {
 
 /*
  * writer_commit(dir, files, n): make ${files} the new snapshot of ${dir},
- * creating ${dir} (mode 0755) if missing.  ${files} must not contain the
+ * creating ${dir} (mode 0755, see above) if missing.  ${files} must not contain the
  * same path twice nor a path that is a prefix directory of another.
  * Returns 0, or -1 with the previous snapshot left intact (a file whose
  * owner cannot be set, EPERM without CAP_CHOWN, fails the snapshot with an

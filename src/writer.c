@@ -28,20 +28,45 @@
 #define MAX_READ	(64 * 1024 * 1024)
 
 /*
- * mkdirat(${fd}, ${path}, 0755), whatever the umask (a systemd unit's
- * UMask=0077 must not hide the files from the app's group); an existing
- * directory is left as it is.
+ * Make directory ${path} in ${fd} as an ordinary mkdir would, with mode
+ * 0755 whatever the umask (a systemd unit's UMask=0077 must not hide the
+ * files from the app's group).  The kernel then gives it what the parent
+ * gives every new entry: the parent's group and the setgid bit when the
+ * parent has the setgid bit (a Kubernetes fsGroup volume), the parent's
+ * default ACL (whose entries replace the umask, the 0755 only capping
+ * them).  No chmod afterwards: an explicit mode would clear the setgid bit
+ * (and, for a caller outside the directory's group without CAP_FSETID,
+ * could never set it back) and would override the default ACL.
+ *
+ * The umask is process-wide: it is 0 only around the mkdirat(2) call, and
+ * akvd's other threads (libcurl's resolver) create no files.  Returns 0,
+ * or -1 with errno set (EEXIST if ${path} exists).
  */
+static int
+make_dir(int fd, const char *path)
+{
+	mode_t old;
+	int rc, saved;
+
+	old = umask(0);
+	rc = mkdirat(fd, path, 0755);
+	saved = errno;
+	(void)umask(old);
+	errno = saved;
+	return (rc);
+}
+
+/* make_dir(), leaving an existing directory as it is. */
 static int
 mkdir_exact(int fd, const char *path)
 {
 
-	if (mkdirat(fd, path, 0755) == -1)
+	if (make_dir(fd, path) == -1)
 		return (errno == EEXIST ? 0 : -1);
-	return (fchmodat(fd, path, 0755, 0));
+	return (0);
 }
 
-/* mkdir -p for an absolute or relative directory path, mode 0755. */
+/* mkdir -p for an absolute or relative directory path (make_dir). */
 static int
 mkdir_p(const char *dir)
 {
@@ -408,7 +433,7 @@ prune(const char *dir, int dfd, const struct writer_file *files, size_t n,
 
 /*
  * writer_commit(dir, files, n): make ${files} the new snapshot of ${dir},
- * creating ${dir} (mode 0755) if missing.  ${files} must not contain the
+ * creating ${dir} (mode 0755, see writer.h) if missing.  ${files} must not contain the
  * same path twice nor a path that is a prefix directory of another.
  * Returns 0, or -1 with the previous snapshot left intact (a file whose
  * owner cannot be set, EPERM without CAP_CHOWN, fails the snapshot with an
@@ -438,7 +463,7 @@ writer_commit(const char *dir, const struct writer_file *files, size_t n)
 		    "..%04d_%02d_%02d_%02d_%02d_%02d.%09ld",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec, ts.tv_nsec + attempt);
-		if (mkdirat(dfd, snap, 0755) == 0)
+		if (make_dir(dfd, snap) == 0)
 			made = 1;
 		else if (errno != EEXIST)
 			break;
@@ -448,9 +473,6 @@ writer_commit(const char *dir, const struct writer_file *files, size_t n)
 		    "dir", dir, "error", strerror(errno), NULL);
 		goto fail;
 	}
-	/* mkdirat honours the umask: make the mode exact. */
-	if (fchmodat(dfd, snap, 0755, 0) == -1)
-		goto fail_snap;
 	sfd = openat(dfd, snap, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (sfd == -1)

@@ -168,6 +168,75 @@ test_modes_ignore_umask(void **state)
 	umask(old);
 }
 
+/* stat ${name} of out without following a last symlink. */
+static struct stat
+lstat_of(const char *name)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path_of(name), &st), 0);
+	return (st);
+}
+
+/*
+ * Below a setgid directory (a Kubernetes fsGroup volume), every directory
+ * akvd makes keeps the group and the setgid bit, whatever the umask, so
+ * every file gets the group; an explicit gid still wins.
+ */
+static void
+test_setgid_inherited(void **state)
+{
+	struct writer_file f[] = {
+		FILE_("top", "1", 0440),
+		FILE_("a/b/c/deep", "2", 0440),
+		FILE_("hist/0", "3", 0400),
+		FILE_("hist/1", "4", 0640),
+		{ "mine", "5", 1, 0440, 1, -1, 3000, NULL },
+	};
+	static const char *dirs[] = { "", "..data", "..data/a",
+	    "..data/a/b", "..data/a/b/c", "..data/hist" };
+	static const char *files[] = { "top", "a/b/c/deep", "hist/0",
+	    "hist/1" };
+	char vol[PATH_MAX];
+	struct stat st;
+	gid_t g = geteuid() == 0 ? 2000 : getegid();
+	size_t n = geteuid() == 0 ? 5 : 4, i;
+	mode_t old;
+	int round;
+
+	(void)state;
+	snprintf(vol, sizeof(vol), "%s/vol", root);
+	assert_int_equal(mkdir(vol, 0777), 0);
+	assert_int_equal(chown(vol, (uid_t)-1, g), 0);
+	assert_int_equal(chmod(vol, 02777), 0);
+	snprintf(out, sizeof(out), "%s/vol/out", root);
+	old = umask(077);
+	for (round = 0; round < 2; round++) {
+		assert_int_equal(writer_commit(out, f, n), 0);
+		for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+			assert_int_equal(stat(path_of(dirs[i]), &st), 0);
+			if ((st.st_mode & 07777) != 02755 || st.st_gid != g)
+				fail_msg("%s: mode %04o group %u", dirs[i],
+				    (unsigned)(st.st_mode & 07777),
+				    (unsigned)st.st_gid);
+		}
+		for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			assert_int_equal(stat(path_of(files[i]), &st), 0);
+			assert_int_equal(st.st_gid, g);
+			assert_int_equal(st.st_mode & 07777, f[i].mode);
+		}
+		/* The links: made in the volume, so its group too. */
+		assert_int_equal(lstat_of("..data").st_gid, g);
+		assert_int_equal(lstat_of("a").st_gid, g);
+		if (n == 5) {
+			assert_int_equal(stat(path_of("mine"), &st), 0);
+			assert_int_equal(st.st_gid, 3000);
+			assert_int_equal(st.st_mode & 07777, 0440);
+		}
+	}
+	umask(old);
+}
+
 static void
 test_replace_and_remove(void **state)
 {
@@ -486,6 +555,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes_ignore_umask, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_setgid_inherited, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_replace_and_remove, setup,
 		    teardown),
