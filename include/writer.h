@@ -52,13 +52,13 @@ struct writer_file {
 
 /*
  * writer_commit(dir, files, n): make ${files} the new snapshot of ${dir},
- * creating ${dir} (mode 0755, see above) if missing.  ${files} must not contain the
- * same path twice nor a path that is a prefix directory of another.
- * Returns 0, or -1 with the previous snapshot left intact (a file whose
- * owner cannot be set, EPERM without CAP_CHOWN, fails the snapshot with an
- * error naming its object).  Fails with a logged error if a user-visible
- * name is taken by something that is not a
- * symlink into "..data" (akvd never deletes files it did not make).
+ * creating ${dir} (mode 0755, see above) if missing.  ${files} must
+ * not contain the same path twice nor a path that is a prefix directory of
+ * another.  Returns 0, or -1 with the previous snapshot left intact (a
+ * file whose owner cannot be set, EPERM without CAP_CHOWN, fails the
+ * snapshot with an error naming its object).  Fails with a logged error if
+ * a user-visible name is taken by something that is not a symlink into
+ * "..data" (akvd never deletes files it did not make).
  */
 int	writer_commit(const char *, const struct writer_file *, size_t);
 
