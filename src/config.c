@@ -970,6 +970,17 @@ parse_auth(struct parser *p, const cJSON *root, struct akvd_config *c,
 		else
 			au->tenant_id = pdup(p, "auth.tenant_id", tenant.v);
 	}
+	/*
+	 * AZURE_CLIENT_ID names the user-assigned identity only when the
+	 * configuration names none by object_id or resource_id: the variable
+	 * may be there for another tool (the workload identity webhook sets
+	 * it), and akvd would neither use nor print it.
+	 */
+	if (au->method == AUTH_MANAGED_IDENTITY && client.from == SET_ENV &&
+	    (oid.v != NULL || rid.v != NULL)) {
+		client.v = NULL;
+		client.from = SET_NONE;
+	}
 	if (client.v != NULL) {
 		if (!client_id_valid(client.v))
 			perr(p, "auth.client_id", "invalid client id \"%s\"%s",
