@@ -313,6 +313,90 @@ test_golden(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/*
+ * A property of --check over generated configurations: whatever mix of
+ * auth settings and environment variables a configuration is loaded with,
+ * what it prints parses back, under the same environment, to an equal
+ * configuration (check_roundtrip).  The mixes are drawn by a fixed
+ * generator, so a failure names a configuration that can be replayed.
+ */
+#define AUTH_NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+static void
+test_roundtrip_generated(void **state)
+{
+	static const char *const methods[] = { NULL, "auto",
+	    "workload_identity", "managed_identity", "app_service",
+	    "client_secret", "client_certificate" };
+	static const char *const keys[][2] = {
+		{ "client_id", "11111111-2222-3333-4444-555555555555" },
+		{ "object_id", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
+		{ "resource_id", "/subscriptions/0/resourceGroups/rg/providers/"
+		    "Microsoft.ManagedIdentity/userAssignedIdentities/id" },
+		{ "tenant_id", "72f988bf-86f1-41af-91ab-2d7cd011db47" },
+		{ "token_file", "/var/run/secrets/azure/tokens/token" },
+		{ "client_secret_file", "/etc/akvd/secret" },
+		{ "certificate_file", "/etc/akvd/client.pem" },
+		{ "identity_endpoint", "http://127.0.0.1:41741/msi/token" },
+		{ "imds_endpoint", "http://169.254.169.254" },
+		{ "authority_host", "https://login.microsoftonline.us/" },
+	};
+	static const char *const envs[][2] = {
+		{ "AZURE_CLIENT_ID", "99999999-2222-3333-4444-555555555555" },
+		{ "AZURE_TENANT_ID", "88888888-2222-3333-4444-555555555555" },
+		{ "AZURE_FEDERATED_TOKEN_FILE", "/var/run/token" },
+		{ "AZURE_CLIENT_SECRET", "not-printed" },
+		{ "AZURE_CLIENT_CERTIFICATE_PATH", "/etc/cert.pem" },
+		{ "IDENTITY_ENDPOINT", "http://127.0.0.1:8081/msi/token" },
+		{ "IDENTITY_HEADER", "not-printed-either" },
+		{ "AZURE_AUTHORITY_HOST", "https://login.chinacloudapi.cn/" },
+		{ "AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:8080" },
+	};
+	struct config_errors errs;
+	struct akvd_config *cfg;
+	uint32_t x = 2463534242u;
+	char json[2048], name[64];
+	size_t i, k, len;
+	int loaded = 0;
+
+	(void)state;
+	for (i = 0; i < 2000; i++) {
+		clear_env();
+		len = (size_t)snprintf(json, sizeof(json), "{\"output_dir\":"
+		    "\"/out\",\"vault\":\"v12\",\"objects\":[{\"name\":"
+		    "\"a\"}],\"auth\":{");
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		if (methods[x % AUTH_NELEM(methods)] != NULL)
+			len += (size_t)snprintf(json + len, sizeof(json) - len,
+			    "\"method\":\"%s\",", methods[x % AUTH_NELEM(methods)]);
+		for (k = 0; k < AUTH_NELEM(keys); k++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			if (x % 3 == 0)
+				len += (size_t)snprintf(json + len,
+				    sizeof(json) - len, "\"%s\":\"%s\",",
+				    keys[k][0], keys[k][1]);
+		}
+		for (k = 0; k < AUTH_NELEM(envs); k++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			if (x % 2 == 0)
+				setenv(envs[k][0], envs[k][1], 1);
+		}
+		if (json[len - 1] == ',')
+			len--;
+		assert_true(len + 3 < sizeof(json));
+		memcpy(json + len, "}}", 3);
+		if ((cfg = config_parse(json, strlen(json), &errs)) == NULL)
+			continue;
+		snprintf(name, sizeof(name), "generated configuration %zu", i);
+		check_roundtrip(name, cfg);
+		config_free(cfg);
+		loaded++;
+	}
+	clear_env();
+	/* The generator reaches valid configurations of every method. */
+	assert_true(loaded > 200);
+}
+
 /* Parse ${json}; NULL with the errors in ${errs} if it is invalid. */
 static struct akvd_config *
 parse(const char *json, struct config_errors *errs)
@@ -737,6 +821,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_roundtrip_generated),
 		cmocka_unit_test(test_parse_buffer),
 		cmocka_unit_test(test_durations_in_config),
 		cmocka_unit_test(test_many_errors),
