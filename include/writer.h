@@ -17,6 +17,13 @@
  * sees either the whole old snapshot or the whole new one, never a missing,
  * empty, torn or mixed file, whatever instant akvd is killed at.
  *
+ * A reader that opened "..data/" (the way to read related files from one
+ * snapshot) keeps its snapshot while it reads: a replaced snapshot stays
+ * until the next change and at least WRITER_GRACE_S seconds after it was
+ * replaced (at most WRITER_KEEP of them, should changes come faster);
+ * older ones and the leftovers of an interrupted commit are removed at
+ * each commit and by writer_cleanup.
+ *
  * Directories akvd makes (${dir} and its missing parents, snapshots, the
  * directories of a path "a/b/file") are made as an ordinary mkdir would
  * make them with mode 0755 whatever the umask, and never chmod'ed: below
@@ -36,6 +43,11 @@
 #include <stddef.h>
 
 #include "util.h"
+
+/* Seconds a replaced snapshot is kept after its successor was made. */
+#define WRITER_GRACE_S	5
+/* Replaced snapshots kept at most, however fast changes come. */
+#define WRITER_KEEP	4
 
 struct writer_file {
 	const char	*path;	/* relative, validated by config_alias_valid;
@@ -72,11 +84,11 @@ int	writer_commit(const char *, const struct writer_file *, size_t);
 int	writer_read(const char *, const char *, size_t, struct buf *);
 
 /*
- * writer_cleanup(dir): remove leftovers of an interrupted commit (hidden
- * snapshot directories "..YYYY_MM_DD_HH_MM_SS.N..." that "..data" does not
- * point to, "..data_tmp", "..link_tmp"); other hidden names are left
- * alone.  Returns 0, or -1 on error.  Safe to call when ${dir} does not
- * exist.
+ * writer_cleanup(dir): remove leftovers of an interrupted commit
+ * ("..data_tmp", "..link_tmp", snapshot directories "..YYYY_MM_DD_HH_MM_SS.N"
+ * that "..data" never pointed to) and old snapshots past their grace (see
+ * above); other hidden names are left alone.  Returns 0, or -1 on error.
+ * Safe to call when ${dir} does not exist.
  */
 int	writer_cleanup(const char *);
 

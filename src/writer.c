@@ -391,17 +391,74 @@ our_hidden(const char *name)
 }
 
 /*
- * Remove snapshot directories other than the current one and, with
+ * Seconds since the epoch at which snapshot directory ${name} was made,
+ * read from its name (UTC, as writer_commit names it), or -1.
+ */
+static time_t
+snapshot_time(const char *name)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(name, "..%4d_%2d_%2d_%2d_%2d_%2d", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return (-1);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (timegm(&tm));
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+/*
+ * Which of our snapshot directories ${snaps} (${n} names, sorted oldest
+ * first) to remove now, ${cur} being the current one: all when there is
+ * no current one; those newer than it (never made current: an interrupted
+ * or failed commit); of the older ones, those replaced WRITER_GRACE_S
+ * seconds or more before ${now} (a snapshot is replaced when the next one
+ * is made) and those beyond the WRITER_KEEP newest.  Marks them by
+ * setting ${rm}[i].
+ */
+static void
+prune_choose(char *const *snaps, size_t n, const char *cur, time_t now,
+    int *rm)
+{
+	size_t i, c;
+	time_t replaced;
+
+	for (c = 0; c < n && strcmp(snaps[c], cur) != 0; c++)
+		;
+	for (i = 0; i < n; i++) {
+		if (c == n || i > c)
+			rm[i] = 1;
+		else if (i == c)
+			rm[i] = 0;
+		else {
+			replaced = snapshot_time(snaps[i + 1]);
+			rm[i] = c - i > WRITER_KEEP || replaced == -1 ||
+			    now - replaced >= WRITER_GRACE_S;
+		}
+	}
+}
+
+/*
+ * Remove the snapshot directories prune_choose() picks and, with
  * ${links}, user-visible links of ours whose name left ${files}.
  */
 static void
 prune(const char *dir, int dfd, const struct writer_file *files, size_t n,
     int links)
 {
-	char cur[NAME_MAX + 1];
+	char cur[NAME_MAX + 1], **snaps = NULL, **grown;
 	struct dirent *de;
+	size_t nsnaps = 0, cap = 0, i;
+	int fd, *rm = NULL;
 	DIR *d;
-	int fd;
 
 	current_snapshot(dfd, cur, sizeof(cur));
 	if ((fd = dup(dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
@@ -417,18 +474,48 @@ prune(const char *dir, int dfd, const struct writer_file *files, size_t n,
 			continue;
 		if (strncmp(name, "..", 2) == 0) {
 			/* Another tool's hidden names are not ours. */
-			if (our_hidden(name) && strcmp(name, cur) != 0 &&
-			    remove_tree(dfd, name) == -1)
-				log_kv(LOG_WARN, "cannot remove an old "
-				    "snapshot", "dir", dir, "name", name,
-				    "error", strerror(errno), NULL);
+			if (!our_hidden(name))
+				continue;
+			if (strcmp(name, "..link_tmp") == 0) {
+				(void)unlinkat(dfd, name, 0);
+				continue;
+			}
+			if (nsnaps == cap) {
+				cap = cap == 0 ? 8 : cap * 2;
+				if ((grown = reallocarray(snaps, cap,
+				    sizeof(*snaps))) == NULL)
+					goto oom;
+				snaps = grown;
+			}
+			if ((snaps[nsnaps] = strdup(name)) == NULL)
+				goto oom;
+			nsnaps++;
 			continue;
 		}
 		if (links && !in_set(name, files, n) &&
 		    is_our_link(dfd, name))
 			(void)unlinkat(dfd, name, 0);
 	}
+	if (nsnaps > 0 && (rm = calloc(nsnaps, sizeof(*rm))) == NULL)
+		goto oom;
+	qsort(snaps, nsnaps, sizeof(*snaps), name_cmp);
+	prune_choose(snaps, nsnaps, cur, time(NULL), rm);
+	for (i = 0; i < nsnaps; i++)
+		if (rm[i] && remove_tree(dfd, snaps[i]) == -1)
+			log_kv(LOG_WARN, "cannot remove an old snapshot", "dir",
+			    dir, "name", snaps[i], "error", strerror(errno),
+			    NULL);
+	goto out;
+oom:
+	/* Nothing lost: the next commit prunes again. */
+	log_kv(LOG_WARN, "cannot remove old snapshots", "dir", dir, "error",
+	    strerror(ENOMEM), NULL);
+out:
 	closedir(d);
+	for (i = 0; i < nsnaps; i++)
+		free(snaps[i]);
+	free(snaps);
+	free(rm);
 }
 
 /*
@@ -622,9 +709,11 @@ out:
 }
 
 /*
- * writer_cleanup(dir): remove leftovers of an interrupted commit (hidden
- * snapshot directories that "..data" does not point to, "..data_tmp").
- * Returns 0, or -1 on error.  Safe to call when ${dir} does not exist.
+ * writer_cleanup(dir): remove leftovers of an interrupted commit
+ * ("..data_tmp", "..link_tmp", snapshot directories "..YYYY_MM_DD_HH_MM_SS.N"
+ * that "..data" never pointed to) and old snapshots past their grace (see
+ * above); other hidden names are left alone.  Returns 0, or -1 on error.
+ * Safe to call when ${dir} does not exist.
  */
 int
 writer_cleanup(const char *dir)

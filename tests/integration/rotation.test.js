@@ -46,8 +46,10 @@ test('200 rotations under a concurrent reader', { timeout: 240000 }, async (t) =
   assert.equal(s.missing + s.torn + s.mixed + s.regress, 0);
   assert.equal(s.maxGen, 200);
   assert.equal(a.count(/snapshot written/), 201);
-  // Only the current snapshot directory is left.
+  // The current snapshot and at most 4 replaced ones still in their grace
+  // period (for readers that opened ..data/ before a swap) are left.
   const hidden = fs.readdirSync(fx.out).filter((n) => n.startsWith('..') && n !== '..data');
-  assert.equal(hidden.length, 1);
+  assert.ok(hidden.length >= 1 && hidden.length <= 5, `hidden names: ${hidden}`);
+  assert.ok(hidden.includes(fs.readlinkSync(path.join(fx.out, '..data'))));
   await a.stop();
 });

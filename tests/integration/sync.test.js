@@ -52,8 +52,18 @@ test('a new version is picked up within an interval; one TLS connection', async 
   await until(() => tryRead(fx.out, 'api-key') === 'key-version-two', { what: 'rotation' });
   assert.equal(readOut(fx.out, 'other'), 'other-value');
   assert.match(a.log(), new RegExp(`object updated.*api-key.*version=${v2}`));
-  // The old snapshot directory is removed just after the swap.
-  await until(() => !fs.existsSync(path.join(fx.out, first)), { what: 'the old snapshot removed' });
+  // A reader that resolved ..data/ before the swap still reads its whole
+  // snapshot: the replaced one stays until the next change and at least 5 s.
+  assert.equal(fs.readFileSync(path.join(fx.out, first, 'api-key'), 'utf8'), 'key-version-one');
+  assert.equal(fs.readFileSync(path.join(fx.out, first, 'other'), 'utf8'), 'other-value');
+  const second = fs.readlinkSync(path.join(fx.out, '..data'));
+  await new Promise((r) => setTimeout(r, 5500));
+  assert.ok(fs.existsSync(path.join(fx.out, first)), 'kept until the next change');
+  fx.set('api-key', 'key-version-three');
+  await until(() => tryRead(fx.out, 'api-key') === 'key-version-three', { what: 'second rotation' });
+  // Then the first is removed (replaced over 5 s ago); the second stays.
+  await until(() => !fs.existsSync(path.join(fx.out, first)), { what: 'the first snapshot removed' });
+  assert.ok(fs.existsSync(path.join(fx.out, second)), 'the snapshot just replaced stays');
   // Every request of every cycle went over one kept-alive TLS connection.
   assert.equal(fx.d.kv.tlsConnections(), 1);
   await a.stop();

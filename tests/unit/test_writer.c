@@ -260,9 +260,48 @@ test_replace_and_remove(void **state)
 	assert_null(read_file("pass", NULL));
 	assert_int_equal(lstat(path_of("pass"), &st), -1);
 	assert_int_equal(lstat(path_of("dir"), &st), -1);
-	/* The old snapshot directory is gone. */
-	assert_int_equal(lstat(path_of(first), &st), -1);
-	assert_int_equal(count_snapshots(), 1);
+	/*
+	 * The replaced snapshot stays for a reader that opened ..data/
+	 * before the swap: until the next change and its grace period.
+	 */
+	assert_int_equal(lstat(path_of(first), &st), 0);
+	strncat(first, "/pass", sizeof(first) - strlen(first) - 1);
+	assert_string_equal(read_file(first, NULL), "p1");
+	assert_int_equal(count_snapshots(), 2);
+}
+
+/* Replaced snapshots are kept for their grace period, and no more. */
+static void
+test_grace(void **state)
+{
+	struct writer_file f[] = { FILE_("a", "1", 0440) };
+	static const char *const old[] = { "..2020_01_01_00_00_00.000000001",
+	    "..2020_01_01_00_00_01.000000001" };
+	char cur[PATH_MAX];
+	struct stat st;
+	size_t i;
+	int gen;
+
+	(void)state;
+	/* Replaced long ago (their successors' names say so): removed. */
+	assert_int_equal(mkdir(out, 0755), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(mkdir(path_of(old[i]), 0755), 0);
+	assert_int_equal(writer_commit(out, f, 1), 0);
+	snprintf(cur, sizeof(cur), "%s", link_of("..data"));
+	assert_int_equal(lstat(path_of(old[0]), &st), -1);
+	/* The one the new snapshot replaced "now" is in its grace period. */
+	assert_int_equal(lstat(path_of(old[1]), &st), 0);
+	assert_int_equal(count_snapshots(), 2);
+	/* Changes faster than the grace period: bounded. */
+	for (gen = 0; gen < 3 * WRITER_KEEP; gen++)
+		assert_int_equal(writer_commit(out, f, 1), 0);
+	assert_int_equal(count_snapshots(), 1 + WRITER_KEEP);
+	assert_int_equal(lstat(path_of(old[1]), &st), -1);
+	assert_int_equal(lstat(path_of(cur), &st), -1);
+	/* Cleanup at start-up keeps them too; what it removes is below. */
+	assert_int_equal(writer_cleanup(out), 0);
+	assert_int_equal(count_snapshots(), 1 + WRITER_KEEP);
 }
 
 static void
@@ -356,18 +395,21 @@ test_cleanup(void **state)
 	assert_int_equal(writer_cleanup(out), 0);	/* missing: fine */
 	assert_int_equal(writer_commit(out, f, 1), 0);
 	cur = strdup(link_of("..data"));
-	/* What a commit killed half-way leaves behind. */
-	snprintf(orphan, sizeof(orphan), "%s/..2020_01_01_00_00_00.000000001",
+	/*
+	 * What a commit killed half-way leaves behind: a snapshot newer than
+	 * the current one, never made current.
+	 */
+	snprintf(orphan, sizeof(orphan), "%s/..2099_01_01_00_00_00.000000001",
 	    out);
 	assert_int_equal(mkdir(orphan, 0755), 0);
 	snprintf(orphan, sizeof(orphan),
-	    "%s/..2020_01_01_00_00_00.000000001/a", out);
+	    "%s/..2099_01_01_00_00_00.000000001/a", out);
 	assert_int_equal(close(open(orphan, O_WRONLY | O_CREAT, 0600)), 0);
-	assert_int_equal(symlink("..2020_01_01_00_00_00.000000001",
+	assert_int_equal(symlink("..2099_01_01_00_00_00.000000001",
 	    path_of("..data_tmp")), 0);
 	assert_int_equal(writer_cleanup(out), 0);
 	assert_int_equal(lstat(path_of("..data_tmp"), &st), -1);
-	assert_int_equal(lstat(path_of("..2020_01_01_00_00_00.000000001"),
+	assert_int_equal(lstat(path_of("..2099_01_01_00_00_00.000000001"),
 	    &st), -1);
 	assert_string_equal(link_of("..data"), cur);
 	assert_string_equal(read_file("a", NULL), "1");
@@ -389,14 +431,14 @@ test_prune_only_ours(void **state)
 	assert_int_equal(writer_commit(out, f, 1), 0);
 	for (i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
 		assert_int_equal(mkdir(path_of(theirs[i]), 0755), 0);
-	assert_int_equal(mkdir(path_of("..2020_01_01_00_00_00.0000000001"),
+	assert_int_equal(mkdir(path_of("..2099_01_01_00_00_00.0000000001"),
 	    0755), 0);
 	assert_int_equal(writer_cleanup(out), 0);
 	assert_int_equal(writer_commit(out, f, 1), 0);
 	for (i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
 		assert_int_equal(stat(path_of(theirs[i]), &st), 0);
 	/* Ours, with the tenth digit of a collision, is gone. */
-	assert_int_equal(lstat(path_of("..2020_01_01_00_00_00.0000000001"),
+	assert_int_equal(lstat(path_of("..2099_01_01_00_00_00.0000000001"),
 	    &st), -1);
 }
 
@@ -546,7 +588,7 @@ test_reader_during_rotations(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(count_snapshots(), 1);
+	assert_int_equal(count_snapshots(), 1 + WRITER_KEEP);
 }
 
 int
@@ -558,6 +600,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_setgid_inherited, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replace_and_remove, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_file,
