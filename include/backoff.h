@@ -42,7 +42,10 @@ struct token_times {
  * expiry.  When that instant is already past (tokens living under 5
  * minutes, as in tests), renew at half-life.  The token may be presented
  * until expires_on - min(10 s, lifetime / 4), never at or after its expiry.
- * A non-positive ${expires_in} gives a token that is due and unusable now.
+ * Renewal is never sooner than 1 s from ${now}, so no lifetime makes a
+ * loop of requests; ${expires_in} and ${refresh_in} are clamped to 10
+ * years, so no sum overflows.  A non-positive ${expires_in} gives a token
+ * that is due and unusable now.
  */
 void	token_schedule(int64_t, int64_t, int64_t, struct token_times *);
 

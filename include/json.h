@@ -4,6 +4,8 @@
 #ifndef AKVD_JSON_H
 #define AKVD_JSON_H
 
+#include <stdint.h>
+
 #include <cjson/cJSON.h>
 
 /*
@@ -20,5 +22,14 @@ void	json_delete_wiped(cJSON *);
  * string.
  */
 int	json_copy_text(char *, size_t, const cJSON *, int);
+
+/*
+ * json_int(v, min, max, out): ${v}, a JSON number or a string holding a
+ * decimal number (as IMDS sends them), truncated toward zero into ${out}
+ * if it lies in [${min}, ${max}] (see num_from_double, num_parse).
+ * Returns 0, or -1 with errno EINVAL (neither, or malformed; also for a
+ * NULL ${v}) or ERANGE (out of range).  ${out} is untouched on error.
+ */
+int	json_int(const cJSON *, int64_t, int64_t, int64_t *);
 
 #endif /* !AKVD_JSON_H */

@@ -1,5 +1,6 @@
 /*
- * util.h - growable buffers and wiping of sensitive memory.
+ * util.h - growable buffers, wiping of sensitive memory, range-checked
+ * number conversion.
  */
 #ifndef AKVD_UTIL_H
 #define AKVD_UTIL_H
@@ -39,6 +40,25 @@ void	str_wipe_free(char *);
 
 /* str_equal(a, b): nonzero if both are NULL or both hold the same string. */
 int	str_equal(const char *, const char *);
+
+/*
+ * num_from_double(d, min, max, out): ${d} truncated toward zero into
+ * ${out} if it is finite and the result lies in [${min}, ${max}].  Every
+ * number read from the network or the configuration goes through this
+ * or num_parse(), so that no out-of-range double is ever cast (undefined
+ * behaviour).  Returns 0, or -1 with errno EINVAL (NaN, infinity) or
+ * ERANGE (out of range; ${out} untouched).
+ */
+int	num_from_double(double, int64_t, int64_t, int64_t *);
+
+/*
+ * num_parse(s, len, min, max, out): the ${len} bytes at ${s}, a decimal
+ * number "[+-]digits[.digits]" with nothing before or after it, truncated
+ * toward zero into ${out} if it lies in [${min}, ${max}].  Any number of
+ * digits is accepted without overflow.  Returns 0, or -1 with errno
+ * EINVAL (not such a number) or ERANGE (out of range; ${out} untouched).
+ */
+int	num_parse(const char *, size_t, int64_t, int64_t, int64_t *);
 
 /* rand_unit(): a uniformly distributed double in [0, 1) for jitter. */
 double	rand_unit(void);

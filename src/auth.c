@@ -41,6 +41,8 @@
 
 #define AUTH_RETRY_BASE_MS	1000
 #define AUTH_RETRY_CAP_MS	(60 * 1000)
+#define AUTH_MIN_GAP_S		1.0	/* between two requests of a scope,
+					   whatever the answers said */
 #define AUTH_MAX_FILE		(64 * 1024)
 
 struct auth {
@@ -58,6 +60,9 @@ struct auth {
 
 	struct http_req	*req;		/* in flight, or NULL */
 	ev_timer	 timer;		/* next request */
+	double		 last_start;	/* monotonic s of the last request,
+					   or 0 */
+	double		 not_before;	/* monotonic s: Retry-After */
 	int		 scheduled;	/* timer armed for a request */
 	unsigned	 failures;	/* consecutive */
 	int		 permanent;	/* last failure won't fix itself */
@@ -81,6 +86,16 @@ wall_now(void)
 {
 
 	return ((int64_t)time(NULL));
+}
+
+/* Monotonic seconds: for the floors between requests. */
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((double)ts.tv_sec + ts.tv_nsec / 1e9);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -213,10 +228,13 @@ worth_logging(struct auth *a, long code)
 /*
  * A request failed: count it, keep a usable token, retry with backoff.
  * ${permanent} failures (a configuration Entra or IMDS refuses) are
- * retried at the backoff cap: they need a person, not a quick retry.
+ * retried at the backoff cap: they need a person, not a quick retry.  A
+ * usable token makes the retry come before it lapses, unless the server
+ * sent Retry-After (${retry_after_ms} >= 0): that is a floor on the next
+ * attempt whatever else holds (see auth_schedule).
  */
 static void
-failed(struct auth *a, int permanent)
+failed(struct auth *a, int permanent, long retry_after_ms)
 {
 	uint64_t ms;
 	int64_t left;
@@ -233,6 +251,11 @@ failed(struct auth *a, int permanent)
 		else if ((uint64_t)left * 1000 < ms)
 			ms = (uint64_t)left * 1000;
 	}
+	if (retry_after_ms >= 0) {
+		ms = backoff_retry_after(retry_after_ms, ms);
+		a->not_before = mono_now() + backoff_retry_after(
+		    retry_after_ms, 0) / 1000.0;
+	}
 	auth_schedule(a, ms / 1000.0);
 	if (a->fn != NULL)
 		a->fn(a->token != NULL, a->cookie);
@@ -248,6 +271,14 @@ identity_hint(const struct auth *a, const char *description, long status)
 		return ("this VM has no managed identity, or the client_id "
 		    "(object_id, resource_id) is wrong: assign the identity "
 		    "to the VM or fix auth.client_id");
+	if (strstr(description, "Multiple user assigned identities") !=
+	    NULL)
+		return ("the VM has several user-assigned identities and "
+		    "none was named: set auth.client_id (or auth.object_id, "
+		    "auth.resource_id) to the one to use; its client id is "
+		    "shown by `az identity show -g GROUP -n NAME --query "
+		    "clientId` or in the portal (Managed Identities, the "
+		    "identity, Overview, Client ID)");
 	if (strstr(description, "Required metadata header") != NULL)
 		return ("IMDS wants the \"Metadata: true\" header: is "
 		    "something rewriting requests?");
@@ -510,14 +541,14 @@ request(struct auth *a)
 		    a->tenant)) == NULL || (form = entra_form(a, url)) ==
 		    NULL) {
 			free(url);
-			failed(a, 0);
+			failed(a, 0, -1);
 			return;
 		}
 		spec.form = form;
 	} else {
 		if ((url = identity_url(a)) == NULL) {
 			log_msg(LOG_ERROR, "auth: out of memory");
-			failed(a, 0);
+			failed(a, 0, -1);
 			return;
 		}
 		if (a->cfg.method == AUTH_MANAGED_IDENTITY)
@@ -528,7 +559,7 @@ request(struct auth *a)
 			if (buf_appendf(&hdr, "X-IDENTITY-HEADER: %s", ih) ==
 			    -1) {
 				free(url);
-				failed(a, 0);
+				failed(a, 0, -1);
 				return;
 			}
 			spec.headers[0] = hdr.data;
@@ -538,12 +569,13 @@ request(struct auth *a)
 	spec.url = url;
 	log_kv(LOG_DEBUG, "requesting access token", "method",
 	    auth_method_name(a->cfg.method), "url", url, NULL);
+	a->last_start = mono_now();
 	a->req = http_request(a->http, &spec, token_done, a);
 	str_wipe_free(form);
 	buf_wipe(&hdr);
 	free(url);
 	if (a->req == NULL)
-		failed(a, 0);
+		failed(a, 0, -1);
 }
 
 /* HTTP completion of a token request. */
@@ -563,12 +595,12 @@ token_done(struct http_response *r, void *cookie)
 			log_kv(LOG_ERROR, "token request failed", "method",
 			    auth_method_name(a->cfg.method), "error",
 			    r->error, NULL);
-		failed(a, 0);
+		failed(a, 0, r->retry_after_ms);
 		return;
 	}
 	if (r->status != 200) {
 		log_refusal(a, r);
-		failed(a, !transient_status(r->status));
+		failed(a, !transient_status(r->status), r->retry_after_ms);
 		return;
 	}
 	now = wall_now();
@@ -578,9 +610,14 @@ token_done(struct http_response *r, void *cookie)
 			log_kv(LOG_ERROR, "bad token response", "method",
 			    auth_method_name(a->cfg.method), "error", err,
 			    NULL);
-		failed(a, 0);
+		failed(a, 0, -1);
 		return;
 	}
+	if (t.warning[0] != '\0')
+		log_kv(LOG_WARN, "token lifetime not usable as sent", "method",
+		    auth_method_name(a->cfg.method), "scope", a->scope,
+		    "problem", t.warning, "lifetime", t.guessed ?
+		    "assumed 10m" : "as sent", NULL);
 	token_schedule(now, t.expires_in, t.refresh_in, &times);
 	drop_token(a);
 	a->token = t.access_token;	/* ownership moves */
@@ -627,12 +664,25 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		request(a);
 }
 
+/*
+ * Arm the timer for the next request in ${after} seconds, but never
+ * sooner than AUTH_MIN_GAP_S after the last request started nor before a
+ * Retry-After deadline: whatever a server answers (a token living 1 s, a
+ * refusal of a fresh token, a change of file), requests of a scope cannot
+ * come faster than that.  Every request is started from this timer.
+ */
 static void
 auth_schedule(struct auth *a, double after)
 {
+	double now = mono_now(), floor;
 
 	if (after < 0)
 		after = 0;
+	floor = a->last_start > 0 ? a->last_start + AUTH_MIN_GAP_S - now : 0;
+	if (after < floor)
+		after = floor;
+	if (after < a->not_before - now)
+		after = a->not_before - now;
 	ev_timer_stop(a->loop, &a->timer);
 	ev_timer_set(&a->timer, after, 0.);
 	ev_timer_start(a->loop, &a->timer);
@@ -845,6 +895,7 @@ auth_reconfigure(struct auth *a, const struct akvd_auth *cfg,
 	a->failures = 0;
 	a->permanent = 0;
 	a->last_code = 0;
+	a->not_before = 0;	/* another credential: not throttled yet */
 	drop_token(a);
 	a->gen++;
 	watch_start(a);

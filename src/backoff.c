@@ -7,6 +7,8 @@
 #define EARLY_S			300	/* renew 5 minutes before expiry */
 #define HALF_LIFE_OVER_S	(2 * 3600)
 #define SKEW_S			10
+#define MIN_RENEW_S		1
+#define MAX_LIFETIME_S		(10LL * 366 * 86400)
 
 /*
  * backoff_jitter(ms, rnd): ${ms} scaled by (0.9 + 0.2 * rnd), i.e. ±10%,
@@ -71,7 +73,10 @@ backoff_retry_after(long retry_after_ms, uint64_t computed)
  * expiry.  When that instant is already past (tokens living under 5
  * minutes, as in tests), renew at half-life.  The token may be presented
  * until expires_on - min(10 s, lifetime / 4), never at or after its expiry.
- * A non-positive ${expires_in} gives a token that is due and unusable now.
+ * Renewal is never sooner than 1 s from ${now}, so no lifetime makes a
+ * loop of requests; ${expires_in} and ${refresh_in} are clamped to 10
+ * years, so no sum overflows.  A non-positive ${expires_in} gives a token
+ * that is due and unusable now.
  */
 void
 token_schedule(int64_t now, int64_t expires_in, int64_t refresh_in,
@@ -83,6 +88,10 @@ token_schedule(int64_t now, int64_t expires_in, int64_t refresh_in,
 		out->renew_at = out->expires_on = out->usable_until = now;
 		return;
 	}
+	if (expires_in > MAX_LIFETIME_S)
+		expires_in = MAX_LIFETIME_S;
+	if (refresh_in > MAX_LIFETIME_S)
+		refresh_in = MAX_LIFETIME_S;
 	out->expires_on = now + expires_in;
 	latest = out->expires_on - EARLY_S;
 	if (refresh_in > 0)
@@ -95,6 +104,8 @@ token_schedule(int64_t now, int64_t expires_in, int64_t refresh_in,
 		out->renew_at = latest;
 	if (out->renew_at <= now)
 		out->renew_at = now + expires_in / 2;
+	if (out->renew_at < now + MIN_RENEW_S)
+		out->renew_at = now + MIN_RENEW_S;
 	skew = expires_in / 4 < SKEW_S ? expires_in / 4 : SKEW_S;
 	out->usable_until = out->expires_on - skew;
 }

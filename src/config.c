@@ -508,21 +508,36 @@ get_string(struct parser *p, const char *path, const cJSON *obj,
 	return (1);
 }
 
+/*
+ * A JSON number that is a whole number in [${min}, ${max}], through the
+ * range-checked conversion every number akvd reads goes through (no
+ * out-of-range double is ever cast).  0, or -1.
+ */
+static int
+whole_number(const cJSON *v, int64_t min, int64_t max, int64_t *out)
+{
+	int64_t n;
+
+	if (!cJSON_IsNumber(v) ||
+	    num_from_double(v->valuedouble, min, max, &n) == -1 ||
+	    (double)n != v->valuedouble)
+		return (-1);
+	*out = n;
+	return (0);
+}
+
 static int
 get_duration(struct parser *p, const char *key, const cJSON *root,
     uint64_t *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
 	char sv[SHOW_LEN];
-	double d;
+	int64_t d;
 
 	if (v == NULL)
 		return (0);
 	if (cJSON_IsNumber(v)) {
-		/* Range first: casting an out-of-range double is undefined. */
-		d = v->valuedouble;
-		if (!(d >= 0 && d <= MAX_SECONDS) ||
-		    d != (double)(uint64_t)d) {
+		if (whole_number(v, 0, MAX_SECONDS, &d) == -1) {
 			perr(p, key, "must be a non-negative whole number of "
 			    "seconds");
 			return (-1);
@@ -547,17 +562,15 @@ get_int(struct parser *p, const char *key, const cJSON *root, long min,
     long max, long *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+	int64_t n;
 
 	if (v == NULL)
 		return (0);
-	/* Range first: casting an out-of-range double is undefined. */
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)min &&
-	    v->valuedouble <= (double)max) ||
-	    v->valuedouble != (double)(long)v->valuedouble) {
+	if (whole_number(v, min, max, &n) == -1) {
 		perr(p, key, "must be an integer from %ld to %ld", min, max);
 		return (-1);
 	}
-	*out = (long)v->valuedouble;
+	*out = (long)n;
 	return (1);
 }
 
@@ -1221,17 +1234,16 @@ get_owner(struct parser *p, const char *path, const cJSON *o,
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	char sub[96];
+	int64_t n;
 
 	*out = CONFIG_OWNER_KEEP;
 	if (v == NULL)
 		return;
 	join(sub, sizeof(sub), path, key);
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 &&
-	    v->valuedouble < 2147483647.) ||
-	    v->valuedouble != (double)(long)v->valuedouble)
+	if (whole_number(v, 0, 2147483646, &n) == -1)
 		perr(p, sub, "must be a numeric id from 0 to 2147483646");
 	else
-		*out = (long)v->valuedouble;
+		*out = (long)n;
 }
 
 /* The options that only some types, or some combinations, allow. */
@@ -1414,24 +1426,24 @@ size_parse(const cJSON *v, size_t *out)
 	} units[] = { { "", 1 }, { "B", 1 }, { "KiB", 1024 },
 	    { "MiB", 1024 * 1024 }, { "GiB", 1024UL * 1024 * 1024 } };
 	unsigned long long n;
+	int64_t w;
 	char *end;
 	size_t i;
 
 	if (cJSON_IsNumber(v)) {
-		/* Range first: casting an out-of-range double is undefined. */
-		if (!(v->valuedouble >= 1 &&
-		    v->valuedouble <= (double)MAX_BLOB_SIZE) ||
-		    v->valuedouble != (double)(size_t)v->valuedouble)
+		if (whole_number(v, 1, MAX_BLOB_SIZE, &w) == -1)
 			return (-1);
-		*out = (size_t)v->valuedouble;
+		*out = (size_t)w;
 		return (0);
 	}
-	if (!cJSON_IsString(v) || !isdigit((unsigned char)v->valuestring[0]))
+	if (!cJSON_IsString(v))
 		return (-1);
-	errno = 0;
-	n = strtoull(v->valuestring, &end, 10);
-	if (errno != 0 || n == 0 || n > MAX_BLOB_SIZE)
+	for (end = v->valuestring; isdigit((unsigned char)*end); end++)
+		;
+	if (num_parse(v->valuestring, (size_t)(end - v->valuestring), 1,
+	    MAX_BLOB_SIZE, &w) == -1)
 		return (-1);
+	n = (unsigned long long)w;
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcmp(end, units[i].unit) == 0)
 			break;
@@ -1533,6 +1545,7 @@ parse_object(struct parser *p, const cJSON *o, const char *path,
 	const cJSON *h, *t;
 	char sub[128], url[URL_MAX], sv[SHOW_LEN];
 	size_t i;
+	int64_t hist;
 	int r;
 
 	obj->bundle = member;
@@ -1623,13 +1636,11 @@ parse_object(struct parser *p, const cJSON *o, const char *path,
 
 	snprintf(sub, sizeof(sub), "%s.history", path);
 	h = cJSON_GetObjectItemCaseSensitive(o, "history");
-	if (h != NULL && (!cJSON_IsNumber(h) || !(h->valuedouble >= 1 &&
-	    h->valuedouble <= CONFIG_MAX_HISTORY) ||
-	    h->valuedouble != (double)(long)h->valuedouble))
+	if (h != NULL && whole_number(h, 1, CONFIG_MAX_HISTORY, &hist) == -1)
 		perr(p, sub, "must be an integer from 1 to %d",
 		    CONFIG_MAX_HISTORY);
 	else if (h != NULL)
-		obj->history = (unsigned)h->valuedouble;
+		obj->history = (unsigned)hist;
 	check_object_options(p, path, o, obj);
 }
 
@@ -2077,6 +2088,7 @@ parse_notify_entry(struct parser *p, const cJSON *e, size_t idx,
 	    *method = NULL;
 	char path[64], sub[96];
 	size_t i, argc;
+	int64_t secs;
 	int kinds;
 
 	snprintf(path, sizeof(path), "notify[%zu]", idx);
@@ -2104,9 +2116,9 @@ parse_notify_entry(struct parser *p, const cJSON *e, size_t idx,
 		if (cJSON_IsString(t) && duration_parse(t->valuestring,
 		    &n->timeout_ms) == 0 && n->timeout_ms >= 100)
 			;
-		else if (cJSON_IsNumber(t) && t->valuedouble >= 1 &&
-		    t->valuedouble < 86400)
-			n->timeout_ms = (uint64_t)t->valuedouble * 1000;
+		else if (cJSON_IsNumber(t) && num_from_double(t->valuedouble,
+		    1, 86399, &secs) == 0)
+			n->timeout_ms = (uint64_t)secs * 1000;
 		else
 			perr(p, sub, "must be a duration of at least 100ms");
 	}

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 
 #include "json.h"
 #include "entra.h"
@@ -102,43 +104,247 @@ out:
 	return (b.data);
 }
 
-/* A JSON number or numeric string as seconds; -1 if neither. */
-static int64_t
-json_seconds(const cJSON *v)
-{
-	char *end;
-	long long n;
+/* ---------------------------------------------------------------------- */
+/* Token lifetimes                                                        */
 
-	if (cJSON_IsNumber(v)) {
-		if (v->valuedouble < 0 || v->valuedouble > 1e12)
-			return (-1);
-		return ((int64_t)v->valuedouble);
+/* Read ${min}..${max} digits at *${p} into ${out}; advance.  0 or -1. */
+static int
+digits(const char **p, int min, int max, int *out)
+{
+	int n = 0, v = 0;
+
+	while (n < max && isdigit((unsigned char)(*p)[n])) {
+		v = v * 10 + ((*p)[n] - '0');
+		n++;
 	}
-	if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
-		errno = 0;
-		n = strtoll(v->valuestring, &end, 10);
-		if (errno != 0 || *end != '\0' || n < 0 ||
-		    !isdigit((unsigned char)v->valuestring[0]))
-			return (-1);
-		return ((int64_t)n);
+	if (n < min)
+		return (-1);
+	*p += n;
+	*out = v;
+	return (0);
+}
+
+/* Skip ASCII blanks. */
+static void
+blanks(const char **p)
+{
+
+	while (**p == ' ' || **p == '\t')
+		(*p)++;
+}
+
+/*
+ * An optional UTC offset at *${p}: "Z", "+hh:mm", "-hhmm", "+hh", or
+ * nothing (UTC).  Seconds east of UTC in ${out}.  0 or -1.
+ */
+static int
+utc_offset(const char **p, int *out)
+{
+	int sign, h, m = 0;
+
+	*out = 0;
+	if (**p == 'Z' || **p == 'z') {
+		(*p)++;
+		return (0);
 	}
-	return (-1);
+	if (strncasecmp(*p, "UTC", 3) == 0 || strncasecmp(*p, "GMT", 3) == 0)
+		*p += 3;
+	if (**p != '+' && **p != '-')
+		return (0);
+	sign = **p == '-' ? -1 : 1;
+	(*p)++;
+	if (digits(p, 2, 2, &h) == -1)
+		return (-1);
+	if (**p == ':')
+		(*p)++;
+	if (isdigit((unsigned char)**p) && digits(p, 2, 2, &m) == -1)
+		return (-1);
+	if (h > 14 || m > 59)
+		return (-1);
+	*out = sign * (h * 3600 + m * 60);
+	return (0);
+}
+
+/* Days in month ${m} (1-12) of year ${y}. */
+static int
+month_days(int y, int m)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+	    31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return (29);
+	return (d[m - 1]);
+}
+
+/*
+ * entra_parse_date(s, out): the date-time ${s} as Unix seconds, in any form
+ * managed identity endpoints have been seen to send in "expires_on" and
+ * Microsoft's libraries accept: ISO 8601 / RFC 3339 ("2026-11-29T21:58:
+ * 03.0000000+00:00", "...Z", a space for the "T", fractions ignored), the
+ * .NET invariant culture form of App Service's 2017-09-01 API on Windows
+ * and Linux ("11/29/2026 9:58:03 PM +00:00", "11/29/2026 21:58:03
+ * +00:00": month first), and RFC 1123 ("Sun, 29 Nov 2026 21:58:03 GMT").
+ * Without an offset the time is UTC.  Returns 0, or -1 if ${s} is none of
+ * these or not a valid date.
+ */
+int
+entra_parse_date(const char *s, int64_t *out)
+{
+	const char *p = s;
+	struct tm tm;
+	time_t t;
+	int y, mo, d, h, mi, sec = 0, off, pm = -1;
+
+	if (isalpha((unsigned char)*s)) {
+		/* RFC 1123 and its relatives: curl parses HTTP dates. */
+		if ((t = curl_getdate(s, NULL)) == -1)
+			return (-1);
+		*out = (int64_t)t;
+		return (0);
+	}
+	if (digits(&p, 4, 4, &y) == 0 && *p == '-') {
+		/* ISO 8601 */
+		p++;
+		if (digits(&p, 2, 2, &mo) == -1 || *p++ != '-' ||
+		    digits(&p, 2, 2, &d) == -1 ||
+		    (*p != 'T' && *p != 't' && *p != ' '))
+			return (-1);
+		p++;
+	} else {
+		/* .NET: M/d/yyyy */
+		p = s;
+		if (digits(&p, 1, 2, &mo) == -1 || *p++ != '/' ||
+		    digits(&p, 1, 2, &d) == -1 || *p++ != '/' ||
+		    digits(&p, 4, 4, &y) == -1 || *p != ' ')
+			return (-1);
+		blanks(&p);
+	}
+	if (digits(&p, 1, 2, &h) == -1 || *p++ != ':' ||
+	    digits(&p, 2, 2, &mi) == -1)
+		return (-1);
+	if (*p == ':') {
+		p++;
+		if (digits(&p, 2, 2, &sec) == -1)
+			return (-1);
+		if (*p == '.' || *p == ',') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return (-1);
+			while (isdigit((unsigned char)*p))
+				p++;
+		}
+	}
+	blanks(&p);
+	if (strncasecmp(p, "AM", 2) == 0 || strncasecmp(p, "PM", 2) == 0) {
+		pm = (*p == 'P' || *p == 'p');
+		p += 2;
+		blanks(&p);
+	}
+	if (utc_offset(&p, &off) == -1)
+		return (-1);
+	blanks(&p);
+	if (*p != '\0')
+		return (-1);
+	if (pm != -1) {
+		if (h > 12)
+			return (-1);
+		h = h % 12 + (pm ? 12 : 0);
+	}
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+	    d > month_days(y, mo) || h > 23 || mi > 59 || sec > 60)
+		return (-1);
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return (-1);
+	*out = (int64_t)t - off;
+	return (0);
+}
+
+/* Describe the value ${v} for a warning: at most ${len} - 1 bytes. */
+static void
+show_value(char *dst, size_t len, const cJSON *v)
+{
+
+	if (cJSON_IsNumber(v))
+		snprintf(dst, len, "%.17g", v->valuedouble);
+	else if (cJSON_IsString(v)) {
+		json_copy_text(dst, len, v, 1);
+	} else
+		snprintf(dst, len, "%s", cJSON_IsNull(v) ? "null" :
+		    cJSON_IsBool(v) ? "a boolean" : "not a number");
+}
+
+/*
+ * The lifetime in seconds that ${v} gives: "expires_in" (${absolute} 0) or
+ * "expires_on" (1: Unix seconds or a date, less ${now}).  Returns 0, or -1
+ * with why the value cannot be used in ${why}.
+ */
+static int
+lifetime(const cJSON *v, int absolute, int64_t now, int64_t *out,
+    const char **why)
+{
+	/* Wide enough for any date, narrow enough that "- now" is safe. */
+	const int64_t wide = INT64_C(1) << 52;
+	int64_t n;
+
+	if (json_int(v, -wide, wide, &n) == -1) {
+		if (errno == ERANGE) {
+			*why = "out of range";
+			return (-1);
+		}
+		if (!absolute || !cJSON_IsString(v) ||
+		    entra_parse_date(v->valuestring, &n) == -1) {
+			*why = "not a number of seconds or a date";
+			return (-1);
+		}
+	}
+	if (absolute) {
+		if (n <= now) {
+			*why = "in the past (is the clock right?)";
+			return (-1);
+		}
+		n -= now;
+	}
+	if (n < ENTRA_LIFETIME_MIN_S) {
+		*why = "shorter than " ENTRA_STR(ENTRA_LIFETIME_MIN_S) " s";
+		return (-1);
+	}
+	if (n > ENTRA_LIFETIME_MAX_S) {
+		*why = "longer than a year";
+		return (-1);
+	}
+	*out = n;
+	return (0);
 }
 
 /*
  * entra_parse_token(body, len, now, out, err, errlen): parse a successful
  * token response of Entra ID, IMDS or an App Service identity endpoint.
- * "expires_in" and "refresh_in" may be numbers or numeric strings (IMDS
- * sends strings); without "expires_in", "expires_on" (Unix seconds, as App
- * Service sends it) gives expires_in = expires_on - ${now}.  Returns 0, or
- * -1 with a message naming the field in ${err} (never the token).
+ * The lifetime comes from "expires_in" (a number or numeric string, as
+ * IMDS sends it), else from "expires_on" (Unix seconds as a number or
+ * string, or a date: see entra_parse_date) less ${now}.  A lifetime that is
+ * missing, unparseable, in the past, shorter than ENTRA_LIFETIME_MIN_S or
+ * longer than ENTRA_LIFETIME_MAX_S is replaced by ENTRA_LIFETIME_FALLBACK_S
+ * and ${out}->warning says why; so is an unusable "refresh_in", which is
+ * then ignored.  Returns 0, or -1 (no access token, not JSON, another
+ * token type) with a message in ${err}.  Neither ever holds the token.
  */
 int
 entra_parse_token(const char *body, size_t len, int64_t now,
     struct entra_token *out, char *err, size_t errlen)
 {
-	int64_t on;
+	const char *why = NULL, *field = NULL, *rwhy = NULL;
+	const cJSON *ein, *eon, *rin;
+	char shown[48], rshown[48];
 	cJSON *j = NULL, *v;
+	int64_t n;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -159,25 +365,37 @@ entra_parse_token(const char *body, size_t len, int64_t now,
 		snprintf(err, errlen, "response has no \"access_token\"");
 		goto out;
 	}
-	v = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
-	if (v != NULL)
-		out->expires_in = json_seconds(v);
-	else if ((on = json_seconds(cJSON_GetObjectItemCaseSensitive(j,
-	    "expires_on"))) > 0)
-		out->expires_in = on - now;
-	if (out->expires_in <= 0) {
-		snprintf(err, errlen, "response has no valid \"expires_in\" "
-		    "or \"expires_on\"");
-		goto out;
+	ein = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
+	eon = cJSON_GetObjectItemCaseSensitive(j, "expires_on");
+	if (ein != NULL && lifetime(ein, 0, now, &n, &why) == 0)
+		out->expires_in = n;
+	else if (eon != NULL && lifetime(eon, 1, now,  &n,
+	    ein == NULL ? &why : &rwhy) == 0)
+		out->expires_in = n;
+	else {
+		out->expires_in = ENTRA_LIFETIME_FALLBACK_S;
+		out->guessed = 1;
+		field = ein != NULL ? "expires_in" : "expires_on";
+		show_value(shown, sizeof(shown), ein != NULL ? ein : eon);
+		if (ein == NULL && eon == NULL)
+			snprintf(out->warning, sizeof(out->warning), "no "
+			    "\"expires_in\" or \"expires_on\"");
+		else
+			snprintf(out->warning, sizeof(out->warning),
+			    "\"%s\" is %s (%s)", field, why, shown);
 	}
-	v = cJSON_GetObjectItemCaseSensitive(j, "refresh_in");
-	if (v != NULL && (out->refresh_in = json_seconds(v)) < 0) {
-		snprintf(err, errlen, "invalid \"refresh_in\"");
-		goto out;
-	}
-	if (v == NULL)
+	rin = cJSON_GetObjectItemCaseSensitive(j, "refresh_in");
+	rwhy = NULL;
+	if (rin != NULL && json_int(rin, 1, ENTRA_LIFETIME_MAX_S,
+	    &out->refresh_in) == -1) {
 		out->refresh_in = 0;
-	v = cJSON_GetObjectItemCaseSensitive(j, "access_token");
+		rwhy = errno == ERANGE ? "out of range" : "not a number";
+		show_value(rshown, sizeof(rshown), rin);
+		n = (int64_t)strlen(out->warning);
+		snprintf(out->warning + n, sizeof(out->warning) - (size_t)n,
+		    "%s\"refresh_in\" is %s (%s): ignored", n > 0 ? "; " : "",
+		    rwhy, rshown);
+	}
 	if ((out->access_token = strdup(v->valuestring)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -187,6 +405,8 @@ out:
 	json_delete_wiped(j);
 	if (rc == -1) {
 		out->expires_in = out->refresh_in = 0;
+		out->guessed = 0;
+		out->warning[0] = '\0';
 	}
 	return (rc);
 }
@@ -211,6 +431,8 @@ entra_parse_error(const char *body, size_t len, struct entra_error *out)
 {
 	cJSON *j, *e, *d, *codes, *cid;
 	const char *p;
+	int64_t code;
+	size_t n;
 
 	memset(out, 0, sizeof(*out));
 	if (body == NULL || (j = cJSON_ParseWithLength(body, len)) == NULL)
@@ -224,12 +446,15 @@ entra_parse_error(const char *body, size_t len, struct entra_error *out)
 	d = cJSON_GetObjectItemCaseSensitive(j, "error_description");
 	json_copy_text(out->description, sizeof(out->description), d, 1);
 	codes = cJSON_GetObjectItemCaseSensitive(j, "error_codes");
-	if (cJSON_IsArray(codes) && cJSON_IsNumber(cJSON_GetArrayItem(codes,
-	    0)))
-		out->code = (long)cJSON_GetArrayItem(codes, 0)->valuedouble;
+	if (cJSON_IsArray(codes) && json_int(cJSON_GetArrayItem(codes, 0), 0,
+	    INT32_MAX, &code) == 0)
+		out->code = (long)code;
 	else if (strncmp(out->description, "AADSTS", 6) == 0) {
 		p = out->description + 6;
-		out->code = strtol(p, NULL, 10);
+		for (n = 0; isdigit((unsigned char)p[n]); n++)
+			;
+		if (num_parse(p, n, 0, INT32_MAX, &code) == 0)
+			out->code = (long)code;
 	}
 	cid = cJSON_GetObjectItemCaseSensitive(j, "correlation_id");
 	json_copy_text(out->correlation_id, sizeof(out->correlation_id), cid,

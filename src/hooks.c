@@ -157,9 +157,12 @@ retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		run_http(r);
 }
 
-/* A failed attempt: retry with backoff for a while, then give up. */
+/*
+ * A failed attempt: retry with backoff for a while, then give up; never
+ * sooner than the server's Retry-After (${retry_after_ms} >= 0).
+ */
 static void
-run_failed(struct run *r, const char *error)
+run_failed_after(struct run *r, const char *error, long retry_after_ms)
 {
 	char attempt[16];
 	uint64_t ms;
@@ -173,13 +176,20 @@ run_failed(struct run *r, const char *error)
 		run_free(r);
 		return;
 	}
-	ms = backoff_delay(r->attempt, RETRY_BASE_MS, RETRY_CAP_MS,
-	    rand_unit());
+	ms = backoff_retry_after(retry_after_ms, backoff_delay(r->attempt,
+	    RETRY_BASE_MS, RETRY_CAP_MS, rand_unit()));
 	log_kv(LOG_WARN, "notification failed: will retry", "notify", r->what,
 	    "error", error, "attempt", attempt, NULL);
 	ev_timer_init(&r->retry, retry_cb, ms / 1000.0, 0.);
 	r->retry.data = r;
 	ev_timer_start(r->h->loop, &r->retry);
+}
+
+static void
+run_failed(struct run *r, const char *error)
+{
+
+	run_failed_after(r, error, -1);
 }
 
 /* pid_file: read the pid now, signal it. */
@@ -492,7 +502,7 @@ http_done(struct http_response *resp, void *cookie)
 		run_free(r);
 		return;
 	}
-	run_failed(r, err);
+	run_failed_after(r, err, resp->retry_after_ms);
 }
 
 /* http: call the app's refresh URL. */

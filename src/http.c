@@ -25,6 +25,8 @@
 #include "log.h"
 #include "util.h"
 
+#define RETRY_AFTER_MAX_S	(24 * 3600)	/* longer: a day */
+
 struct http {
 	struct ev_loop	*loop;
 	CURLM		*multi;
@@ -176,16 +178,17 @@ header_cb(char *ptr, size_t size, size_t nitems, void *cookie)
 {
 	struct http_req *r = cookie;
 	size_t n = size * nitems, limit;
-	unsigned long long len;
-	char *v, *end;
+	int64_t len;
+	char *v;
 	int over;
 
 	if ((v = header_value(ptr, n, "content-length")) != NULL) {
 		/* Refuse an oversized body before it arrives. */
 		limit = body_limit(r);
-		errno = 0;
-		len = strtoull(v, &end, 10);
-		over = errno == 0 && *end == '\0' && len > limit;
+		if (num_parse(v, strlen(v), 0, INT64_MAX, &len) == 0)
+			over = (uint64_t)len > limit;
+		else	/* more digits than any limit, or not a length */
+			over = errno == ERANGE && isdigit((unsigned char)*v);
 		free(v);
 		if (over) {
 			r->too_large = 1;
@@ -211,25 +214,24 @@ header_cb(char *ptr, size_t size, size_t nitems, void *cookie)
 long
 http_retry_after(const char *v, long now)
 {
-	char *end;
-	long secs;
+	int64_t secs;
 	time_t t;
 
 	if (*v >= '0' && *v <= '9') {
-		errno = 0;
-		secs = strtol(v, &end, 10);
-		if (errno != 0 || *end != '\0' || secs < 0)
-			return (-1);
-		if (secs > 24 * 3600)
-			secs = 24 * 3600;
-		return (secs * 1000);
+		if (num_parse(v, strlen(v), 0, RETRY_AFTER_MAX_S, &secs) ==
+		    -1) {
+			if (errno != ERANGE)
+				return (-1);
+			secs = RETRY_AFTER_MAX_S;	/* "a long time" */
+		}
+		return ((long)secs * 1000);
 	}
 	if ((t = curl_getdate(v, NULL)) == -1)
 		return (-1);
 	if ((long)t <= now)
 		return (0);
-	if ((long)t - now > 24 * 3600)
-		return (24L * 3600 * 1000);
+	if ((long)t - now > RETRY_AFTER_MAX_S)
+		return (RETRY_AFTER_MAX_S * 1000L);
 	return (((long)t - now) * 1000);
 }
 

@@ -2,9 +2,11 @@
  * json.c - cJSON helpers shared by the modules that parse Azure responses.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <string.h>
 
 #include "json.h"
+#include "util.h"
 
 static void
 wipe(cJSON *j)
@@ -59,4 +61,24 @@ json_copy_text(char *dst, size_t len, const cJSON *v, int one_line)
 	}
 	dst[i] = '\0';
 	return (0);
+}
+
+/*
+ * json_int(v, min, max, out): ${v}, a JSON number or a string holding a
+ * decimal number (as IMDS sends them), truncated toward zero into ${out}
+ * if it lies in [${min}, ${max}] (see num_from_double, num_parse).
+ * Returns 0, or -1 with errno EINVAL (neither, or malformed; also for a
+ * NULL ${v}) or ERANGE (out of range).  ${out} is untouched on error.
+ */
+int
+json_int(const cJSON *v, int64_t min, int64_t max, int64_t *out)
+{
+
+	if (cJSON_IsNumber(v))
+		return (num_from_double(v->valuedouble, min, max, out));
+	if (cJSON_IsString(v))
+		return (num_parse(v->valuestring, strlen(v->valuestring), min,
+		    max, out));
+	errno = EINVAL;
+	return (-1);
 }

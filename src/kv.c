@@ -242,11 +242,12 @@ static int64_t
 json_time(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	int64_t t;
 
-	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 &&
-	    v->valuedouble < 1e15))
+	if (!cJSON_IsNumber(v) || json_int(v, 0, INT64_C(999999999999999),
+	    &t) == -1)
 		return (0);
-	return ((int64_t)v->valuedouble);
+	return (t);
 }
 
 /* Copy the string tags of ${t} into ${it}. */

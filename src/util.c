@@ -1,5 +1,6 @@
 /*
- * util.c - growable buffers and wiping of sensitive memory.
+ * util.c - growable buffers, wiping of sensitive memory, range-checked
+ * number conversion.
  */
 #include <sys/random.h>
 
@@ -113,4 +114,92 @@ rand_unit(void)
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
 		r = (uint64_t)random() << 32 ^ (uint64_t)random();
 	return ((double)(r >> 11) / (double)(1ULL << 53));
+}
+
+/*
+ * num_from_double(d, min, max, out): ${d} truncated toward zero into
+ * ${out} if it is finite and the result lies in [${min}, ${max}].  Every
+ * number read from the network or the configuration goes through this
+ * or num_parse(), so that no out-of-range double is ever cast (undefined
+ * behaviour).  Returns 0, or -1 with errno EINVAL (NaN, infinity) or
+ * ERANGE (out of range; ${out} untouched).
+ */
+int
+num_from_double(double d, int64_t min, int64_t max, int64_t *out)
+{
+	int64_t n;
+
+	if (d != d || d - d != 0) {	/* NaN, infinity */
+		errno = EINVAL;
+		return (-1);
+	}
+	/* Both bounds are exact powers of two: compare before the cast. */
+	if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
+		errno = ERANGE;
+		return (-1);
+	}
+	n = (int64_t)d;
+	if (n < min || n > max) {
+		errno = ERANGE;
+		return (-1);
+	}
+	*out = n;
+	return (0);
+}
+
+/*
+ * num_parse(s, len, min, max, out): the ${len} bytes at ${s}, a decimal
+ * number "[+-]digits[.digits]" with nothing before or after it, truncated
+ * toward zero into ${out} if it lies in [${min}, ${max}].  Any number of
+ * digits is accepted without overflow.  Returns 0, or -1 with errno
+ * EINVAL (not such a number) or ERANGE (out of range; ${out} untouched).
+ */
+int
+num_parse(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
+{
+	const char *p = s, *e = s + len;
+	uint64_t mag = 0, lim;
+	int64_t v;
+	int neg = 0, big = 0, digits = 0;
+
+	if (p < e && (*p == '+' || *p == '-'))
+		neg = *p++ == '-';
+	/* The magnitude of INT64_MIN is one more than INT64_MAX's. */
+	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; p < e && *p >= '0' && *p <= '9'; p++, digits++) {
+		if (big || mag > (lim - (uint64_t)(*p - '0')) / 10)
+			big = 1;
+		else
+			mag = mag * 10 + (uint64_t)(*p - '0');
+	}
+	if (digits == 0) {
+		errno = EINVAL;
+		return (-1);
+	}
+	if (p < e && *p == '.') {
+		for (p++, digits = 0; p < e && *p >= '0' && *p <= '9'; p++)
+			digits++;
+		if (digits == 0) {
+			errno = EINVAL;
+			return (-1);
+		}
+	}
+	if (p != e) {
+		errno = EINVAL;
+		return (-1);
+	}
+	if (big) {
+		errno = ERANGE;
+		return (-1);
+	}
+	if (neg && mag == (uint64_t)INT64_MAX + 1)
+		v = INT64_MIN;
+	else
+		v = neg ? -(int64_t)mag : (int64_t)mag;
+	if (v < min || v > max) {
+		errno = ERANGE;
+		return (-1);
+	}
+	*out = v;
+	return (0);
 }

@@ -40,12 +40,17 @@ class Entra {
     this.log = [];
     this.tokens = [];
     this.faults = [];
+    this.tokenFields = null;        // overrides of the success body
     this.authority = null;          // set by the server once listening
   }
 
   jwks() { return { keys: [this.kp.jwk] }; }
   setAccessTokenLifetime(s) { this.lifetime = s; }
   setRefreshIn(s) { this.refreshIn = s; }
+  // Overwrite fields of the success body ({expires_in: '1.5'}): a value of
+  // undefined removes the field, a function gets (now, lifetime).  The
+  // token itself still lives accessTokenLifetime.  null: as the real one.
+  setTokenFields(f) { this.tokenFields = f; }
   setFederatedCredentials(f) { this.fics = f; }
   setClientSecrets(s) { this.clientSecrets = s; }
   // Register a certificate (PEM) of the app, as "Certificates & secrets".
@@ -62,7 +67,7 @@ class Entra {
   requests() { return this.log.slice(); }
   issued() { return this.tokens.slice(); }
 
-  error(res, status, code, text, entry) {
+  error(res, status, code, text, entry, headers) {
     const error = ERROR_NAMES[code] || 'invalid_request';
     const now = new Date();
     const trace = crypto.randomUUID();
@@ -79,7 +84,7 @@ class Entra {
     };
     entry.status = status;
     entry.error = `AADSTS${code}`;
-    send(res, status, body);
+    send(res, status, body, headers);
   }
 
   // An assertion signed with the app's certificate (RFC 7523, as MSAL and
@@ -174,11 +179,11 @@ class Entra {
       f.times--;
       if (f.aadsts) {
         return this.error(res, f.status || 400, f.aadsts, (f.description || 'Injected failure.')
-          .replace(/^AADSTS\d+: /, ''), entry);
+          .replace(/^AADSTS\d+: /, ''), entry, f.headers);
       }
       entry.status = f.status || 500;
       return send(res, entry.status, f.body || { error: 'temporarily_unavailable',
-        error_description: 'AADSTS50000: There was an error issuing a token.' });
+        error_description: 'AADSTS50000: There was an error issuing a token.' }, f.headers);
     }
     if (tenant !== this.tenantId) {
       return this.error(res, 400, 90002, `Tenant '${tenant}' not found. Check to make sure you have the ` +
@@ -234,6 +239,7 @@ class Entra {
     const body = { token_type: 'Bearer', expires_in: this.lifetime, ext_expires_in: this.lifetime,
       access_token: token };
     if (this.refreshIn !== undefined) body.refresh_in = this.refreshIn;
+    overrideFields(body, this.tokenFields, now, this.lifetime);
     entry.status = 200;
     return send(res, 200, body);
   }
@@ -305,6 +311,14 @@ class Entra {
   }
 }
 
+// Apply setTokenFields() overrides to a success body.
+function overrideFields(body, fields, now, lifetime) {
+  for (const [k, v] of Object.entries(fields || {})) {
+    if (v === undefined) delete body[k];
+    else body[k] = typeof v === 'function' ? v(now, lifetime) : v;
+  }
+}
+
 function send(res, status, body, headers = {}) {
   const b = Buffer.from(JSON.stringify(body));
   res.writeHead(status, {
@@ -317,4 +331,4 @@ function send(res, status, body, headers = {}) {
   res.end(b);
 }
 
-module.exports = { Entra, send };
+module.exports = { Entra, send, overrideFields };

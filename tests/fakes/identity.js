@@ -9,6 +9,7 @@
 const http = require('node:http');
 const crypto = require('node:crypto');
 const jwt = require('./jwt');
+const { overrideFields } = require('./entra');
 
 function send(res, status, body, headers = {}) {
   const b = Buffer.from(JSON.stringify(body));
@@ -28,6 +29,7 @@ class IdentityEndpoint {
     this.header = header;           // App Service: the IDENTITY_HEADER value
     this.lifetime = lifetime;
     this.faults = [];               // [{ status, body, headers, times }]
+    this.tokenFields = null;
     this.log = [];
     this.tokens = [];
     this.url = null;
@@ -38,6 +40,11 @@ class IdentityEndpoint {
   requests() { return this.log.slice(); }
   issued() { return this.tokens.slice(); }
   setLifetime(s) { this.lifetime = s; }
+  // As Entra's: overwrite fields of the success body ({expires_on: ...}).
+  setTokenFields(f) { this.tokenFields = f; }
+  // Without a system-assigned identity, a request naming none is refused
+  // when the VM has several user-assigned ones (as the real IMDS does).
+  setSystemAssigned(b) { this.systemAssigned = b; }
 
   pick(q) {
     const by = (k, v) => this.identities.find((i) => i[k] === v);
@@ -83,7 +90,12 @@ class IdentityEndpoint {
     if (!q.resource) {
       return reply(400, { error: 'invalid_request', error_description: 'Required query variable \'resource\' is missing' });
     }
-    const id = this.pick(q);
+    const named = q.client_id || q.object_id || q.principal_id || q.msi_res_id || q.mi_res_id;
+    if (!named && !this.systemAssigned && this.identities.length > 1) {
+      return reply(400, { error: 'invalid_request', error_description: 'Multiple user assigned identities exist, ' +
+        'please specify the clientId / resourceId of the identity in the token request' });
+    }
+    const id = named || this.systemAssigned ? this.pick(q) : this.identities[0];
     if (!id) return reply(400, { error: 'invalid_request', error_description: 'Identity not found' });
     const now = Math.floor(Date.now() / 1000);
     const resource = q.resource.replace(/\/$/, '');
@@ -94,14 +106,18 @@ class IdentityEndpoint {
       ver: '1.0',
     }, this.entra.kp, { x5t: this.entra.kp.kid });
     this.tokens.push({ iat: now, exp: now + this.lifetime, clientId: id.clientId });
+    let body;
     if (this.kind === 'imds') {
       // Every value a string, as the real IMDS sends them.
-      return reply(200, { access_token: token, client_id: id.clientId, expires_in: String(this.lifetime),
+      body = { access_token: token, client_id: id.clientId, expires_in: String(this.lifetime),
         expires_on: String(now + this.lifetime), ext_expires_in: String(this.lifetime),
-        not_before: String(now), resource: q.resource, token_type: 'Bearer' });
+        not_before: String(now), resource: q.resource, token_type: 'Bearer' };
+    } else {
+      body = { access_token: token, expires_on: String(now + this.lifetime), resource: q.resource,
+        token_type: 'Bearer', client_id: id.clientId };
     }
-    return reply(200, { access_token: token, expires_on: String(now + this.lifetime), resource: q.resource,
-      token_type: 'Bearer', client_id: id.clientId });
+    overrideFields(body, this.tokenFields, now, this.lifetime);
+    return reply(200, body);
   }
 
   listen(port = 0) {

@@ -92,6 +92,31 @@ test('IMDS "Identity not found" is explained, and --once gives up at once', asyn
   assert.equal(fx.d.imds.requests().length, 1, 'a 400 is not retried');
 });
 
+test('IMDS "Multiple user assigned identities exist" names auth.client_id and where to find it', async (t) => {
+  const fx = await setup(t);
+  fx.set('mu', 'multi-identity-value');
+  // A VM (or AKS node pool) with two user-assigned identities and no
+  // system-assigned one: IMDS cannot choose.
+  fx.d.imds.setSystemAssigned(false);
+  for (const auth of [{ method: 'managed_identity', imds_endpoint: fx.d.imdsUrl }, { imds_endpoint: fx.d.imdsUrl }]) {
+    fs.rmSync(fx.out, { recursive: true, force: true });
+    const before = fx.d.imds.requests().length;
+    const cfg = bare(fx, [{ name: 'mu' }], auth);
+    const r = await runAkvd(['--once', '-c', fx.write(cfg)]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /token request refused by IMDS status=400 code=invalid_request .*description="Multiple user assigned identities exist/);
+    assert.match(r.stderr, /hint="the VM has several user-assigned identities and none was named: set auth.client_id \(or auth.object_id, auth.resource_id\)/);
+    assert.match(r.stderr, /az identity show -g GROUP -n NAME --query clientId/);
+    assert.equal(fx.d.imds.requests().length - before, 1, 'a 400 is not retried');
+    assert.equal(tryRead(fx.out, 'mu'), null);
+  }
+  // Following the hint works.
+  const ok = await runAkvd(['--once', '-c', fx.write(bare(fx, [{ name: 'mu' }],
+    { method: 'managed_identity', imds_endpoint: fx.d.imdsUrl, client_id: fx.d.identities[1].clientId }))]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(tryRead(fx.out, 'mu'), 'multi-identity-value');
+});
+
 test('auto chain: App Service when IDENTITY_ENDPOINT is set', async (t) => {
   const fx = await setup(t);
   fx.set('as', 'app-service-value');

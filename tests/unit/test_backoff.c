@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include "backoff.h"
+#include "http.h"
 
 static void
 test_jitter(void **state)
@@ -92,6 +93,19 @@ test_token_schedule(void **state)
 	assert_int_equal(t.usable_until, now);
 	token_schedule(now, -5, 0, &t);
 	assert_int_equal(t.usable_until, now);
+	/* Whatever the lifetime, renewal is at least 1 s away. */
+	token_schedule(now, 1, 0, &t);
+	assert_int_equal(t.renew_at, now + 1);
+	token_schedule(now, 2, 0, &t);
+	assert_int_equal(t.renew_at, now + 1);
+	token_schedule(now, 3600, 0 + 0, &t);
+	assert_true(t.renew_at >= now + 1);
+	/* Absurd lifetimes are clamped: no overflow, a finite renewal. */
+	token_schedule(now, INT64_MAX, 0, &t);
+	assert_true(t.expires_on > now && t.renew_at > now);
+	assert_true(t.renew_at < t.expires_on);
+	token_schedule(now, INT64_MAX, INT64_MAX, &t);
+	assert_true(t.renew_at > now && t.renew_at < t.expires_on);
 	/* Always: renew before usable_until, usable_until before expiry. */
 	for (int64_t life = 1; life < 100000; life = life * 3 + 1) {
 		token_schedule(now, life, 0, &t);
@@ -99,6 +113,42 @@ test_token_schedule(void **state)
 		assert_true(t.renew_at <= t.usable_until);
 		assert_true(t.usable_until <= t.expires_on);
 	}
+}
+
+/* Retry-After, as http.c parses it for every response. */
+static void
+test_retry_after_header(void **state)
+{
+	const long now = 1795989483;	/* Sun, 29 Nov 2026 21:58:03 GMT */
+
+	(void)state;
+	assert_int_equal(http_retry_after("6", now), 6000);
+	assert_int_equal(http_retry_after("0", now), 0);
+	assert_int_equal(http_retry_after("120", now), 120000);
+	/* Huge: a long time (a day), never an overflow or "no header". */
+	assert_int_equal(http_retry_after("9223372036854775807", now),
+	    86400000L);
+	assert_int_equal(http_retry_after("99999999999999999999999", now),
+	    86400000L);
+	assert_int_equal(http_retry_after("-5", now), -1);
+	assert_int_equal(http_retry_after("5s", now), -1);
+	assert_int_equal(http_retry_after("soon", now), -1);
+	/* HTTP dates. */
+	assert_int_equal(http_retry_after("Sun, 29 Nov 2026 21:58:09 GMT",
+	    now), 6000);
+	assert_int_equal(http_retry_after("Sunday, 29-Nov-26 21:59:03 GMT",
+	    now), 60000);
+	assert_int_equal(http_retry_after("Sun Nov 29 21:58:13 2026", now),
+	    10000);
+	assert_int_equal(http_retry_after("Sun, 29 Nov 2026 21:00:00 GMT",
+	    now), 0);
+	assert_int_equal(http_retry_after("Sun, 29 Nov 2099 21:00:00 GMT",
+	    now), 86400000L);
+	/* The shared floor: the larger, capped at 10 minutes. */
+	assert_int_equal(backoff_retry_after(http_retry_after("6", now),
+	    1000), 6000);
+	assert_int_equal(backoff_retry_after(http_retry_after("x", now),
+	    1000), 1000);
 }
 
 int
@@ -109,6 +159,7 @@ main(void)
 		cmocka_unit_test(test_delay),
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_token_schedule),
+		cmocka_unit_test(test_retry_after_header),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -2,6 +2,7 @@
  * test_entra.c - Entra ID token endpoint requests and responses, with
  * bodies in the real shapes (../../shared/PROTOCOLS.md section 2).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,18 +101,10 @@ test_parse_token_errors(void **state)
 		{ "{\"expires_in\":3600}", "response has no \"access_token\"" },
 		{ "{\"access_token\":\"\",\"expires_in\":3600}",
 		    "response has no \"access_token\"" },
-		{ "{\"access_token\":\"SECRETTOKEN\"}",
-		    "response has no valid \"expires_in\" or \"expires_on\"" },
-		{ "{\"access_token\":\"SECRETTOKEN\",\"expires_in\":\"soon\"}",
-		    "response has no valid \"expires_in\" or \"expires_on\"" },
-		{ "{\"access_token\":\"SECRETTOKEN\",\"expires_in\":0}",
-		    "response has no valid \"expires_in\" or \"expires_on\"" },
-		{ "{\"access_token\":\"SECRETTOKEN\",\"expires_in\":-5}",
-		    "response has no valid \"expires_in\" or \"expires_on\"" },
+		{ "{\"access_token\":7,\"expires_in\":3600}",
+		    "response has no \"access_token\"" },
 		{ "{\"access_token\":\"SECRETTOKEN\",\"expires_in\":60,"
 		    "\"token_type\":\"pop\"}", "unsupported \"token_type\"" },
-		{ "{\"access_token\":\"SECRETTOKEN\",\"expires_in\":60,"
-		    "\"refresh_in\":\"x\"}", "invalid \"refresh_in\"" },
 	};
 	struct entra_token t;
 	char err[128];
@@ -125,6 +118,231 @@ test_parse_token_errors(void **state)
 		assert_null(t.access_token);
 		assert_null(strstr(err, "SECRETTOKEN"));
 	}
+}
+
+/*
+ * "expires_on" in every form seen from managed identity endpoints (App
+ * Service 2017-09-01 on Windows and Linux, 2019-08-01, IMDS, Cloud Shell,
+ * Arc, Service Fabric) and accepted by MSAL / Azure.Identity, each meaning
+ * 2026-11-29 21:58:03 UTC, one hour after NOW.
+ */
+#define EXP	INT64_C(1795989483)
+#define NOW	(EXP - 3600)
+
+static void
+test_expires_on_forms(void **state)
+{
+	static const struct { const char *json; int64_t in; } cases[] = {
+		/* Unix seconds: number, string, with a fraction. */
+		{ "1795989483", 3600 },
+		{ "\"1795989483\"", 3600 },
+		{ "1795989483.75", 3600 },
+		{ "\"1795989483.0\"", 3600 },
+		/* ISO 8601 / RFC 3339, as .NET's "o" format and others. */
+		{ "\"2026-11-29T21:58:03.0000000+00:00\"", 3600 },
+		{ "\"2026-11-29T21:58:03Z\"", 3600 },
+		{ "\"2026-11-29T21:58:03.123Z\"", 3600 },
+		{ "\"2026-11-29T21:58:03+00:00\"", 3600 },
+		{ "\"2026-11-29T22:58:03+01:00\"", 3600 },
+		{ "\"2026-11-29T16:58:03.5-05:00\"", 3600 },
+		{ "\"2026-11-30T03:28:03+0530\"", 3600 },
+		{ "\"2026-11-29 21:58:03Z\"", 3600 },
+		{ "\"2026-11-29t21:58:03z\"", 3600 },
+		{ "\"2026-11-29T21:58:03\"", 3600 },	/* no offset: UTC */
+		{ "\"2026-11-29T21:58Z\"", 3597 },	/* no seconds */
+		/* App Service 2017-09-01 on Windows: .NET "G" with AM/PM. */
+		{ "\"11/29/2026 9:58:03 PM +00:00\"", 3600 },
+		{ "\"11/29/2026 09:58:03 PM +00:00\"", 3600 },
+		{ "\"11/29/2026 10:58:03 PM +01:00\"", 3600 },
+		{ "\"11/29/2026 9:58:03 pm +00:00\"", 3600 },
+		/* ...and on Linux: 24-hour clock. */
+		{ "\"11/29/2026 21:58:03 +00:00\"", 3600 },
+		{ "\"11/29/2026 21:58:03\"", 3600 },
+		/* RFC 1123, as HTTP dates. */
+		{ "\"Sun, 29 Nov 2026 21:58:03 GMT\"", 3600 },
+	};
+	struct entra_token t;
+	char body[256], err[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(body, sizeof(body), "{\"access_token\":\"x.y.z\","
+		    "\"expires_on\":%s,\"resource\":\"https://vault.azure.net\","
+		    "\"token_type\":\"Bearer\"}", cases[i].json);
+		assert_int_equal(entra_parse_token(body, strlen(body), NOW, &t,
+		    err, sizeof(err)), 0);
+		if (t.expires_in != cases[i].in || t.warning[0] != '\0')
+			fail_msg("%s: expires_in %lld, warning \"%s\"",
+			    cases[i].json, (long long)t.expires_in, t.warning);
+		assert_int_equal(t.guessed, 0);
+		entra_token_clear(&t);
+	}
+}
+
+static void
+test_parse_date(void **state)
+{
+	static const char *bad[] = {
+		"", "soon", "2026-11-29", "2026-13-29T21:58:03Z",
+		"2026-02-29T00:00:00Z", "2026-11-31T00:00:00Z",
+		"2026-11-29T24:00:00Z", "2026-11-29T21:60:03Z",
+		"2026-11-29T21:58:03+25:00", "2026-11-29T21:58:03 junk",
+		"2026-11-29T21:58:03.Z", "29/29/2026 9:58:03 PM",
+		"11/29/2026 13:58:03 PM +00:00", "11/29/26 9:58:03 PM",
+		"1969-12-31T23:59:59Z", "99999-11-29T21:58:03Z",
+		"2026-11-29T21:58:03+00:00:00", "Blursday, 99 Foo 2026",
+	};
+	int64_t t;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(entra_parse_date("2024-02-29T00:00:00Z", &t), 0);
+	assert_int_equal(t, 1709164800);
+	assert_int_equal(entra_parse_date("1/16/2020 5:24:12 AM +00:00", &t),
+	    0);
+	assert_int_equal(t, 1579152252);
+	assert_int_equal(entra_parse_date("06/19/2019 23:42:01 +00:00", &t),
+	    0);
+	assert_int_equal(t, 1560987721);
+	/* 12 AM is midnight, 12 PM noon; the docs' "00:00:00 PM" is noon. */
+	assert_int_equal(entra_parse_date("11/29/2026 12:58:03 AM", &t), 0);
+	assert_int_equal(t, EXP - 21 * 3600);
+	assert_int_equal(entra_parse_date("11/29/2026 12:58:03 PM", &t), 0);
+	assert_int_equal(t, EXP - 9 * 3600);
+	assert_int_equal(entra_parse_date("09/14/2017 00:00:00 PM +00:00", &t),
+	    0);
+	assert_int_equal(t, 1505390400);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (entra_parse_date(bad[i], &t) != -1)
+			fail_msg("\"%s\" parsed as %lld", bad[i], (long long)t);
+}
+
+/*
+ * Hostile or broken lifetimes: a token is still accepted, with a safe
+ * fallback lifetime and a warning that names the field and never the
+ * token; nothing overflows (UBSan).
+ */
+static void
+test_lifetime_fallback(void **state)
+{
+	static const struct {
+		const char	*fields;
+		const char	*warning;	/* substring */
+	} cases[] = {
+		{ "", "no \"expires_in\" or \"expires_on\"" },
+		{ ",\"expires_in\":0", "\"expires_in\" is shorter than 2 s" },
+		{ ",\"expires_in\":1.5", "\"expires_in\" is shorter than 2 s" },
+		{ ",\"expires_in\":\"1\"", "shorter than 2 s" },
+		{ ",\"expires_in\":-5", "shorter than 2 s" },
+		{ ",\"expires_in\":\"-3600\"", "shorter than 2 s" },
+		{ ",\"expires_in\":\"9223372036854775807\"",
+		    "\"expires_in\" is out of range" },
+		{ ",\"expires_in\":\"99999999999999999999999999\"",
+		    "out of range" },
+		{ ",\"expires_in\":9223372036854775807", "out of range" },
+		{ ",\"expires_in\":1e300", "out of range" },
+		{ ",\"expires_in\":-1e300", "out of range" },
+		{ ",\"expires_in\":1e26", "out of range" },
+		{ ",\"expires_in\":40000000", "longer than a year" },
+		{ ",\"expires_in\":\"soon\"", "not a number of seconds" },
+		{ ",\"expires_in\":\"\"", "not a number" },
+		{ ",\"expires_in\":\" 3600\"", "not a number" },
+		{ ",\"expires_in\":\"0x100\"", "not a number" },
+		{ ",\"expires_in\":\"1e3\"", "not a number" },
+		{ ",\"expires_in\":\"3600s\"", "not a number" },
+		{ ",\"expires_in\":null", "(null)" },
+		{ ",\"expires_in\":true", "(a boolean)" },
+		{ ",\"expires_in\":[3600]", "not a number" },
+		/* expires_in is a duration, never a date. */
+		{ ",\"expires_in\":\"2026-11-29T21:58:03Z\"", "not a number" },
+		{ ",\"expires_on\":\"1795985883\"", "\"expires_on\" is in the "
+		    "past (is the clock right?)" },
+		{ ",\"expires_on\":0", "in the past" },
+		{ ",\"expires_on\":-1e300", "out of range" },
+		{ ",\"expires_on\":\"9223372036854775807\"", "out of range" },
+		{ ",\"expires_on\":\"11/29/2099 9:58:03 PM +00:00\"",
+		    "longer than a year" },
+		{ ",\"expires_on\":\"2025-11-29T21:58:03Z\"", "in the past" },
+		{ ",\"expires_on\":\"Tomorrow\"", "not a number of seconds or "
+		    "a date (Tomorrow)" },
+		{ ",\"expires_on\":\"1795989483\",\"expires_in\":\"x\"",
+		    NULL },	/* expires_on saves the day */
+		{ ",\"expires_on\":\"x\",\"expires_in\":\"y\"",
+		    "\"expires_in\" is not a number" },
+	};
+	struct entra_token t;
+	char body[256], err[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(body, sizeof(body), "{\"access_token\":\"SECRETTOKEN\""
+		    "%s}", cases[i].fields);
+		assert_int_equal(entra_parse_token(body, strlen(body), NOW, &t,
+		    err, sizeof(err)), 0);
+		assert_string_equal(t.access_token, "SECRETTOKEN");
+		if (cases[i].warning == NULL) {
+			assert_int_equal(t.expires_in, 3600);
+			assert_string_equal(t.warning, "");
+			assert_int_equal(t.guessed, 0);
+		} else {
+			if (strstr(t.warning, cases[i].warning) == NULL)
+				fail_msg("%s: warning \"%s\"", cases[i].fields,
+				    t.warning);
+			assert_int_equal(t.expires_in,
+			    ENTRA_LIFETIME_FALLBACK_S);
+			assert_int_equal(t.guessed, 1);
+		}
+		assert_null(strstr(t.warning, "SECRETTOKEN"));
+		entra_token_clear(&t);
+	}
+}
+
+static void
+test_refresh_in(void **state)
+{
+	static const struct {
+		const char	*json;
+		int64_t		 refresh_in;
+		const char	*warning;
+	} cases[] = {
+		{ "1800", 1800, NULL },
+		{ "\"1800\"", 1800, NULL },
+		{ "1799.9", 1799, NULL },
+		{ "0", 0, "\"refresh_in\" is out of range (0): ignored" },
+		{ "-60", 0, "out of range" },
+		{ "\"x\"", 0, "\"refresh_in\" is not a number (x): ignored" },
+		{ "1e300", 0, "out of range" },
+		{ "\"9223372036854775807\"", 0, "out of range" },
+	};
+	struct entra_token t;
+	char body[256], err[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(body, sizeof(body), "{\"access_token\":\"x\","
+		    "\"expires_in\":3600,\"refresh_in\":%s}", cases[i].json);
+		assert_int_equal(entra_parse_token(body, strlen(body), NOW, &t,
+		    err, sizeof(err)), 0);
+		assert_int_equal(t.expires_in, 3600);
+		assert_int_equal(t.guessed, 0);
+		assert_int_equal(t.refresh_in, cases[i].refresh_in);
+		if (cases[i].warning == NULL)
+			assert_string_equal(t.warning, "");
+		else if (strstr(t.warning, cases[i].warning) == NULL)
+			fail_msg("%s: warning \"%s\"", cases[i].json,
+			    t.warning);
+		entra_token_clear(&t);
+	}
+	/* Both wrong: both said. */
+	assert_int_equal(entra_parse_token(B("{\"access_token\":\"x\","
+	    "\"expires_in\":\"x\",\"refresh_in\":\"y\"}"), NOW, &t, err,
+	    sizeof(err)), 0);
+	assert_non_null(strstr(t.warning, "\"expires_in\""));
+	assert_non_null(strstr(t.warning, "; \"refresh_in\""));
+	entra_token_clear(&t);
 }
 
 static void
@@ -165,6 +383,28 @@ test_parse_error(void **state)
 	assert_int_equal(entra_parse_error(B("{\"message\":\"x\"}"), &e), -1);
 	assert_int_equal(e.code, 0);
 	assert_null(entra_hint(12345));
+
+	/* Hostile numbers: no undefined conversion, the code is dropped. */
+	assert_int_equal(entra_parse_error(B("{\"error\":\"x\","
+	    "\"error_codes\":[1e26]}"), &e), 0);
+	assert_int_equal(e.code, 0);
+	assert_int_equal(entra_parse_error(B("{\"error\":\"x\","
+	    "\"error_codes\":[-1e300]}"), &e), 0);
+	assert_int_equal(e.code, 0);
+	assert_int_equal(entra_parse_error(B("{\"error\":\"x\","
+	    "\"error_codes\":[\"70021\"]}"), &e), 0);
+	assert_int_equal(e.code, 70021);
+	assert_int_equal(entra_parse_error(B("{\"error\":\"x\","
+	    "\"error_codes\":[1e26],\"error_description\":\"AADSTS700024: "
+	    "x\"}"), &e), 0);
+	assert_int_equal(e.code, 700024);
+	assert_int_equal(entra_parse_error(B("{\"error\":\"x\","
+	    "\"error_description\":\"AADSTS99999999999999999999999: x\"}"),
+	    &e), 0);
+	assert_int_equal(e.code, 0);
+	assert_int_equal(entra_parse_error(B("{\"error\":\"x\","
+	    "\"error_description\":\"AADSTS: x\"}"), &e), 0);
+	assert_int_equal(e.code, 0);
 }
 
 static void
@@ -186,6 +426,10 @@ main(void)
 		cmocka_unit_test(test_url_and_form),
 		cmocka_unit_test(test_parse_token),
 		cmocka_unit_test(test_parse_token_errors),
+		cmocka_unit_test(test_expires_on_forms),
+		cmocka_unit_test(test_parse_date),
+		cmocka_unit_test(test_lifetime_fallback),
+		cmocka_unit_test(test_refresh_in),
 		cmocka_unit_test(test_parse_error),
 		cmocka_unit_test(test_hints),
 	};
