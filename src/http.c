@@ -41,6 +41,22 @@ struct hdrs {
 	unsigned	 refs;		/* requests, plus one while current */
 };
 
+/*
+ * The requests to one origin (scheme://host:port).  libcurl keeps one
+ * connection per host (CURLMOPT_MAX_HOST_CONNECTIONS), so over HTTP/1.1
+ * only one request runs at a time; the others wait here, not in libcurl,
+ * which would set every waiting transfer up again (URL parsed, proxy
+ * looked up, connection searched) each time the connection frees up.
+ * Once the origin answered over HTTP/2, requests multiplex: no wait.
+ */
+struct lane {
+	char		*origin;
+	size_t		 active;	/* requests in the multi handle */
+	int		 multiplex;	/* the origin speaks HTTP/2 */
+	struct http_req	*head, *tail;	/* waiting, oldest first */
+	struct lane	*next;
+};
+
 struct http {
 	struct ev_loop	*loop;
 	CURLM		*multi;
@@ -55,6 +71,7 @@ struct http {
 	struct hdrs	*get_hdrs;	/* of the last bearer, or NULL */
 	CURL		*pool[POOL_MAX];/* finished easy handles, for reuse */
 	size_t		 npool;
+	struct lane	*lanes;
 	struct http_req	*reqs;		/* pending, doubly linked */
 	size_t		 npending;
 	int		 still_running;
@@ -74,6 +91,11 @@ struct http_req {
 	size_t		 exceeded;	/* the limit a body went over */
 	http_done_fn	*fn;
 	void		*cookie;
+	struct lane	*lane;
+	int		 waiting;	/* in lane's queue, not in multi */
+	struct http_req	*qnext;		/* in lane's queue */
+	ev_tstamp	 queued_at;	/* loop time of http_request() */
+	long		 timeout_ms;	/* the whole request's, wait included */
 	struct http_req	*prev, *next;
 };
 
@@ -363,6 +385,104 @@ http_escape(const char *s)
 	return (out);
 }
 
+/* The lane of ${url}'s origin, made on first use; NULL on ENOMEM. */
+static struct lane *
+lane_get(struct http *h, const char *url)
+{
+	struct lane *l;
+	const char *p;
+	size_t n;
+
+	p = strstr(url, "://");
+	p = p != NULL ? p + 3 : url;
+	n = (size_t)(p - url) + strcspn(p, "/?#");
+	for (l = h->lanes; l != NULL; l = l->next)
+		if (strlen(l->origin) == n && strncasecmp(l->origin, url, n) ==
+		    0)
+			return (l);
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return (NULL);
+	if ((l->origin = strndup(url, n)) == NULL) {
+		free(l);
+		return (NULL);
+	}
+	l->next = h->lanes;
+	h->lanes = l;
+	return (l);
+}
+
+/*
+ * Hand ${r} to libcurl.  Its timeout counts the time it waited in its
+ * lane: an expired one gets 1 ms and fails as a timeout, through the
+ * normal path.  Returns 0, or -1 (logged).
+ */
+static int
+req_start(struct http_req *r)
+{
+	struct http *h = r->h;
+	double waited_ms;
+	long left = r->timeout_ms;
+
+	if (left > 0) {
+		waited_ms = (ev_now(h->loop) - r->queued_at) * 1000.0;
+		if (waited_ms >= (double)left)
+			left = 1;
+		else if (waited_ms >= 1.0)
+			left -= (long)waited_ms;
+		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, left);
+	}
+	if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+		log_msg(LOG_ERROR, "http: cannot add request");
+		return (-1);
+	}
+	r->waiting = 0;
+	r->lane->active++;
+	return (0);
+}
+
+/* Start the waiting requests of ${l} while there is room. */
+static void
+lane_pump(struct lane *l)
+{
+	struct http_req *r;
+
+	while ((r = l->head) != NULL && (l->active == 0 || l->multiplex)) {
+		if (req_start(r) == -1)
+			return;		/* out of memory: at the next one */
+		l->head = r->qnext;
+		if (l->head == NULL)
+			l->tail = NULL;
+		r->qnext = NULL;
+	}
+}
+
+/* Take ${r} out of its lane (waiting or active); the next may start. */
+static void
+lane_leave(struct http_req *r)
+{
+	struct lane *l = r->lane;
+	struct http_req **pp;
+
+	if (l == NULL)
+		return;
+	r->lane = NULL;
+	if (!r->waiting) {
+		l->active--;
+		return;
+	}
+	for (pp = &l->head; *pp != NULL; pp = &(*pp)->qnext)
+		if (*pp == r) {
+			*pp = r->qnext;
+			break;
+		}
+	if (l->tail == r)
+		for (l->tail = l->head; l->tail != NULL &&
+		    l->tail->qnext != NULL; l->tail = l->tail->qnext)
+			;
+	r->qnext = NULL;
+	r->waiting = 0;
+}
+
 static void
 req_unlink(struct http_req *r)
 {
@@ -434,7 +554,9 @@ static void
 check_done(struct http *h)
 {
 	struct http_req *r;
+	struct lane *l;
 	CURLMsg *msg;
+	long ver;
 	int left;
 	double t;
 
@@ -464,9 +586,17 @@ check_done(struct http *h)
 				    "%s", r->errbuf[0] != '\0' ? r->errbuf :
 				    curl_easy_strerror(msg->data.result));
 		}
+		if (curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &ver) ==
+		    CURLE_OK && ver >= CURL_HTTP_VERSION_2_0 &&
+		    r->lane != NULL)
+			r->lane->multiplex = 1;
 		/* Detach before the callback, which may start requests. */
 		curl_multi_remove_handle(h->multi, r->easy);
 		req_unlink(r);
+		if ((l = r->lane) != NULL) {
+			lane_leave(r);
+			lane_pump(l);
+		}
 		r->fn(&r->resp, r->cookie);
 		req_release(r, 1);
 	}
@@ -628,6 +758,7 @@ http_set_opts(struct http *h, const struct http_opts *opts)
 void
 http_free(struct http *h)
 {
+	struct lane *l;
 
 	if (h == NULL)
 		return;
@@ -639,6 +770,11 @@ http_free(struct http *h)
 	curl_multi_cleanup(h->multi);
 	ev_timer_stop(h->loop, &h->timer);
 	hdrs_release(h->get_hdrs);
+	while ((l = h->lanes) != NULL) {
+		h->lanes = l->next;
+		free(l->origin);
+		free(l);
+	}
 	X509_STORE_free(h->store);
 	free(h->ca_file);
 	free(h->sys_file);
@@ -725,6 +861,12 @@ easy_get(struct http *h)
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	/*
+	 * Buffers each pooled handle keeps: Key Vault's answers are a few KiB
+	 * (libcurl's defaults: 16 KiB to receive, 64 KiB to send).
+	 */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 	/*
 	 * Trust: the store of the current options (ssl_ctx_cb), never a
 	 * bundle libcurl would decode again for every connection.
@@ -839,15 +981,28 @@ opts:
 		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
 		curl_easy_setopt(e, CURLOPT_NOPROXY, NULL);	/* NO_PROXY */
 	}
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, spec->timeout_ms > 0 ?
-	    spec->timeout_ms : h->opts.timeout_ms);
+	r->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms :
+	    h->opts.timeout_ms;
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)r->max_other);
 	idle = h->opts.max_idle_s > 0 ? h->opts.max_idle_s : 118;
 	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, idle);
-	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-		log_msg(LOG_ERROR, "http: cannot add request");
-		goto fail;
+	if ((r->lane = lane_get(h, url)) == NULL)
+		goto oom;
+	r->queued_at = ev_now(h->loop);
+	if (r->lane->active == 0 || r->lane->multiplex) {
+		if (req_start(r) == -1) {
+			r->lane = NULL;
+			goto fail;
+		}
+	} else {
+		r->waiting = 1;
+		if (r->lane->tail != NULL)
+			r->lane->tail->qnext = r;
+		else
+			r->lane->head = r;
+		r->lane->tail = r;
 	}
 	r->next = h->reqs;
 	if (h->reqs != NULL)
@@ -892,10 +1047,18 @@ http_post_form(struct http *h, const char *url, const char *body,
 void
 http_cancel(struct http_req *r)
 {
+	struct lane *l;
 
 	if (r == NULL)
 		return;
 	req_unlink(r);
+	if ((l = r->lane) != NULL) {
+		/* Out of libcurl first, then let the next one in. */
+		if (!r->waiting && r->easy != NULL)
+			curl_multi_remove_handle(r->h->multi, r->easy);
+		lane_leave(r);
+		lane_pump(l);
+	}
 	req_free(r);
 }
 
