@@ -4,7 +4,8 @@
 #   make check    install missing dependencies, build with ASan+UBSan, run
 #                 the unit (cmocka) and integration (node:test) suites
 #   make demo     run akvd against the local Azure doubles
-#   make bench    print speed and memory figures against the doubles
+#   make bench    akvd, the Azure SDK for JS and a curl|jq loop side by side
+#                 on the doubles (memory, CPU, requests; build/bench.json)
 #   make install  install binary, unit, man pages, example config
 
 PREFIX   ?= /usr/local
@@ -79,8 +80,11 @@ integration: build/san/akvd $(TEST_HELPERS)
 	        tests/integration/; \
 	else echo "integration: no tests yet"; fi
 
+# Figures side by side with the peers (see tests/bench/bench.js); several
+# minutes; writes build/bench.json.  Not part of check: nothing asserted.
 bench: deps build/akvd
-	node tests/bench/sync100.js
+	@tests/bench/deps.sh
+	node tests/bench/bench.js
 
 demo: deps build/akvd
 	@scripts/demo.sh
