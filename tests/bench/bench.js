@@ -26,7 +26,7 @@
 //            per steady-state request (callgrind, one run)
 //
 // Environment: BENCH_SIZES (default 10,100,1000), BENCH_RUNS (3),
-// BENCH_CYCLES (10), BENCH_PEERS (akvd,sdk,curl-jq), BENCH_JSON
+// BENCH_CYCLES (5), BENCH_PEERS (akvd,sdk,curl-jq), BENCH_JSON
 // (build/bench.json), AKVD_BIN, BENCH_CALLGRIND=0 to skip valgrind.
 
 const fs = require('node:fs');
@@ -39,7 +39,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const BIN = process.env.AKVD_BIN || path.join(ROOT, 'build', 'akvd');
 const SIZES = (process.env.BENCH_SIZES || '10,100,1000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS || 3);
-const CYCLES = Number(process.env.BENCH_CYCLES || 10);
+const CYCLES = Number(process.env.BENCH_CYCLES || 5);
 const PEERS = (process.env.BENCH_PEERS || 'akvd,sdk,curl-jq').split(',');
 const OUT = process.env.BENCH_JSON || path.join(ROOT, 'build', 'bench.json');
 const IDLE_MS = 5000;
@@ -308,7 +308,7 @@ async function main() {
       const m = { peer, n, runs };
       for (const key of Object.keys(rs[0])) if (typeof rs[0][key] === 'number' && key !== 'n') m[key] = median(rs.map((x) => x[key]));
       if (peer === 'akvd' && cg) {
-        const c = await runPeer(peer, d, n, { callgrind: true, cycles: n >= 1000 ? 1 : 2 });
+        const c = await runPeer(peer, d, n, { callgrind: true, cycles: n >= 1000 ? 1 : 3 });
         m.instr_start = c.instr_start;
         m.instr_req = c.instr_req;
       }
@@ -323,6 +323,7 @@ async function main() {
   fs.writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), host: os.hostname(),
     cpus: os.cpus().length, akvd: BIN, runs: RUNS, cycles: CYCLES, results }, null, 2) + '\n');
   console.log(`\nwritten: ${path.relative(process.cwd(), OUT)}`);
+  process.exit(0);	// the doubles' kept-alive sockets
 }
 
 // Issue 12's targets for akvd with 100 secrets (dynamic build).
