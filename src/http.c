@@ -525,9 +525,12 @@ req_release(struct http_req *r, int reuse)
 
 	if (r->easy != NULL) {
 		curl_multi_remove_handle(h->multi, r->easy);
-		if (reuse && h->npool < POOL_MAX)
+		if (reuse && h->npool < POOL_MAX) {
+			/* Nothing may point into ${r} once it is freed. */
+			curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, NULL);
+			curl_easy_setopt(r->easy, CURLOPT_PRIVATE, NULL);
 			h->pool[h->npool++] = r->easy;
-		else
+		} else
 			curl_easy_cleanup(r->easy);
 	}
 	for (l = r->hdrs; l != NULL; l = l->next)	/* a bearer token */
