@@ -5,6 +5,7 @@
  * loop check runs) and every tag of every item is looked up.
  */
 #include <stdio.h>
+#include <strings.h>
 
 #include "kv.h"
 #include "fuzz.h"
@@ -17,7 +18,8 @@ same_vault(const char *link)
 {
 	size_t n = strlen(VAULT);
 
-	return (strncmp(link, VAULT, n) == 0 &&
+	/* Scheme and host are case-insensitive. */
+	return (strncasecmp(link, VAULT, n) == 0 &&
 	    (link[n] == '/' || link[n] == '?'));
 }
 
