@@ -5,6 +5,8 @@
 #                 the unit (cmocka) and integration (node:test) suites
 #   make demo     run akvd against the local Azure doubles
 #   make bench    print speed and memory figures against the doubles
+#   make fuzz     run every libFuzzer harness of tests/fuzz/ for FUZZ_SECONDS
+#                 (clang; fails on a crash, which lands in build/fuzz/crashes)
 #   make install  install binary, unit, man pages, example config
 
 PREFIX   ?= /usr/local
@@ -32,7 +34,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/%)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,build/test/%,$(wildcard tests/helpers/*.c))
 
-.PHONY: all check unit integration deps demo install clean bench
+.PHONY: all check unit integration deps demo install clean bench \
+        fuzz fuzz-build fuzz-replay fuzz-check
 
 all: build/akvd
 
@@ -65,7 +68,7 @@ deps:
 
 check: deps
 	$(MAKE) build/akvd build/san/akvd $(UNIT_BIN) $(TEST_HELPERS)
-	$(MAKE) unit integration
+	$(MAKE) unit integration fuzz-check
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do \
@@ -78,6 +81,77 @@ integration: build/san/akvd $(TEST_HELPERS)
 	    AKVD_BIN=$(CURDIR)/build/san/akvd node --test --test-concurrency=2 \
 	        tests/integration/; \
 	else echo "integration: no tests yet"; fi
+
+# Fuzzing: libFuzzer harnesses (tests/fuzz/fuzz_*.c) linked against akvd's
+# modules built by clang with ASan and UBSan (which, unlike GCC's, flags
+# float-to-integer overflow).  The modules are an archive: a harness that
+# includes a module's source to reach its static parsers (fuzz_http,
+# fuzz_blob) takes that module's place.  Each run starts from the committed
+# seeds and regressions (read only) and keeps what it finds in
+# build/fuzz/corpus/; a crash is written to build/fuzz/crashes/ and fails
+# the target: commit it as tests/fuzz/HARNESS/regressions/NAME.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 24
+FUZZ_CHECK_SECONDS ?= 4
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -std=c11 $(filter-out -Werror,$(WARN)) \
+                -Wno-format-nonliteral $(FUZZ_SAN)
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=build/fuzz/%)
+FUZZ_OBJ     := $(SRC:src/%.c=build/fuzz/obj/%.o)
+FUZZ_RUN     := -timeout=20 -rss_limit_mb=2560 -print_final_stats=0
+
+build/fuzz/obj/%.o: src/%.c $(HDR) | build/fuzz/obj
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    -c -o $@ $<
+
+build/fuzz/libakvd.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $(FUZZ_OBJ)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libakvd.a \
+    $(SRC) $(HDR)
+	$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	    -o $@ $< build/fuzz/libakvd.a $(LDFLAGS) $(LDLIBS)
+
+build/fuzz/obj:
+	mkdir -p $@
+
+fuzz-build: $(FUZZ_BIN)
+
+# Every committed seed and regression input, once each.
+fuzz-replay: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_NAMES); do \
+	    echo "== fuzz-replay $$f"; \
+	    find tests/fuzz/$$f -type f -path '*/seeds/*' -o -type f \
+	        -path '*/regressions/*' | sort | \
+	        xargs -r build/fuzz/$$f $(FUZZ_RUN) \
+	        >build/fuzz/$$f.replay.log 2>&1 || \
+	        { tail -40 build/fuzz/$$f.replay.log; exit 1; }; \
+	done
+
+# Each harness for FUZZ_SECONDS (CI: the default 24: 12 harnesses in 5 min), niced.
+fuzz: $(FUZZ_BIN)
+	@set -e; mkdir -p build/fuzz/crashes; for f in $(FUZZ_NAMES); do \
+	    mkdir -p build/fuzz/corpus/$$f; \
+	    echo "== fuzz $$f ($(FUZZ_SECONDS) s)"; \
+	    regr=""; [ -d tests/fuzz/$$f/regressions ] && \
+	        regr=tests/fuzz/$$f/regressions; \
+	    nice -n 10 build/fuzz/$$f $(FUZZ_RUN) \
+	        -max_total_time=$(FUZZ_SECONDS) \
+	        -artifact_prefix=build/fuzz/crashes/$$f- \
+	        build/fuzz/corpus/$$f tests/fuzz/$$f/seeds $$regr \
+	        >build/fuzz/$$f.log 2>&1 || \
+	        { tail -60 build/fuzz/$$f.log; \
+	          echo "fuzz: $$f crashed: build/fuzz/crashes/$$f-*"; \
+	          exit 1; }; \
+	    grep -h '^#[0-9]*.*DONE' build/fuzz/$$f.log || true; \
+	done
+
+# What make check runs: the replay, then a short fuzz of every harness.
+fuzz-check: fuzz-replay
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS)
 
 bench: deps build/akvd
 	node tests/bench/sync100.js

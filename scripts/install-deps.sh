@@ -9,10 +9,12 @@ cd "$(dirname "$0")/.."
 # (/bin/kill, the unit's ExecReload), postgresql (the rotation hook is run
 # against a real server), kubernetes-client (kubectl kustomize renders
 # k8s/), mandoc (lints the man pages), acl (setfacl/getfacl: a default ACL
-# reaches every file akvd makes).
+# reaches every file akvd makes), clang and its libFuzzer runtime (make
+# fuzz; make check runs it briefly).
 pkgs="build-essential pkg-config libcurl4-openssl-dev libev-dev libcjson-dev
       libssl-dev libcmocka-dev libmicrohttpd-dev openssl ca-certificates
-      nodejs systemd procps postgresql kubernetes-client mandoc acl"
+      nodejs systemd procps postgresql kubernetes-client mandoc acl
+      clang libclang-rt-dev"
 missing=""
 for p in $pkgs; do
 	if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then
