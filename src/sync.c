@@ -483,10 +483,10 @@ obj_waits_for(const struct sync *s, const struct obj *o)
 
 	if (o->reason[0] != '\0')
 		return (o->reason);
+	if (!o->fetched && auth_failures(s->auth) > 0)
+		return ("no access token");
 	if (o->have && !o->written)
 		return ("not written yet");
-	if (!o->attempted && auth_failures(s->auth) > 0)
-		return ("no access token");
 	return (o->sel != NULL ? "not listed yet" : "not fetched yet");
 }
 
