@@ -226,6 +226,7 @@ struct akvd_env {
 #define CONFIG_DEFAULT_STOP_GRACE_MS	(10 * 1000)
 #define CONFIG_DEFAULT_EXEC_TIMEOUT_MS	(30 * 1000)
 #define CONFIG_DEFAULT_READY_MAX_FAILED	3
+#define CONFIG_DEFAULT_ONCE_TIMEOUT_MS	(60 * 1000)
 
 struct akvd_config {
 	char		*output_dir;
@@ -262,6 +263,8 @@ struct akvd_config {
 	socklen_t	 listen_addrlen;
 	int		 listen_any;	/* ":PORT": every address */
 	unsigned	 ready_max_failed;	/* "ready_max_failed_intervals" */
+	uint64_t	 once_timeout_ms;	/* "once_timeout": --once retries
+					   transient failures this long */
 };
 
 #define CONFIG_MAXERR	32

@@ -26,6 +26,14 @@ int	log_format_parse(const char *, enum log_format *);
 int	log_enabled(enum log_level);
 
 /*
+ * log_repeat_due(n): nonzero if the ${n}th identical event in a row
+ * (counting from 1) is worth a log line: the 1st, 2nd, 4th, 8th...  An
+ * outage is then logged at growing intervals instead of flooding the log;
+ * a caller logs every change of reason and restarts its count there.
+ */
+int	log_repeat_due(unsigned);
+
+/*
  * log_kv(level, msg, key1, value1, ..., NULL): print ${msg} with string
  * fields.  A NULL value skips its key.  Text:
  *   2026-11-22T16:07:00.123Z info  secret updated object=db version=abc

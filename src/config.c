@@ -34,6 +34,8 @@
 #define MIN_INTERVAL_MS		1000
 #define MIN_TIMEOUT_MS		100
 #define MAX_TIMEOUT_MS		(10 * 60 * 1000)
+#define MIN_ONCE_TIMEOUT_MS	1000
+#define MAX_ONCE_TIMEOUT_MS	(24 * 60 * 60 * 1000)
 #define MIN_RESPONSE		1024
 #define MAX_RESPONSE		(64 * 1024 * 1024)
 #define MAX_CONCURRENCY		64
@@ -2534,7 +2536,7 @@ parse(const char *json, size_t len, const char *name,
 	    "timeout", "max_response_size", "concurrency", "cloud", "vault",
 	    "auth", "tls", "objects", "select", "bundles", "notify",
 	    "debounce", "on_change", "stop_signal", "stop_grace", "env",
-	    "listen", "ready_max_failed_intervals", NULL };
+	    "listen", "ready_max_failed_intervals", "once_timeout", NULL };
 	struct parser p;
 	struct akvd_config *c = NULL;
 	const cJSON *objs, *o, *bl;
@@ -2611,6 +2613,11 @@ parse(const char *json, size_t len, const char *name,
 		c->max_response = (size_t)n;
 	if (get_int(&p, "concurrency", root, 1, MAX_CONCURRENCY, &n) == 1)
 		c->concurrency = (unsigned)n;
+	c->once_timeout_ms = CONFIG_DEFAULT_ONCE_TIMEOUT_MS;
+	if (get_duration(&p, "once_timeout", root, &c->once_timeout_ms) == 1 &&
+	    (c->once_timeout_ms < MIN_ONCE_TIMEOUT_MS ||
+	    c->once_timeout_ms > MAX_ONCE_TIMEOUT_MS))
+		perr(&p, "once_timeout", "must be from 1s to 24h");
 
 	authority = parse_cloud(&p, root, c);
 	switch (get_string(&p, "", root, "vault", &s)) {
@@ -3118,6 +3125,10 @@ config_print(FILE *f, const struct akvd_config *c)
 	    c->ready_max_failed != CONFIG_DEFAULT_READY_MAX_FAILED)
 		cJSON_AddNumberToObject(root, "ready_max_failed_intervals",
 		    c->ready_max_failed);
+	if (c->once_timeout_ms != CONFIG_DEFAULT_ONCE_TIMEOUT_MS) {
+		duration_format(c->once_timeout_ms, d, sizeof(d));
+		cJSON_AddStringToObject(root, "once_timeout", d);
+	}
 	rc = print_json(f, root, 0) == -1 || fputc('\n', f) == EOF ?
 	    -1 : 0;
 out:

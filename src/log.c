@@ -59,6 +59,19 @@ log_enabled(enum log_level lvl)
 	return (lvl >= log_min);
 }
 
+/*
+ * log_repeat_due(n): nonzero if the ${n}th identical event in a row
+ * (counting from 1) is worth a log line: the 1st, 2nd, 4th, 8th...  An
+ * outage is then logged at growing intervals instead of flooding the log;
+ * a caller logs every change of reason and restarts its count there.
+ */
+int
+log_repeat_due(unsigned n)
+{
+
+	return (n > 0 && (n & (n - 1)) == 0);
+}
+
 static void
 put_time(struct buf *b)
 {
