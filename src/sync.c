@@ -137,6 +137,9 @@ struct sync {
 	sync_snapshot_fn *snap_fn;
 	void		*snap_cookie;
 	int64_t		 commit_retry;	/* monotonic ms, 0 if none */
+	int64_t		 commit_failing_since; /* monotonic ms, 0 if none */
+	unsigned	 commit_failures; /* in a row with this error */
+	char		 commit_error[256]; /* the last one, never data */
 	char		**gone;		/* aliases of selected secrets that
 					   left, for the next announce */
 	size_t		 ngone;
@@ -557,12 +560,41 @@ report_waiting(struct sync *s)
 }
 
 /* Commit a snapshot if something changed and the burst is over. */
+/*
+ * A snapshot could not be written (${err}, from writer_commit): the
+ * previous one stays.  Counted in akvd_snapshot_failures_total, logged at
+ * growing intervals while the same error repeats (the 1st, 2nd, 4th...
+ * time), retried in COMMIT_RETRY_MS; sync_ready() turns false once it
+ * lasts ready_max_failed_intervals.
+ */
+static void
+commit_failed(struct sync *s, const char *err)
+{
+	char count[16];
+	int64_t now = mono_ms();
+
+	if (s->commit_failing_since == 0)
+		s->commit_failing_since = now;
+	if (strcmp(err, s->commit_error) != 0) {
+		snprintf(s->commit_error, sizeof(s->commit_error), "%s", err);
+		s->commit_failures = 0;
+	}
+	s->commit_failures++;
+	if (log_repeat_due(s->commit_failures)) {
+		snprintf(count, sizeof(count), "%u", s->commit_failures);
+		log_kv(LOG_ERROR, "snapshot not written: keeping the previous "
+		    "one", "dir", s->cfg->output_dir, "error", err, "failures",
+		    count, NULL);
+	}
+	s->commit_retry = now + COMMIT_RETRY_MS;
+}
+
 static int
 maybe_commit(struct sync *s)
 {
 	struct writer_file *files;
 	size_t i, n = 0;
-	char count[32];
+	char count[32], err[256];
 	int rc;
 
 	if (!s->dirty || busy(s) || !all_attempted(s) || !all_listed(s))
@@ -600,15 +632,21 @@ maybe_commit(struct sync *s)
 		free(files);
 		return (0);
 	}
-	rc = writer_commit(s->cfg->output_dir, files, n);
+	rc = writer_commit(s->cfg->output_dir, files, n, err, sizeof(err));
 	free(files);
 	metrics_snapshot(rc == 0);
 	if (rc == -1) {
-		log_kv(LOG_ERROR, "snapshot not written: keeping the previous "
-		    "one", "dir", s->cfg->output_dir, NULL);
-		s->commit_retry = mono_ms() + COMMIT_RETRY_MS;
+		commit_failed(s, err);
 		return (-1);
 	}
+	if (s->commit_failing_since != 0) {
+		snprintf(count, sizeof(count), "%lld", (long long)
+		    ((mono_ms() - s->commit_failing_since) / 1000));
+		log_kv(LOG_INFO, "snapshot written again", "dir",
+		    s->cfg->output_dir, "failed_for", count, NULL);
+	}
+	s->commit_failing_since = 0;
+	s->commit_failures = 0;
 	s->dirty = 0;
 	s->commit_retry = 0;
 	s->last_commit = time(NULL);
@@ -2449,6 +2487,14 @@ sync_ready(const struct sync *s, char *why, size_t len)
 		return (0);
 	limit = (int64_t)s->cfg->ready_max_failed *
 	    (int64_t)s->cfg->interval_ms;
+	/* Values newer than the files that cannot be written: stale. */
+	if (s->commit_failing_since != 0 &&
+	    now - s->commit_failing_since > limit) {
+		snprintf(why, len, "snapshot not written for %llds: %s",
+		    (long long)((now - s->commit_failing_since) / 1000),
+		    s->commit_error);
+		return (0);
+	}
 	/*
 	 * An object that cannot even be tried (no access token) is not
 	 * "failing", but it is stale: one interval (+10% jitter, + timeout)
