@@ -88,7 +88,7 @@ image-check: deps
 	@scripts/install-deps.sh image
 	node --test --test-concurrency=1 tests/container/image.test.js
 
-systemd-check: deps build/akvd
+systemd-check: deps static
 	@scripts/install-deps.sh image
 	node --test --test-concurrency=1 tests/container/systemd.test.js
 
