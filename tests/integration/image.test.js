@@ -90,12 +90,12 @@ test('the postgres variant: Debian 12 base, psql, apt cleanup, PGUSER, build-tim
   assert.ok(instr(pg, 'COPY').some((l) => /^COPY build\/static\/akvd \/usr\/bin\/akvd$/.test(l)));
 });
 
-test('.dockerignore lets in only what the images copy', () => {
+test('.dockerignore lets in only what the images copy (and the unit, for make systemd-check)', () => {
   const lines = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n')
     .map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   assert.equal(lines[0], '*');
   assert.deepEqual(lines.slice(1).sort(),
-    ['!build/image/ca-certificates.crt', '!build/static/akvd', '!image/rootfs'].sort());
+    ['!build/image/ca-certificates.crt', '!build/static/akvd', '!image/rootfs', '!systemd/akvd.service'].sort());
 });
 
 test('make static: one executable with no shared library', (t) => {
