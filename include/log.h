@@ -14,8 +14,17 @@
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 enum log_format { LOG_TEXT = 0, LOG_JSON };
 
-/* log_init(format, level): set the output format and the minimum level. */
+/*
+ * log_init(format, level): set the output format and the minimum level, and
+ * find out whether stderr is the journal's stream (JOURNAL_STREAM): then
+ * every line starts with its sd-daemon(3) priority ("<3>" error, "<4>"
+ * warn, "<6>" info, "<7>" debug) and a text line has no timestamp.
+ */
 void	log_init(enum log_format, enum log_level);
+
+/* log_journal_stream(js, fd): nonzero if ${js}, a JOURNAL_STREAM value
+ * "DEV:INODE" (NULL if unset), names the file open on ${fd}. */
+int	log_journal_stream(const char *, int);
 
 /* log_level_parse(s, out) / log_format_parse(s, out): 0 on success, -1 if
  * ${s} is not one of debug|info|warn|error / text|json. */
