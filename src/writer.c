@@ -521,7 +521,9 @@ prune(const char *dir, int dfd, const struct writer_file *files, size_t n,
 		    is_our_link(dfd, name))
 			(void)unlinkat(dfd, name, 0);
 	}
-	if (nsnaps > 0 && (rm = calloc(nsnaps, sizeof(*rm))) == NULL)
+	if (nsnaps == 0)
+		goto out;
+	if ((rm = calloc(nsnaps, sizeof(*rm))) == NULL)
 		goto oom;
 	qsort(snaps, nsnaps, sizeof(*snaps), name_cmp);
 	prune_choose(snaps, nsnaps, cur, time(NULL), rm);
