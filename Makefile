@@ -40,7 +40,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/%)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,build/test/%,$(wildcard tests/helpers/*.c))
 
 .PHONY: all check unit integration deps demo install clean bench \
-        fuzz fuzz-build fuzz-replay fuzz-check
+        fuzz fuzz-build fuzz-replay fuzz-check \
         static image image-check systemd-check
 
 all: build/akvd
