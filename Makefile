@@ -57,6 +57,11 @@ build/san/test_%: tests/unit/test_%.c $(SAN_OBJ) $(HDR) $(wildcard tests/unit/*.
 build/test/%: tests/helpers/%.c | build/test
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
+# The template engine, sanitized, for the differential and round-trip
+# tests (tests/integration/template.test.js).
+build/test/tmpl_render: tests/helpers/tmpl_render.c $(SAN_OBJ) $(HDR) | build/test
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(SAN_OBJ) $(LDFLAGS) $(LDLIBS)
+
 build/obj build/san/obj build/test:
 	mkdir -p $@
 
