@@ -217,6 +217,8 @@ scan(struct parser *p)
 		k->line = line;
 		k->col = (unsigned)(pos - ls) + 1;
 		pos += olen;
+		while (pos < len && is_space((unsigned char)s[pos]))
+			pos++;
 		k->type = 'n';
 		if (pos < len && strchr("#^/>{&=!", s[pos]) != NULL &&
 		    s[pos] != '\0')
