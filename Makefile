@@ -103,6 +103,11 @@ build/static/akvd: daemon/main.c $(STATIC_OBJ) $(HDR) $(STATIC_LIBS)
 	    -o $@ daemon/main.c $(STATIC_OBJ) $(STATIC_LIBS) \
 	    -Wl,-Bstatic -lssl -lcrypto -lev -lz -lm -pthread -ldl
 
+# The template engine, sanitized, for the differential and round-trip
+# tests (tests/integration/template.test.js).
+build/test/tmpl_render: tests/helpers/tmpl_render.c $(SAN_OBJ) $(HDR) | build/test
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(SAN_OBJ) $(LDFLAGS) $(LDLIBS)
+
 build/obj build/san/obj build/test build/static/obj:
 	mkdir -p $@
 

@@ -1,6 +1,6 @@
 /*
  * util.c - growable buffers, wiping of sensitive memory, range-checked
- * number conversion.
+ * number conversion, UTF-8 decoding.
  */
 #include <sys/random.h>
 
@@ -202,4 +202,65 @@ num_parse(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 	}
 	*out = v;
 	return (0);
+}
+
+/*
+ * utf8_next(s, n, cp): decode one UTF-8 sequence (see util.h).
+ */
+size_t
+utf8_next(const void *p, size_t n, uint32_t *cp)
+{
+	const unsigned char *s = p;
+	size_t k, need;
+	uint32_t c, min;
+
+	if (n == 0)
+		return (0);
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return (1);
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 1;
+		c = s[0] & 0x1f;
+		min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 2;
+		c = s[0] & 0x0f;
+		min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 3;
+		c = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		return (0);
+	if (need >= n)
+		return (0);
+	for (k = 1; k <= need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return (0);
+		c = (c << 6) | (s[k] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return (0);
+	*cp = c;
+	return (need + 1);
+}
+
+/*
+ * utf8_valid(s, n): nonzero if ${s} is all UTF-8 (see util.h).
+ */
+int
+utf8_valid(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i = 0, k;
+	uint32_t cp;
+
+	while (i < n) {
+		if ((k = utf8_next(s + i, n - i, &cp)) == 0)
+			return (0);
+		i += k;
+	}
+	return (1);
 }
