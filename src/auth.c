@@ -305,7 +305,7 @@ log_refusal(struct auth *a, const struct http_response *r)
 	if (entra_parse_error(r->body.data, r->body.len, &e) == -1) {
 		if (worth_logging(a, -r->status))
 			log_kv(LOG_ERROR, who, "status", status,
-			    "method", auth_method_name(a->cfg.method),
+			    "method", config_auth_method_name(a->cfg.method),
 			    "error", "unrecognized response body", "hint",
 			    identity_hint(a, "", r->status) != NULL ?
 			    identity_hint(a, "", r->status) :
@@ -319,7 +319,7 @@ log_refusal(struct auth *a, const struct http_response *r)
 		hint = identity_hint(a, e.description, r->status);
 	log_kv(LOG_ERROR, who, "status", status,
 	    "code", e.code != 0 ? code : e.error,
-	    "method", auth_method_name(a->cfg.method),
+	    "method", config_auth_method_name(a->cfg.method),
 	    "tenant", a->tenant != NULL ? a->tenant : "(none)",
 	    "client_id", a->cfg.client_id != NULL ? a->cfg.client_id :
 	    "(system-assigned)",
@@ -568,7 +568,7 @@ request(struct auth *a)
 	}
 	spec.url = url;
 	log_kv(LOG_DEBUG, "requesting access token", "method",
-	    auth_method_name(a->cfg.method), "url", url, NULL);
+	    config_auth_method_name(a->cfg.method), "url", url, NULL);
 	a->last_start = mono_now();
 	a->req = http_request(a->http, &spec, token_done, a);
 	str_wipe_free(form);
@@ -593,7 +593,7 @@ token_done(struct http_response *r, void *cookie)
 	if (r->failed) {
 		if (worth_logging(a, -1))
 			log_kv(LOG_ERROR, "token request failed", "method",
-			    auth_method_name(a->cfg.method), "error",
+			    config_auth_method_name(a->cfg.method), "error",
 			    r->error, NULL);
 		failed(a, 0, r->retry_after_ms);
 		return;
@@ -608,17 +608,17 @@ token_done(struct http_response *r, void *cookie)
 	    sizeof(err)) == -1) {
 		if (worth_logging(a, -2))
 			log_kv(LOG_ERROR, "bad token response", "method",
-			    auth_method_name(a->cfg.method), "error", err,
-			    NULL);
+			    config_auth_method_name(a->cfg.method), "error",
+			    err, NULL);
 		failed(a, 0, -1);
 		return;
 	}
 	if (t.warning[0] != '\0')
 		log_kv(LOG_WARN, "token lifetime not usable as sent", "method",
-		    auth_method_name(a->cfg.method), "scope", a->scope,
+		    config_auth_method_name(a->cfg.method), "scope", a->scope,
 		    "problem", t.warning, "lifetime", t.guessed ?
 		    "assumed 10m" : "as sent", NULL);
-	token_schedule(now, t.expires_in, t.refresh_in, &times);
+	backoff_token_schedule(now, t.expires_in, t.refresh_in, &times);
 	drop_token(a);
 	a->token = t.access_token;	/* ownership moves */
 	t.access_token = NULL;
@@ -638,7 +638,7 @@ token_done(struct http_response *r, void *cookie)
 	snprintf(renew, sizeof(renew), "%lld",
 	    (long long)(times.renew_at - now));
 	log_kv(LOG_INFO, "access token acquired", "method",
-	    auth_method_name(a->cfg.method), "scope", a->scope,
+	    config_auth_method_name(a->cfg.method), "scope", a->scope,
 	    "expires_in", exp, "renew_in", renew, NULL);
 	auth_schedule(a, (double)(times.renew_at - now));
 	if (a->fn != NULL)

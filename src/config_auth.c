@@ -50,9 +50,9 @@ static const char *const method_names[] = {
 };
 #define NMETHODS	(sizeof(method_names) / sizeof(method_names[0]))
 
-/* auth_method_name(m): "workload_identity", "managed_identity"... */
+/* config_auth_method_name(m): "workload_identity", "managed_identity"... */
 const char *
-auth_method_name(enum auth_method m)
+config_auth_method_name(enum auth_method m)
 {
 
 	return ((size_t)m < NMETHODS ? method_names[m] : "unknown");

@@ -154,7 +154,7 @@ config_print(FILE *f, const struct akvd_config *c)
 		cJSON_AddStringToObject(root, "cloud", c->cloud);
 	auth = cJSON_AddObjectToObject(root, "auth");
 	cJSON_AddStringToObject(auth, "method",
-	    auth_method_name(c->auth.method));
+	    config_auth_method_name(c->auth.method));
 	add_opt(auth, "tenant_id", c->auth.tenant_id);
 	add_opt(auth, "client_id", c->auth.client_id);
 	add_opt(auth, "token_file", c->auth.token_file);
