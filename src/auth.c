@@ -348,9 +348,7 @@ static char *
 read_small(struct auth *a, const char *path, const char *what)
 {
 	struct buf b = BUF_INIT;
-	char chunk[4096];
-	ssize_t n;
-	int fd;
+	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (worth_logging(a, errno == ENOENT ? -1000 : -1001)) {
@@ -369,26 +367,9 @@ read_small(struct auth *a, const char *path, const char *what)
 		}
 		return (NULL);
 	}
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (b.len + (size_t)n > AUTH_MAX_FILE) {
-			n = -1;
-			errno = EFBIG;
-			break;
-		}
-		if (buf_append(&b, chunk, (size_t)n) == -1) {
-			n = -1;
-			errno = ENOMEM;
-			break;
-		}
-	}
-	explicit_bzero(chunk, sizeof(chunk));
+	rc = buf_read_fd(&b, fd, AUTH_MAX_FILE);
 	close(fd);
-	if (n < 0) {
+	if (rc == -1) {
 		if (worth_logging(a, -1002))
 			log_kv(LOG_ERROR, "cannot read", "file", what,
 			    "path", path, "error", strerror(errno), NULL);

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "config_int.h"
+#include "util.h"
 
 #define MAX_CONFIG_SIZE		(1024 * 1024)
 #define MIN_INTERVAL_MS		1000
@@ -205,9 +206,8 @@ config_load(const char *path, struct config_errors *errs)
 {
 	struct parser p;
 	struct akvd_config *c = NULL;
-	char *buf = NULL, *nbuf, *base = NULL, *slash, cwd[PATH_MAX];
-	size_t len = 0, cap = 0;
-	ssize_t r;
+	struct buf b = BUF_INIT;
+	char *base = NULL, *slash, cwd[PATH_MAX];
 	int fd;
 
 	memset(&p, 0, sizeof(p));
@@ -219,29 +219,13 @@ config_load(const char *path, struct config_errors *errs)
 	}
 
 	/* Read to the end: a pipe, or a file being replaced, has no size. */
-	for (;;) {
-		if (len == cap) {
-			cap = cap == 0 ? 16384 : cap * 2;
-			if ((nbuf = realloc(buf, cap)) == NULL) {
-				perr(&p, path, "%s", strerror(errno));
-				goto out;
-			}
-			buf = nbuf;
-		}
-		if ((r = read(fd, buf + len, cap - len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			perr(&p, path, "%s", strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > MAX_CONFIG_SIZE) {
+	if (buf_read_fd(&b, fd, MAX_CONFIG_SIZE) == -1) {
+		if (errno == EFBIG)
 			perr(&p, path, "larger than %d bytes",
 			    MAX_CONFIG_SIZE);
-			goto out;
-		}
+		else
+			perr(&p, path, "%s", strerror(errno));
+		goto out;
 	}
 
 	/* Relative paths inside are relative to the file's directory. */
@@ -262,10 +246,10 @@ config_load(const char *path, struct config_errors *errs)
 		perr(&p, path, "cannot resolve its directory");
 		goto out;
 	}
-	c = parse(buf, len, path, base, errs);
+	c = parse(b.data, b.len, path, base, errs);
 out:
 	free(base);
-	free(buf);
+	buf_wipe(&b);
 	close(fd);
 	return (c);
 }
