@@ -210,19 +210,18 @@ drop_token(struct auth *a)
 
 /*
  * Log a failure: every time the reason changes, then with growing
- * intervals (1st, 2nd, 4th, 8th... identical failure) so an outage does not
- * flood the log.
+ * intervals (log_repeat_due: 1st, 2nd, 4th, 8th... identical failure) so
+ * an outage does not flood the log.
  */
 static int
 worth_logging(struct auth *a, long code)
 {
-	unsigned n = a->failures + 1;	/* this failure's number */
 
 	if (code != a->last_code) {
 		a->last_code = code;
 		return (1);
 	}
-	return ((n & (n - 1)) == 0);
+	return (log_repeat_due(a->failures + 1));	/* this failure's number */
 }
 
 /*
