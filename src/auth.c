@@ -1,5 +1,5 @@
 /*
- * auth.c - the access token akvd presents to Key Vault.
+ * auth.c - the access tokens akvd presents to Key Vault and Blob Storage.
  *
  * States: no token / token usable; independently, a request may be in
  * flight and one timer is armed for whatever comes next (the first
@@ -795,9 +795,11 @@ free_scopes(struct auth *a)
 /*
  * auth_scope(a, scope): the token cache of ${a}'s identity for ${scope}:
  * ${a} itself for its own scope, else a secondary one created on first
- * use, which shares ${a}'s credential, tenant and event callback and lives
- * until auth_free(a) or a change of identity.  No request is made until
- * auth_token() is called on it.  Returns NULL on ENOMEM (logged).
+ * use (e.g. Blob Storage's), which shares ${a}'s credential, tenant and
+ * event callback, renews its token only while it is asked for, and lives
+ * until auth_free(a) or a change of identity (do not keep the pointer
+ * across auth_reconfigure).  No request is made until auth_token() is
+ * called on it.  Returns NULL on ENOMEM (logged).
  */
 struct auth *
 auth_scope(struct auth *a, const char *scope)

@@ -567,8 +567,8 @@ check_bundle_paths(struct parser *p, const struct akvd_config *c)
 
 /*
  * config_object_same_source(a, b): nonzero if ${a} and ${b} fetch the same
- * thing (name, type, version, vault) and render it the same way (encoding,
- * format, split, history); used by reload to keep state.
+ * thing (name, type, version, vault; a blob's url) and render it the same
+ * way (encoding, format, split, history); used by reload to keep state.
  */
 int
 config_object_same_source(const struct akvd_object *a,

@@ -625,9 +625,10 @@ fail:
 }
 
 /*
- * writer_read(dir, path, out): read ${path} of the current snapshot of
- * ${dir} into ${out} (which the caller releases with buf_wipe).  Returns 0,
- * 1 if there is no current snapshot or no such file, -1 on error.  Used at
+ * writer_read(dir, path, max, out): read ${path} of the current snapshot of
+ * ${dir} into ${out} (which the caller releases with buf_wipe); a file of
+ * more than ${max} bytes (0: 64 MiB) is an error.  Returns 0, 1 if there is
+ * no current snapshot or no such file, -1 on a logged error.  Used at
  * start-up so a restart never loses files that cannot be refetched yet.
  */
 int
