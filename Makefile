@@ -32,7 +32,7 @@ LDLIBS   += $(PKG_LIBS) -lev -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRC      := $(sort $(wildcard src/*.c))
-HDR      := $(wildcard include/*.h)
+HDR      := $(wildcard include/*.h src/*.h)
 OBJ      := $(SRC:src/%.c=build/obj/%.o)
 SAN_OBJ  := $(SRC:src/%.c=build/san/obj/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))

@@ -186,8 +186,8 @@ struct akvd_auth {
 					   is read from IDENTITY_HEADER */
 };
 
-/* auth_method_name(m): "workload_identity", "managed_identity"... */
-const char *auth_method_name(enum auth_method);
+/* config_auth_method_name(m): "workload_identity", "managed_identity"... */
+const char *config_auth_method_name(enum auth_method);
 
 enum notify_kind {
 	NOTIFY_PID_FILE = 0,	/* signal the pid in a file */

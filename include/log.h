@@ -57,9 +57,4 @@ void	log_msg(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	log_vmsg(enum log_level, const char *, va_list);
 
-#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
-#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
-#define log_warnx(...)	log_msg(LOG_WARN, __VA_ARGS__)
-#define log_errorx(...)	log_msg(LOG_ERROR, __VA_ARGS__)
-
 #endif /* !AKVD_LOG_H */

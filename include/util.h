@@ -29,6 +29,15 @@ int	buf_append(struct buf *, const void *, size_t);
 int	buf_appendf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/*
+ * buf_read_fd(b, fd, max): append what ${fd} holds, up to its end, to ${b}
+ * (data then non-NULL, even for an empty file); read(2) is retried on
+ * EINTR and the bounce buffer is wiped.  ${fd} stays open.  Returns 0, or
+ * -1 with errno EFBIG (${b} would pass ${max} bytes), ENOMEM, or read's
+ * errno; ${b} then holds what was read so far, for the caller to wipe.
+ */
+int	buf_read_fd(struct buf *, int, size_t);
+
 /* buf_wipe(b): zero the whole allocation, free it, reset ${b}. */
 void	buf_wipe(struct buf *);
 

@@ -65,7 +65,7 @@ struct writer_file {
 
 /*
  * writer_commit(dir, files, n, err, errlen): make ${files} the new
- * snapshot of ${dir}, creating ${dir} (mode 0755, see above) if
+ * snapshot of ${dir}, creating ${dir} (mode 0755, see writer.h) if
  * missing.  ${files} must not contain the same path twice nor a path that
  * is a prefix directory of another.  Returns 0, or -1 with the previous
  * snapshot left intact, errno set and ${err} saying what failed (the

@@ -926,7 +926,13 @@ json_object(struct buf *out, const struct render_entry **e, size_t lo,
 
 /*
  * render_bundle(format, entries, n, out, err, errlen): the bytes of a
- * bundle file (see render.h).
+ * bundle file.  JSON: one object, keys split at "--" into nested objects
+ * (as ASP.NET Core's Key Vault provider), sorted, values as strings (each
+ * must be UTF-8 without NUL).  dotenv: NAME='value' lines in the order
+ * given, NAME upper-cased with '-' as '_', a quote written '\'' so that
+ * POSIX sh reads the value back exactly (a NUL byte cannot be).  The keys
+ * were checked by the configuration parser.  Returns 0, or -1 with a
+ * message in ${err} naming the key (never the value).
  */
 int
 render_bundle(enum bundle_format format, const struct render_entry *ent,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -66,6 +67,47 @@ buf_appendf(struct buf *b, const char *fmt, ...)
 	n = buf_append(b, big, (size_t)n);
 	wipe_free(big, strlen(big));
 	return (n);
+}
+
+/*
+ * buf_read_fd(b, fd, max): append what ${fd} holds, up to its end, to ${b}
+ * (data then non-NULL, even for an empty file); read(2) is retried on
+ * EINTR and the bounce buffer is wiped.  ${fd} stays open.  Returns 0, or
+ * -1 with errno EFBIG (${b} would pass ${max} bytes), ENOMEM, or read's
+ * errno; ${b} then holds what was read so far, for the caller to wipe.
+ */
+int
+buf_read_fd(struct buf *b, int fd, size_t max)
+{
+	char chunk[8192];
+	ssize_t n;
+	int rc = -1;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto out;
+		if (n == 0)
+			break;
+		if ((size_t)n > max || b->len > max - (size_t)n) {
+			errno = EFBIG;
+			goto out;
+		}
+		if (buf_append(b, chunk, (size_t)n) == -1) {
+			errno = ENOMEM;
+			goto out;
+		}
+	}
+	if (b->data == NULL && buf_append(b, "", 0) == -1) {
+		errno = ENOMEM;
+		goto out;
+	}
+	rc = 0;
+out:
+	explicit_bzero(chunk, sizeof(chunk));
+	return (rc);
 }
 
 void

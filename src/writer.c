@@ -654,18 +654,17 @@ fail:
 }
 
 /*
- * writer_read(dir, path, out): read ${path} of the current snapshot of
- * ${dir} into ${out} (which the caller releases with buf_wipe).  Returns 0,
- * 1 if there is no current snapshot or no such file, -1 on error.  Used at
+ * writer_read(dir, path, max, out): read ${path} of the current snapshot of
+ * ${dir} into ${out} (which the caller releases with buf_wipe); a file of
+ * more than ${max} bytes (0: 64 MiB) is an error.  Returns 0, 1 if there is
+ * no current snapshot or no such file, -1 on a logged error.  Used at
  * start-up so a restart never loses files that cannot be refetched yet.
  */
 int
 writer_read(const char *dir, const char *path, size_t max, struct buf *out)
 {
-	char chunk[8192];
 	const char *why = NULL;
 	struct stat st;
-	ssize_t r;
 	int dfd, ddfd, fd, rc = -1;
 
 	if (max == 0)
@@ -702,32 +701,13 @@ writer_read(const char *dir, const char *path, size_t max, struct buf *out)
 		why = "larger than the size limit";
 		goto out;
 	}
-	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			why = strerror(errno);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		if (out->len + (size_t)r > max) {
-			why = "larger than the size limit";
-			goto out;
-		}
-		if (buf_append(out, chunk, (size_t)r) == -1) {
-			why = "out of memory";
-			goto out;
-		}
-	}
-	if (out->data == NULL && buf_append(out, "", 0) == -1) {
-		why = "out of memory";
+	if (buf_read_fd(out, fd, max) == -1) {
+		why = errno == EFBIG ? "larger than the size limit" :
+		    errno == ENOMEM ? "out of memory" : strerror(errno);
 		goto out;
 	}
 	rc = 0;
 out:
-	explicit_bzero(chunk, sizeof(chunk));
 	if (rc == -1) {
 		buf_wipe(out);
 		log_kv(LOG_WARN, "cannot read an existing file", "dir", dir,
