@@ -120,6 +120,19 @@ struct akvd_bundle {
 int	config_dotenv_name(const char *, char *, size_t);
 
 /*
+ * config_json_key_valid(key): nonzero if JSON bundle key ${key} has no
+ * empty "--"-separated segment.
+ */
+int	config_json_key_valid(const char *);
+
+/*
+ * config_json_keys_clash(a, b): nonzero if JSON bundle keys ${a} and ${b}
+ * put two values at one place, or a value where the other needs an object
+ * ("A" and "A--B").
+ */
+int	config_json_keys_clash(const char *, const char *);
+
+/*
  * One entry of "select": every enabled secret of a vault whose name starts
  * with ${prefix} and whose tags include ${tags}, written under its name
  * (without the prefix with ${strip_prefix}) in ${dir}.

@@ -43,9 +43,12 @@ config_dotenv_name(const char *key, char *out, size_t len)
 	return (0);
 }
 
-/* Nonzero if ${key} has no empty "--"-separated segment. */
-static int
-json_key_valid(const char *key)
+/*
+ * config_json_key_valid(key): nonzero if JSON bundle key ${key} has no
+ * empty "--"-separated segment.
+ */
+int
+config_json_key_valid(const char *key)
 {
 	const char *p = key, *q;
 
@@ -60,11 +63,12 @@ json_key_valid(const char *key)
 }
 
 /*
- * Nonzero if JSON keys ${a} and ${b} put two values at one place, or a
- * value where the other needs an object ("A" and "A--B").
+ * config_json_keys_clash(a, b): nonzero if JSON bundle keys ${a} and ${b}
+ * put two values at one place, or a value where the other needs an object
+ * ("A" and "A--B").
  */
-static int
-json_keys_clash(const char *a, const char *b)
+int
+config_json_keys_clash(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 
@@ -100,7 +104,7 @@ check_bundle_keys(struct parser *p, const struct akvd_config *c,
 			    show(sv, a));
 			continue;
 		}
-		if (b->format == BUNDLE_JSON && !json_key_valid(a)) {
+		if (b->format == BUNDLE_JSON && !config_json_key_valid(a)) {
 			perr(p, path, "\"%s\" has an empty \"--\" section",
 			    show(sv, a));
 			continue;
@@ -112,7 +116,7 @@ check_bundle_keys(struct parser *p, const struct akvd_config *c,
 				continue;
 			if (b->format == BUNDLE_DOTENV ?
 			    config_dotenv_name(o, nb, sizeof(nb)) == 0 &&
-			    strcmp(na, nb) == 0 : json_keys_clash(a, o)) {
+			    strcmp(na, nb) == 0 : config_json_keys_clash(a, o)) {
 				perr(p, path, "\"%s\" clashes with \"%s\" of "
 				    "bundles[%zu].objects[%zu]", show(sv, a),
 				    o, bi, j);
