@@ -6,6 +6,13 @@
 #   make demo     run akvd against the local Azure doubles
 #   make bench    akvd, the Azure SDK for JS and a curl|jq loop side by side
 #                 on the doubles (memory, CPU, requests; build/bench.json)
+#   make fuzz     run every libFuzzer harness of tests/fuzz/ for FUZZ_SECONDS
+#                 (clang; fails on a crash, which lands in build/fuzz/crashes)
+#   make static   build/static/akvd: one static executable (for the image)
+#   make image    the container images akvd:VERSION and akvd-postgres:VERSION
+#                 (podman; bases made with mmdebstrap, never pulled)
+#   make image-check    run the image as the k8s manifests do, on the doubles
+#   make systemd-check  akvd.service under Debian's systemd in podman
 #   make install  install binary, unit, man pages, example config
 
 PREFIX   ?= /usr/local
@@ -26,14 +33,16 @@ LDLIBS   += $(PKG_LIBS) -lev -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRC      := $(sort $(wildcard src/*.c))
-HDR      := $(wildcard include/*.h)
+HDR      := $(wildcard include/*.h src/*.h)
 OBJ      := $(SRC:src/%.c=build/obj/%.o)
 SAN_OBJ  := $(SRC:src/%.c=build/san/obj/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/%)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,build/test/%,$(wildcard tests/helpers/*.c))
 
-.PHONY: all check unit integration deps demo install clean bench
+.PHONY: all check unit integration deps demo install clean bench \
+        fuzz fuzz-build fuzz-replay fuzz-check \
+        static image image-check systemd-check
 
 all: build/akvd
 
@@ -58,7 +67,49 @@ build/san/test_%: tests/unit/test_%.c $(SAN_OBJ) $(HDR) $(wildcard tests/unit/*.
 build/test/%: tests/helpers/%.c | build/test
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
-build/obj build/san/obj build/test:
+# The static build (scripts/build-static.sh builds libcurl, libmicrohttpd
+# and cJSON from Debian's sources into build/static/prefix, then makes
+# build/static/akvd): OpenSSL, libev and zlib from Debian's .a files.
+STATIC_PREFIX ?= build/static/prefix
+STATIC_OBJ := $(SRC:src/%.c=build/static/obj/%.o)
+STATIC_CPPFLAGS := -Iinclude -I$(STATIC_PREFIX)/include -DCURL_STATICLIB \
+            -D_GNU_SOURCE -DAKVD_VERSION='"$(VERSION)"'
+STATIC_CFLAGS := -O2 -std=c11 $(WARN) -fstack-protector-strong \
+            -D_FORTIFY_SOURCE=2 -ffunction-sections -fdata-sections
+STATIC_LIBS := $(STATIC_PREFIX)/lib/libcurl.a $(STATIC_PREFIX)/lib/libmicrohttpd.a \
+            $(STATIC_PREFIX)/lib/libcjson.a
+
+static:
+	@scripts/install-deps.sh static
+	@scripts/build-static.sh
+
+# The images (podman; see Dockerfile) and their checks against the doubles.
+image: static
+	@scripts/install-deps.sh image
+	@scripts/image.sh
+
+image-check: deps
+	@scripts/install-deps.sh image
+	node --test --test-concurrency=1 tests/container/image.test.js
+
+systemd-check: deps static
+	@scripts/install-deps.sh image
+	node --test --test-concurrency=1 tests/container/systemd.test.js
+
+build/static/obj/%.o: src/%.c $(HDR) $(STATIC_LIBS) | build/static/obj
+	$(CC) $(STATIC_CPPFLAGS) $(STATIC_CFLAGS) -c -o $@ $<
+
+build/static/akvd: daemon/main.c $(STATIC_OBJ) $(HDR) $(STATIC_LIBS)
+	$(CC) $(STATIC_CPPFLAGS) $(STATIC_CFLAGS) -static -s -Wl,--gc-sections \
+	    -o $@ daemon/main.c $(STATIC_OBJ) $(STATIC_LIBS) \
+	    -Wl,-Bstatic -lssl -lcrypto -lev -lz -lm -pthread -ldl
+
+# The template engine, sanitized, for the differential and round-trip
+# tests (tests/integration/template.test.js).
+build/test/tmpl_render: tests/helpers/tmpl_render.c $(SAN_OBJ) $(HDR) | build/test
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(SAN_OBJ) $(LDFLAGS) $(LDLIBS)
+
+build/obj build/san/obj build/test build/static/obj:
 	mkdir -p $@
 
 deps:
@@ -66,7 +117,7 @@ deps:
 
 check: deps
 	$(MAKE) build/akvd build/san/akvd $(UNIT_BIN) $(TEST_HELPERS)
-	$(MAKE) unit integration
+	$(MAKE) unit integration fuzz-check
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do \
@@ -79,6 +130,77 @@ integration: build/san/akvd $(TEST_HELPERS)
 	    AKVD_BIN=$(CURDIR)/build/san/akvd node --test --test-concurrency=2 \
 	        tests/integration/; \
 	else echo "integration: no tests yet"; fi
+
+# Fuzzing: libFuzzer harnesses (tests/fuzz/fuzz_*.c) linked against akvd's
+# modules built by clang with ASan and UBSan (which, unlike GCC's, flags
+# float-to-integer overflow).  The modules are an archive: a harness that
+# includes a module's source to reach its static parsers (fuzz_http,
+# fuzz_blob) takes that module's place.  Each run starts from the committed
+# seeds and regressions (read only) and keeps what it finds in
+# build/fuzz/corpus/; a crash is written to build/fuzz/crashes/ and fails
+# the target: commit it as tests/fuzz/HARNESS/regressions/NAME.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 24
+FUZZ_CHECK_SECONDS ?= 4
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -std=c11 $(filter-out -Werror,$(WARN)) \
+                -Wno-format-nonliteral $(FUZZ_SAN)
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=build/fuzz/%)
+FUZZ_OBJ     := $(SRC:src/%.c=build/fuzz/obj/%.o)
+FUZZ_RUN     := -timeout=20 -rss_limit_mb=2560 -print_final_stats=0
+
+build/fuzz/obj/%.o: src/%.c $(HDR) | build/fuzz/obj
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    -c -o $@ $<
+
+build/fuzz/libakvd.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $(FUZZ_OBJ)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libakvd.a \
+    $(SRC) $(HDR)
+	$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	    -o $@ $< build/fuzz/libakvd.a $(LDFLAGS) $(LDLIBS)
+
+build/fuzz/obj:
+	mkdir -p $@
+
+fuzz-build: $(FUZZ_BIN)
+
+# Every committed seed and regression input, once each.
+fuzz-replay: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_NAMES); do \
+	    echo "== fuzz-replay $$f"; \
+	    find tests/fuzz/$$f -type f -path '*/seeds/*' -o -type f \
+	        -path '*/regressions/*' | sort | \
+	        xargs -r build/fuzz/$$f $(FUZZ_RUN) \
+	        >build/fuzz/$$f.replay.log 2>&1 || \
+	        { tail -40 build/fuzz/$$f.replay.log; exit 1; }; \
+	done
+
+# Each harness for FUZZ_SECONDS (CI: the default 24: 12 harnesses in 5 min), niced.
+fuzz: $(FUZZ_BIN)
+	@set -e; mkdir -p build/fuzz/crashes; for f in $(FUZZ_NAMES); do \
+	    mkdir -p build/fuzz/corpus/$$f; \
+	    echo "== fuzz $$f ($(FUZZ_SECONDS) s)"; \
+	    regr=""; [ -d tests/fuzz/$$f/regressions ] && \
+	        regr=tests/fuzz/$$f/regressions; \
+	    nice -n 10 build/fuzz/$$f $(FUZZ_RUN) \
+	        -max_total_time=$(FUZZ_SECONDS) \
+	        -artifact_prefix=build/fuzz/crashes/$$f- \
+	        build/fuzz/corpus/$$f tests/fuzz/$$f/seeds $$regr \
+	        >build/fuzz/$$f.log 2>&1 || \
+	        { tail -60 build/fuzz/$$f.log; \
+	          echo "fuzz: $$f crashed: build/fuzz/crashes/$$f-*"; \
+	          exit 1; }; \
+	    grep -h '^#[0-9]*.*DONE' build/fuzz/$$f.log || true; \
+	done
+
+# What make check runs: the replay, then a short fuzz of every harness.
+fuzz-check: fuzz-replay
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS)
 
 # Figures side by side with the peers (see tests/bench/bench.js); several
 # minutes; writes build/bench.json.  Not part of check: nothing asserted.

@@ -50,7 +50,8 @@ struct akvd {
 	char		**command;	/* supervise mode: after "--" */
 	struct supervise *sup;
 	struct status	*health;	/* "listen": health and metrics */
-	int		 ready;		/* first snapshot written */
+	int		 ready;		/* first complete snapshot written */
+	int		 told_waiting;	/* "command not started yet" logged */
 	ev_timer	 watchdog;
 	ev_stat		 config_stat;	/* the configuration file changed */
 	ev_stat		 config_dir_stat; /* or its directory (a ConfigMap) */
@@ -77,15 +78,17 @@ usage(FILE *f)
 "      --check           validate the configuration, print it normalized,\n"
 "                        and exit\n"
 "      --once            fetch every object, write one snapshot, and exit\n"
-"                        (0 only if every non-optional object was written)\n"
+"                        (0 only if every non-optional object was written;\n"
+"                        transient failures are retried for once_timeout)\n"
 "      --log-format FMT  text (default) or json\n"
 "      --log-level LVL   debug, info (default), warn or error\n"
 "  -V, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n"
 "\n"
-"With a command after \"--\", akvd starts it after the first snapshot,\n"
-"forwards SIGTERM, SIGINT, SIGQUIT and SIGUSR2 to it, signals or restarts it\n"
-"when files change (\"on_change\"), and exits with its status.\n"
+"With a command after \"--\", akvd starts it after the first complete\n"
+"snapshot (every non-optional object written), forwards SIGTERM, SIGINT,\n"
+"SIGQUIT and SIGUSR2 to it, signals or restarts it when files change\n"
+"(\"on_change\"), and exits with its status.\n"
 "\n"
 "Signals: SIGHUP reloads the configuration, SIGUSR1 fetches every object\n"
 "now, SIGTERM and SIGINT stop.\n"
@@ -267,12 +270,15 @@ config_settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	reload(d);
 }
 
-/* sync_snapshot_fn: ready after the first snapshot; tell the app. */
+/*
+ * sync_snapshot_fn: called from the first complete snapshot on (the one
+ * definition of ready, sync.h): READY=1, start the command; tell the app.
+ */
 static void
 snapshot_done(int first, const char *const *changed, size_t n, void *cookie)
 {
 	struct akvd *d = cookie;
-	char status[200];
+	char status[300];
 
 	sync_status(d->sync, status, sizeof(status));
 	if (!d->ready) {
@@ -286,6 +292,20 @@ snapshot_done(int first, const char *const *changed, size_t n, void *cookie)
 			supervise_start(d->sup);
 		else if (n > 0)
 			supervise_changed(d->sup);
+	}
+}
+
+/* sync_wait_fn: not ready yet: say what akvd waits for. */
+static void
+waiting(const char *why, void *cookie)
+{
+	struct akvd *d = cookie;
+
+	sdnotify("STATUS=%s", why);
+	if (d->sup != NULL && !d->told_waiting) {
+		d->told_waiting = 1;
+		log_kv(LOG_INFO, "command not started yet: it starts with the "
+		    "first complete snapshot", NULL);
 	}
 }
 
@@ -428,6 +448,7 @@ run(struct akvd *d, struct akvd_config *cfg)
 		}
 		hooks_configure(d->hooks, cfg);
 		sync_on_snapshot(d->sync, snapshot_done, d);
+		sync_on_waiting(d->sync, waiting, d);
 		if (sdnotify_watchdog_usec() > 0) {
 			ev_timer_init(&d->watchdog, watchdog_cb, 0.,
 			    sdnotify_watchdog_usec() / 2e6);
@@ -460,8 +481,8 @@ run(struct akvd *d, struct akvd_config *cfg)
 	    "config", d->config_path, "mode", d->once ? "once" : "daemon",
 	    NULL);
 	log_kv(LOG_INFO, "credential", "method",
-	    auth_method_name(cfg->auth.method), "why", cfg->auth.method_why,
-	    "cloud", cfg->cloud, NULL);
+	    config_auth_method_name(cfg->auth.method), "why",
+	    cfg->auth.method_why, "cloud", cfg->cloud, NULL);
 	d->status = 0;
 	ev_run(d->loop, 0);
 	sdnotify("STOPPING=1");
@@ -570,7 +591,8 @@ main(int argc, char *argv[])
 		if ((cfg = load(d.config_path, 1)) == NULL)
 			return (EXIT_CONFIG);
 		fprintf(stderr, "akvd: credential: %s (%s)\n",
-		    auth_method_name(cfg->auth.method), cfg->auth.method_why);
+		    config_auth_method_name(cfg->auth.method),
+		    cfg->auth.method_why);
 		rc = config_print(stdout, cfg) == -1 || fflush(stdout) == EOF;
 		config_free(cfg);
 		if (rc) {

@@ -120,6 +120,19 @@ struct akvd_bundle {
 int	config_dotenv_name(const char *, char *, size_t);
 
 /*
+ * config_json_key_valid(key): nonzero if JSON bundle key ${key} has no
+ * empty "--"-separated segment.
+ */
+int	config_json_key_valid(const char *);
+
+/*
+ * config_json_keys_clash(a, b): nonzero if JSON bundle keys ${a} and ${b}
+ * put two values at one place, or a value where the other needs an object
+ * ("A" and "A--B").
+ */
+int	config_json_keys_clash(const char *, const char *);
+
+/*
  * One entry of "select": every enabled secret of a vault whose name starts
  * with ${prefix} and whose tags include ${tags}, written under its name
  * (without the prefix with ${strip_prefix}) in ${dir}.
@@ -186,8 +199,8 @@ struct akvd_auth {
 					   is read from IDENTITY_HEADER */
 };
 
-/* auth_method_name(m): "workload_identity", "managed_identity"... */
-const char *auth_method_name(enum auth_method);
+/* config_auth_method_name(m): "workload_identity", "managed_identity"... */
+const char *config_auth_method_name(enum auth_method);
 
 enum notify_kind {
 	NOTIFY_PID_FILE = 0,	/* signal the pid in a file */
@@ -226,6 +239,7 @@ struct akvd_env {
 #define CONFIG_DEFAULT_STOP_GRACE_MS	(10 * 1000)
 #define CONFIG_DEFAULT_EXEC_TIMEOUT_MS	(30 * 1000)
 #define CONFIG_DEFAULT_READY_MAX_FAILED	3
+#define CONFIG_DEFAULT_ONCE_TIMEOUT_MS	(60 * 1000)
 
 struct akvd_config {
 	char		*output_dir;
@@ -262,6 +276,8 @@ struct akvd_config {
 	socklen_t	 listen_addrlen;
 	int		 listen_any;	/* ":PORT": every address */
 	unsigned	 ready_max_failed;	/* "ready_max_failed_intervals" */
+	uint64_t	 once_timeout_ms;	/* "once_timeout": --once retries
+					   transient failures this long */
 };
 
 #define CONFIG_MAXERR	32

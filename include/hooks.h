@@ -42,8 +42,11 @@ struct hooks *hooks_new(struct ev_loop *, struct http *);
 /*
  * hooks_configure(h, cfg): use the notifications and debounce of ${cfg},
  * which must stay valid until the next hooks_configure() or hooks_free().
- * Retries pending for the previous configuration are dropped; commands
- * already running finish.
+ * A pending debounce carries over.  A notification ${cfg} still has keeps
+ * its pending retry, request or command; a pending retry of one it no
+ * longer has is dropped ("notification failed: dropped", counted as
+ * failed), and a request or command under way finishes (a request that
+ * then fails is dropped likewise).
  */
 void	hooks_configure(struct hooks *, const struct akvd_config *);
 

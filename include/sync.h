@@ -22,6 +22,12 @@
  * At start-up the values of the existing snapshot are adopted, so a restart
  * during an outage loses nothing.  The first snapshot is written only once
  * every object has been tried and every select has listed its vault.
+ *
+ * "Ready" has one definition: the snapshot written is complete, i.e. every
+ * required (non-optional) object has a value in it (with --once: fetched
+ * by this run).  Every signal of readiness follows it: the first snapshot
+ * callback, the exit status of --once, and sync_ready().  Until then the
+ * reason is logged at growing intervals and given to the wait callback.
  */
 #ifndef AKVD_SYNC_H
 #define AKVD_SYNC_H
@@ -35,16 +41,18 @@
 struct sync;
 
 /*
- * --once completion: ${ok} is 1 when every non-optional object was fetched
- * and the snapshot written, 0 otherwise.
+ * --once completion: ${ok} is 1 when the snapshot written is complete
+ * (every non-optional object fetched and written), 0 otherwise.
  */
 typedef void sync_done_fn(int, void *);
 
 /*
  * sync_new(loop, http, auth, cfg, once, fn, cookie): start syncing the
  * objects of ${cfg}, which the sync now owns.  ${http} and ${auth} must
- * outlive it.  With ${once}, every object is fetched (transient failures
- * retried a few times), one snapshot written and ${fn} called; otherwise
+ * outlive it.  With ${once}, every object is fetched (transient failures,
+ * token failures included, retried with backoff until cfg->once_timeout_ms
+ * after the start; permanent ones settle at once), one snapshot written
+ * and ${fn} called; otherwise
  * ${fn} is unused and the sync runs until freed.  Returns NULL on error
  * (logged; ${cfg} is then still the caller's).
  */
@@ -54,7 +62,8 @@ struct sync *sync_new(struct ev_loop *, struct http *, struct auth *,
 /*
  * sync_reload(s, cfg): adopt ${cfg}, which the sync now owns (the previous
  * one is freed).  Objects that fetch the same thing as before keep their
- * value, version and schedule (no refetch storm); new objects are fetched
+ * value, version and schedule (no refetch storm), their backoff and
+ * Retry-After deadline, and their readiness clocks; new objects are fetched
  * at once; removed ones leave the next snapshot.  Returns 0, or -1 on
  * ENOMEM (${cfg} is still the caller's and nothing changed).
  */
@@ -70,10 +79,12 @@ void	sync_resync(struct sync *);
 void	sync_auth_event(struct sync *, int);
 
 /*
- * Snapshot callback: a snapshot was just written.  ${first} is 1 for the
- * first one of this run.  ${changed} lists the aliases whose content
- * changed since the previous snapshot (${nchanged} of them; none for a
- * first snapshot that only created files), valid during the call.
+ * Snapshot callback: a snapshot was just written.  It is called from the
+ * first complete snapshot on (${first} is 1 for that one), never for an
+ * incomplete snapshot before it.  ${changed} lists the aliases whose
+ * content changed since the previous snapshot announced (${nchanged} of
+ * them; for the first, only files of a previous run that changed), valid
+ * during the call.
  */
 typedef void sync_snapshot_fn(int, const char *const *, size_t, void *);
 
@@ -81,14 +92,26 @@ typedef void sync_snapshot_fn(int, const char *const *, size_t, void *);
 void	sync_on_snapshot(struct sync *, sync_snapshot_fn *, void *);
 
 /*
+ * Wait callback: not complete yet (no first snapshot callback so far);
+ * ${why} is "waiting for N of M objects: NAME: REASON" (no secret in it),
+ * valid during the call.  Called after every failure and incomplete
+ * snapshot until the first complete one.
+ */
+typedef void sync_wait_fn(const char *, void *);
+
+/* sync_on_waiting(s, fn, cookie): call ${fn} while not complete. */
+void	sync_on_waiting(struct sync *, sync_wait_fn *, void *);
+
+/*
  * sync_status(s, buf, len): a one-line summary for STATUS= and logs:
- * "N objects, M failing, last snapshot HH:MM:SS".
+ * "ready: N objects, M failing, last snapshot HH:MM:SSZ", "waiting for N
+ * of M objects: NAME: REASON", or "not ready: WHY; N objects, ...".
  */
 void	sync_status(const struct sync *, char *, size_t);
 
 /*
- * sync_ready(s, why, len): 1 when the first snapshot was written, every
- * required (non-optional) object has a value, none has been failing for
+ * sync_ready(s, why, len): 1 when the snapshot written is complete (every
+ * required object has a value in it, see above), none has been failing for
  * longer than ready_max_failed_intervals intervals, and none has gone
  * without a successful fetch for one interval more than that (+10%, +
  * timeout: e.g. no access token); else 0.  ${why} receives a one-line

@@ -34,6 +34,8 @@
 struct run {
 	struct hooks	*h;
 	const struct akvd_notify *n;	/* NULL once reconfigured away */
+	char		*key;		/* notify_key(n): the entry after n is
+					   freed by a reload */
 	char		*what;		/* for logs: "pid_file /run/app.pid" */
 	const char	*kind;		/* for metrics: "pid_file" */
 	char		*changed;	/* AKVD_CHANGED */
@@ -69,6 +71,33 @@ static void	run_http(struct run *);
 /* ---------------------------------------------------------------------- */
 /* Runs                                                                   */
 
+/*
+ * Everything that makes ${n} the notification it is, as a new string (NULL
+ * on ENOMEM, logged): a reload that keeps an entry with the same key keeps
+ * its runs.
+ */
+static char *
+notify_key(const struct akvd_notify *n)
+{
+	struct buf k = BUF_INIT;
+	size_t i;
+	int rc;
+
+	rc = buf_appendf(&k, "%d\x1f%d\x1f%s\x1f%s\x1f%llu\x1f%s\x1f%s",
+	    (int)n->kind, n->signo, n->pid_file != NULL ? n->pid_file : "",
+	    n->process != NULL ? n->process : "",
+	    (unsigned long long)n->timeout_ms, n->url != NULL ? n->url : "",
+	    n->method != NULL ? n->method : "");
+	for (i = 0; rc == 0 && n->argv != NULL && n->argv[i] != NULL; i++)
+		rc = buf_appendf(&k, "\x1f%s", n->argv[i]);
+	if (rc == -1) {
+		log_msg(LOG_ERROR, "hooks: out of memory");
+		buf_wipe(&k);
+		return (NULL);
+	}
+	return (k.data);
+}
+
 static struct run *
 run_new(struct hooks *h, const struct akvd_notify *n, const char *changed)
 {
@@ -81,7 +110,8 @@ run_new(struct hooks *h, const struct akvd_notify *n, const char *changed)
 	r->n = n;
 	r->outfd = -1;
 	r->pid = -1;
-	if ((r->changed = strdup(changed)) == NULL)
+	if ((r->changed = strdup(changed)) == NULL ||
+	    (r->key = notify_key(n)) == NULL)
 		goto out;
 	switch (n->kind) {
 	case NOTIFY_PID_FILE:
@@ -106,6 +136,7 @@ out:
 		log_msg(LOG_ERROR, "hooks: out of memory");
 		if (r != NULL) {
 			free(r->changed);
+			free(r->key);
 			free(r);
 		}
 		return (NULL);
@@ -138,8 +169,26 @@ run_free(struct run *r)
 	http_cancel(r->req);
 	buf_wipe(&r->line);
 	free(r->what);
+	free(r->key);
 	free(r->changed);
 	free(r);
+}
+
+/*
+ * The entry of ${r} was removed by a reload before it succeeded: say so,
+ * count it as failed, and free ${r}.
+ */
+static void
+run_dropped(struct run *r)
+{
+	char attempt[16];
+
+	snprintf(attempt, sizeof(attempt), "%u", r->attempt);
+	log_kv(LOG_ERROR, "notification failed: dropped", "notify", r->what,
+	    "reason", "a reload removed its notify entry", "attempts", attempt,
+	    NULL);
+	metrics_notify(r->kind, 0);
+	run_free(r);
 }
 
 static void
@@ -148,7 +197,7 @@ retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct run *r = w->data;
 
 	if (r->n == NULL) {
-		run_free(r);
+		run_dropped(r);
 		return;
 	}
 	if (r->n->kind == NOTIFY_PID_FILE)
@@ -167,6 +216,11 @@ run_failed_after(struct run *r, const char *error, long retry_after_ms)
 	char attempt[16];
 	uint64_t ms;
 
+	if (r->n == NULL) {
+		r->attempt++;
+		run_dropped(r);
+		return;
+	}
 	r->attempt++;
 	snprintf(attempt, sizeof(attempt), "%u", r->attempt);
 	if (r->attempt >= RETRY_ATTEMPTS) {
@@ -498,10 +552,6 @@ http_done(struct http_response *resp, void *cookie)
 		snprintf(err, sizeof(err), "%s", resp->error);
 	else
 		snprintf(err, sizeof(err), "HTTP %ld", resp->status);
-	if (r->n == NULL) {
-		run_free(r);
-		return;
-	}
 	run_failed_after(r, err, resp->retry_after_ms);
 }
 
@@ -596,16 +646,32 @@ hooks_new(struct ev_loop *loop, struct http *http)
 void
 hooks_configure(struct hooks *h, const struct akvd_config *cfg)
 {
+	const struct akvd_notify *n;
 	struct run *r, *next;
+	char *key;
+	size_t i;
 
-	/* Pending retries belong to the old configuration: drop them. */
+	/*
+	 * A run of a notification the new configuration still has carries
+	 * on: its pending retry, its request, its command.  One whose entry
+	 * is gone is dropped (logged, counted), or, if a request or command
+	 * is under way, finishes without its entry.
+	 */
 	for (r = h->runs; r != NULL; r = next) {
 		next = r->next;
-		if (r->pid > 0 || r->outfd != -1) {
-			r->n = NULL;	/* let it finish, without its entry */
-			continue;
+		for (i = 0, n = NULL; cfg != NULL && i < cfg->nnotify &&
+		    n == NULL; i++) {
+			if ((key = notify_key(&cfg->notify[i])) == NULL)
+				break;	/* logged; the run is dropped */
+			if (r->key != NULL && strcmp(r->key, key) == 0)
+				n = &cfg->notify[i];
+			free(key);
 		}
-		run_free(r);
+		r->n = n;
+		if (n != NULL || r->pid > 0 || r->outfd != -1 ||
+		    r->req != NULL)
+			continue;
+		run_dropped(r);
 	}
 	h->cfg = cfg;
 }

@@ -95,7 +95,8 @@ objs_free(struct mobj *objs, size_t n)
  * metrics_objects(cfg): the objects of ${cfg} are the ones labelled from
  * now on, by their index in cfg->objects.  Counters of an object whose
  * name and alias were already known are kept; the others are dropped.
- * Returns 0, or -1 on ENOMEM (logged).
+ * Called by the sync whenever it adopts a configuration.  Returns 0, or -1
+ * on ENOMEM (logged; per-object metrics are then off until the next call).
  */
 int
 metrics_objects(const struct akvd_config *cfg)

@@ -28,9 +28,6 @@
 #define RETRY_BASE_MS		1000
 #define RETRY_CAP_MIN_MS	(30 * 1000)
 #define RETRY_CAP_MAX_MS	(5 * 60 * 1000)
-#define ONCE_ATTEMPTS		3	/* per object, transient failures */
-#define ONCE_AUTH_ATTEMPTS	7	/* about a minute: IMDS's 410 window,
-					   a token volume still projecting */
 #define COMMIT_RETRY_MS		5000
 #define BATCH_SLACK_MS		50	/* objects due this close go together */
 #define BLOB_API_VERSION	"2020-04-08"	/* x-ms-version */
@@ -129,10 +126,20 @@ struct sync {
 	int		 probing;	/* a challenge probe is in flight */
 	int		 dirty;		/* snapshot differs from objects */
 	int		 committed;	/* a snapshot was written this run */
+	int		 complete;	/* a complete one was (see complete()) */
+	sync_wait_fn	*wait_fn;
+	void		*wait_cookie;
+	char		 wait_why[256];	/* last "waiting for..." reported */
+	unsigned	 wait_n;	/* times in a row, for the log */
+	int64_t		 deadline;	/* --once: monotonic ms of once_timeout */
+	ev_timer	 once_timer;	/* --once: fires at the deadline */
 	time_t		 last_commit;	/* wall clock, for sync_status */
 	sync_snapshot_fn *snap_fn;
 	void		*snap_cookie;
 	int64_t		 commit_retry;	/* monotonic ms, 0 if none */
+	int64_t		 commit_failing_since; /* monotonic ms, 0 if none */
+	unsigned	 commit_failures; /* in a row with this error */
+	char		 commit_error[256]; /* the last one, never data */
 	char		**gone;		/* aliases of selected secrets that
 					   left, for the next announce */
 	size_t		 ngone;
@@ -202,13 +209,12 @@ mono_ms(void)
 static int
 obj_worth_logging(struct obj *o, const char *reason)
 {
-	unsigned n = o->failures;
 
 	if (strcmp(o->reason, reason) != 0) {
 		snprintf(o->reason, sizeof(o->reason), "%s", reason);
 		return (1);
 	}
-	return ((n & (n - 1)) == 0);
+	return (log_repeat_due(o->failures));
 }
 
 static uint64_t
@@ -430,7 +436,7 @@ render_bundles(struct sync *s)
 			log_kv(LOG_INFO, b->have ? "bundle updated" :
 			    "bundle made", "bundle", bc->path,
 			    "objects", count, NULL);
-			if (b->have || s->committed)
+			if (b->have || s->complete)
 				b->changed = 1;
 			buf_wipe(&b->files[0]);
 			b->files[0] = out;
@@ -459,13 +465,136 @@ all_listed(const struct sync *s)
 	return (1);
 }
 
+/*
+ * Is ${o}'s value in the snapshot written (a select: has it listed its
+ * vault)?  With --once, a value adopted from disk does not count: the run
+ * must confirm it.
+ */
+static int
+obj_complete(const struct sync *s, const struct obj *o)
+{
+
+	if (o->sel != NULL)
+		return (o->fetched);
+	return (o->written && (!s->once || o->fetched));
+}
+
+/* Why ${o} is not in the snapshot yet (no secret in it). */
+static const char *
+obj_waits_for(const struct sync *s, const struct obj *o)
+{
+
+	if (o->reason[0] != '\0')
+		return (o->reason);
+	if (!o->fetched && auth_failures(s->auth) > 0)
+		return ("no access token");
+	if (o->have && !o->written)
+		return ("not written yet");
+	return (o->sel != NULL ? "not listed yet" : "not fetched yet");
+}
+
+/*
+ * complete(s, why, len): the one definition of "ready" that every signal
+ * of readiness uses (starting the supervised command, READY=1, /readyz,
+ * the exit status of --once, the first notification): every required
+ * (non-optional) object has a value in the snapshot written (see
+ * obj_complete(); a bundle counts through its members).  Returns 1, or 0
+ * with ${why}: "waiting for N of M objects: NAME: REASON", naming a failing
+ * object first (no secret in it).
+ */
+static int
+complete(const struct sync *s, char *why, size_t len)
+{
+	const struct obj *o, *first = NULL;
+	size_t i, need = 0, missing = 0;
+
+	for (i = 0; i < s->nobjs; i++) {
+		o = s->objs[i];
+		if (o->cfg->optional || o->bundle != NULL)
+			continue;
+		need++;
+		if (obj_complete(s, o))
+			continue;
+		missing++;
+		if (first == NULL || (first->reason[0] == '\0' &&
+		    o->reason[0] != '\0'))
+			first = o;
+	}
+	if (first != NULL) {
+		snprintf(why, len, "waiting for %zu of %zu objects: %s: %s",
+		    missing, need, first->cfg->name, obj_waits_for(s, first));
+		return (0);
+	}
+	/* Only optional objects: complete once a snapshot is written. */
+	if (!s->committed && !s->once) {
+		snprintf(why, len, "no snapshot written yet");
+		return (0);
+	}
+	snprintf(why, len, "complete");
+	return (1);
+}
+
+/*
+ * Not complete yet: say why, to the wait callback (STATUS=) every time and
+ * to the log when the reason changes and then at growing intervals.
+ */
+static void
+report_waiting(struct sync *s)
+{
+	char why[sizeof(s->wait_why)], n[16];
+
+	if (s->once || s->complete || complete(s, why, sizeof(why)))
+		return;
+	if (strcmp(why, s->wait_why) != 0) {
+		snprintf(s->wait_why, sizeof(s->wait_why), "%s", why);
+		s->wait_n = 0;
+	}
+	s->wait_n++;
+	if (log_repeat_due(s->wait_n)) {
+		snprintf(n, sizeof(n), "%u", s->wait_n);
+		log_kv(LOG_WARN, "not ready: waiting for required objects",
+		    "status", why, "reports", n, NULL);
+	}
+	if (s->wait_fn != NULL)
+		s->wait_fn(why, s->wait_cookie);
+}
+
 /* Commit a snapshot if something changed and the burst is over. */
+/*
+ * A snapshot could not be written (${err}, from writer_commit): the
+ * previous one stays.  Counted in akvd_snapshot_failures_total, logged at
+ * growing intervals while the same error repeats (the 1st, 2nd, 4th...
+ * time), retried in COMMIT_RETRY_MS; sync_ready() turns false once it
+ * lasts ready_max_failed_intervals.
+ */
+static void
+commit_failed(struct sync *s, const char *err)
+{
+	char count[16];
+	int64_t now = mono_ms();
+
+	if (s->commit_failing_since == 0)
+		s->commit_failing_since = now;
+	if (strcmp(err, s->commit_error) != 0) {
+		snprintf(s->commit_error, sizeof(s->commit_error), "%s", err);
+		s->commit_failures = 0;
+	}
+	s->commit_failures++;
+	if (log_repeat_due(s->commit_failures)) {
+		snprintf(count, sizeof(count), "%u", s->commit_failures);
+		log_kv(LOG_ERROR, "snapshot not written: keeping the previous "
+		    "one", "dir", s->cfg->output_dir, "error", err, "failures",
+		    count, NULL);
+	}
+	s->commit_retry = now + COMMIT_RETRY_MS;
+}
+
 static int
 maybe_commit(struct sync *s)
 {
 	struct writer_file *files;
 	size_t i, n = 0;
-	char count[32];
+	char count[32], err[256];
 	int rc;
 
 	if (!s->dirty || busy(s) || !all_attempted(s) || !all_listed(s))
@@ -503,15 +632,21 @@ maybe_commit(struct sync *s)
 		free(files);
 		return (0);
 	}
-	rc = writer_commit(s->cfg->output_dir, files, n);
+	rc = writer_commit(s->cfg->output_dir, files, n, err, sizeof(err));
 	free(files);
 	metrics_snapshot(rc == 0);
 	if (rc == -1) {
-		log_kv(LOG_ERROR, "snapshot not written: keeping the previous "
-		    "one", "dir", s->cfg->output_dir, NULL);
-		s->commit_retry = mono_ms() + COMMIT_RETRY_MS;
+		commit_failed(s, err);
 		return (-1);
 	}
+	if (s->commit_failing_since != 0) {
+		snprintf(count, sizeof(count), "%lld", (long long)
+		    ((mono_ms() - s->commit_failing_since) / 1000));
+		log_kv(LOG_INFO, "snapshot written again", "dir",
+		    s->cfg->output_dir, "failed_for", count, NULL);
+	}
+	s->commit_failing_since = 0;
+	s->commit_failures = 0;
 	s->dirty = 0;
 	s->commit_retry = 0;
 	s->last_commit = time(NULL);
@@ -526,15 +661,30 @@ maybe_commit(struct sync *s)
 	return (0);
 }
 
-/* Tell the snapshot callback what changed, then forget it. */
+/*
+ * Tell the snapshot callback what changed, then forget it.  Until the
+ * first complete snapshot nothing is told (no notification, no command
+ * started for an incomplete set of files): the changes are held for it.
+ */
 static void
 announce(struct sync *s)
 {
 	const char **changed;
+	char why[sizeof(s->wait_why)];
 	size_t i, n = 0;
-	int first = !s->committed;
+	int first = 0;
 
 	s->committed = 1;
+	if (!s->complete) {
+		if (!complete(s, why, sizeof(why))) {
+			report_waiting(s);
+			return;
+		}
+		s->complete = first = 1;
+		if (s->wait_why[0] != '\0')
+			log_kv(LOG_INFO, "ready: every required object is in "
+			    "the snapshot", "dir", s->cfg->output_dir, NULL);
+	}
 	if ((changed = calloc(s->nobjs + s->ngone + 1,
 	    sizeof(*changed))) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
@@ -560,20 +710,20 @@ announce(struct sync *s)
 static void
 once_check(struct sync *s)
 {
+	char why[sizeof(s->wait_why)];
 	size_t i;
-	int ok = 1, rc;
+	int ok;
 
 	if (!s->once || s->finished)
 		return;
-	for (i = 0; i < s->nobjs; i++) {
+	for (i = 0; i < s->nobjs; i++)
 		if (s->objs[i]->state != O_SETTLED)
 			return;
-		if (!s->objs[i]->fetched && !s->objs[i]->cfg->optional)
-			ok = 0;
-	}
-	rc = maybe_commit(s);
+	/* The one snapshot of --once (pump() leaves it to this). */
+	(void)maybe_commit(s);
 	s->finished = 1;
 	ev_timer_stop(s->loop, &s->wake);
+	ev_timer_stop(s->loop, &s->once_timer);
 	for (i = 0; i < s->nobjs; i++) {
 		struct obj *o = s->objs[i];
 
@@ -583,15 +733,19 @@ once_check(struct sync *s)
 			    "optional", o->cfg->optional ? "true" : "false",
 			    "reason", o->reason, NULL);
 	}
-	if (rc == -1)
-		ok = 0;
+	if (!(ok = complete(s, why, sizeof(why))))
+		log_kv(LOG_ERROR, "not complete", "status", why, NULL);
 	s->done_fn(ok, s->done_cookie);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Fetch outcomes                                                         */
 
-/* After an attempt: next due time, or settle in --once mode. */
+/*
+ * After an attempt: next due time.  With --once, a success or a permanent
+ * failure settles the object, and a transient one is retried with backoff
+ * while the retry falls before the deadline (once_timeout).
+ */
 static void
 obj_next(struct obj *o, int transient, uint64_t delay_ms)
 {
@@ -600,12 +754,9 @@ obj_next(struct obj *o, int transient, uint64_t delay_ms)
 
 	obj_reset_phase(o);
 	o->attempted = 1;
-	if (s->once) {
-		if (!transient || o->failures >= ONCE_ATTEMPTS ||
-		    o->failures == 0) {
-			o->state = O_SETTLED;
-			return;
-		}
+	if (s->once && (!transient || o->failures == 0)) {
+		o->state = O_SETTLED;
+		return;
 	}
 	o->state = O_IDLE;
 	if (o->lister != NULL && (o->failures == 0 || !transient))
@@ -616,6 +767,8 @@ obj_next(struct obj *o, int transient, uint64_t delay_ms)
 		o->due = now + (int64_t)delay_ms;
 	if (o->due < o->not_before)
 		o->due = o->not_before;
+	if (s->once && o->due >= s->deadline)
+		o->state = O_SETTLED;	/* no time left for a retry */
 }
 
 /* Are the ${n} buffers at ${a} and ${b} the same bytes? */
@@ -659,7 +812,8 @@ obj_success(struct obj *o, const char *version, struct buf **files)
 		    "object", o->cfg->name, "version", version,
 		    "previous", prev, NULL);
 	} else {
-		if (o->have || o->s->committed)
+		/* A first value is a change once the set was complete. */
+		if (o->have || o->s->complete)
 			o->changed = 1;
 		log_kv(LOG_INFO, o->have ? "object updated" : "object fetched",
 		    "object", o->cfg->name, "alias", o->cfg->alias,
@@ -722,6 +876,7 @@ obj_failure(struct obj *o, const char *reason, const char *detail,
 		    NULL);
 	}
 	obj_next(o, transient, delay);
+	report_waiting(s);
 }
 
 /* Key Vault answered with an error status. */
@@ -1785,7 +1940,7 @@ pump(struct sync *s)
 		if (start_fetch(s, o, token) == -1)
 			obj_failure(o, "cannot start request", NULL, 1, -1);
 	}
-	if (!busy(s))
+	if (!busy(s) && !s->once)
 		maybe_commit(s);
 	once_check(s);
 	schedule(s);
@@ -1834,6 +1989,42 @@ wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (s->commit_retry != 0 && s->commit_retry <= now)
 		s->commit_retry = 0;
+	pump(s);
+}
+
+/*
+ * ev_timer: --once reached once_timeout: settle every object still trying
+ * (a request in flight is abandoned) with the reason of its last failure.
+ */
+static void
+once_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sync *s = w->data;
+	char d[32];
+	size_t i;
+
+	duration_format(s->cfg->once_timeout_ms, d, sizeof(d));
+	log_kv(LOG_WARN, "once_timeout reached: no more retries",
+	    "once_timeout", d, NULL);
+	for (i = 0; i < s->nobjs; i++) {
+		struct obj *o = s->objs[i];
+
+		if (o->state == O_SETTLED)
+			continue;
+		if (o->req != NULL) {
+			http_cancel(o->req);
+			o->req = NULL;
+			s->inflight--;
+			if (o->probe)
+				s->probing = o->probe = 0;
+		}
+		if (o->reason[0] == '\0')
+			snprintf(o->reason, sizeof(o->reason), "%s",
+			    obj_waits_for(s, o));
+		obj_reset_phase(o);
+		o->attempted = 1;
+		o->state = O_SETTLED;
+	}
 	pump(s);
 }
 
@@ -1922,6 +2113,8 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 	s->once = once;
 	s->done_fn = fn;
 	s->done_cookie = cookie;
+	ev_init(&s->once_timer, once_timer_cb);
+	s->once_timer.data = s;
 	s->dirty = 1;		/* the first snapshot is always written */
 	ev_init(&s->wake, wake_cb);
 	s->wake.data = s;
@@ -1948,6 +2141,12 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 	s->cfg = cfg;
 	(void)metrics_objects(cfg);
 	adopt_existing(s);
+	if (once) {
+		s->deadline = mono_ms() + (int64_t)cfg->once_timeout_ms;
+		ev_timer_set(&s->once_timer, cfg->once_timeout_ms / 1000.,
+		    0.);
+		ev_timer_start(loop, &s->once_timer);
+	}
 	schedule(s);
 	return (s);
 
@@ -2211,6 +2410,10 @@ sync_auth_event(struct sync *s, int ok)
 
 	if (s->finished)
 		return;
+	/*
+	 * --once gives up at once on a token failure a retry will not fix;
+	 * others are retried by the token cache until once_timeout.
+	 */
 	if (!ok && s->once) {
 		for (i = 0; i < s->nobjs; i++) {
 			struct obj *o = s->objs[i];
@@ -2219,8 +2422,7 @@ sync_auth_event(struct sync *s, int ok)
 
 			if (o->state != O_QUEUED && o->state != O_IDLE)
 				continue;
-			if (a == NULL || !(auth_failed_permanently(a) ||
-			    auth_failures(a) >= ONCE_AUTH_ATTEMPTS))
+			if (a != NULL && !auth_failed_permanently(a))
 				continue;
 			snprintf(o->reason, sizeof(o->reason),
 			    "no access token");
@@ -2228,7 +2430,17 @@ sync_auth_event(struct sync *s, int ok)
 			o->state = O_SETTLED;
 		}
 	}
+	if (!ok)
+		report_waiting(s);
 	pump(s);
+}
+
+void
+sync_on_waiting(struct sync *s, sync_wait_fn *fn, void *cookie)
+{
+
+	s->wait_fn = fn;
+	s->wait_cookie = cookie;
 }
 
 void
@@ -2244,8 +2456,13 @@ sync_status(const struct sync *s, char *buf, size_t len)
 {
 	size_t i, failing = 0;
 	struct tm tm;
-	char when[32] = "none yet";
+	char when[32] = "none yet", why[256];
 
+	if (!sync_ready(s, why, sizeof(why)) &&
+	    strncmp(why, "waiting for ", 12) == 0) {
+		snprintf(buf, len, "%s", why);
+		return;
+	}
 	for (i = 0; i < s->nobjs; i++)
 		if (s->objs[i]->failures > 0)
 			failing++;
@@ -2253,7 +2470,10 @@ sync_status(const struct sync *s, char *buf, size_t len)
 		gmtime_r(&s->last_commit, &tm);
 		strftime(when, sizeof(when), "%H:%M:%SZ", &tm);
 	}
-	snprintf(buf, len, "%zu objects, %zu failing, last snapshot %s",
+	snprintf(buf, len, "%s%s%s%zu objects, %zu failing, last snapshot %s",
+	    strcmp(why, "ready") == 0 ? "ready: " : "not ready: ",
+	    strcmp(why, "ready") == 0 ? "" : why,
+	    strcmp(why, "ready") == 0 ? "" : "; ",
 	    s->nobjs, failing, when);
 }
 
@@ -2263,12 +2483,18 @@ sync_ready(const struct sync *s, char *why, size_t len)
 	int64_t now = mono_ms(), limit, stale;
 	size_t i;
 
-	if (!s->committed) {
-		snprintf(why, len, "no snapshot written yet");
+	if (!complete(s, why, len))
 		return (0);
-	}
 	limit = (int64_t)s->cfg->ready_max_failed *
 	    (int64_t)s->cfg->interval_ms;
+	/* Values newer than the files that cannot be written: stale. */
+	if (s->commit_failing_since != 0 &&
+	    now - s->commit_failing_since > limit) {
+		snprintf(why, len, "snapshot not written for %llds: %s",
+		    (long long)((now - s->commit_failing_since) / 1000),
+		    s->commit_error);
+		return (0);
+	}
 	/*
 	 * An object that cannot even be tried (no access token) is not
 	 * "failing", but it is stale: one interval (+10% jitter, + timeout)
@@ -2282,16 +2508,6 @@ sync_ready(const struct sync *s, char *why, size_t len)
 
 		if (o->cfg->optional || o->bundle != NULL)
 			continue;	/* a bundle's members count instead */
-		if (o->sel != NULL ? !o->fetched : !o->have) {
-			snprintf(why, len, "%s: %s yet: %s", o->cfg->name,
-			    o->sel != NULL ? "not listed" : "no value",
-			    o->reason[0] != '\0' ? o->reason : "not fetched");
-			return (0);
-		}
-		if (o->sel == NULL && !o->written) {
-			snprintf(why, len, "%s: not written yet", o->cfg->name);
-			return (0);
-		}
 		if (o->failures > 0 && now - o->failing_since > limit) {
 			snprintf(why, len, "%s: failing for %llds: %s",
 			    o->cfg->name,
@@ -2347,6 +2563,7 @@ sync_free(struct sync *s)
 	if (s == NULL)
 		return;
 	ev_timer_stop(s->loop, &s->wake);
+	ev_timer_stop(s->loop, &s->once_timer);
 	for (i = 0; i < s->nobjs; i++)
 		obj_free(s->objs[i]);
 	free(s->objs);

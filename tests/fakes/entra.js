@@ -177,6 +177,10 @@ class Entra {
     const f = this.faults.find((x) => x.times > 0);
     if (f) {
       f.times--;
+      if (f.raw) {
+        entry.status = f.raw(req, res, entry) || 0;
+        return undefined;
+      }
       if (f.aadsts) {
         return this.error(res, f.status || 400, f.aadsts, (f.description || 'Injected failure.')
           .replace(/^AADSTS\d+: /, ''), entry, f.headers);

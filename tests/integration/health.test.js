@@ -83,7 +83,7 @@ test('/readyz: 503 before the first snapshot, 200 after, 503 during a long outag
     await a.waitLog(/object fetch failed object=db .*HTTP 503/);
     let r = await get(base, '/readyz');
     assert.equal(r.status, 503);
-    assert.match(r.body, /^not ready: (no snapshot written yet|db: no value yet: HTTP 503)/);
+    assert.match(r.body, /^not ready: (no snapshot written yet|waiting for 1 of 1 objects: db: HTTP 503 ServiceUnavailable)/);
     assert.equal(value((await scrape(base)).m, 'akvd_ready'), 0);
 
     fx.d.kv.clearFaults();

@@ -50,7 +50,7 @@ test('a rotation produces exactly one notification of each kind, and sd_notify s
   const a = new Akvd(['--config', fx.write(cfg)], { env: { NOTIFY_SOCKET: sock } });
   fx.procs.push(a);
   await a.waitLog(/snapshot written/);
-  await until(() => /READY=1\|STATUS=1 objects, 0 failing, last snapshot/.test(sdOut), { what: 'READY=1' });
+  await until(() => /READY=1\|STATUS=ready: 1 objects, 0 failing, last snapshot/.test(sdOut), { what: 'READY=1' });
   await sleep(800);
   assert.deepEqual(app.events().filter((e) => e.kind !== 'ready'), [], 'no notification for the first snapshot');
 

@@ -31,18 +31,78 @@ test('--once exits 1 when a required object is missing, 0 when it is optional', 
   assert.equal(r.code, 0, r.stderr);
 });
 
-test('--once retries transient failures, then gives up with exit 1', async (t) => {
+// The blip: a fault the test lifts after ${ms}, while akvd keeps trying.
+function blip(fx, who, fault, ms = 5000) {
+  who.fault(fault);
+  setTimeout(() => who.clearFaults(), ms).unref();
+}
+
+test('--once rides out a blip of a few seconds: Key Vault 503s, 429 with Retry-After, resets, token failures', async (t) => {
   const fx = await setup(t);
   fx.set('flaky', 'flaky-value');
-  fx.d.kv.fault({ match: '/secrets/flaky', status: 503, times: 1 });
+  const cfg = fx.write(fx.config([{ name: 'flaky' }]));
+  const instances = [
+    ['Key Vault 503', fx.d.kv, { match: '/secrets/flaky', status: 503 }],
+    ['Key Vault 429 + Retry-After', fx.d.kv, { match: '/secrets/flaky', status: 429, retryAfter: 2 }],
+    ['connection reset', fx.d.kv, { match: '/secrets/flaky', reset: true }],
+    ['Entra ID 500', fx.d.entra, { status: 500 }],
+  ];
+  for (const [what, who, fault] of instances) {
+    fs.rmSync(fx.out, { recursive: true, force: true });
+    fx.d.kv.clearRequests();
+    blip(fx, who, fault);
+    const r = await runAkvd(['--once', '-c', cfg], { timeout: 60000 });
+    assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+    assert.equal(tryRead(fx.out, 'flaky'), 'flaky-value', what);
+    assert.match(r.stderr, /all objects written/, what);
+    // One snapshot, written once.
+    assert.equal(r.lines.filter((l) => /snapshot written/.test(l)).length, 1, what);
+    fx.assertNoSecretsLogged({ log: () => r.stderr });
+  }
+});
+
+test('--once: permanent errors fail at once with their message (403, 404), without retries', async (t) => {
+  const fx = await setup(t);
+  fx.set('ok', 'ok-value');
+  fx.d.kv.fault({ match: '/secrets/denied', status: 403, body: { error: { code: 'Forbidden',
+    message: 'The user does not have secrets get permission', innererror: { code: 'ForbiddenByRbac' } } } });
+  const r = await runAkvd(['--once', '-c', fx.write(fx.config([{ name: 'ok' }, { name: 'denied' }, { name: 'absent' }]))]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /object fetch failed object=denied .*reason="HTTP 403 Forbidden\/ForbiddenByRbac" detail="The user does not have secrets get permission"/);
+  assert.match(r.stderr, /object not fetched object=denied optional=false reason="HTTP 403 Forbidden\/ForbiddenByRbac"/);
+  assert.match(r.stderr, /object not fetched object=absent optional=false reason="HTTP 404 SecretNotFound"/);
+  const seen = (name) => fx.d.kv.requests().filter((q) => q.path === `/secrets/${name}`).length;
+  assert.equal(seen('denied'), 1);
+  assert.equal(seen('absent'), 1);
+  assert.equal(tryRead(fx.out, 'ok'), 'ok-value', 'what could be fetched was written');
+});
+
+test('--once: transient failures beyond once_timeout exit 1 naming what failed; the earlier file is kept', async (t) => {
+  const fx = await setup(t);
+  fx.set('flaky', 'flaky-value');
+  fx.set('fine', 'fine-value');
   let r = await runAkvd(['--once', '-c', fx.write(fx.config([{ name: 'flaky' }]))]);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(tryRead(fx.out, 'flaky'), 'flaky-value');
   fx.d.kv.fault({ match: '/secrets/flaky', status: 503 });
-  r = await runAkvd(['--once', '-c', fx.write(fx.config([{ name: 'flaky' }]))]);
+  fx.d.kv.fault({ match: '/secrets/slow', status: 429, retryAfter: 30 });
+  r = await runAkvd(['--once', '-c', fx.write(fx.config([{ name: 'flaky' }, { name: 'fine' }, { name: 'slow' }],
+    { once_timeout: '3s' }))]);
   assert.equal(r.code, 1, r.stderr);
-  // The earlier file is not lost.
-  assert.equal(tryRead(fx.out, 'flaky'), 'flaky-value');
+  assert.match(r.stderr, /object not fetched object=flaky optional=false reason="HTTP 503 ServiceUnavailable"/);
+  // A Retry-After beyond the deadline ends the attempts at once.
+  assert.match(r.stderr, /object not fetched object=slow optional=false reason="HTTP 429 Throttled"/);
+  assert.equal(fx.d.kv.requests().filter((q) => q.path === '/secrets/slow').length, 1);
+  assert.ok(fx.d.kv.requests().filter((q) => q.path === '/secrets/flaky').length >= 2, 'flaky was retried');
+  assert.match(r.stderr, /some required objects could not be written/);
+  assert.equal(tryRead(fx.out, 'flaky'), 'flaky-value', 'the earlier file is not lost');
+  assert.equal(tryRead(fx.out, 'fine'), 'fine-value');
+  // A token endpoint failing beyond the deadline: the objects name it.
+  fx.d.kv.clearFaults();
+  fx.d.entra.fault({ status: 500 });
+  r = await runAkvd(['--once', '-c', fx.write(fx.config([{ name: 'fine' }], { once_timeout: '3s' }))]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /once_timeout reached: no more retries once_timeout=3s/);
+  assert.match(r.stderr, /object not fetched object=fine optional=false reason="no access token"/);
 });
 
 test('--once exits 1 when no token can be had', async (t) => {
@@ -117,4 +177,17 @@ test('--check prints the normalized config; usage errors exit 2', async () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /^akvd \d+\.\d+\.\d+/);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('--once: a snapshot that cannot be written is tried once, logged once, and exits 1', async (t) => {
+  const fx = await setup(t);
+  fx.set('s', 'unwritable');
+  const file = path.join(fx.dir, 'not-a-dir');
+  fs.writeFileSync(file, '');
+  const cfg = fx.config([{ name: 's' }]);
+  cfg.output_dir = path.join(file, 'out');
+  const r = await runAkvd(['--once', '-c', fx.write(cfg)]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.lines.filter((l) => /snapshot not written: keeping the previous one/.test(l)).length, 1, r.stderr);
+  assert.match(r.stderr, /not complete status="waiting for 1 of 1 objects: s: not written yet"/);
 });

@@ -1,0 +1,220 @@
+'use strict';
+// A reload (SIGHUP, or the configuration file changing) changes only what
+// the new configuration changes: pending notification retries, debounce
+// timers, backoff and Retry-After deadlines and readiness clocks of the
+// parts it keeps survive it; a retry it drops is logged and counted.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const { spawn, spawnSync } = require('node:child_process');
+const { setup } = require('./lib/setup');
+const { until, sleep, tryRead } = require('./lib/akvd');
+
+const APP = path.join(__dirname, 'lib', 'app.js');
+const RECORD = path.join(__dirname, 'lib', 'record.js');
+
+function startApp(t, fx, args = []) {
+  const p = spawn(process.execPath, [APP, path.join(fx.dir, 'app.record'), ...args], { stdio: 'ignore' });
+  t.after(() => p.kill('SIGKILL'));
+  const events = () => (tryRead(fx.dir, 'app.record') || '').trim().split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l));
+  return { p, events };
+}
+
+// A pid that was a process's and is no longer.
+function deadPid() {
+  return spawnSync('/bin/true').pid;
+}
+
+function get(base, p) {
+  return new Promise((resolve, reject) => {
+    http.get(`${base}${p}`, (res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    }).on('error', reject);
+  });
+}
+
+async function endpoint(a) {
+  const { line } = await a.waitLog(/health endpoint listening .*address=127\.0\.0\.1:\d+/);
+  return `http://127.0.0.1:${/address=127\.0\.0\.1:(\d+)/.exec(line)[1]}`;
+}
+
+// Reload ${a} through SIGHUP and wait until the configuration is applied.
+async function hup(a) {
+  const mark = a.lines.length;
+  a.kill('SIGHUP');
+  await a.waitLog(/configuration applied/, { from: mark });
+}
+
+test('SIGHUP with the configuration unchanged keeps a pending pid_file retry: it reaches the new pid', async (t) => {
+  const fx = await setup(t);
+  fx.set('tls-cert', 'cert-v1');
+  const pidFile = path.join(fx.dir, 'app.pid');
+  fs.writeFileSync(pidFile, `${deadPid()}\n`);
+  const cfgPath = fx.write(fx.config([{ name: 'tls-cert' }], { interval: '1h', debounce: '100ms',
+    notify: [{ signal: 'HUP', pid_file: pidFile }] }));
+  const a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/);
+  fx.set('tls-cert', 'cert-v2');
+  a.kill('SIGUSR1');
+  await a.waitLog(/notification failed: will retry notify="pid_file .*app\.pid" error="kill \d+: No such process.*attempt=1/);
+  await hup(a);
+  // The app comes back and writes its pid: the retry still pending reaches it.
+  const app = startApp(t, fx, ['--pid-file', pidFile]);
+  await until(() => app.events().some((e) => e.kind === 'signal' && e.sig === 'SIGHUP'),
+    { timeout: 20000, what: `the retried signal:\n${a.log()}` });
+  assert.match(a.log(), /notification sent notify="pid_file .*app\.pid" signal=HUP/);
+  assert.doesNotMatch(a.log(), /notification failed: (dropped|giving up)/);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
+});
+
+test('the configuration file changing elsewhere keeps a pending http retry', async (t) => {
+  const fx = await setup(t);
+  fx.set('db', 'http-v1');
+  // The app answers 503 until it is ready.
+  let ready = false;
+  const calls = [];
+  const srv = http.createServer((req, res) => {
+    calls.push(req.url);
+    res.writeHead(ready ? 204 : 503);
+    res.end();
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  t.after(() => srv.close());
+  const url = `http://127.0.0.1:${srv.address().port}/refresh`;
+  const cfg = (objects, interval) => fx.config(objects, { interval, debounce: '100ms', notify: [{ http: url }] });
+  const cfgPath = fx.write(cfg([{ name: 'db' }], '1h'));
+  const a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/);
+  fx.set('db', 'http-v2');
+  a.kill('SIGUSR1');
+  await a.waitLog(/notification failed: will retry notify="http POST .*\/refresh" error="HTTP 503" attempt=1/);
+  const mark = a.lines.length;
+  // Another interval and an optional object that is not there (no new
+  // snapshot, so no new notification).
+  fs.writeFileSync(cfgPath, JSON.stringify(cfg([{ name: 'db' }, { name: 'absent', optional: true }], '2h')));
+  await a.waitLog(/configuration applied/, { from: mark });
+  await a.waitLog(/object fetch failed object=absent/, { from: mark });
+  ready = true;
+  await a.waitLog(/notification sent notify="http POST .*\/refresh" status=204/, { from: mark, timeout: 20000 });
+  assert.doesNotMatch(a.log(), /notification failed: (dropped|giving up)/);
+  await a.stop();
+});
+
+test('a reload removing a notify entry drops its pending retry, logged and counted as failed', async (t) => {
+  const fx = await setup(t);
+  fx.set('s', 'drop-v1');
+  const pidFile = path.join(fx.dir, 'app.pid');
+  fs.writeFileSync(pidFile, `${deadPid()}\n`);
+  const other = path.join(fx.dir, 'other.pid');
+  const cfg = (notify) => fx.config([{ name: 's' }], { interval: '1h', debounce: '100ms', listen: '127.0.0.1:0',
+    notify });
+  const cfgPath = fx.write(cfg([{ signal: 'HUP', pid_file: pidFile }]));
+  const a = fx.start(cfgPath);
+  const base = await endpoint(a);
+  await a.waitLog(/snapshot written/);
+  fx.set('s', 'drop-v2');
+  a.kill('SIGUSR1');
+  await a.waitLog(/notification failed: will retry notify="pid_file .*app\.pid".*attempt=1/);
+  // The same pid file with another signal is another notification.
+  fs.writeFileSync(cfgPath, JSON.stringify(cfg([{ signal: 'USR1', pid_file: pidFile }, { signal: 'HUP', pid_file: other }])));
+  await hup(a);
+  await a.waitLog(/notification failed: dropped notify="pid_file .*app\.pid" reason="a reload removed its notify entry" attempts=\d+/);
+  const m = await get(base, '/metrics');
+  assert.match(m.body, /^akvd_notifications_failed_total\{kind="pid_file"\} 1$/m);
+  // Nothing else is retried for it.
+  await sleep(1500);
+  assert.equal(a.count(/notification failed: will retry notify="pid_file .*app\.pid"/), 1);
+  await a.stop();
+});
+
+test('a debounce pending across a reload still runs, once', async (t) => {
+  const fx = await setup(t);
+  fx.set('db', 'deb-v1');
+  fx.set('new', 'deb-new');
+  const rec = path.join(fx.dir, 'exec.record');
+  const cfg = (objects) => fx.config(objects, { interval: '1h', debounce: '2s',
+    notify: [{ exec: [process.execPath, RECORD, rec] }] });
+  const cfgPath = fx.write(cfg([{ name: 'db' }]));
+  const a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/);
+  fx.set('db', 'deb-v2');
+  let mark = a.lines.length;
+  a.kill('SIGUSR1');
+  await a.waitLog(/object updated object=db/, { from: mark });
+  await hup(a);
+  await until(() => fs.existsSync(rec), { timeout: 10000, what: 'the notification' });
+  await sleep(2500);
+  let ex = fs.readFileSync(rec, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(ex.map((e) => e.changed), ['db']);
+  // And across a reload that adds an object: one run for both changes.
+  fx.set('db', 'deb-v3');
+  mark = a.lines.length;
+  a.kill('SIGUSR1');
+  await a.waitLog(/object updated object=db/, { from: mark });
+  fs.writeFileSync(cfgPath, JSON.stringify(cfg([{ name: 'db' }, { name: 'new' }])));
+  await hup(a);
+  await until(() => fs.readFileSync(rec, 'utf8').trim().split('\n').length >= 2, { timeout: 10000, what: 'the second' });
+  await sleep(2500);
+  ex = fs.readFileSync(rec, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(ex.length, 2, JSON.stringify(ex));
+  assert.deepEqual(ex[1].changed.split(',').sort(), ['db', 'new']);
+  await a.stop();
+});
+
+test('an object under Retry-After or in backoff is not asked again early because of a reload', async (t) => {
+  const fx = await setup(t);
+  fx.set('slow', 'ra-v1');
+  fx.set('flaky', 'bo-v1');
+  fx.set('added', 'added-v1');
+  // 429 with Retry-After: 30 s; 503s back off (1 s doubling, capped at 5 min).
+  fx.d.kv.fault({ match: '/secrets/slow', status: 429, retryAfter: 30 });
+  fx.d.kv.fault({ match: '/secrets/flaky', status: 503 });
+  const cfg = (objects) => fx.config(objects, { interval: '5m', listen: '127.0.0.1:0', ready_max_failed_intervals: 0 });
+  const cfgPath = fx.write(cfg([{ name: 'slow' }, { name: 'flaky' }]));
+  const a = fx.start(cfgPath);
+  const base = await endpoint(a);
+  const seen = (name) => fx.d.kv.requests().filter((q) => q.path === `/secrets/${name}`).length;
+  // flaky fails at about 0, 1, 3 and 7 s: the next try is about 8 s away.
+  await until(() => seen('flaky') >= 4, { timeout: 20000, what: 'four tries of flaky' });
+  const before = { slow: seen('slow'), flaky: seen('flaky') };
+  assert.equal(before.slow, 1);
+  const r0 = await get(base, '/readyz');
+  assert.equal(r0.status, 503);
+  // An unchanged reload, then one that adds an object.
+  await hup(a);
+  fs.writeFileSync(cfgPath, JSON.stringify(cfg([{ name: 'slow' }, { name: 'flaky' }, { name: 'added' }])));
+  await hup(a);
+  await until(() => tryRead(fx.out, 'added') === 'added-v1', { what: 'the added object' });
+  await sleep(2000);
+  assert.deepEqual({ slow: seen('slow'), flaky: seen('flaky') }, before, 'no early request');
+  // Their failures are still theirs: /readyz names the one that waits longest.
+  const r1 = await get(base, '/readyz');
+  assert.equal(r1.status, 503);
+  assert.match(r1.body, /^not ready: waiting for 2 of 3 objects: (slow|flaky): HTTP (429|503)/);
+  await a.stop();
+});
+
+test('a reload keeps the readiness clock of an object failing since before it', async (t) => {
+  const fx = await setup(t);
+  fx.set('db', 'clock-v1');
+  const cfgPath = fx.write(fx.config([{ name: 'db' }], { interval: '1s', listen: '127.0.0.1:0',
+    ready_max_failed_intervals: 2 }));
+  const a = fx.start(cfgPath);
+  const base = await endpoint(a);
+  await until(async () => (await get(base, '/readyz')).status === 200, { what: '/readyz 200' });
+  fx.d.kv.fault({ match: '/secrets/db', status: 503 });
+  a.kill('SIGUSR1');
+  await until(async () => (await get(base, '/readyz')).status === 503, { timeout: 30000, what: '/readyz 503' });
+  await hup(a);
+  const r = await get(base, '/readyz');
+  assert.equal(r.status, 503);
+  assert.match(r.body, /^not ready: db: failing for \d+s: HTTP 503/);
+  await a.stop();
+});
