@@ -5,6 +5,11 @@
 #                 the unit (cmocka) and integration (node:test) suites
 #   make demo     run akvd against the local Azure doubles
 #   make bench    print speed and memory figures against the doubles
+#                 (and, last, the figures of make fleet)
+#   make fleet    200 akvd against one throttling Key Vault double, an outage
+#                 and its recovery (build/fleet.json; not in make check)
+#   make soak     one akvd for SOAK_MINUTES under rotations, reloads and
+#                 faults, then valgrind (build/soak.json; not in make check)
 #   make fuzz     run every libFuzzer harness of tests/fuzz/ for FUZZ_SECONDS
 #                 (clang; fails on a crash, which lands in build/fuzz/crashes)
 #   make static   build/static/akvd: one static executable (for the image)
@@ -198,6 +203,15 @@ fuzz-check: fuzz-replay
 
 bench: deps build/akvd
 	node tests/bench/sync100.js
+	FLEET_STRICT=0 scripts/fleet.sh
+
+# Reliability over time and in numbers (README "Reliability").
+.PHONY: fleet soak
+fleet: deps build/akvd
+	scripts/fleet.sh
+
+soak: deps build/akvd
+	node tests/reliability/soak.js
 
 demo: deps build/akvd
 	@scripts/demo.sh
