@@ -281,7 +281,7 @@ async function main() {
   fs.writeFileSync(JSON_OUT, `${JSON.stringify(report, null, 2)}\n`);
   const r = g.rss_kib;
   console.log(`
-soak: ${MINUTES} min, ${OBJECTS} secrets at 1 s: ${s.requests} Key Vault requests (${Object.entries(s.statuses).map(([k, n]) => `${n} × ${k === '0' ? 'cut' : k}`).join(', ')}), ${s.token_requests} token requests, ${s.rotations} rotations, ${s.reloads} reloads (${s.reloads_ok_seen} ok, ${s.reloads_failed_seen} refused, per /metrics)
+soak: ${MINUTES} min, ${OBJECTS} secrets at 1 s: ${s.requests} Key Vault requests (${Object.entries(s.statuses).map(([k, n]) => `${n} × ${k === '0' ? 'unanswered' : k}`).join(', ')}), ${s.token_requests} token requests, ${s.rotations} rotations, ${s.reloads} reloads (${s.reloads_ok_seen} ok, ${s.reloads_failed_seen} refused, per /metrics)
   RSS:          ${r.start} KiB at start, ${r.first_minute_median} KiB after warm-up, ${r.last_minute_median} KiB in the last minute (growth ${r.growth} KiB, limit ${GROWTH}; slope ${r.slope_kib_per_min} KiB/min; max ${r.max})
   anon:         ${g.anon_kib.first_minute_median} → ${g.anon_kib.last_minute_median} KiB
   descriptors:  ${g.fds.min}-${g.fds.max} (first minute median ${g.fds.first_minute.median}, max ${g.fds.first_minute.max}; last minute median ${g.fds.last_minute.median}, max ${g.fds.last_minute.max})
