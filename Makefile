@@ -5,7 +5,12 @@
 #                 the unit (cmocka) and integration (node:test) suites
 #   make demo     run akvd against the local Azure doubles
 #   make bench    akvd, the Azure SDK for JS and a curl|jq loop side by side
-#                 on the doubles (memory, CPU, requests; build/bench.json)
+#                 on the doubles (memory, CPU, requests; build/bench.json),
+#                 then the figures of make fleet
+#   make fleet    200 akvd against one throttling Key Vault double, an outage
+#                 and its recovery (build/fleet.json; not in make check)
+#   make soak     one akvd for SOAK_MINUTES under rotations, reloads and
+#                 faults, then valgrind (build/soak.json; not in make check)
 #   make fuzz     run every libFuzzer harness of tests/fuzz/ for FUZZ_SECONDS
 #                 (clang; fails on a crash, which lands in build/fuzz/crashes)
 #   make static   build/static/akvd: one static executable (for the image)
@@ -207,6 +212,15 @@ fuzz-check: fuzz-replay
 bench: deps build/akvd
 	@tests/bench/deps.sh
 	node tests/bench/bench.js
+	FLEET_STRICT=0 scripts/fleet.sh
+
+# Reliability over time and in numbers (README "Reliability").
+.PHONY: fleet soak
+fleet: deps build/akvd
+	scripts/fleet.sh
+
+soak: deps build/akvd
+	node tests/reliability/soak.js
 
 demo: deps build/akvd
 	@scripts/demo.sh

@@ -26,6 +26,7 @@ class KeyVault {
     this.connections = 0;
     this.url = null;                // set once listening
     this.challengeResource = RESOURCE;  // what the 401 challenge names
+    this.throttle = null;           // { budget, windowMs, admitted: [times] }
   }
 
   // --- control API -------------------------------------------------------
@@ -97,6 +98,14 @@ class KeyVault {
     return id;
   }
   clearFaults() { this.faults = []; }
+  // Throttling as Key Vault does it (off by default): at most ${budget}
+  // requests are served per sliding ${windowMs} (Key Vault's documented
+  // GET limit is 4,000 per 10 s per vault); above it, 429 Throttled with
+  // Retry-After (whole seconds until the window has room again).  Only
+  // requests that would be served count; faults answer first.  null: off.
+  setThrottle(t) {
+    this.throttle = t ? { budget: t.budget, windowMs: t.windowMs || 10000, admitted: [], head: 0 } : null;
+  }
   requests() { return this.log.slice(); }
   clearRequests() { this.log = []; }
   tlsConnections() { return this.connections; }
@@ -288,6 +297,29 @@ class KeyVault {
     return 200;
   }
 
+  // The throttle's answer: true when it sent 429, else the request is
+  // counted against the budget.
+  throttled(res, entry) {
+    const t = this.throttle;
+    if (!t) return false;
+    const now = Date.now();
+    while (t.head < t.admitted.length && t.admitted[t.head] <= now - t.windowMs) t.head++;
+    if (t.head > 4096) {
+      t.admitted = t.admitted.slice(t.head);
+      t.head = 0;
+    }
+    if (t.admitted.length - t.head < t.budget) {
+      t.admitted.push(now);
+      return false;
+    }
+    const wait = Math.max(1, Math.ceil((t.admitted[t.head] + t.windowMs - now) / 1000));
+    entry.status = 429;
+    entry.throttled = true;
+    send(res, 429, { error: { code: 'Throttled', message: 'Request was not allowed because we ' +
+      'throttled it. Reason: VaultRequestTypeLimitReached' } }, { 'Retry-After': String(wait) });
+    return true;
+  }
+
   handle(req, res) {
     const url = new URL(req.url, this.url);
     const entry = { time: Date.now(), method: req.method, path: url.pathname,
@@ -297,6 +329,7 @@ class KeyVault {
     const f = this.faults.find((x) => x.times > 0 &&
       (x.match instanceof RegExp ? x.match.test(url.pathname) : url.pathname.startsWith(x.match || '/')));
     if (!f) {
+      if (this.throttled(res, entry)) return;
       entry.status = this.serve(req, res, url, entry);
       return;
     }

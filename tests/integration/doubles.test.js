@@ -149,6 +149,37 @@ test('faults: 429 with Retry-After, and the request log', async (t) => {
   assert.deepEqual(d.kv.requests().map((q) => q.status), [429, 200]);
 });
 
+test('throttling (off by default): a request budget per window, then 429 with Retry-After', async (t) => {
+  const d = await fixture(t);
+  d.kv.setSecret('s', 'x');
+  const tok = JSON.parse((await exchange(d, d.kubelet.current())).body).access_token;
+  const auth = { headers: { Authorization: `Bearer ${tok}` } };
+  const get = () => request(d, `${d.vaultUrl}/secrets/s?api-version=7.4`, auth);
+  // Off: no budget at all.
+  for (let i = 0; i < 20; i++) assert.equal((await get()).status, 200);
+  // A budget of 3 per minute: three served, every later one throttled.
+  d.kv.setThrottle({ budget: 3, windowMs: 60000 });
+  const statuses = [];
+  for (let i = 0; i < 6; i++) {
+    const r = await get();
+    statuses.push(r.status);
+    if (r.status === 429) {
+      assert.equal(JSON.parse(r.body).error.code, 'Throttled');
+      assert.match(JSON.parse(r.body).error.message, /VaultRequestTypeLimitReached/);
+      const wait = Number(r.headers['retry-after']);
+      assert.ok(Number.isInteger(wait) && wait >= 1 && wait <= 60, r.headers['retry-after']);
+    }
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429]);
+  assert.deepEqual(d.kv.requests().slice(20).map((q) => Boolean(q.throttled)),
+    [false, false, false, true, true, true]);
+  // A fault answers first and does not spend the budget; off again serves all.
+  d.kv.fault({ match: '/secrets/s', status: 503, times: 1 });
+  assert.equal((await get()).status, 503);
+  d.kv.setThrottle(null);
+  assert.equal((await get()).status, 200);
+});
+
 test('kubelet rotation follows the AtomicWriter layout', async (t) => {
   const d = await fixture(t);
   const dir = path.dirname(d.tokenFile);
