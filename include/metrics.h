@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "fetch.h"
 #include "util.h"
 
 /* Where a request went, for the latency histogram and status classes. */
@@ -37,12 +38,12 @@ enum metrics_target {
 int	metrics_objects(const struct akvd_config *);
 
 /*
- * metrics_fetch(idx, reason, changed): object ${idx} was fetched
- * (${reason} NULL) or failed for ${reason}, a short class such as
- * "throttled" or "forbidden" (see README.md).  ${changed}: its content
+ * metrics_fetch(idx, cls, changed): object ${idx} was fetched (${cls}
+ * FETCH_OK or FETCH_UNCHANGED) or failed with ${cls}, counted under
+ * fetch_class_name(${cls}) (see README.md).  ${changed}: its content
  * changed.
  */
-void	metrics_fetch(size_t, const char *, int);
+void	metrics_fetch(size_t, enum fetch_class, int);
 
 /*
  * metrics_request(target, status, failed, seconds): an HTTP request to

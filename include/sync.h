@@ -33,6 +33,7 @@
 #define AKVD_SYNC_H
 
 #include <ev.h>
+#include <stdint.h>
 
 #include "auth.h"
 #include "config.h"
@@ -129,6 +130,13 @@ int	sync_value(const struct sync *, const char *, const char **, size_t *);
 
 /* sync_config(s): the configuration in force (owned by ${s}). */
 const struct akvd_config *sync_config(const struct sync *);
+
+/*
+ * sync_now_ms(s): the one clock of the sync: monotonic milliseconds.
+ * Every due time, backoff deadline and readiness clock is on it; the pure
+ * rules of sched.h take it as an argument.
+ */
+int64_t	sync_now_ms(const struct sync *);
 
 /* sync_free(s): cancel every request and release ${s} and its config. */
 void	sync_free(struct sync *);

@@ -21,11 +21,14 @@
 #define AKVD_VERSION "0.0.0"
 #endif
 
-/* Failure reasons of a fetch (see sync.c); the last one catches the rest. */
+/*
+ * Failure reasons of a fetch: the labels of fetch_class_name(); the last
+ * one catches the rest.
+ */
 static const char *const reasons[] = {
 	"unauthorized", "forbidden", "not_found", "throttled", "client_error",
-	"server_error", "connection", "bad_response", "disabled", "challenge",
-	"other"
+	"server_error", "connection", "bad_response", "render_error",
+	"disabled", "challenge", "other"
 };
 #define NREASONS	(sizeof(reasons) / sizeof(reasons[0]))
 
@@ -140,8 +143,9 @@ oom:
 }
 
 void
-metrics_fetch(size_t idx, const char *reason, int changed)
+metrics_fetch(size_t idx, enum fetch_class cls, int changed)
 {
+	const char *reason = fetch_class_name(cls);
 	struct mobj *o;
 	size_t r;
 

@@ -2,11 +2,16 @@
  * sync.c - polling Key Vault and keeping the output directory current.
  *
  * One ev_timer ("wake") is armed for the earliest due object; when it fires
- * every object due by then is queued, and pump() starts requests for queued
- * objects while fewer than "concurrency" are in flight and a token is
- * available.  When the last request of a burst completes, a snapshot is
- * committed if anything changed.  Between bursts nothing runs: the only
- * wake-ups are the next due time and the token renewal.
+ * every object due by then is queued.  Completions, timers and token
+ * events only record what happened and mark the sync "kicked"; the
+ * deferred work runs at one place, once per loop iteration, from an
+ * ev_prepare watcher (Redis's beforesleep): pump() starts requests for
+ * queued objects while fewer than "concurrency" are in flight and a token
+ * is available, commits a snapshot when the burst is over and something
+ * changed, settles --once and re-arms the wake timer.  So no snapshot is
+ * ever written from inside an HTTP callback or a caller's function.
+ * Between bursts nothing runs: the only wake-ups are the next due time and
+ * the token renewal.
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,21 +21,20 @@
 #include <time.h>
 
 #include "backoff.h"
+#include "blob.h"
 #include "duration.h"
+#include "fetch.h"
 #include "kv.h"
 #include "log.h"
 #include "metrics.h"
 #include "render.h"
+#include "policy.h"
 #include "sync.h"
 #include "util.h"
 #include "writer.h"
 
-#define RETRY_BASE_MS		1000
-#define RETRY_CAP_MIN_MS	(30 * 1000)
-#define RETRY_CAP_MAX_MS	(5 * 60 * 1000)
 #define COMMIT_RETRY_MS		5000
 #define BATCH_SLACK_MS		50	/* objects due this close go together */
-#define BLOB_API_VERSION	"2020-04-08"	/* x-ms-version */
 
 /* What the request in flight (or next) of an object is. */
 enum obj_phase {
@@ -141,9 +145,12 @@ struct sync {
 					   left, for the next announce */
 	size_t		 ngone;
 	ev_timer	 wake;
+	ev_prepare	 prepare;	/* runs pump() when kicked */
+	int		 kicked;	/* pump() due before the loop sleeps */
 };
 
 static void	pump(struct sync *);
+static void	kick(struct sync *);
 static void	render_bundles(struct sync *);
 static void	schedule(struct sync *);
 static void	announce(struct sync *);
@@ -159,42 +166,12 @@ obj_index(const struct obj *o)
 	return ((size_t)(o->cfg - o->s->cfg->objects));
 }
 
-/* The metrics class of a failure reason written by this file. */
-static const char *
-reason_class(const char *reason)
-{
-	long status;
-
-	if (strncmp(reason, "HTTP ", 5) == 0) {
-		status = strtol(reason + 5, NULL, 10);
-		if (status == 401)
-			return ("unauthorized");
-		if (status == 403)
-			return ("forbidden");
-		if (status == 404)
-			return ("not_found");
-		if (status == 429)
-			return ("throttled");
-		if (status == 408 || status >= 500)
-			return ("server_error");
-		return ("client_error");
-	}
-	if (strcmp(reason, "request failed") == 0)
-		return ("connection");
-	if (strcmp(reason, "bad response") == 0)
-		return ("bad_response");
-	if (strcmp(reason, "secret version is disabled") == 0)
-		return ("disabled");
-	if (strstr(reason, "challenge") != NULL)
-		return ("challenge");
-	return ("other");
-}
-
-static int64_t
-mono_ms(void)
+int64_t
+sync_now_ms(const struct sync *s)
 {
 	struct timespec ts;
 
+	(void)s;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
@@ -212,18 +189,6 @@ obj_worth_logging(struct obj *o, const char *reason)
 		return (1);
 	}
 	return (log_repeat_due(o->failures));
-}
-
-static uint64_t
-retry_cap(const struct sync *s)
-{
-	uint64_t cap = s->cfg->interval_ms;
-
-	if (cap < RETRY_CAP_MIN_MS)
-		cap = RETRY_CAP_MIN_MS;
-	if (cap > RETRY_CAP_MAX_MS)
-		cap = RETRY_CAP_MAX_MS;
-	return (cap);
 }
 
 /* Wipe and free ${n} buffers at ${b}. */
@@ -490,45 +455,37 @@ obj_waits_for(const struct sync *s, const struct obj *o)
 	return (o->sel != NULL ? "not listed yet" : "not fetched yet");
 }
 
+/* policy_view_fn over the objects of a sync. */
+static void
+obj_view(size_t i, struct policy_view *v, void *cookie)
+{
+	const struct sync *s = cookie;
+	const struct obj *o = s->objs[i];
+
+	v->name = o->cfg->name;
+	v->reason = o->reason;
+	v->waits_for = obj_waits_for(s, o);
+	v->counts = !o->cfg->optional && o->bundle == NULL;
+	v->complete = obj_complete(s, o);
+	v->failures = o->failures;
+	v->failing_since = o->failing_since;
+	v->last_ok = o->last_ok;
+}
+
 /*
  * complete(s, why, len): the one definition of "ready" that every signal
  * of readiness uses (starting the supervised command, READY=1, /readyz,
  * the exit status of --once, the first notification): every required
  * (non-optional) object has a value in the snapshot written (see
  * obj_complete(); a bundle counts through its members).  Returns 1, or 0
- * with ${why}: "waiting for N of M objects: NAME: REASON", naming a failing
- * object first (no secret in it).
+ * with ${why} (see policy_complete()).
  */
 static int
 complete(const struct sync *s, char *why, size_t len)
 {
-	const struct obj *o, *first = NULL;
-	size_t i, need = 0, missing = 0;
 
-	for (i = 0; i < s->nobjs; i++) {
-		o = s->objs[i];
-		if (o->cfg->optional || o->bundle != NULL)
-			continue;
-		need++;
-		if (obj_complete(s, o))
-			continue;
-		missing++;
-		if (first == NULL || (first->reason[0] == '\0' &&
-		    o->reason[0] != '\0'))
-			first = o;
-	}
-	if (first != NULL) {
-		snprintf(why, len, "waiting for %zu of %zu objects: %s: %s",
-		    missing, need, first->cfg->name, obj_waits_for(s, first));
-		return (0);
-	}
-	/* Only optional objects: complete once a snapshot is written. */
-	if (!s->committed && !s->once) {
-		snprintf(why, len, "no snapshot written yet");
-		return (0);
-	}
-	snprintf(why, len, "complete");
-	return (1);
+	return (policy_complete(s->nobjs, obj_view, (void *)(uintptr_t)s,
+	    s->committed, s->once, why, len));
 }
 
 /*
@@ -572,7 +529,7 @@ maybe_commit(struct sync *s)
 		n += s->objs[i]->nfiles;
 	if ((files = calloc(n + 1, sizeof(*files))) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
-		s->commit_retry = mono_ms() + COMMIT_RETRY_MS;
+		s->commit_retry = sync_now_ms(s) + COMMIT_RETRY_MS;
 		return (-1);
 	}
 	n = 0;
@@ -606,7 +563,7 @@ maybe_commit(struct sync *s)
 	if (rc == -1) {
 		log_kv(LOG_ERROR, "snapshot not written: keeping the previous "
 		    "one", "dir", s->cfg->output_dir, NULL);
-		s->commit_retry = mono_ms() + COMMIT_RETRY_MS;
+		s->commit_retry = sync_now_ms(s) + COMMIT_RETRY_MS;
 		return (-1);
 	}
 	s->dirty = 0;
@@ -712,25 +669,25 @@ static void
 obj_next(struct obj *o, int transient, uint64_t delay_ms)
 {
 	struct sync *s = o->s;
-	int64_t now = mono_ms();
+	struct policy_source src;
+	struct policy_run run;
+	int64_t due = o->due;
 
 	obj_reset_phase(o);
 	o->attempted = 1;
-	if (s->once && (!transient || o->failures == 0)) {
+	src.next_cycle = o->next_cycle;
+	src.not_before = o->not_before;
+	src.failures = o->failures;
+	src.on_demand = o->lister != NULL;
+	run.once = s->once;
+	run.deadline = s->deadline;
+	if (policy_next(&src, &run, transient, delay_ms, sync_now_ms(s),
+	    &due) == 1) {
 		o->state = O_SETTLED;
 		return;
 	}
 	o->state = O_IDLE;
-	if (o->lister != NULL && (o->failures == 0 || !transient))
-		o->due = INT64_MAX;	/* until the list shows a change */
-	else if (o->failures == 0 || !transient)
-		o->due = o->next_cycle > now ? o->next_cycle : now;
-	else
-		o->due = now + (int64_t)delay_ms;
-	if (o->due < o->not_before)
-		o->due = o->not_before;
-	if (s->once && o->due >= s->deadline)
-		o->state = O_SETTLED;	/* no time left for a retry */
+	o->due = due;
 }
 
 /* Are the ${n} buffers at ${a} and ${b} the same bytes? */
@@ -764,7 +721,7 @@ obj_success(struct obj *o, const char *version, struct buf **files)
 	o->reason[0] = '\0';
 	o->retried_401 = 0;
 	o->fetched = 1;
-	o->last_ok = mono_ms();
+	o->last_ok = sync_now_ms(o->s);
 	if (o->have && o->version != NULL &&
 	    strcmp(o->version, version) == 0) {
 		log_kv(LOG_DEBUG, "object unchanged", "object", o->cfg->name,
@@ -788,7 +745,8 @@ obj_success(struct obj *o, const char *version, struct buf **files)
 		o->s->dirty = 1;
 		changed = 1;
 	}
-	metrics_fetch(obj_index(o), NULL, changed);
+	metrics_fetch(obj_index(o), changed ? FETCH_OK : FETCH_UNCHANGED,
+	    changed);
 	if ((v = strdup(version)) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		return;
@@ -798,30 +756,29 @@ obj_success(struct obj *o, const char *version, struct buf **files)
 }
 
 /*
- * A failure: ${transient} ones back off exponentially (at least
- * ${retry_after_ms} when the server said so); the others wait for the next
- * cycle.
+ * A failure ${r}: transient ones back off exponentially (at least the
+ * Retry-After the server asked for); the others wait for the next cycle.
  */
 static void
-obj_failure(struct obj *o, const char *reason, const char *detail,
-    int transient, long retry_after_ms)
+obj_failure(struct obj *o, const struct fetch_result *r)
 {
 	struct sync *s = o->s;
 	uint64_t delay = 0;
-	char fails[16], retry[32];
+	int64_t now = sync_now_ms(s);
+	int transient = fetch_transient(r);
+	char fails[16], retry[32], reason[sizeof(o->reason)];
 
 	o->failures++;
 	if (o->failures == 1)
-		o->failing_since = mono_ms();
-	metrics_fetch(obj_index(o), reason_class(reason), 0);
+		o->failing_since = now;
+	metrics_fetch(obj_index(o), r->cls, 0);
 	if (transient) {
-		delay = backoff_delay(o->failures, RETRY_BASE_MS,
-		    retry_cap(s), rand_unit());
-		if (retry_after_ms >= 0) {
-			delay = backoff_retry_after(retry_after_ms, delay);
-			o->not_before = mono_ms() + retry_after_ms;
-		}
+		delay = policy_retry_delay(o->failures, s->cfg->interval_ms,
+		    rand_unit(), r->retry_after_ms);
+		if (r->retry_after_ms >= 0)
+			o->not_before = now + r->retry_after_ms;
 	}
+	fetch_reason(r, reason, sizeof(reason));
 	if (obj_worth_logging(o, reason)) {
 		snprintf(fails, sizeof(fails), "%u", o->failures);
 		if (transient)
@@ -831,7 +788,7 @@ obj_failure(struct obj *o, const char *reason, const char *detail,
 		log_kv(transient ? LOG_WARN : LOG_ERROR, "object fetch failed",
 		    "object", o->cfg->name, "vault", o->cfg->vault,
 		    "url", o->cfg->url,
-		    "reason", reason, "detail", detail != NULL ? detail : "",
+		    "reason", reason, "detail", r->detail,
 		    "failures", fails, "retry_in", retry,
 		    o->have ? "keeping" : "have", o->have ?
 		    (o->version != NULL ? o->version : "(on disk)") : "nothing",
@@ -841,22 +798,32 @@ obj_failure(struct obj *o, const char *reason, const char *detail,
 	report_waiting(s);
 }
 
+/* obj_failure() of class ${cls} without a response. */
+static void
+obj_fail(struct obj *o, enum fetch_class cls, const char *what,
+    const char *detail)
+{
+	struct fetch_result r;
+
+	fetch_fail(&r, cls, what, detail);
+	obj_failure(o, &r);
+}
+
 /* Key Vault answered with an error status. */
 static void
 obj_http_error(struct obj *o, const struct http_response *r)
 {
+	struct fetch_result res;
 	struct kv_error e;
-	char reason[192], detail[512];
-	int transient;
+	char code[sizeof(res.code)];
 
 	memset(&e, 0, sizeof(e));
 	if (kv_parse_error(r->body.data, r->body.len, &e) == -1)
 		snprintf(e.code, sizeof(e.code), "unrecognized body");
-	snprintf(reason, sizeof(reason), "HTTP %ld %s%s%s", r->status, e.code,
+	snprintf(code, sizeof(code), "%s%s%s", e.code,
 	    e.inner[0] != '\0' ? "/" : "", e.inner);
-	snprintf(detail, sizeof(detail), "%s", e.message);
-	transient = r->status == 408 || r->status == 429 || r->status >= 500;
-	obj_failure(o, reason, detail, transient, r->retry_after_ms);
+	fetch_http(&res, r->status, code, e.message, r->retry_after_ms);
+	obj_failure(o, &res);
 }
 
 /*
@@ -871,13 +838,14 @@ learn_tenant(struct obj *o, const struct http_response *r)
 	struct kv_challenge c;
 
 	if (kv_parse_challenge(r->www_authenticate, &c) == -1) {
-		obj_failure(o, "no usable challenge in Key Vault's 401",
-		    "set auth.tenant_id", 0, -1);
+		obj_fail(o, FETCH_CHALLENGE,
+		    "no usable challenge in Key Vault's 401",
+		    "set auth.tenant_id");
 		return (1);
 	}
 	if (!kv_resource_matches(o->cfg->vault, c.resource)) {
-		obj_failure(o, "refusing Key Vault's challenge", c.resource, 0,
-		    -1);
+		obj_fail(o, FETCH_CHALLENGE, "refusing Key Vault's challenge",
+		    c.resource);
 		log_kv(LOG_ERROR, "the challenge's resource is not a parent "
 		    "domain of the vault: not sending a token there",
 		    "vault", o->cfg->vault, "resource", c.resource,
@@ -885,7 +853,7 @@ learn_tenant(struct obj *o, const struct http_response *r)
 		return (1);
 	}
 	if (auth_set_tenant(o->s->auth, c.tenant) == -1) {
-		obj_failure(o, "out of memory", NULL, 1, -1);
+		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		return (1);
 	}
 	return (0);
@@ -924,12 +892,12 @@ obj_render(struct obj *o, const struct http_response *r, struct buf *out,
 	memset(&sec, 0, sizeof(sec));
 	if (kv_parse_object(r->body.data, r->body.len, obj_kind(o), &sec,
 	    err, sizeof(err)) == -1)
-		obj_failure(o, "bad response", err, 1, -1);
+		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
 	else if (!sec.enabled)
-		obj_failure(o, "version is disabled", NULL, 0, -1);
+		obj_fail(o, FETCH_DISABLED, "version is disabled", NULL);
 	else if (render_object(o->cfg, sec.value, sec.len, sec.content_type,
 	    sec.managed, out, err, sizeof(err)) == -1)
-		obj_failure(o, "cannot render the object", err, 0, -1);
+		obj_fail(o, FETCH_RENDER, "cannot render the object", err);
 	else {
 		*version = sec.version;
 		sec.version = NULL;
@@ -951,7 +919,7 @@ done_fetch(struct obj *o, const struct http_response *r)
 	if (obj_render(o, r, out, &version) == -1)
 		goto out;
 	if ((files = calloc(o->nfiles, sizeof(*files))) == NULL) {
-		obj_failure(o, "out of memory", NULL, 1, -1);
+		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		goto out;
 	}
 	for (i = 0; i < o->nfiles; i++) {
@@ -997,7 +965,7 @@ choose_versions(struct obj *o)
 
 	if ((v = calloc(o->list.n + 1, sizeof(*v))) == NULL ||
 	    (o->want = calloc(want, sizeof(*o->want))) == NULL) {
-		obj_failure(o, "out of memory", NULL, 1, -1);
+		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		goto out;
 	}
 	for (i = 0; i < o->list.n; i++)
@@ -1007,7 +975,8 @@ choose_versions(struct obj *o)
 	if (n < want) {
 		snprintf(detail, sizeof(detail), "%zu enabled, history needs "
 		    "%zu", n, want);
-		obj_failure(o, "not enough enabled versions", detail, 0, -1);
+		obj_fail(o, FETCH_OTHER, "not enough enabled versions",
+		    detail);
 		goto out;
 	}
 	qsort(v, n, sizeof(*v), item_cmp);
@@ -1016,7 +985,7 @@ choose_versions(struct obj *o)
 		    buf_appendf(&key, "%s%s", i > 0 ? "," : "",
 		    v[i]->version) == -1) {
 			o->nwant = i + 1;
-			obj_failure(o, "out of memory", NULL, 1, -1);
+			obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
 			goto out;
 		}
 	}
@@ -1031,7 +1000,7 @@ choose_versions(struct obj *o)
 		goto out;
 	}
 	if ((o->pending = calloc(want, sizeof(*o->pending))) == NULL) {
-		obj_failure(o, "out of memory", NULL, 1, -1);
+		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		goto out;
 	}
 	rc = 0;
@@ -1091,7 +1060,7 @@ history_next(struct obj *o)
 		if (buf_appendf(&key, "%s%s", i > 0 ? "," : "",
 		    o->want[i]) == -1) {
 			buf_wipe(&key);
-			obj_failure(o, "out of memory", NULL, 1, -1);
+			obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
 			return;
 		}
 	}
@@ -1111,7 +1080,7 @@ done_versions(struct obj *o, const struct http_response *r)
 
 	if (kv_parse_list(r->body.data, r->body.len, obj_kind(o),
 	    o->cfg->vault, &o->list, &next, err, sizeof(err)) == -1) {
-		obj_failure(o, "bad response", err, 1, -1);
+		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
 		return;
 	}
 	free(o->next_url);
@@ -1219,7 +1188,7 @@ bundle_new(struct sync *s, const struct akvd_bundle *b, size_t idx)
 	o->state = O_SETTLED;	/* never fetched */
 	o->attempted = o->fetched = 1;
 	o->due = INT64_MAX;
-	o->last_ok = mono_ms();
+	o->last_ok = sync_now_ms(s);
 	return (o);
 }
 
@@ -1249,7 +1218,7 @@ lister_new(struct sync *s, const struct akvd_select *sel, size_t idx)
 	o->s = s;
 	o->phase = P_LIST;
 	o->state = O_IDLE;
-	o->due = mono_ms();
+	o->due = sync_now_ms(s);
 	o->last_ok = o->due;
 	return (o);
 }
@@ -1364,7 +1333,7 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 	o->phase = P_FETCH;
 	o->state = O_IDLE;
 	o->due = INT64_MAX;
-	o->last_ok = mono_ms();
+	o->last_ok = sync_now_ms(s);
 	/*
 	 * Its file from before a restart stays until a fetch succeeds (no
 	 * seen_updated: it is fetched all the same).
@@ -1416,7 +1385,7 @@ selected_gone(struct sync *s, size_t idx)
 static void
 reconcile(struct sync *s, struct obj *l)
 {
-	int64_t now = mono_ms();
+	int64_t now = sync_now_ms(s);
 	struct obj *o;
 	size_t i, j, matched = 0;
 	char counts[64];
@@ -1465,7 +1434,7 @@ done_list(struct obj *o, const struct http_response *r)
 
 	if (kv_parse_list(r->body.data, r->body.len, KV_SECRET,
 	    o->cfg->vault, &o->list, &next, err, sizeof(err)) == -1) {
-		obj_failure(o, "bad response", err, 1, -1);
+		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
 		return;
 	}
 	free(o->next_url);
@@ -1482,7 +1451,7 @@ done_list(struct obj *o, const struct http_response *r)
 	o->reason[0] = '\0';
 	o->retried_401 = 0;
 	o->fetched = 1;
-	o->last_ok = mono_ms();
+	o->last_ok = sync_now_ms(o->s);
 	obj_next(o, 0, 0);
 }
 
@@ -1534,12 +1503,12 @@ obj_done(struct http_response *r, void *cookie)
 			/* Handled once: no token to renew, no retry. */
 			if (learn_tenant(o, r) == 0)
 				o->state = O_QUEUED;
-			pump(s);
+			kick(s);
 			return;
 		}
 	}
 	if (r->failed) {
-		obj_failure(o, "request failed", r->error, 1, -1);
+		obj_fail(o, FETCH_TRANSPORT, "request failed", r->error);
 	} else if (r->status == 200) {
 		switch (o->phase) {
 		case P_VERSIONS:
@@ -1568,7 +1537,7 @@ obj_done(struct http_response *r, void *cookie)
 	} else {
 		obj_http_error(o, r);
 	}
-	pump(s);
+	kick(s);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1590,78 +1559,15 @@ blob_auth(struct sync *s)
 	return (auth_scope(s->auth, s->cfg->storage_scope));
 }
 
-/* Copy the text of <${tag}>...</${tag}> in an error body, sanitized. */
-static void
-xml_text(const struct buf *b, const char *tag, char *out, size_t len)
-{
-	char otag[32], ctag[32];
-	const char *p, *e;
-	size_t n, i;
-
-	out[0] = '\0';
-	if (b->data == NULL || len == 0)
-		return;
-	snprintf(otag, sizeof(otag), "<%s>", tag);
-	snprintf(ctag, sizeof(ctag), "</%s>", tag);
-	if ((p = memmem(b->data, b->len, otag, strlen(otag))) == NULL)
-		return;
-	p += strlen(otag);
-	if ((e = memmem(p, b->len - (size_t)(p - b->data), ctag,
-	    strlen(ctag))) == NULL)
-		return;
-	n = (size_t)(e - p);
-	if (n >= len)
-		n = len - 1;
-	for (i = 0; i < n; i++)
-		out[i] = (unsigned char)p[i] < 0x20 ? ' ' : p[i];
-	out[n] = '\0';
-}
-
-/* What to check for a Storage error code, or NULL. */
-static const char *
-blob_hint(const char *code, long status)
-{
-
-	if (strcmp(code, "AuthorizationPermissionMismatch") == 0 ||
-	    strcmp(code, "AuthorizationFailure") == 0 || status == 403)
-		return ("the identity needs the \"Storage Blob Data Reader\" "
-		    "role on the storage account or the container (and the "
-		    "account's network rules must admit this host)");
-	if (strcmp(code, "BlobNotFound") == 0)
-		return ("no blob of that name in the container: check the "
-		    "url");
-	if (strcmp(code, "ContainerNotFound") == 0)
-		return ("no such container in the storage account: check the "
-		    "url");
-	if (strcmp(code, "InvalidAuthenticationInfo") == 0 ||
-	    strcmp(code, "AuthenticationFailed") == 0 || status == 401)
-		return ("the storage token was refused: check the cloud "
-		    "(storage_scope) and the tenant");
-	return (NULL);
-}
-
 /* Blob Storage answered with an error status. */
 static void
 blob_http_error(struct obj *o, const struct http_response *r)
 {
-	char code[64], msg[256], reason[192], detail[512];
-	const char *hint;
-	int transient;
+	struct fetch_result res;
 
-	if (r->error_code != NULL)
-		snprintf(code, sizeof(code), "%s", r->error_code);
-	else
-		xml_text(&r->body, "Code", code, sizeof(code));
-	if (code[0] == '\0')
-		snprintf(code, sizeof(code), "no error code");
-	xml_text(&r->body, "Message", msg, sizeof(msg));
-	snprintf(reason, sizeof(reason), "HTTP %ld %s", r->status, code);
-	hint = blob_hint(code, r->status);
-	snprintf(detail, sizeof(detail), "%s%s%s", msg,
-	    hint != NULL ? (msg[0] != '\0' ? "; hint: " : "hint: ") : "",
-	    hint != NULL ? hint : "");
-	transient = r->status == 408 || r->status == 429 || r->status >= 500;
-	obj_failure(o, reason, detail, transient, r->retry_after_ms);
+	blob_error(&res, r->status, r->error_code, r->body.data, r->body.len);
+	res.retry_after_ms = r->retry_after_ms;
+	obj_failure(o, &res);
 }
 
 /* HTTP completion of a GET of the blob ${o}. */
@@ -1678,9 +1584,10 @@ blob_done(struct http_response *r, void *cookie)
 	metrics_request(METRICS_STORAGE, r->status, r->failed, r->seconds);
 	if (r->failed && r->too_large) {
 		/* Not transient: the next cycle may find it smaller. */
-		obj_failure(o, "blob larger than max_size", r->error, 0, -1);
+		obj_fail(o, FETCH_OTHER, "blob larger than max_size",
+		    r->error);
 	} else if (r->failed) {
-		obj_failure(o, "request failed", r->error, 1, -1);
+		obj_fail(o, FETCH_TRANSPORT, "request failed", r->error);
 	} else if (r->status == 304 && o->have && o->version != NULL) {
 		/* Not modified: the ETag is the version, nothing to take. */
 		files = NULL;
@@ -1692,7 +1599,7 @@ blob_done(struct http_response *r, void *cookie)
 		    buf_append(&files[0], r->body.data != NULL ?
 		    r->body.data : "", r->body.len) == -1) {
 			log_msg(LOG_ERROR, "sync: out of memory");
-			obj_failure(o, "out of memory", NULL, 1, -1);
+			obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		} else {
 			obj_success(o, r->etag != NULL ? r->etag :
 			    "(no ETag)", &files);
@@ -1708,7 +1615,7 @@ blob_done(struct http_response *r, void *cookie)
 	} else {
 		blob_http_error(o, r);
 	}
-	pump(s);
+	kick(s);
 }
 
 static int
@@ -1723,8 +1630,7 @@ blob_start(struct sync *s, struct obj *o, const char *token)
 	spec.headers[0] = "x-ms-version: " BLOB_API_VERSION;
 	spec.headers[1] = "Accept: */*";
 	/* An ETag is quoted, or weak (W/"..."); "(no ETag)" is not. */
-	if (o->have && o->version != NULL && (o->version[0] == '"' ||
-	    strncmp(o->version, "W/", 2) == 0)) {
+	if (o->have && blob_etag_usable(o->version)) {
 		if (buf_appendf(&inm, "If-None-Match: %s", o->version) == -1) {
 			log_msg(LOG_ERROR, "sync: out of memory");
 			return (-1);
@@ -1770,19 +1676,20 @@ blob_pump(struct sync *s, struct obj *o)
 	uint64_t gen = 0;
 
 	if ((a = blob_auth(s)) == NULL) {
-		obj_failure(o, "out of memory", NULL, 1, -1);
+		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		return;
 	}
 	if ((token = auth_token(a, &gen)) == NULL) {
 		/* A tenant is learnt only from Key Vault's challenge. */
 		if (auth_needs_tenant(a) && !tenant_coming(s))
-			obj_failure(o, "no tenant for the storage token",
-			    "set auth.tenant_id (or AZURE_TENANT_ID)", 0, -1);
+			obj_fail(o, FETCH_OTHER,
+			    "no tenant for the storage token",
+			    "set auth.tenant_id (or AZURE_TENANT_ID)");
 		return;		/* sync_auth_event() resumes */
 	}
 	o->gen = gen;
 	if (blob_start(s, o, token) == -1)
-		obj_failure(o, "cannot start request", NULL, 1, -1);
+		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1850,7 +1757,7 @@ continue_fetch(struct obj *o)
 	}
 	o->gen = gen;
 	if (start_fetch(s, o, token) == -1) {
-		obj_failure(o, "cannot start request", NULL, 1, -1);
+		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 		return (-1);
 	}
 	return (0);
@@ -1862,7 +1769,7 @@ start_probe(struct sync *s, struct obj *o)
 {
 
 	if (start_fetch(s, o, NULL) == -1) {
-		obj_failure(o, "cannot start request", NULL, 1, -1);
+		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 		return;
 	}
 	o->probe = 1;
@@ -1900,12 +1807,35 @@ pump(struct sync *s)
 		}
 		o->gen = gen;
 		if (start_fetch(s, o, token) == -1)
-			obj_failure(o, "cannot start request", NULL, 1, -1);
+			obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 	}
 	if (!busy(s) && !s->once)
 		maybe_commit(s);
 	once_check(s);
 	schedule(s);
+}
+
+/*
+ * Have pump() run before the loop sleeps next: the one place where
+ * requests start, snapshots are committed and --once settles.
+ */
+static void
+kick(struct sync *s)
+{
+
+	s->kicked = 1;
+}
+
+/* ev_prepare: the deferred work of this loop iteration. */
+static void
+prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct sync *s = w->data;
+
+	if (!s->kicked)
+		return;
+	s->kicked = 0;
+	pump(s);
 }
 
 /* Arm the wake timer for the earliest due object (or commit retry). */
@@ -1925,7 +1855,7 @@ schedule(struct sync *s)
 		next = s->commit_retry;
 	if (next == INT64_MAX)
 		return;
-	now = mono_ms();
+	now = sync_now_ms(s);
 	ev_timer_set(&s->wake, next > now ? (double)(next - now) / 1000. : 0.,
 	    0.);
 	ev_timer_start(s->loop, &s->wake);
@@ -1936,7 +1866,7 @@ static void
 wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sync *s = w->data;
-	int64_t now = mono_ms(), cycle;
+	int64_t now = sync_now_ms(s), cycle;
 	size_t i;
 
 	cycle = now + (int64_t)backoff_jitter(s->cfg->interval_ms,
@@ -1951,7 +1881,7 @@ wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (s->commit_retry != 0 && s->commit_retry <= now)
 		s->commit_retry = 0;
-	pump(s);
+	kick(s);
 }
 
 /*
@@ -1987,7 +1917,7 @@ once_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		o->attempted = 1;
 		o->state = O_SETTLED;
 	}
-	pump(s);
+	kick(s);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2007,7 +1937,7 @@ obj_new(struct sync *s, const struct akvd_object *cfg)
 	o->s = s;
 	o->phase = cfg->history > 0 ? P_VERSIONS : P_FETCH;
 	o->state = O_IDLE;
-	o->due = mono_ms();
+	o->due = sync_now_ms(s);
 	o->last_ok = o->due;
 	return (o);
 }
@@ -2080,6 +2010,8 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 	s->dirty = 1;		/* the first snapshot is always written */
 	ev_init(&s->wake, wake_cb);
 	s->wake.data = s;
+	ev_prepare_init(&s->prepare, prepare_cb);
+	s->prepare.data = s;
 	if ((s->objs = calloc(cfg->nobjects + cfg->nbundles +
 	    cfg->nselects + 1, sizeof(*s->objs))) == NULL)
 		goto oom;
@@ -2104,11 +2036,14 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 	(void)metrics_objects(cfg);
 	adopt_existing(s);
 	if (once) {
-		s->deadline = mono_ms() + (int64_t)cfg->once_timeout_ms;
+		s->deadline = sync_now_ms(s) + (int64_t)cfg->once_timeout_ms;
 		ev_timer_set(&s->once_timer, cfg->once_timeout_ms / 1000.,
 		    0.);
 		ev_timer_start(loop, &s->once_timer);
 	}
+	/* The prepare watcher alone must not keep the loop running. */
+	ev_prepare_start(loop, &s->prepare);
+	ev_unref(loop);
 	schedule(s);
 	return (s);
 
@@ -2166,7 +2101,7 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 {
 	struct obj **objs, *o;
 	size_t i, j, k, n;
-	int64_t now = mono_ms();
+	int64_t now = sync_now_ms(s);
 	int changed = 0;
 	char count[32];
 
@@ -2311,14 +2246,7 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 		s->dirty = 1;
 	snprintf(count, sizeof(count), "%zu", s->nobjs);
 	log_kv(LOG_INFO, "configuration applied", "objects", count, NULL);
-	/*
-	 * Fetch and commit from the loop, not from here: a snapshot now would
-	 * reach the caller's hooks before it points them at ${cfg} (the old
-	 * configuration they hold is freed above).
-	 */
-	ev_timer_stop(s->loop, &s->wake);
-	ev_timer_set(&s->wake, 0., 0.);
-	ev_timer_start(s->loop, &s->wake);
+	kick(s);
 	return (0);
 
 oom:
@@ -2351,7 +2279,7 @@ oom:
 void
 sync_resync(struct sync *s)
 {
-	int64_t now = mono_ms();
+	int64_t now = sync_now_ms(s);
 	size_t i;
 
 	log_msg(LOG_INFO, "resync requested: fetching every object");
@@ -2394,7 +2322,7 @@ sync_auth_event(struct sync *s, int ok)
 	}
 	if (!ok)
 		report_waiting(s);
-	pump(s);
+	kick(s);
 }
 
 void
@@ -2442,45 +2370,16 @@ sync_status(const struct sync *s, char *buf, size_t len)
 int
 sync_ready(const struct sync *s, char *why, size_t len)
 {
-	int64_t now = mono_ms(), limit, stale;
-	size_t i;
+	struct policy_ready lim;
 
 	if (!complete(s, why, len))
 		return (0);
-	limit = (int64_t)s->cfg->ready_max_failed *
-	    (int64_t)s->cfg->interval_ms;
-	/*
-	 * An object that cannot even be tried (no access token) is not
-	 * "failing", but it is stale: one interval (+10% jitter, + timeout)
-	 * more than that without a success counts as well.
-	 */
-	stale = ((int64_t)s->cfg->ready_max_failed + 1) *
-	    (int64_t)s->cfg->interval_ms * 11 / 10 +
-	    (int64_t)s->cfg->timeout_ms;
-	for (i = 0; i < s->nobjs; i++) {
-		const struct obj *o = s->objs[i];
-
-		if (o->cfg->optional || o->bundle != NULL)
-			continue;	/* a bundle's members count instead */
-		if (o->failures > 0 && now - o->failing_since > limit) {
-			snprintf(why, len, "%s: failing for %llds: %s",
-			    o->cfg->name,
-			    (long long)((now - o->failing_since) / 1000),
-			    o->reason);
-			return (0);
-		}
-		if (now - o->last_ok > stale) {
-			snprintf(why, len, "%s: no successful fetch for %llds: "
-			    "%s", o->cfg->name,
-			    (long long)((now - o->last_ok) / 1000),
-			    o->failures > 0 ? o->reason :
-			    auth_failures(s->auth) > 0 ? "no access token" :
-			    "not fetched");
-			return (0);
-		}
-	}
-	snprintf(why, len, "ready");
-	return (1);
+	lim.interval_ms = s->cfg->interval_ms;
+	lim.max_failed = s->cfg->ready_max_failed;
+	lim.timeout_ms = s->cfg->timeout_ms;
+	lim.no_token = auth_failures(s->auth) > 0;
+	return (policy_fresh(s->nobjs, obj_view, (void *)(uintptr_t)s, &lim,
+	    sync_now_ms(s), why, len));
 }
 
 int
@@ -2518,6 +2417,8 @@ sync_free(struct sync *s)
 		return;
 	ev_timer_stop(s->loop, &s->wake);
 	ev_timer_stop(s->loop, &s->once_timer);
+	ev_ref(s->loop);
+	ev_prepare_stop(s->loop, &s->prepare);
 	for (i = 0; i < s->nobjs; i++)
 		obj_free(s->objs[i]);
 	free(s->objs);

@@ -72,11 +72,11 @@ test_objects(void **state)
 	(void)state;
 	metrics_reset();
 	set_objects("db", "we\"ird\\al\nias", "api", "api");
-	metrics_fetch(0, NULL, 1);
-	metrics_fetch(0, "throttled", 0);
-	metrics_fetch(0, "throttled", 0);
-	metrics_fetch(1, "no such reason", 0);
-	metrics_fetch(7, NULL, 0);		/* out of range: ignored */
+	metrics_fetch(0, FETCH_OK, 1);
+	metrics_fetch(0, FETCH_THROTTLED, 0);
+	metrics_fetch(0, FETCH_THROTTLED, 0);
+	metrics_fetch(1, FETCH_LOCAL, 0);
+	metrics_fetch(7, FETCH_OK, 0);		/* out of range: ignored */
 	t = render(1);
 	assert_has(t, "# HELP akvd_fetches_total ");
 	assert_has(t, "# TYPE akvd_fetches_total counter\n");
