@@ -49,24 +49,27 @@ typedef void sync_done_fn(int, void *);
 
 /*
  * sync_new(loop, http, auth, cfg, once, fn, cookie): start syncing the
- * objects of ${cfg}, which the sync now owns.  ${http} and ${auth} must
- * outlive it.  With ${once}, every object is fetched (transient failures,
- * token failures included, retried with backoff until cfg->once_timeout_ms
- * after the start; permanent ones settle at once), one snapshot written
- * and ${fn} called; otherwise
- * ${fn} is unused and the sync runs until freed.  Returns NULL on error
- * (logged; ${cfg} is then still the caller's).
+ * objects of ${cfg}, which the sync borrows (main owns the configuration
+ * in force): it must stay valid until sync_reload() with another one or
+ * sync_free().  ${http} and ${auth} must outlive it.  With ${once}, every
+ * object is fetched (transient failures, token failures included, retried
+ * with backoff until cfg->once_timeout_ms after the start; permanent ones
+ * settle at once), one snapshot written and ${fn} called; otherwise ${fn}
+ * is unused and the sync runs until freed.  Returns NULL on error
+ * (logged).
  */
 struct sync *sync_new(struct ev_loop *, struct http *, struct auth *,
     struct akvd_config *, int, sync_done_fn *, void *);
 
 /*
- * sync_reload(s, cfg): adopt ${cfg}, which the sync now owns (the previous
- * one is freed).  Objects that fetch the same thing as before keep their
- * value, version and schedule (no refetch storm), their backoff and
- * Retry-After deadline, and their readiness clocks; new objects are fetched
- * at once; removed ones leave the next snapshot.  Returns 0, or -1 on
- * ENOMEM (${cfg} is still the caller's and nothing changed).
+ * sync_reload(s, cfg): adopt ${cfg}, borrowed as in sync_new(); the
+ * previous one is no longer used once this returns (the caller frees it).
+ * Nothing is fetched or committed before control returns to the loop.
+ * Objects that fetch the same thing as before keep their value, version
+ * and schedule (no refetch storm), their backoff and Retry-After deadline,
+ * and their readiness clocks; new objects are fetched at once; removed
+ * ones leave the next snapshot.  Returns 0, or -1 on
+ * ENOMEM (nothing changed).
  */
 int	sync_reload(struct sync *, struct akvd_config *);
 
@@ -128,9 +131,6 @@ int	sync_ready(const struct sync *, char *, size_t);
  */
 int	sync_value(const struct sync *, const char *, const char **, size_t *);
 
-/* sync_config(s): the configuration in force (owned by ${s}). */
-const struct akvd_config *sync_config(const struct sync *);
-
 /*
  * sync_now_ms(s): the one clock of the sync: monotonic milliseconds.
  * Every due time, backoff deadline and readiness clock is on it; the pure
@@ -138,7 +138,7 @@ const struct akvd_config *sync_config(const struct sync *);
  */
 int64_t	sync_now_ms(const struct sync *);
 
-/* sync_free(s): cancel every request and release ${s} and its config. */
+/* sync_free(s): cancel every request and release ${s} (not its config). */
 void	sync_free(struct sync *);
 
 #endif /* !AKVD_SYNC_H */
