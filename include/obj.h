@@ -140,7 +140,6 @@ struct obj {
 					   snapshot written */
 	int		 written;	/* its value is in the last snapshot
 					   written */
-	int		 fresh;		/* sync_reload(): made by this one */
 };
 
 struct sync {

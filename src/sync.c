@@ -29,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "render.h"
+#include "plan.h"
 #include "policy.h"
 #include "sync.h"
 #include "util.h"
@@ -293,20 +294,10 @@ carry_files(struct obj *old, struct obj **objs, size_t n)
 	}
 }
 
-/* Do ${a} and ${b} read the same Key Vault value (one version, no history)? */
-static int
-same_value(const struct akvd_object *a, const struct akvd_object *b)
-{
-
-	return (a->type == b->type && a->type != OBJ_BLOB &&
-	    a->history == 0 && b->history == 0 &&
-	    strcmp(a->name, b->name) == 0 && strcmp(a->vault, b->vault) == 0 &&
-	    strcmp(a->version, b->version) == 0);
-}
-
 int
 sync_reload(struct sync *s, struct akvd_config *cfg)
 {
+	struct plan_match *pm, *pb, *ps;
 	struct obj **objs, *o;
 	size_t i, j, k, n;
 	int64_t now = sync_now_ms(s);
@@ -314,75 +305,77 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 	char count[32];
 
 	/* Static objects first, then listers, then selected secrets. */
-	if ((objs = calloc(cfg->nobjects + cfg->nbundles + cfg->nselects +
-	    s->nobjs + 1, sizeof(*objs))) == NULL) {
+	objs = calloc(cfg->nobjects + cfg->nbundles + cfg->nselects +
+	    s->nobjs + 1, sizeof(*objs));
+	pm = calloc(cfg->nobjects + 1, sizeof(*pm));
+	pb = calloc(cfg->nbundles + 1, sizeof(*pb));
+	ps = calloc(cfg->nselects + 1, sizeof(*ps));
+	if (objs == NULL || pm == NULL || pb == NULL || ps == NULL ||
+	    plan_objects(s->cfg, cfg, pm) == -1 ||
+	    plan_bundles(s->cfg, cfg, pb) == -1 ||
+	    plan_selects(s->cfg, cfg, ps) == -1) {
+		free(objs);
+		free(pm);
+		free(pb);
+		free(ps);
 		log_msg(LOG_ERROR, "sync: out of memory");
 		return (-1);
 	}
-	/* Keep the state of objects that fetch the same thing. */
+	/* KEEP: the state of objects that fetch the same thing goes on. */
 	for (i = 0; i < cfg->nobjects; i++) {
-		for (j = 0; j < s->cfg->nobjects; j++) {
-			o = s->objs[j];
-			if (o == NULL || !config_object_same_source(o->cfg,
-			    &cfg->objects[i]))
-				continue;
-			if (strcmp(o->cfg->alias, cfg->objects[i].alias) != 0 ||
-			    o->cfg->mode != cfg->objects[i].mode ||
-			    o->cfg->uid != cfg->objects[i].uid ||
-			    o->cfg->gid != cfg->objects[i].gid)
-				changed = 1;
-			if (obj_set_cfg(o, &cfg->objects[i]) == -1)
-				goto oom;
-			objs[i] = o;
-			s->objs[j] = NULL;
-			break;
-		}
+		if (pm[i].how != PLAN_KEEP)
+			continue;
+		o = s->objs[pm[i].old];
+		if (strcmp(o->cfg->alias, cfg->objects[i].alias) != 0 ||
+		    o->cfg->mode != cfg->objects[i].mode ||
+		    o->cfg->uid != cfg->objects[i].uid ||
+		    o->cfg->gid != cfg->objects[i].gid)
+			changed = 1;
+		if (obj_set_cfg(o, &cfg->objects[i]) == -1)
+			goto oom;
+		objs[i] = o;
+		s->objs[pm[i].old] = NULL;
 	}
 	for (i = 0; i < cfg->nobjects; i++) {
 		if (objs[i] != NULL)
 			continue;
 		if ((objs[i] = obj_new(s, &cfg->objects[i])) == NULL)
 			goto oom;
-		objs[i]->fresh = 1;
 		changed = 1;
 	}
 	/*
-	 * Nothing fails from here on.  A new object that reads what an old
-	 * one holds, rendered otherwise (encoding, format, split, bundle
-	 * membership), is that old one rendered again: no GET.
+	 * Nothing fails from here on.  RERENDER: a new object that reads what
+	 * an old one holds, rendered otherwise (encoding, format, split,
+	 * bundle membership), is that old one rendered again: no GET (it is
+	 * NEW after all if the old one holds no value of this run).
 	 */
 	for (i = 0; i < cfg->nobjects; i++) {
-		if (!objs[i]->fresh)
+		if (pm[i].how != PLAN_RERENDER ||
+		    (o = s->objs[pm[i].old]) == NULL ||
+		    source_kv_rerender(o, &cfg->objects[i]) == -1)
 			continue;
-		objs[i]->fresh = 0;
-		for (j = 0; j < s->cfg->nobjects; j++) {
-			o = s->objs[j];
-			if (o == NULL || !same_value(o->cfg, &cfg->objects[i]) ||
-			    source_kv_rerender(o, &cfg->objects[i]) == -1)
-				continue;
-			obj_free(objs[i]);
-			objs[i] = o;
-			s->objs[j] = NULL;
-			break;
-		}
+		obj_free(objs[i]);
+		objs[i] = o;
+		s->objs[pm[i].old] = NULL;
 	}
 	/* A bundle keeps its file while its path stays. */
 	n = cfg->nobjects;
 	for (i = 0; i < cfg->nbundles; i++) {
 		o = NULL;
-		for (j = s->cfg->nobjects; j < s->nobjs && o == NULL; j++) {
-			if (s->objs[j] != NULL && s->objs[j]->bundle != NULL &&
-			    strcmp(s->objs[j]->bundle->path,
-			    cfg->bundles[i].path) == 0) {
-				o = s->objs[j];
-				s->objs[j] = NULL;
-				if (snapshot_bundle_differs(o->bundle, &cfg->bundles[i]))
-					changed = 1;
-				snapshot_bundle_set(o, &cfg->bundles[i], i);
-			}
+		for (j = s->cfg->nobjects; pb[i].how == PLAN_KEEP &&
+		    j < s->nobjs && o == NULL; j++) {
+			if (s->objs[j] == NULL || s->objs[j]->bundle == NULL ||
+			    s->objs[j]->bundle_idx != pb[i].old)
+				continue;
+			o = s->objs[j];
+			s->objs[j] = NULL;
+			if (snapshot_bundle_differs(o->bundle, &cfg->bundles[i]))
+				changed = 1;
+			snapshot_bundle_set(o, &cfg->bundles[i], i);
 		}
 		if (o == NULL) {
-			if ((o = snapshot_bundle_new(s, &cfg->bundles[i], i)) == NULL) {
+			if ((o = snapshot_bundle_new(s, &cfg->bundles[i],
+			    i)) == NULL) {
 				log_msg(LOG_ERROR, "sync: out of memory");
 				continue;
 			}
@@ -393,17 +386,19 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 	/* A select that did not change keeps its lister and secrets. */
 	for (i = 0; i < cfg->nselects; i++) {
 		o = NULL;
-		for (j = s->cfg->nobjects; j < s->nobjs && o == NULL; j++) {
-			if (s->objs[j] != NULL && s->objs[j]->sel != NULL &&
-			    config_select_same(s->objs[j]->sel,
-			    &cfg->selects[i])) {
-				o = s->objs[j];
-				s->objs[j] = NULL;
-				o->sel = &cfg->selects[i];
-			}
+		for (j = s->cfg->nobjects; ps[i].how == PLAN_KEEP &&
+		    j < s->nobjs && o == NULL; j++) {
+			if (s->objs[j] == NULL || s->objs[j]->sel == NULL ||
+			    s->objs[j]->sel_idx != ps[i].old)
+				continue;
+			o = s->objs[j];
+			s->objs[j] = NULL;
+			o->sel = &cfg->selects[i];
+			o->sel_idx = i;
 		}
 		if (o == NULL) {
-			if ((o = source_select_lister_new(s, &cfg->selects[i], i)) == NULL) {
+			if ((o = source_select_lister_new(s, &cfg->selects[i],
+			    i)) == NULL) {
 				log_msg(LOG_ERROR, "sync: out of memory");
 				continue;
 			}
@@ -444,8 +439,8 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 		const struct obj *other;
 
 		o = s->objs[j - 1];
-		if (o->lister == NULL || (other = source_select_alias_taken(s, o->cfg->alias,
-		    1, o)) == NULL)
+		if (o->lister == NULL || (other = source_select_alias_taken(s,
+		    o->cfg->alias, 1, o)) == NULL)
 			continue;
 		log_kv(LOG_WARN, "selected secret dropped: its file name is "
 		    "taken", "secret", o->cfg->name, "file", o->cfg->alias,
@@ -474,6 +469,9 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 		s->dirty = 1;
 	snprintf(count, sizeof(count), "%zu", s->nobjs);
 	log_kv(LOG_INFO, "configuration applied", "objects", count, NULL);
+	free(pm);
+	free(pb);
+	free(ps);
 	sync_kick(s);
 	return (0);
 
@@ -486,19 +484,17 @@ oom:
 	for (i = 0; i < cfg->nobjects; i++) {
 		if (objs[i] == NULL)
 			continue;
-		for (j = 0; j < s->cfg->nobjects; j++) {
-			if (s->objs[j] != NULL ||
-			    !config_object_same_source(objs[i]->cfg,
-			    &s->cfg->objects[j]))
-				continue;
+		if (pm[i].how == PLAN_KEEP && s->objs[pm[i].old] == NULL) {
+			j = pm[i].old;
 			if (obj_set_cfg(objs[i], &s->cfg->objects[j]) == -1)
 				objs[i]->cfg = &s->cfg->objects[j];
 			s->objs[j] = objs[i];
-			objs[i] = NULL;
-			break;
-		}
-		obj_free(objs[i]);
+		} else
+			obj_free(objs[i]);
 	}
+	free(pm);
+	free(pb);
+	free(ps);
 	free(objs);
 	log_msg(LOG_ERROR, "sync: out of memory");
 	return (-1);
