@@ -175,10 +175,11 @@ not_reloaded(struct akvd *d, struct akvd_config *cfg)
 
 /*
  * SIGHUP: parse into a new config and swap it in only if it is valid and
- * every module can take it.  What is most likely to fail comes first and
- * changes nothing (binding the new listener, loading the CA file); should
- * the token cache or the sync then run out of memory, the others are put
- * back on the configuration in force.  main owns that configuration:
+ * every module can take it (bgpd's reconfigure()).  Every module prepares
+ * its change first, changing nothing (binding the new listener, the
+ * sync's new tables, loading the CA file); then all commit, which cannot
+ * fail.  The token cache has no prepare: should it run out of memory, the
+ * others are put back on the configuration in force.  main owns that configuration:
  * the old one is freed only once every module points at the new one.
  */
 static void
@@ -186,6 +187,7 @@ reload(struct akvd *d)
 {
 	struct akvd_config *cfg, *old;
 	struct status_pending *sp = NULL;
+	struct sync_pending *yp = NULL;
 	struct http_opts ho;
 	struct timespec now;
 
@@ -210,14 +212,16 @@ reload(struct akvd *d)
 		return;
 	}
 	http_opts_from(&ho, cfg);
-	if (http_set_opts(d->http, &ho) == -1) {
+	if (sync_prepare(d->sync, cfg, &yp) == -1 ||
+	    http_set_opts(d->http, &ho) == -1) {
+		sync_abort(yp);
 		status_abort(sp);
 		not_reloaded(d, cfg);
 		return;
 	}
-	if (auth_reconfigure(d->auth, &cfg->auth, cfg->vault_scope) == -1 ||
-	    sync_reload(d->sync, cfg) == -1) {
+	if (auth_reconfigure(d->auth, &cfg->auth, cfg->vault_scope) == -1) {
 		/* Put back what the configuration in force says. */
+		sync_abort(yp);
 		status_abort(sp);
 		http_opts_from(&ho, d->cfg);
 		(void)http_set_opts(d->http, &ho);
@@ -226,6 +230,8 @@ reload(struct akvd *d)
 		not_reloaded(d, cfg);
 		return;
 	}
+	/* Nothing fails from here on. */
+	sync_commit(d->sync, yp);
 	if (sp != NULL)
 		status_commit(d->health, sp);
 	old = d->cfg;

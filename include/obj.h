@@ -229,6 +229,19 @@ void	obj_fail(struct obj *o, enum fetch_class cls, const char *what,
 struct akvd_object * obj_own_new(const char *name, const char *alias,
 	    const char *vault);
 
+/*
+ * obj_paths_for(o, cfg, n): the paths of the files ${o} would write as
+ * ${cfg} (${*n} of them; a new array, ENOMEM: NULL).  The number of files
+ * of a kept object never changes (config_object_same_source() compares
+ * split and history).
+ */
+char	**obj_paths_for(const struct obj *, const struct akvd_object *,
+	    size_t *);
+
+/* obj_set_paths(o, cfg, paths, n): point ${o} at ${cfg}; ${paths} move. */
+void	obj_set_paths(struct obj *, const struct akvd_object *, char **,
+	    size_t);
+
 /* snapshot.c */
 int	snapshot_busy(const struct sync *s);
 

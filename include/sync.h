@@ -50,7 +50,7 @@ typedef void sync_done_fn(int, void *);
 /*
  * sync_new(loop, http, auth, cfg, once, fn, cookie): start syncing the
  * objects of ${cfg}, which the sync borrows (main owns the configuration
- * in force): it must stay valid until sync_reload() with another one or
+ * in force): it must stay valid until sync_commit() of another one or
  * sync_free().  ${http} and ${auth} must outlive it.  With ${once}, every
  * object is fetched (transient failures, token failures included, retried
  * with backoff until cfg->once_timeout_ms after the start; permanent ones
@@ -61,17 +61,32 @@ typedef void sync_done_fn(int, void *);
 struct sync *sync_new(struct ev_loop *, struct http *, struct auth *,
     struct akvd_config *, int, sync_done_fn *, void *);
 
+struct sync_pending;
+
 /*
- * sync_reload(s, cfg): adopt ${cfg}, borrowed as in sync_new(); the
- * previous one is no longer used once this returns (the caller frees it).
- * Nothing is fetched or committed before control returns to the loop.
- * Objects that fetch the same thing as before keep their value, version
- * and schedule (no refetch storm), their backoff and Retry-After deadline,
- * and their readiness clocks; new objects are fetched at once; removed
- * ones leave the next snapshot.  Returns 0, or -1 on
- * ENOMEM (nothing changed).
+ * sync_prepare(s, cfg, pending): the first half of a reload to ${cfg}: the
+ * diff of source keys (plan.h) and everything it needs allocated, with
+ * nothing changed.  Returns 0 with ${*pending} for sync_commit() or
+ * sync_abort(), or -1 on ENOMEM (logged; nothing changed).
  */
-int	sync_reload(struct sync *, struct akvd_config *);
+int	sync_prepare(struct sync *, struct akvd_config *,
+	    struct sync_pending **);
+
+/*
+ * sync_commit(s, pending): adopt its configuration, borrowed as in
+ * sync_new(); the previous one is no longer used once this returns (the
+ * caller frees it).  Cannot fail.  Objects that fetch the same thing as
+ * before keep their value, version and schedule (no refetch storm), their
+ * backoff and Retry-After deadline, and their readiness clocks; one whose
+ * encoding, format, split or bundle membership changed is rendered again
+ * from the value held, without a request; new objects are fetched at
+ * once; removed ones leave the next snapshot.  Nothing is fetched or
+ * committed before control returns to the loop.  Frees ${pending}.
+ */
+void	sync_commit(struct sync *, struct sync_pending *);
+
+/* sync_abort(pending): forget a prepared reload; NULL: no-op. */
+void	sync_abort(struct sync_pending *);
 
 /* sync_resync(s): make every object due now (SIGUSR1); Retry-After holds. */
 void	sync_resync(struct sync *);

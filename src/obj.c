@@ -100,6 +100,40 @@ obj_reset_phase(struct obj *o)
 	    P_VERSIONS : P_FETCH;
 }
 
+char **
+obj_paths_for(const struct obj *o, const struct akvd_object *cfg,
+    size_t *np)
+{
+	char path[PATH_MAX], **paths;
+	size_t i, n;
+
+	/* A lister has no file; a bundle member holds one value. */
+	n = o->sel != NULL ? 0 : cfg->bundle != 0 ? 1 :
+	    config_object_nfiles(cfg);
+	if ((paths = calloc(n + 1, sizeof(*paths))) == NULL)
+		return (NULL);
+	for (i = 0; i < n; i++) {
+		if (config_object_path(cfg, i, path, sizeof(path)) == -1 ||
+		    (paths[i] = strdup(path)) == NULL) {
+			obj_paths_free(paths, n);
+			return (NULL);
+		}
+	}
+	*np = n;
+	return (paths);
+}
+
+void
+obj_set_paths(struct obj *o, const struct akvd_object *cfg, char **paths,
+    size_t n)
+{
+
+	obj_paths_free(o->paths, o->nfiles);
+	o->paths = paths;
+	o->nfiles = n;
+	o->cfg = cfg;
+}
+
 /*
  * Point ${o} at ${cfg}: the paths of its files follow the alias.  The
  * number of files never changes (same_source compares split and history).

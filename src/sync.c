@@ -294,114 +294,212 @@ carry_files(struct obj *old, struct obj **objs, size_t n)
 	}
 }
 
-int
-sync_reload(struct sync *s, struct akvd_config *cfg)
+/*
+ * The slot in s->objs of the lister of the old select ${idx} (${sel}) or
+ * of the pseudo-object of the old bundle ${idx}, or (size_t)-1.
+ */
+static size_t
+find_part(const struct sync *s, int sel, size_t idx)
 {
-	struct plan_match *pm, *pb, *ps;
-	struct obj **objs, *o;
+	const struct obj *o;
+	size_t j;
+
+	for (j = s->cfg->nobjects; j < s->nobjs; j++) {
+		if ((o = s->objs[j]) == NULL)
+			continue;
+		if (sel ? o->sel != NULL && o->sel_idx == idx :
+		    o->bundle != NULL && o->bundle_idx == idx)
+			return (j);
+	}
+	return ((size_t)-1);
+}
+
+/* That one, taken out of s->objs, or NULL. */
+static struct obj *
+take_part(struct sync *s, int sel, size_t idx)
+{
+	struct obj *o;
+	size_t j;
+
+	if ((j = find_part(s, sel, idx)) == (size_t)-1)
+		return (NULL);
+	o = s->objs[j];
+	s->objs[j] = NULL;
+	return (o);
+}
+
+/* A reload prepared: everything it needs, allocated (see sync.h). */
+struct sync_pending {
+	struct akvd_config *cfg;
+	struct plan_match *pm, *pb, *ps;	/* objects, bundles, selects */
+	struct obj	**made;		/* [i]: NEW and RERENDER objects (the
+					   fallback), NULL for KEEP */
+	char		***paths;	/* [i]: KEEP: its new paths */
+	size_t		*npaths;
+	struct obj	**bundles;	/* [i]: NEW bundles */
+	struct obj	**listers;	/* [i]: NEW listers */
+	struct obj	**objs;		/* the new table */
+};
+
+void
+sync_abort(struct sync_pending *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; p->made != NULL && i < p->cfg->nobjects; i++)
+		obj_free(p->made[i]);
+	for (i = 0; p->paths != NULL && i < p->cfg->nobjects; i++)
+		obj_paths_free(p->paths[i], p->npaths[i]);
+	for (i = 0; p->bundles != NULL && i < p->cfg->nbundles; i++)
+		obj_free(p->bundles[i]);
+	for (i = 0; p->listers != NULL && i < p->cfg->nselects; i++)
+		obj_free(p->listers[i]);
+	free(p->made);
+	free(p->paths);
+	free(p->npaths);
+	free(p->bundles);
+	free(p->listers);
+	free(p->objs);
+	free(p->pm);
+	free(p->pb);
+	free(p->ps);
+	free(p);
+}
+
+int
+sync_prepare(struct sync *s, struct akvd_config *cfg,
+    struct sync_pending **out)
+{
+	struct sync_pending *p;
+	size_t i;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		goto oom;
+	p->cfg = cfg;
+	/* Static objects first, then bundles, listers, selected secrets. */
+	p->objs = calloc(cfg->nobjects + cfg->nbundles + cfg->nselects +
+	    s->nobjs + 1, sizeof(*p->objs));
+	p->pm = calloc(cfg->nobjects + 1, sizeof(*p->pm));
+	p->pb = calloc(cfg->nbundles + 1, sizeof(*p->pb));
+	p->ps = calloc(cfg->nselects + 1, sizeof(*p->ps));
+	p->made = calloc(cfg->nobjects + 1, sizeof(*p->made));
+	p->paths = calloc(cfg->nobjects + 1, sizeof(*p->paths));
+	p->npaths = calloc(cfg->nobjects + 1, sizeof(*p->npaths));
+	p->bundles = calloc(cfg->nbundles + 1, sizeof(*p->bundles));
+	p->listers = calloc(cfg->nselects + 1, sizeof(*p->listers));
+	if (p->objs == NULL || p->pm == NULL || p->pb == NULL ||
+	    p->ps == NULL || p->made == NULL || p->paths == NULL ||
+	    p->npaths == NULL || p->bundles == NULL || p->listers == NULL ||
+	    plan_objects(s->cfg, cfg, p->pm) == -1 ||
+	    plan_bundles(s->cfg, cfg, p->pb) == -1 ||
+	    plan_selects(s->cfg, cfg, p->ps) == -1)
+		goto oom;
+	for (i = 0; i < cfg->nobjects; i++) {
+		if (p->pm[i].how == PLAN_KEEP) {
+			if ((p->paths[i] = obj_paths_for(s->objs[p->pm[i].old],
+			    &cfg->objects[i], &p->npaths[i])) == NULL)
+				goto oom;
+		} else if ((p->made[i] = obj_new(s, &cfg->objects[i])) == NULL)
+			goto oom;
+	}
+	for (i = 0; i < cfg->nbundles; i++) {
+		if (p->pb[i].how == PLAN_KEEP &&
+		    find_part(s, 0, p->pb[i].old) != (size_t)-1)
+			continue;
+		p->pb[i].how = PLAN_NEW;
+		if ((p->bundles[i] = snapshot_bundle_new(s, &cfg->bundles[i],
+		    i)) == NULL)
+			goto oom;
+	}
+	for (i = 0; i < cfg->nselects; i++) {
+		if (p->ps[i].how == PLAN_KEEP &&
+		    find_part(s, 1, p->ps[i].old) != (size_t)-1)
+			continue;
+		p->ps[i].how = PLAN_NEW;
+		if ((p->listers[i] = source_select_lister_new(s,
+		    &cfg->selects[i], i)) == NULL)
+			goto oom;
+	}
+	*out = p;
+	return (0);
+oom:
+	log_msg(LOG_ERROR, "sync: out of memory");
+	sync_abort(p);
+	return (-1);
+}
+
+void
+sync_commit(struct sync *s, struct sync_pending *p)
+{
+	struct akvd_config *cfg = p->cfg;
+	struct obj **objs = p->objs, *o;
 	size_t i, j, k, n;
 	int64_t now = sync_now_ms(s);
 	int changed = 0;
 	char count[32];
 
-	/* Static objects first, then listers, then selected secrets. */
-	objs = calloc(cfg->nobjects + cfg->nbundles + cfg->nselects +
-	    s->nobjs + 1, sizeof(*objs));
-	pm = calloc(cfg->nobjects + 1, sizeof(*pm));
-	pb = calloc(cfg->nbundles + 1, sizeof(*pb));
-	ps = calloc(cfg->nselects + 1, sizeof(*ps));
-	if (objs == NULL || pm == NULL || pb == NULL || ps == NULL ||
-	    plan_objects(s->cfg, cfg, pm) == -1 ||
-	    plan_bundles(s->cfg, cfg, pb) == -1 ||
-	    plan_selects(s->cfg, cfg, ps) == -1) {
-		free(objs);
-		free(pm);
-		free(pb);
-		free(ps);
-		log_msg(LOG_ERROR, "sync: out of memory");
-		return (-1);
-	}
 	/* KEEP: the state of objects that fetch the same thing goes on. */
 	for (i = 0; i < cfg->nobjects; i++) {
-		if (pm[i].how != PLAN_KEEP)
+		if (p->pm[i].how != PLAN_KEEP)
 			continue;
-		o = s->objs[pm[i].old];
+		o = s->objs[p->pm[i].old];
 		if (strcmp(o->cfg->alias, cfg->objects[i].alias) != 0 ||
 		    o->cfg->mode != cfg->objects[i].mode ||
 		    o->cfg->uid != cfg->objects[i].uid ||
 		    o->cfg->gid != cfg->objects[i].gid)
 			changed = 1;
-		if (obj_set_cfg(o, &cfg->objects[i]) == -1)
-			goto oom;
+		obj_set_paths(o, &cfg->objects[i], p->paths[i], p->npaths[i]);
+		p->paths[i] = NULL;
 		objs[i] = o;
-		s->objs[pm[i].old] = NULL;
-	}
-	for (i = 0; i < cfg->nobjects; i++) {
-		if (objs[i] != NULL)
-			continue;
-		if ((objs[i] = obj_new(s, &cfg->objects[i])) == NULL)
-			goto oom;
-		changed = 1;
+		s->objs[p->pm[i].old] = NULL;
 	}
 	/*
-	 * Nothing fails from here on.  RERENDER: a new object that reads what
-	 * an old one holds, rendered otherwise (encoding, format, split,
-	 * bundle membership), is that old one rendered again: no GET (it is
-	 * NEW after all if the old one holds no value of this run).
+	 * RERENDER: a new object that reads what an old one holds, rendered
+	 * otherwise (encoding, format, split, bundle membership), is that old
+	 * one rendered again: no GET.  Should that not work (no value of this
+	 * run held, ENOMEM), the prepared new object takes its place.
 	 */
 	for (i = 0; i < cfg->nobjects; i++) {
-		if (pm[i].how != PLAN_RERENDER ||
-		    (o = s->objs[pm[i].old]) == NULL ||
-		    source_kv_rerender(o, &cfg->objects[i]) == -1)
+		if (p->pm[i].how == PLAN_KEEP)
 			continue;
-		obj_free(objs[i]);
-		objs[i] = o;
-		s->objs[pm[i].old] = NULL;
+		if (p->pm[i].how == PLAN_RERENDER &&
+		    (o = s->objs[p->pm[i].old]) != NULL &&
+		    source_kv_rerender(o, &cfg->objects[i]) == 0) {
+			objs[i] = o;
+			s->objs[p->pm[i].old] = NULL;
+			continue;
+		}
+		objs[i] = p->made[i];
+		p->made[i] = NULL;
+		changed = 1;
 	}
 	/* A bundle keeps its file while its path stays. */
 	n = cfg->nobjects;
 	for (i = 0; i < cfg->nbundles; i++) {
-		o = NULL;
-		for (j = s->cfg->nobjects; pb[i].how == PLAN_KEEP &&
-		    j < s->nobjs && o == NULL; j++) {
-			if (s->objs[j] == NULL || s->objs[j]->bundle == NULL ||
-			    s->objs[j]->bundle_idx != pb[i].old)
-				continue;
-			o = s->objs[j];
-			s->objs[j] = NULL;
+		if (p->pb[i].how == PLAN_KEEP &&
+		    (o = take_part(s, 0, p->pb[i].old)) != NULL) {
 			if (snapshot_bundle_differs(o->bundle, &cfg->bundles[i]))
 				changed = 1;
 			snapshot_bundle_set(o, &cfg->bundles[i], i);
-		}
-		if (o == NULL) {
-			if ((o = snapshot_bundle_new(s, &cfg->bundles[i],
-			    i)) == NULL) {
-				log_msg(LOG_ERROR, "sync: out of memory");
-				continue;
-			}
+		} else {
+			o = p->bundles[i];
+			p->bundles[i] = NULL;
 			changed = 1;
 		}
 		objs[n++] = o;
 	}
 	/* A select that did not change keeps its lister and secrets. */
 	for (i = 0; i < cfg->nselects; i++) {
-		o = NULL;
-		for (j = s->cfg->nobjects; ps[i].how == PLAN_KEEP &&
-		    j < s->nobjs && o == NULL; j++) {
-			if (s->objs[j] == NULL || s->objs[j]->sel == NULL ||
-			    s->objs[j]->sel_idx != ps[i].old)
-				continue;
-			o = s->objs[j];
-			s->objs[j] = NULL;
+		if (p->ps[i].how == PLAN_KEEP &&
+		    (o = take_part(s, 1, p->ps[i].old)) != NULL) {
 			o->sel = &cfg->selects[i];
 			o->sel_idx = i;
-		}
-		if (o == NULL) {
-			if ((o = source_select_lister_new(s, &cfg->selects[i],
-			    i)) == NULL) {
-				log_msg(LOG_ERROR, "sync: out of memory");
-				continue;
-			}
+		} else {
+			o = p->listers[i];
+			p->listers[i] = NULL;
 			changed = 1;
 		}
 		objs[n++] = o;
@@ -469,35 +567,9 @@ sync_reload(struct sync *s, struct akvd_config *cfg)
 		s->dirty = 1;
 	snprintf(count, sizeof(count), "%zu", s->nobjs);
 	log_kv(LOG_INFO, "configuration applied", "objects", count, NULL);
-	free(pm);
-	free(pb);
-	free(ps);
+	p->objs = NULL;		/* now s->objs */
+	sync_abort(p);
 	sync_kick(s);
-	return (0);
-
-oom:
-	/*
-	 * Put the kept objects back where they were: no slot may stay
-	 * empty.  Should even that run out of memory, the object keeps the
-	 * paths of the new alias (its own strings) until the next reload.
-	 */
-	for (i = 0; i < cfg->nobjects; i++) {
-		if (objs[i] == NULL)
-			continue;
-		if (pm[i].how == PLAN_KEEP && s->objs[pm[i].old] == NULL) {
-			j = pm[i].old;
-			if (obj_set_cfg(objs[i], &s->cfg->objects[j]) == -1)
-				objs[i]->cfg = &s->cfg->objects[j];
-			s->objs[j] = objs[i];
-		} else
-			obj_free(objs[i]);
-	}
-	free(pm);
-	free(pb);
-	free(ps);
-	free(objs);
-	log_msg(LOG_ERROR, "sync: out of memory");
-	return (-1);
 }
 
 void
