@@ -77,6 +77,12 @@ struct obj {
 	struct sync	*s;
 	const struct akvd_object *cfg;	/* into s->cfg->objects */
 	const struct source_ops *ops;	/* its kind */
+	struct obj	*src;		/* whose GET brings its value: itself,
+					   or the first object that reads the
+					   same value (plan_same_value()): it
+					   then follows that one's outcomes
+					   and is never started (see
+					   sync_link()) */
 	enum obj_state	 state;
 
 	struct buf	*files;		/* last good files (secrets), nfiles */
@@ -291,9 +297,6 @@ struct obj * snapshot_bundle_new(struct sync *s, const struct akvd_bundle *b,
 void	snapshot_adopt(struct sync *s);
 
 /* source_kv.c */
-/* Is a GET of what ${o} needs already in flight? */
-int	source_kv_in_flight(const struct sync *s, const struct obj *o);
-
 int	source_kv_start(struct sync *s, struct obj *o, const char *token);
 
 /*

@@ -399,6 +399,7 @@ snapshot_bundle_new(struct sync *s, const struct akvd_bundle *b, size_t idx)
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return (NULL);
 	o->ops = &source_kv_ops;
+	o->src = o;
 	if ((c = obj_own_new(b->path, b->path, "")) == NULL) {
 		free(o);
 		return (NULL);

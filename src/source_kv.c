@@ -379,33 +379,19 @@ out:
 }
 
 /*
- * Do ${a} and ${b} GET the same thing (rendered each its own way: a secret
- * written as is and in a bundle, or as PEM and as PFX)?
+ * What the GET of a value's source means for ${d}, one of the objects that
+ * read the same value (o->src): the same outcome, rendered its own way.
  */
-static int
-same_fetch(const struct obj *a, const struct obj *b)
+static void
+follow(struct obj *d, const struct http_response *r)
 {
 
-	return (a != b && a->phase == P_FETCH && b->phase == P_FETCH &&
-	    a->sel == NULL && b->sel == NULL && a->bundle == NULL &&
-	    b->bundle == NULL && a->cfg->type == b->cfg->type &&
-	    a->cfg->history == 0 && b->cfg->history == 0 &&
-	    strcmp(a->cfg->name, b->cfg->name) == 0 &&
-	    strcmp(a->cfg->vault, b->cfg->vault) == 0 &&
-	    strcmp(a->cfg->version, b->cfg->version) == 0);
-}
-
-/* Is a GET of what ${o} needs already in flight? */
-int
-source_kv_in_flight(const struct sync *s, const struct obj *o)
-{
-	size_t i;
-
-	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->state == O_INFLIGHT &&
-		    same_fetch(s->objs[i], o))
-			return (1);
-	return (0);
+	if (r->failed)
+		obj_fail(d, FETCH_TRANSPORT, "request failed", r->error);
+	else if (r->status == 200)
+		done_fetch(d, r);
+	else
+		obj_http_error(d, r);
 }
 
 /* HTTP completion of a request of ${o}. */
@@ -445,11 +431,6 @@ obj_done(struct http_response *r, void *cookie)
 			break;
 		default:
 			done_fetch(o, r);
-			/* One GET serves every object waiting for it. */
-			for (i = 0; i < s->nobjs; i++)
-				if (s->objs[i]->state == O_QUEUED &&
-				    same_fetch(s->objs[i], o))
-					done_fetch(s->objs[i], r);
 			break;
 		}
 	} else if (r->status == 401 && !o->retried_401) {
@@ -460,6 +441,11 @@ obj_done(struct http_response *r, void *cookie)
 	} else {
 		obj_http_error(o, r);
 	}
+	/* One GET serves every object reading the same value. */
+	if (o->phase == P_FETCH && o->state != O_QUEUED)
+		for (i = 0; i < s->nobjs; i++)
+			if (s->objs[i]->src == o && s->objs[i] != o)
+				follow(s->objs[i], r);
 	sync_kick(s);
 }
 

@@ -32,6 +32,7 @@ source_select_lister_new(struct sync *s, const struct akvd_select *sel,
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return (NULL);
 	o->ops = &source_kv_ops;
+	o->src = o;
 	if ((c = obj_own_new(name, name, sel->vault)) == NULL) {
 		free(o);
 		return (NULL);
@@ -145,6 +146,7 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		goto oom;
 	o->ops = &source_kv_ops;
+	o->src = o;
 	if ((c = obj_own_new(name, alias, sel->vault)) == NULL) {
 		free(o);
 		goto oom;

@@ -36,6 +36,7 @@
 #include "writer.h"
 
 static void	schedule(struct sync *);
+static void	sync_link(struct sync *);
 
 #define BATCH_SLACK_MS		50	/* objects due this close go together */
 
@@ -52,7 +53,7 @@ pump(struct sync *s)
 	for (i = 0; i < s->nobjs && s->inflight < s->cfg->concurrency; i++) {
 		struct obj *o = s->objs[i];
 
-		if (o->state != O_QUEUED || source_kv_in_flight(s, o))
+		if (o->state != O_QUEUED || o->src != o)
 			continue;
 		o->ops->start(o, &p);
 	}
@@ -96,7 +97,8 @@ schedule(struct sync *s)
 	if (s->finished)
 		return;
 	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->state == O_IDLE && s->objs[i]->due < next)
+		if (s->objs[i]->state == O_IDLE && s->objs[i]->src ==
+		    s->objs[i] && s->objs[i]->due < next)
 			next = s->objs[i]->due;
 	if (s->dirty && s->commit_retry != 0 && s->commit_retry < next)
 		next = s->commit_retry;
@@ -121,7 +123,8 @@ wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	for (i = 0; i < s->nobjs; i++) {
 		struct obj *o = s->objs[i];
 
-		if (o->state != O_IDLE || o->due > now + BATCH_SLACK_MS)
+		if (o->state != O_IDLE || o->src != o ||
+		    o->due > now + BATCH_SLACK_MS)
 			continue;
 		o->state = O_QUEUED;
 		o->next_cycle = cycle;
@@ -176,6 +179,7 @@ obj_new(struct sync *s, const struct akvd_object *cfg)
 		return (NULL);
 	o->ops = cfg->type == OBJ_BLOB ? &source_blob_ops :
 	    &source_kv_ops;
+	o->src = o;
 	if (obj_set_cfg(o, cfg) == -1) {
 		free(o);
 		return (NULL);
@@ -232,6 +236,7 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 	}
 	s->cfg = cfg;
 	(void)metrics_objects(cfg);
+	sync_link(s);
 	snapshot_adopt(s);
 	if (once) {
 		s->deadline = sync_now_ms(s) + (int64_t)cfg->once_timeout_ms;
@@ -291,6 +296,45 @@ carry_files(struct obj *old, struct obj **objs, size_t n)
 		o->version = NULL;
 		old->have = 0;
 		return;
+	}
+}
+
+/* Can ${o} share the GET of another object that reads the same value? */
+static int
+shareable(const struct obj *o)
+{
+
+	return (o->own == NULL && o->bundle == NULL && o->sel == NULL &&
+	    o->cfg->type != OBJ_BLOB && o->cfg->history == 0);
+}
+
+/*
+ * Two objects that read the same value share one source by construction:
+ * the first of them fetches, the others follow its outcomes (o->src).
+ * Called whenever the table of objects is made.
+ */
+static void
+sync_link(struct sync *s)
+{
+	struct obj *o, *p;
+	size_t i, j;
+
+	for (i = 0; i < s->nobjs; i++) {
+		o = s->objs[i];
+		o->src = o;
+		if (!shareable(o))
+			continue;
+		for (j = 0; j < i; j++) {
+			p = s->objs[j];
+			if (p->src == p && shareable(p) &&
+			    plan_same_value(p->cfg, o->cfg)) {
+				o->src = p;
+				/* It is served when that one is. */
+				if (o->state == O_QUEUED)
+					o->state = O_IDLE;
+				break;
+			}
+		}
 	}
 }
 
@@ -549,6 +593,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 		s->nobjs--;
 		changed = 1;
 	}
+	sync_link(s);
 	if (strcmp(s->cfg->output_dir, cfg->output_dir) != 0) {
 		changed = 1;
 		writer_cleanup(cfg->output_dir);
