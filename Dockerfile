@@ -1,52 +1,63 @@
-# akvd container image.  Built on Debian 12; run on debian:12-slim with only
-# akvd's runtime libraries, as an unprivileged user, with no shell needed.
+# akvd container images.  `make image` builds them with podman:
 #
-#   docker build -t REGISTRY/akvd:0.1.0 .
-#   docker build --target postgres -t REGISTRY/akvd-postgres:0.1.0 .
+#   akvd:VERSION (and akvd:latest)       FROM scratch: the static akvd, the CA
+#                                        certificates, passwd/group; ~6 MB
+#   akvd-postgres:VERSION                Debian 12 slim with psql, for the
+#                                        rotation hook of k8s/overlays/postgres
 #
-# The ENTRYPOINT takes the configuration path; more options may follow:
-#   docker run REGISTRY/akvd:0.1.0 /etc/akvd/akvd.json --log-format json
+# The context is the repository after `make static` (build/static/akvd) and
+# with the trust anchors copied to build/image/ca-certificates.crt; see
+# .dockerignore.  make image does both, makes the debian:12-slim base with
+# mmdebstrap from Debian's archive, and never pulls from a registry:
+#
+#   podman build --pull=never --target runtime -t akvd:0.1.0 .
+#
+# The entrypoint is akvd itself; the default arguments name the default
+# configuration file, and any arguments given replace them:
+#
+#   podman run akvd:0.1.0                          akvd --config /etc/akvd/akvd.json
+#   podman run akvd:0.1.0 --version
+#   podman run akvd:0.1.0 --config /etc/akvd/akvd.json --log-format json
+#   podman run akvd:0.1.0 --config /c.json -- /usr/bin/akvd --version
 
-FROM debian:12 AS build
-RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      build-essential pkg-config libcurl4-openssl-dev libev-dev \
-      libcjson-dev libssl-dev libmicrohttpd-dev \
- && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
-COPY Makefile VERSION ./
-COPY include include
-COPY src src
-COPY daemon daemon
-RUN make build/akvd && strip build/akvd
+ARG VERSION=0.0.0
 
-# The runtime libraries: exactly the Debian packages holding what
-# `ldd build/akvd` lists (tests/integration/image.test.js checks it), plus
-# ca-certificates (the trust anchors, not a library).  Most are already in
-# debian:12-slim; naming them keeps the list honest.
-FROM debian:12-slim AS runtime
-RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      ca-certificates \
-      libbrotli1 libc6 libcjson1 libcom-err2 libcurl4 libev4 libffi8 \
-      libgmp10 libgnutls30 libgssapi-krb5-2 libhogweed6 libidn2-0 \
-      libk5crypto3 libkeyutils1 libkrb5-3 libkrb5support0 libldap-2.5-0 \
-      libmicrohttpd12 libnettle8 libnghttp2-14 libp11-kit0 libpsl5 librtmp1 libsasl2-2 \
-      libssh2-1 libssl3 libtasn1-6 libunistring2 libzstd1 zlib1g \
- && rm -rf /var/lib/apt/lists/*
-COPY --from=build /src/build/akvd /usr/bin/akvd
+FROM scratch AS runtime
+ARG VERSION
+LABEL org.opencontainers.image.title="akvd" \
+      org.opencontainers.image.description="Keeps Azure Key Vault secrets fresh in files on disk" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.base.name="scratch"
+COPY image/rootfs/ /
+COPY build/image/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY build/static/akvd /usr/bin/akvd
+ENV PATH=/usr/bin
+# The health listener of the examples ("listen": ":9090").
+EXPOSE 9090
 USER 65532:65532
-ENTRYPOINT ["/usr/bin/akvd", "--config"]
-CMD ["/etc/akvd/akvd.json"]
+ENTRYPOINT ["/usr/bin/akvd"]
+CMD ["--config", "/etc/akvd/akvd.json"]
 
 # The PostgreSQL sidecar of k8s/overlays/postgres: akvd and psql, for the
-# rotate-password.sh hook; runs as the postgres user of the official image.
-FROM runtime AS postgres
-USER root
+# rotate-password.sh hook.  It runs as uid 999, the postgres user of the
+# server's image, which has no passwd entry here: PGUSER names the role.
+FROM debian:12-slim AS postgres
+ARG VERSION
+ARG DEBIAN_FRONTEND=noninteractive
+LABEL org.opencontainers.image.title="akvd-postgres" \
+      org.opencontainers.image.description="akvd with psql, for the PostgreSQL password rotation hook" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.base.name="debian:12-slim"
 RUN apt-get update \
- && apt-get install -y --no-install-recommends postgresql-client-15 \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get install -y --no-install-recommends ca-certificates postgresql-client-15 \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
+COPY build/static/akvd /usr/bin/akvd
+ENV PGUSER=postgres
+EXPOSE 9090
 USER 999:999
+ENTRYPOINT ["/usr/bin/akvd"]
+CMD ["--config", "/etc/akvd/akvd.json"]
 
 # The default target.
 FROM runtime

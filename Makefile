@@ -7,6 +7,11 @@
 #   make bench    print speed and memory figures against the doubles
 #   make fuzz     run every libFuzzer harness of tests/fuzz/ for FUZZ_SECONDS
 #                 (clang; fails on a crash, which lands in build/fuzz/crashes)
+#   make static   build/static/akvd: one static executable (for the image)
+#   make image    the container images akvd:VERSION and akvd-postgres:VERSION
+#                 (podman; bases made with mmdebstrap, never pulled)
+#   make image-check    run the image as the k8s manifests do, on the doubles
+#   make systemd-check  akvd.service under Debian's systemd in podman
 #   make install  install binary, unit, man pages, example config
 
 PREFIX   ?= /usr/local
@@ -27,7 +32,7 @@ LDLIBS   += $(PKG_LIBS) -lev -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRC      := $(sort $(wildcard src/*.c))
-HDR      := $(wildcard include/*.h)
+HDR      := $(wildcard include/*.h src/*.h)
 OBJ      := $(SRC:src/%.c=build/obj/%.o)
 SAN_OBJ  := $(SRC:src/%.c=build/san/obj/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -35,7 +40,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/%)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,build/test/%,$(wildcard tests/helpers/*.c))
 
 .PHONY: all check unit integration deps demo install clean bench \
-        fuzz fuzz-build fuzz-replay fuzz-check
+        fuzz fuzz-build fuzz-replay fuzz-check \
+        static image image-check systemd-check
 
 all: build/akvd
 
@@ -60,7 +66,49 @@ build/san/test_%: tests/unit/test_%.c $(SAN_OBJ) $(HDR) $(wildcard tests/unit/*.
 build/test/%: tests/helpers/%.c | build/test
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
-build/obj build/san/obj build/test:
+# The static build (scripts/build-static.sh builds libcurl, libmicrohttpd
+# and cJSON from Debian's sources into build/static/prefix, then makes
+# build/static/akvd): OpenSSL, libev and zlib from Debian's .a files.
+STATIC_PREFIX ?= build/static/prefix
+STATIC_OBJ := $(SRC:src/%.c=build/static/obj/%.o)
+STATIC_CPPFLAGS := -Iinclude -I$(STATIC_PREFIX)/include -DCURL_STATICLIB \
+            -D_GNU_SOURCE -DAKVD_VERSION='"$(VERSION)"'
+STATIC_CFLAGS := -O2 -std=c11 $(WARN) -fstack-protector-strong \
+            -D_FORTIFY_SOURCE=2 -ffunction-sections -fdata-sections
+STATIC_LIBS := $(STATIC_PREFIX)/lib/libcurl.a $(STATIC_PREFIX)/lib/libmicrohttpd.a \
+            $(STATIC_PREFIX)/lib/libcjson.a
+
+static:
+	@scripts/install-deps.sh static
+	@scripts/build-static.sh
+
+# The images (podman; see Dockerfile) and their checks against the doubles.
+image: static
+	@scripts/install-deps.sh image
+	@scripts/image.sh
+
+image-check: deps
+	@scripts/install-deps.sh image
+	node --test --test-concurrency=1 tests/container/image.test.js
+
+systemd-check: deps static
+	@scripts/install-deps.sh image
+	node --test --test-concurrency=1 tests/container/systemd.test.js
+
+build/static/obj/%.o: src/%.c $(HDR) $(STATIC_LIBS) | build/static/obj
+	$(CC) $(STATIC_CPPFLAGS) $(STATIC_CFLAGS) -c -o $@ $<
+
+build/static/akvd: daemon/main.c $(STATIC_OBJ) $(HDR) $(STATIC_LIBS)
+	$(CC) $(STATIC_CPPFLAGS) $(STATIC_CFLAGS) -static -s -Wl,--gc-sections \
+	    -o $@ daemon/main.c $(STATIC_OBJ) $(STATIC_LIBS) \
+	    -Wl,-Bstatic -lssl -lcrypto -lev -lz -lm -pthread -ldl
+
+# The template engine, sanitized, for the differential and round-trip
+# tests (tests/integration/template.test.js).
+build/test/tmpl_render: tests/helpers/tmpl_render.c $(SAN_OBJ) $(HDR) | build/test
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< $(SAN_OBJ) $(LDFLAGS) $(LDLIBS)
+
+build/obj build/san/obj build/test build/static/obj:
 	mkdir -p $@
 
 deps:

@@ -520,8 +520,8 @@ run(struct akvd *d, struct akvd_config *cfg)
 	    "config", d->config_path, "mode", d->once ? "once" : "daemon",
 	    NULL);
 	log_kv(LOG_INFO, "credential", "method",
-	    auth_method_name(cfg->auth.method), "why", cfg->auth.method_why,
-	    "cloud", cfg->cloud, NULL);
+	    config_auth_method_name(cfg->auth.method), "why",
+	    cfg->auth.method_why, "cloud", cfg->cloud, NULL);
 	d->status = 0;
 	ev_run(d->loop, 0);
 	sdnotify("STOPPING=1");
@@ -631,7 +631,8 @@ main(int argc, char *argv[])
 		if ((cfg = load(d.config_path, 1)) == NULL)
 			return (EXIT_CONFIG);
 		fprintf(stderr, "akvd: credential: %s (%s)\n",
-		    auth_method_name(cfg->auth.method), cfg->auth.method_why);
+		    config_auth_method_name(cfg->auth.method),
+		    cfg->auth.method_why);
 		rc = config_print(stdout, cfg) == -1 || fflush(stdout) == EOF;
 		config_free(cfg);
 		if (rc) {

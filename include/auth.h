@@ -8,7 +8,7 @@
  * "..data" symlink) or a service principal's secret or certificate, each
  * presented to Entra ID; or the platform's identity endpoint (IMDS, App
  * Service).  The access token received is cached and renewed ahead of
- * expiry (see token_schedule() in backoff.h).  A failed renewal keeps the
+ * expiry (backoff_token_schedule() in backoff.h).  A failed renewal keeps the
  * old token while it is usable and retries with backoff.  Only one token
  * request per scope is ever in flight: every consumer waits for it.
  *

@@ -120,6 +120,19 @@ struct akvd_bundle {
 int	config_dotenv_name(const char *, char *, size_t);
 
 /*
+ * config_json_key_valid(key): nonzero if JSON bundle key ${key} has no
+ * empty "--"-separated segment.
+ */
+int	config_json_key_valid(const char *);
+
+/*
+ * config_json_keys_clash(a, b): nonzero if JSON bundle keys ${a} and ${b}
+ * put two values at one place, or a value where the other needs an object
+ * ("A" and "A--B").
+ */
+int	config_json_keys_clash(const char *, const char *);
+
+/*
  * One entry of "select": every enabled secret of a vault whose name starts
  * with ${prefix} and whose tags include ${tags}, written under its name
  * (without the prefix with ${strip_prefix}) in ${dir}.
@@ -186,8 +199,8 @@ struct akvd_auth {
 					   is read from IDENTITY_HEADER */
 };
 
-/* auth_method_name(m): "workload_identity", "managed_identity"... */
-const char *auth_method_name(enum auth_method);
+/* config_auth_method_name(m): "workload_identity", "managed_identity"... */
+const char *config_auth_method_name(enum auth_method);
 
 enum notify_kind {
 	NOTIFY_PID_FILE = 0,	/* signal the pid in a file */

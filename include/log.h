@@ -14,8 +14,17 @@
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 enum log_format { LOG_TEXT = 0, LOG_JSON };
 
-/* log_init(format, level): set the output format and the minimum level. */
+/*
+ * log_init(format, level): set the output format and the minimum level, and
+ * find out whether stderr is the journal's stream (JOURNAL_STREAM): then
+ * every line starts with its sd-daemon(3) priority ("<3>" error, "<4>"
+ * warn, "<6>" info, "<7>" debug) and a text line has no timestamp.
+ */
 void	log_init(enum log_format, enum log_level);
+
+/* log_journal_stream(js, fd): nonzero if ${js}, a JOURNAL_STREAM value
+ * "DEV:INODE" (NULL if unset), names the file open on ${fd}. */
+int	log_journal_stream(const char *, int);
 
 /* log_level_parse(s, out) / log_format_parse(s, out): 0 on success, -1 if
  * ${s} is not one of debug|info|warn|error / text|json. */
@@ -47,10 +56,5 @@ void	log_kv(enum log_level, const char *, ...)
 void	log_msg(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	log_vmsg(enum log_level, const char *, va_list);
-
-#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
-#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
-#define log_warnx(...)	log_msg(LOG_WARN, __VA_ARGS__)
-#define log_errorx(...)	log_msg(LOG_ERROR, __VA_ARGS__)
 
 #endif /* !AKVD_LOG_H */

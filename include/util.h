@@ -1,6 +1,6 @@
 /*
  * util.h - growable buffers, wiping of sensitive memory, range-checked
- * number conversion.
+ * number conversion, UTF-8 decoding.
  */
 #ifndef AKVD_UTIL_H
 #define AKVD_UTIL_H
@@ -28,6 +28,15 @@ int	buf_append(struct buf *, const void *, size_t);
 /* buf_appendf(b, fmt, ...): append formatted text; 0 or -1. */
 int	buf_appendf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * buf_read_fd(b, fd, max): append what ${fd} holds, up to its end, to ${b}
+ * (data then non-NULL, even for an empty file); read(2) is retried on
+ * EINTR and the bounce buffer is wiped.  ${fd} stays open.  Returns 0, or
+ * -1 with errno EFBIG (${b} would pass ${max} bytes), ENOMEM, or read's
+ * errno; ${b} then holds what was read so far, for the caller to wipe.
+ */
+int	buf_read_fd(struct buf *, int, size_t);
 
 /* buf_wipe(b): zero the whole allocation, free it, reset ${b}. */
 void	buf_wipe(struct buf *);
@@ -59,6 +68,18 @@ int	num_from_double(double, int64_t, int64_t, int64_t *);
  * EINVAL (not such a number) or ERANGE (out of range; ${out} untouched).
  */
 int	num_parse(const char *, size_t, int64_t, int64_t, int64_t *);
+
+/*
+ * utf8_next(s, n, cp): decode the UTF-8 sequence at the start of the ${n}
+ * bytes at ${s} (${n} > 0) into *${cp}.  Returns its length (1 to 4), or
+ * 0 if it is not valid UTF-8 (truncated, overlong, a surrogate, above
+ * U+10FFFF).  NUL is a valid one-byte sequence.
+ */
+size_t	utf8_next(const void *, size_t, uint32_t *);
+
+/* utf8_valid(s, n): nonzero if the ${n} bytes at ${s} are all UTF-8
+ * (NUL included: callers that cannot hold one check for it). */
+int	utf8_valid(const void *, size_t);
 
 /* rand_unit(): a uniformly distributed double in [0, 1) for jitter. */
 double	rand_unit(void);

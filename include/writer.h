@@ -33,7 +33,8 @@
  * would give, unless writer_file.gid says otherwise; a file's mode is
  * exact (with an ACL, its group bits are the ACL's mask).
  *
- * Errors are logged here, where they are detected.
+ * Errors of a commit are returned to the caller, which logs them (and
+ * throttles a failure that repeats); other errors are logged here.
  */
 #ifndef AKVD_WRITER_H
 #define AKVD_WRITER_H
@@ -63,16 +64,19 @@ struct writer_file {
 };
 
 /*
- * writer_commit(dir, files, n): make ${files} the new snapshot of ${dir},
- * creating ${dir} (mode 0755, see above) if missing.  ${files} must
- * not contain the same path twice nor a path that is a prefix directory of
- * another.  Returns 0, or -1 with the previous snapshot left intact (a
- * file whose owner cannot be set, EPERM without CAP_CHOWN, fails the
- * snapshot with an error naming its object).  Fails with a logged error if
- * a user-visible name is taken by something that is not a symlink into
- * "..data" (akvd never deletes files it did not make).
+ * writer_commit(dir, files, n, err, errlen): make ${files} the new
+ * snapshot of ${dir}, creating ${dir} (mode 0755, see writer.h) if
+ * missing.  ${files} must not contain the same path twice nor a path that
+ * is a prefix directory of another.  Returns 0, or -1 with the previous
+ * snapshot left intact, errno set and ${err} saying what failed (the
+ * file, the object, the error; never data): a full disk, a file whose
+ * owner cannot be set (EPERM without CAP_CHOWN), a user-visible name
+ * taken by something that is not a symlink into "..data" (akvd never
+ * deletes files it did not make).  The caller logs it: a failure that
+ * repeats every cycle is its to throttle.
  */
-int	writer_commit(const char *, const struct writer_file *, size_t);
+int	writer_commit(const char *, const struct writer_file *, size_t, char *,
+	    size_t);
 
 /*
  * writer_read(dir, path, max, out): read ${path} of the current snapshot of

@@ -1,6 +1,13 @@
 #!/bin/sh
 # Install what akvd needs to build and test, and nothing that is already
 # there.  Idempotent: a second run does no network I/O.
+#
+#   install-deps.sh          build and make check
+#   install-deps.sh static   also make static: dpkg-dev (apt-get source
+#                            unpacks with dpkg-source), zlib1g-dev (libz.a)
+#   install-deps.sh image    also make image, image-check, systemd-check:
+#                            podman, runc (hybrid-cgroup hosts), uidmap,
+#                            mmdebstrap (the Debian bases)
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -15,6 +22,13 @@ pkgs="build-essential pkg-config libcurl4-openssl-dev libev-dev libcjson-dev
       libssl-dev libcmocka-dev libmicrohttpd-dev openssl ca-certificates
       nodejs systemd procps postgresql kubernetes-client mandoc acl
       clang libclang-rt-dev"
+case "${1:-}" in
+static)	pkgs="build-essential pkg-config libssl-dev libev-dev zlib1g-dev
+	      dpkg-dev ca-certificates" ;;
+image)	pkgs="$pkgs dpkg-dev zlib1g-dev podman runc uidmap mmdebstrap" ;;
+"")	;;
+*)	echo "install-deps: unknown set $1" >&2; exit 2 ;;
+esac
 missing=""
 for p in $pkgs; do
 	if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then
@@ -36,6 +50,9 @@ if [ -n "$missing" ]; then
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $missing
 fi
+
+# The static build needs no Node.js.
+[ "${1:-}" != static ] || exit 0
 
 if ! command -v npm >/dev/null 2>&1; then
 	echo "install-deps: npm is missing; install Node.js 20 and npm" >&2

@@ -1,5 +1,5 @@
 /*
- * auth.c - the access token akvd presents to Key Vault.
+ * auth.c - the access tokens akvd presents to Key Vault and Blob Storage.
  *
  * States: no token / token usable; independently, a request may be in
  * flight and one timer is armed for whatever comes next (the first
@@ -210,19 +210,18 @@ drop_token(struct auth *a)
 
 /*
  * Log a failure: every time the reason changes, then with growing
- * intervals (1st, 2nd, 4th, 8th... identical failure) so an outage does not
- * flood the log.
+ * intervals (log_repeat_due: 1st, 2nd, 4th, 8th... identical failure) so
+ * an outage does not flood the log.
  */
 static int
 worth_logging(struct auth *a, long code)
 {
-	unsigned n = a->failures + 1;	/* this failure's number */
 
 	if (code != a->last_code) {
 		a->last_code = code;
 		return (1);
 	}
-	return ((n & (n - 1)) == 0);
+	return (log_repeat_due(a->failures + 1));	/* this failure's number */
 }
 
 /*
@@ -305,7 +304,7 @@ log_refusal(struct auth *a, const struct http_response *r)
 	if (entra_parse_error(r->body.data, r->body.len, &e) == -1) {
 		if (worth_logging(a, -r->status))
 			log_kv(LOG_ERROR, who, "status", status,
-			    "method", auth_method_name(a->cfg.method),
+			    "method", config_auth_method_name(a->cfg.method),
 			    "error", "unrecognized response body", "hint",
 			    identity_hint(a, "", r->status) != NULL ?
 			    identity_hint(a, "", r->status) :
@@ -319,7 +318,7 @@ log_refusal(struct auth *a, const struct http_response *r)
 		hint = identity_hint(a, e.description, r->status);
 	log_kv(LOG_ERROR, who, "status", status,
 	    "code", e.code != 0 ? code : e.error,
-	    "method", auth_method_name(a->cfg.method),
+	    "method", config_auth_method_name(a->cfg.method),
 	    "tenant", a->tenant != NULL ? a->tenant : "(none)",
 	    "client_id", a->cfg.client_id != NULL ? a->cfg.client_id :
 	    "(system-assigned)",
@@ -348,9 +347,7 @@ static char *
 read_small(struct auth *a, const char *path, const char *what)
 {
 	struct buf b = BUF_INIT;
-	char chunk[4096];
-	ssize_t n;
-	int fd;
+	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (worth_logging(a, errno == ENOENT ? -1000 : -1001)) {
@@ -369,26 +366,9 @@ read_small(struct auth *a, const char *path, const char *what)
 		}
 		return (NULL);
 	}
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (b.len + (size_t)n > AUTH_MAX_FILE) {
-			n = -1;
-			errno = EFBIG;
-			break;
-		}
-		if (buf_append(&b, chunk, (size_t)n) == -1) {
-			n = -1;
-			errno = ENOMEM;
-			break;
-		}
-	}
-	explicit_bzero(chunk, sizeof(chunk));
+	rc = buf_read_fd(&b, fd, AUTH_MAX_FILE);
 	close(fd);
-	if (n < 0) {
+	if (rc == -1) {
 		if (worth_logging(a, -1002))
 			log_kv(LOG_ERROR, "cannot read", "file", what,
 			    "path", path, "error", strerror(errno), NULL);
@@ -568,7 +548,7 @@ request(struct auth *a)
 	}
 	spec.url = url;
 	log_kv(LOG_DEBUG, "requesting access token", "method",
-	    auth_method_name(a->cfg.method), "url", url, NULL);
+	    config_auth_method_name(a->cfg.method), "url", url, NULL);
 	a->last_start = mono_now();
 	a->req = http_request(a->http, &spec, token_done, a);
 	str_wipe_free(form);
@@ -593,7 +573,7 @@ token_done(struct http_response *r, void *cookie)
 	if (r->failed) {
 		if (worth_logging(a, -1))
 			log_kv(LOG_ERROR, "token request failed", "method",
-			    auth_method_name(a->cfg.method), "error",
+			    config_auth_method_name(a->cfg.method), "error",
 			    r->error, NULL);
 		failed(a, 0, r->retry_after_ms);
 		return;
@@ -608,17 +588,17 @@ token_done(struct http_response *r, void *cookie)
 	    sizeof(err)) == -1) {
 		if (worth_logging(a, -2))
 			log_kv(LOG_ERROR, "bad token response", "method",
-			    auth_method_name(a->cfg.method), "error", err,
-			    NULL);
+			    config_auth_method_name(a->cfg.method), "error",
+			    err, NULL);
 		failed(a, 0, -1);
 		return;
 	}
 	if (t.warning[0] != '\0')
 		log_kv(LOG_WARN, "token lifetime not usable as sent", "method",
-		    auth_method_name(a->cfg.method), "scope", a->scope,
+		    config_auth_method_name(a->cfg.method), "scope", a->scope,
 		    "problem", t.warning, "lifetime", t.guessed ?
 		    "assumed 10m" : "as sent", NULL);
-	token_schedule(now, t.expires_in, t.refresh_in, &times);
+	backoff_token_schedule(now, t.expires_in, t.refresh_in, &times);
 	drop_token(a);
 	a->token = t.access_token;	/* ownership moves */
 	t.access_token = NULL;
@@ -638,7 +618,7 @@ token_done(struct http_response *r, void *cookie)
 	snprintf(renew, sizeof(renew), "%lld",
 	    (long long)(times.renew_at - now));
 	log_kv(LOG_INFO, "access token acquired", "method",
-	    auth_method_name(a->cfg.method), "scope", a->scope,
+	    config_auth_method_name(a->cfg.method), "scope", a->scope,
 	    "expires_in", exp, "renew_in", renew, NULL);
 	auth_schedule(a, (double)(times.renew_at - now));
 	if (a->fn != NULL)
@@ -815,9 +795,11 @@ free_scopes(struct auth *a)
 /*
  * auth_scope(a, scope): the token cache of ${a}'s identity for ${scope}:
  * ${a} itself for its own scope, else a secondary one created on first
- * use, which shares ${a}'s credential, tenant and event callback and lives
- * until auth_free(a) or a change of identity.  No request is made until
- * auth_token() is called on it.  Returns NULL on ENOMEM (logged).
+ * use (e.g. Blob Storage's), which shares ${a}'s credential, tenant and
+ * event callback, renews its token only while it is asked for, and lives
+ * until auth_free(a) or a change of identity (do not keep the pointer
+ * across auth_reconfigure).  No request is made until auth_token() is
+ * called on it.  Returns NULL on ENOMEM (logged).
  */
 struct auth *
 auth_scope(struct auth *a, const char *scope)

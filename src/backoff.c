@@ -66,21 +66,21 @@ backoff_retry_after(long retry_after_ms, uint64_t computed)
 }
 
 /*
- * token_schedule(now, expires_in, refresh_in, out): the renewal rule.
- * expires_on = now + expires_in.  Renew at now + refresh_in when Entra sent
- * refresh_in (> 0); else at half-life when the lifetime is over 2 hours;
+ * backoff_token_schedule(now, expires_in, refresh_in, out): the renewal
+ * rule.  expires_on = now + expires_in.  Renew at now + refresh_in when Entra
+ * sent refresh_in (> 0); else at half-life when the lifetime is over 2 hours;
  * else 5 minutes before expiry; and never later than 5 minutes before
- * expiry.  When that instant is already past (tokens living under 5
- * minutes, as in tests), renew at half-life.  The token may be presented
- * until expires_on - min(10 s, lifetime / 4), never at or after its expiry.
- * Renewal is never sooner than 1 s from ${now}, so no lifetime makes a
- * loop of requests; ${expires_in} and ${refresh_in} are clamped to 10
- * years, so no sum overflows.  A non-positive ${expires_in} gives a token
- * that is due and unusable now.
+ * expiry.  When that instant is already past (tokens living under 5 minutes,
+ * as in tests), renew at half-life.  The token may be presented until
+ * expires_on - min(10 s, lifetime / 4), never at or after its expiry.  Renewal
+ * is never sooner than 1 s from ${now}, so no lifetime makes a loop of
+ * requests; ${expires_in} and ${refresh_in} are clamped to 10 years, so no sum
+ * overflows.  A non-positive ${expires_in} gives a token that is due and
+ * unusable now.
  */
 void
-token_schedule(int64_t now, int64_t expires_in, int64_t refresh_in,
-    struct token_times *out)
+backoff_token_schedule(int64_t now, int64_t expires_in,
+    int64_t refresh_in, struct token_times *out)
 {
 	int64_t latest, skew;
 

@@ -277,14 +277,6 @@ copy_tags(struct kv_item *it, const cJSON *t)
 }
 
 /*
- * kv_parse_list(body, len, kind, vault, out, next, err, errlen): parse a
- * page of SecretItem (or CertificateItem, KeyItem), appending its items
- * to ${out}.  *${next} is set to the nextLink (a new string), or NULL on
- * the last page; a nextLink that does not point into ${vault} is an error
- * (a token must never go elsewhere).  Returns 0, or -1 with a message in
- * ${err}.
- */
-/*
  * Note that ${l}'s listing follows ${link}: -1 with a message if it did
  * already (a loop) or has followed KV_MAX_PAGES links.
  */
@@ -318,6 +310,16 @@ oom:
 	return (-1);
 }
 
+/*
+ * kv_parse_list(body, len, kind, vault, out, next, err, errlen): parse a
+ * page of SecretItem (or CertificateItem, KeyItem), appending its items
+ * to ${out}.  *${next} is set to the nextLink (a new string), or NULL on
+ * the last page; a nextLink that does not point into ${vault} is an error
+ * (a token must never go elsewhere), and so is one ${out} has returned
+ * already or one past KV_MAX_PAGES pages.  "tags" that are not an object,
+ * and tags whose value is not a string, are ignored.  Returns 0, or -1
+ * with a message in ${err}.
+ */
 int
 kv_parse_list(const char *body, size_t len, enum kv_kind kind,
     const char *vault, struct kv_list *out, char **next, char *err,
@@ -422,9 +424,7 @@ kv_list_clear(struct kv_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/*
- * kv_item_tag(it, key): the value of tag ${key} of ${it}, or NULL.
- */
+/* kv_item_tag(it, key): the value of tag ${key} of ${it}, or NULL. */
 const char *
 kv_item_tag(const struct kv_item *it, const char *key)
 {

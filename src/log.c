@@ -1,13 +1,23 @@
 /*
  * log.c - one line per event on stderr, as text or JSON.
+ *
+ * Under systemd with stderr connected to the journal (JOURNAL_STREAM names
+ * stderr's device and inode, see systemd.exec(5)), each line starts with
+ * the sd-daemon(3) priority prefix ("<3>" error, "<4>" warn, "<6>" info,
+ * "<7>" debug), which journald strips and stores as the priority, and a
+ * text line carries no timestamp: the journal has its own.
  */
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -15,14 +25,38 @@
 static enum log_format	log_fmt = LOG_TEXT;
 static enum log_level	log_min = LOG_INFO;
 
+static int		log_journal;	/* stderr is the journal's stream */
+
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
+/* sd-daemon(3) / syslog(3) priorities of the levels. */
+static const char level_prio[] = { '7', '6', '4', '3' };
+
+int
+log_journal_stream(const char *js, int fd)
+{
+	struct stat st;
+	uintmax_t dev, ino;
+	int n = 0;
+
+	if (js == NULL ||
+	    sscanf(js, "%" SCNuMAX ":%" SCNuMAX "%n", &dev, &ino, &n) != 2 ||
+	    js[n] != '\0')
+		return (0);
+	if (fstat(fd, &st) == -1)
+		return (0);
+	return ((uintmax_t)st.st_dev == dev && (uintmax_t)st.st_ino == ino);
+}
 
 void
 log_init(enum log_format fmt, enum log_level lvl)
 {
+	int saved = errno;
 
 	log_fmt = fmt;
 	log_min = lvl;
+	log_journal = log_journal_stream(getenv("JOURNAL_STREAM"),
+	    STDERR_FILENO);
+	errno = saved;
 }
 
 int
@@ -149,6 +183,8 @@ emit(enum log_level lvl, const char *msg, va_list kv)
 	const char *k, *v;
 	int saved = errno;
 
+	if (log_journal)
+		buf_appendf(&b, "<%c>", level_prio[lvl]);
 	if (log_fmt == LOG_JSON) {
 		buf_append(&b, "{\"time\":\"", 9);
 		put_time(&b);
@@ -156,6 +192,9 @@ emit(enum log_level lvl, const char *msg, va_list kv)
 		    level_names[lvl]);
 		put_json_str(&b, msg);
 		buf_append(&b, "\"", 1);
+	} else if (log_journal) {
+		buf_appendf(&b, "%-5s ", level_names[lvl]);
+		put_text_msg(&b, msg);
 	} else {
 		put_time(&b);
 		buf_appendf(&b, " %-5s ", level_names[lvl]);

@@ -111,10 +111,12 @@ mobj_find(const char *name, const char *alias)
 }
 
 /*
- * metrics_objects(cfg): the objects of ${cfg} are the ones labelled from
- * now on, with the selected secrets registered.  Counters of an object
- * whose name and alias were already known are kept; the others are
- * dropped.  Returns 0, or -1 on ENOMEM (logged).
+ * metrics_objects(cfg): the objects of ${cfg} (bundle members included)
+ * and the selected secrets registered are the ones labelled from now on.
+ * Counters of an object whose name and alias were already known are kept;
+ * the others are dropped.  Called by the sync whenever it adopts a
+ * configuration.  Returns 0, or -1 on ENOMEM (logged; per-object metrics
+ * are then off until the next call).
  */
 int
 metrics_objects(const struct akvd_config *cfg)

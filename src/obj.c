@@ -15,7 +15,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"
-#include "obj.h"
+#include "sync_int.h"
 #include "policy.h"
 #include "util.h"
 

@@ -800,51 +800,6 @@ render_object(const struct akvd_object *obj, const char *value, size_t len,
 /* ---------------------------------------------------------------------- */
 /* Bundles                                                                */
 
-/* Nonzero if ${s} (${n} bytes) is UTF-8 without NUL or surrogates. */
-static int
-utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0, k, need;
-	uint32_t cp, min;
-
-	while (i < n) {
-		unsigned char c = s[i];
-
-		if (c == 0)
-			return (0);
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-			min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-			min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-			min = 0x10000;
-		} else
-			return (0);
-		if (need >= n - i)
-			return (0);
-		for (k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return (0);
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return (0);
-		i += need + 1;
-	}
-	return (1);
-}
-
 static int
 json_string(struct buf *out, const char *s, size_t n)
 {
@@ -971,7 +926,13 @@ json_object(struct buf *out, const struct render_entry **e, size_t lo,
 
 /*
  * render_bundle(format, entries, n, out, err, errlen): the bytes of a
- * bundle file (see render.h).
+ * bundle file.  JSON: one object, keys split at "--" into nested objects
+ * (as ASP.NET Core's Key Vault provider), sorted, values as strings (each
+ * must be UTF-8 without NUL).  dotenv: NAME='value' lines in the order
+ * given, NAME upper-cased with '-' as '_', a quote written '\'' so that
+ * POSIX sh reads the value back exactly (a NUL byte cannot be).  The keys
+ * were checked by the configuration parser.  Returns 0, or -1 with a
+ * message in ${err} naming the key (never the value).
  */
 int
 render_bundle(enum bundle_format format, const struct render_entry *ent,
@@ -984,8 +945,8 @@ render_bundle(enum bundle_format format, const struct render_entry *ent,
 
 	for (i = 0; i < n; i++) {
 		if (format == BUNDLE_JSON &&
-		    !utf8_valid((const unsigned char *)ent[i].value,
-		    ent[i].len)) {
+		    (!utf8_valid(ent[i].value, ent[i].len) ||
+		    memchr(ent[i].value, '\0', ent[i].len) != NULL)) {
 			snprintf(err, errlen, "the value of \"%s\" is not "
 			    "UTF-8 text without NUL: JSON cannot hold it",
 			    ent[i].key);

@@ -14,7 +14,7 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "obj.h"
+#include "sync_int.h"
 #include "policy.h"
 #include "render.h"
 #include "util.h"
@@ -218,13 +218,42 @@ snapshot_report_waiting(struct sync *s)
 		s->wait_fn(why, s->wait_cookie);
 }
 
+/*
+ * A snapshot could not be written (${err}, from writer_commit): the
+ * previous one stays.  Counted in akvd_snapshot_failures_total, logged at
+ * growing intervals while the same error repeats (the 1st, 2nd, 4th...
+ * time), retried in COMMIT_RETRY_MS; sync_ready() turns false once it
+ * lasts ready_max_failed_intervals.
+ */
+static void
+commit_failed(struct sync *s, const char *err)
+{
+	char count[16];
+	int64_t now = sync_now_ms(s);
+
+	if (s->commit_failing_since == 0)
+		s->commit_failing_since = now;
+	if (strcmp(err, s->commit_error) != 0) {
+		snprintf(s->commit_error, sizeof(s->commit_error), "%s", err);
+		s->commit_failures = 0;
+	}
+	s->commit_failures++;
+	if (log_repeat_due(s->commit_failures)) {
+		snprintf(count, sizeof(count), "%u", s->commit_failures);
+		log_kv(LOG_ERROR, "snapshot not written: keeping the previous "
+		    "one", "dir", s->cfg->output_dir, "error", err, "failures",
+		    count, NULL);
+	}
+	s->commit_retry = now + COMMIT_RETRY_MS;
+}
+
 /* Commit a snapshot if something changed and the burst is over. */
 int
 snapshot_commit(struct sync *s)
 {
 	struct writer_file *files;
 	size_t i, n = 0;
-	char count[32];
+	char count[32], err[256];
 	int rc;
 
 	if (!s->dirty || snapshot_busy(s) || !all_attempted(s) || !all_listed(s))
@@ -262,15 +291,21 @@ snapshot_commit(struct sync *s)
 		free(files);
 		return (0);
 	}
-	rc = writer_commit(s->cfg->output_dir, files, n);
+	rc = writer_commit(s->cfg->output_dir, files, n, err, sizeof(err));
 	free(files);
 	metrics_snapshot(rc == 0);
 	if (rc == -1) {
-		log_kv(LOG_ERROR, "snapshot not written: keeping the previous "
-		    "one", "dir", s->cfg->output_dir, NULL);
-		s->commit_retry = sync_now_ms(s) + COMMIT_RETRY_MS;
+		commit_failed(s, err);
 		return (-1);
 	}
+	if (s->commit_failing_since != 0) {
+		snprintf(count, sizeof(count), "%lld", (long long)
+		    ((sync_now_ms(s) - s->commit_failing_since) / 1000));
+		log_kv(LOG_INFO, "snapshot written again", "dir",
+		    s->cfg->output_dir, "failed_for", count, NULL);
+	}
+	s->commit_failing_since = 0;
+	s->commit_failures = 0;
 	s->dirty = 0;
 	s->commit_retry = 0;
 	s->last_commit = time(NULL);

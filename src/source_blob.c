@@ -18,7 +18,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"
-#include "obj.h"
+#include "sync_int.h"
 #include "util.h"
 
 /* source_ops.auth: the token cache of the Storage scope. */

@@ -16,7 +16,7 @@
 #include "kv.h"
 #include "log.h"
 #include "metrics.h"
-#include "obj.h"
+#include "sync_int.h"
 #include "render.h"
 #include "util.h"
 

@@ -15,7 +15,7 @@
 #include "kv.h"
 #include "log.h"
 #include "metrics.h"
-#include "obj.h"
+#include "sync_int.h"
 #include "util.h"
 #include "writer.h"
 

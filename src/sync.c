@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "backoff.h"
-#include "obj.h"
+#include "sync_int.h"
 #include "blob.h"
 #include "duration.h"
 #include "fetch.h"
@@ -711,15 +711,26 @@ int
 sync_ready(const struct sync *s, char *why, size_t len)
 {
 	struct policy_ready lim;
+	int64_t now = sync_now_ms(s), limit;
 
 	if (!snapshot_complete(s, why, len))
 		return (0);
+	limit = (int64_t)s->cfg->ready_max_failed *
+	    (int64_t)s->cfg->interval_ms;
+	/* Values newer than the files that cannot be written: stale. */
+	if (s->commit_failing_since != 0 &&
+	    now - s->commit_failing_since > limit) {
+		snprintf(why, len, "snapshot not written for %llds: %s",
+		    (long long)((now - s->commit_failing_since) / 1000),
+		    s->commit_error);
+		return (0);
+	}
 	lim.interval_ms = s->cfg->interval_ms;
 	lim.max_failed = s->cfg->ready_max_failed;
 	lim.timeout_ms = s->cfg->timeout_ms;
 	lim.no_token = auth_failures(s->auth) > 0;
 	return (policy_fresh(s->nobjs, snapshot_view, (void *)(uintptr_t)s, &lim,
-	    sync_now_ms(s), why, len));
+	    now, why, len));
 }
 
 int

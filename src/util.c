@@ -1,6 +1,6 @@
 /*
  * util.c - growable buffers, wiping of sensitive memory, range-checked
- * number conversion.
+ * number conversion, UTF-8 decoding.
  */
 #include <sys/random.h>
 
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -66,6 +67,47 @@ buf_appendf(struct buf *b, const char *fmt, ...)
 	n = buf_append(b, big, (size_t)n);
 	wipe_free(big, strlen(big));
 	return (n);
+}
+
+/*
+ * buf_read_fd(b, fd, max): append what ${fd} holds, up to its end, to ${b}
+ * (data then non-NULL, even for an empty file); read(2) is retried on
+ * EINTR and the bounce buffer is wiped.  ${fd} stays open.  Returns 0, or
+ * -1 with errno EFBIG (${b} would pass ${max} bytes), ENOMEM, or read's
+ * errno; ${b} then holds what was read so far, for the caller to wipe.
+ */
+int
+buf_read_fd(struct buf *b, int fd, size_t max)
+{
+	char chunk[8192];
+	ssize_t n;
+	int rc = -1;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto out;
+		if (n == 0)
+			break;
+		if ((size_t)n > max || b->len > max - (size_t)n) {
+			errno = EFBIG;
+			goto out;
+		}
+		if (buf_append(b, chunk, (size_t)n) == -1) {
+			errno = ENOMEM;
+			goto out;
+		}
+	}
+	if (b->data == NULL && buf_append(b, "", 0) == -1) {
+		errno = ENOMEM;
+		goto out;
+	}
+	rc = 0;
+out:
+	explicit_bzero(chunk, sizeof(chunk));
+	return (rc);
 }
 
 void
@@ -202,4 +244,65 @@ num_parse(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 	}
 	*out = v;
 	return (0);
+}
+
+/*
+ * utf8_next(s, n, cp): decode one UTF-8 sequence (see util.h).
+ */
+size_t
+utf8_next(const void *p, size_t n, uint32_t *cp)
+{
+	const unsigned char *s = p;
+	size_t k, need;
+	uint32_t c, min;
+
+	if (n == 0)
+		return (0);
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return (1);
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 1;
+		c = s[0] & 0x1f;
+		min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 2;
+		c = s[0] & 0x0f;
+		min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 3;
+		c = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		return (0);
+	if (need >= n)
+		return (0);
+	for (k = 1; k <= need; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return (0);
+		c = (c << 6) | (s[k] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return (0);
+	*cp = c;
+	return (need + 1);
+}
+
+/*
+ * utf8_valid(s, n): nonzero if ${s} is all UTF-8 (see util.h).
+ */
+int
+utf8_valid(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i = 0, k;
+	uint32_t cp;
+
+	while (i < n) {
+		if ((k = utf8_next(s + i, n - i, &cp)) == 0)
+			return (0);
+		i += k;
+	}
+	return (1);
 }

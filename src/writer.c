@@ -89,23 +89,49 @@ mkdir_p(const char *dir)
 	return (mkdir_exact(AT_FDCWD, tmp));
 }
 
-/* Open ${dir} as a directory, refusing a symlink as its last component. */
+/*
+ * Open ${dir} as a directory, refusing a symlink as its last component;
+ * with ${create}, make it (and its parents) first.  Returns the
+ * descriptor, or -1 with errno set and, with ${err}, what failed there.
+ */
 static int
-open_dir(const char *dir, int create)
+open_dir(const char *dir, int create, char *err, size_t errlen)
 {
-	int fd;
+	int fd, saved;
 
 	if (create && mkdir_p(dir) == -1) {
-		log_kv(LOG_ERROR, "cannot create the output directory",
-		    "dir", dir, "error", strerror(errno), NULL);
+		saved = errno;
+		if (err != NULL)
+			snprintf(err, errlen, "cannot create the output "
+			    "directory: %s", strerror(saved));
+		errno = saved;
 		return (-1);
 	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1 && (create || errno != ENOENT))
-		log_kv(LOG_ERROR, "cannot open the output directory",
-		    "dir", dir, "error", errno == ELOOP || errno == ENOTDIR ?
+	if (fd == -1 && err != NULL) {
+		saved = errno;
+		snprintf(err, errlen, "cannot open the output directory: %s",
+		    saved == ELOOP || saved == ENOTDIR ? "not a directory "
+		    "(symlinks are refused)" : strerror(saved));
+		errno = saved;
+	}
+	return (fd);
+}
+
+/* open_dir() of an existing ${dir}, logging an error other than ENOENT. */
+static int
+open_existing_dir(const char *dir)
+{
+	int fd, saved;
+
+	if ((fd = open_dir(dir, 0, NULL, 0)) == -1 && errno != ENOENT) {
+		saved = errno;
+		log_kv(LOG_ERROR, "cannot open the output directory", "dir",
+		    dir, "error", saved == ELOOP || saved == ENOTDIR ?
 		    "not a directory (symlinks are refused)" :
-		    strerror(errno), NULL);
+		    strerror(saved), NULL);
+		errno = saved;
+	}
 	return (fd);
 }
 
@@ -309,8 +335,8 @@ in_set(const char *name, const struct writer_file *files, size_t n)
  * symlinks.  akvd never replaces what it did not make.
  */
 static int
-check_names(const char *dir, int dfd, const struct writer_file *files,
-    size_t n)
+check_names(int dfd, const struct writer_file *files, size_t n, char *err,
+    size_t errlen)
 {
 	char top[NAME_MAX + 1];
 	struct stat st;
@@ -321,14 +347,13 @@ check_names(const char *dir, int dfd, const struct writer_file *files,
 		if (fstatat(dfd, top, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 			if (errno == ENOENT)
 				continue;
-			log_kv(LOG_ERROR, "cannot check a file name",
-			    "dir", dir, "name", top, "error", strerror(errno),
-			    NULL);
+			snprintf(err, errlen, "cannot check a file name: "
+			    "name=%s: %s", top, strerror(errno));
 			return (-1);
 		}
 		if (!S_ISLNK(st.st_mode) || !is_our_link(dfd, top)) {
-			log_kv(LOG_ERROR, "refusing to replace a file akvd did "
-			    "not create", "dir", dir, "name", top, NULL);
+			snprintf(err, errlen, "refusing to replace a file akvd "
+			    "did not create: name=%s", top);
 			return (-1);
 		}
 	}
@@ -496,7 +521,9 @@ prune(const char *dir, int dfd, const struct writer_file *files, size_t n,
 		    is_our_link(dfd, name))
 			(void)unlinkat(dfd, name, 0);
 	}
-	if (nsnaps > 0 && (rm = calloc(nsnaps, sizeof(*rm))) == NULL)
+	if (nsnaps == 0)
+		goto out;
+	if ((rm = calloc(nsnaps, sizeof(*rm))) == NULL)
 		goto oom;
 	qsort(snaps, nsnaps, sizeof(*snaps), name_cmp);
 	prune_choose(snaps, nsnaps, cur, time(NULL), rm);
@@ -519,17 +546,20 @@ out:
 }
 
 /*
- * writer_commit(dir, files, n): make ${files} the new snapshot of ${dir},
- * creating ${dir} (mode 0755, see writer.h) if missing.  ${files} must
- * not contain the same path twice nor a path that is a prefix directory of
- * another.  Returns 0, or -1 with the previous snapshot left intact (a
- * file whose owner cannot be set, EPERM without CAP_CHOWN, fails the
- * snapshot with an error naming its object).  Fails with a logged error if
- * a user-visible name is taken by something that is not a symlink into
- * "..data" (akvd never deletes files it did not make).
+ * writer_commit(dir, files, n, err, errlen): make ${files} the new
+ * snapshot of ${dir}, creating ${dir} (mode 0755, see writer.h) if
+ * missing.  ${files} must not contain the same path twice nor a path that
+ * is a prefix directory of another.  Returns 0, or -1 with the previous
+ * snapshot left intact, errno set and ${err} saying what failed (the
+ * file, the object, the error; never data): a full disk, a file whose
+ * owner cannot be set (EPERM without CAP_CHOWN), a user-visible name
+ * taken by something that is not a symlink into "..data" (akvd never
+ * deletes files it did not make).  The caller logs it: a failure that
+ * repeats every cycle is its to throttle.
  */
 int
-writer_commit(const char *dir, const struct writer_file *files, size_t n)
+writer_commit(const char *dir, const struct writer_file *files, size_t n,
+    char *err, size_t errlen)
 {
 	char snap[NAME_MAX + 1], top[NAME_MAX + 1];
 	struct timespec ts;
@@ -537,10 +567,12 @@ writer_commit(const char *dir, const struct writer_file *files, size_t n)
 	size_t i;
 	int dfd, sfd = -1, made = 0, attempt, saved, chown_failed;
 
-	if ((dfd = open_dir(dir, 1)) == -1)
+	if ((dfd = open_dir(dir, 1, err, errlen)) == -1)
 		return (-1);
-	if (check_names(dir, dfd, files, n) == -1)
+	if (check_names(dfd, files, n, err, errlen) == -1) {
+		saved = EEXIST;
 		goto fail;
+	}
 
 	/* A fresh, uniquely named snapshot directory. */
 	for (attempt = 0; attempt < 100 && !made; attempt++) {
@@ -556,8 +588,9 @@ writer_commit(const char *dir, const struct writer_file *files, size_t n)
 			break;
 	}
 	if (!made) {
-		log_kv(LOG_ERROR, "cannot create a snapshot directory",
-		    "dir", dir, "error", strerror(errno), NULL);
+		saved = errno;
+		snprintf(err, errlen, "cannot create a snapshot directory: %s",
+		    strerror(saved));
 		goto fail;
 	}
 	sfd = openat(dfd, snap, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -566,25 +599,20 @@ writer_commit(const char *dir, const struct writer_file *files, size_t n)
 		goto fail_snap;
 	for (i = 0; i < n; i++) {
 		if (write_file(sfd, &files[i], &chown_failed) == -1) {
-			char owner[48];
-
 			saved = errno;
-			snprintf(owner, sizeof(owner), "%ld:%ld",
-			    files[i].uid, files[i].gid);
 			if (chown_failed)
-				log_kv(LOG_ERROR, "cannot set the owner of a "
-				    "file", "object", files[i].object != NULL ?
-				    files[i].object : "", "file",
-				    files[i].path, "owner", owner,
-				    "error", strerror(saved),
-				    "hint", saved == EPERM ? "uid/gid need "
-				    "root or CAP_CHOWN" : "", NULL);
+				snprintf(err, errlen, "cannot set the owner of "
+				    "a file: object=%s file=%s owner=%ld:%ld: "
+				    "%s%s", files[i].object != NULL ?
+				    files[i].object : "", files[i].path,
+				    files[i].uid, files[i].gid,
+				    strerror(saved), saved == EPERM ?
+				    " (uid/gid need root or CAP_CHOWN)" : "");
 			else
-				log_kv(LOG_ERROR, "cannot write a file", "dir",
-				    dir, "file", files[i].path, "error",
-				    strerror(saved), NULL);
-			errno = saved;
-			goto fail_quiet;
+				snprintf(err, errlen, "cannot write a file: "
+				    "file=%s: %s", files[i].path,
+				    strerror(saved));
+			goto fail_remove;
 		}
 	}
 	if (sync_dirs(sfd, files, n) == -1)
@@ -599,6 +627,7 @@ writer_commit(const char *dir, const struct writer_file *files, size_t n)
 		goto fail_snap;
 	(void)fsync(dfd);
 
+	/* Committed: what fails from here on is logged, not returned. */
 	for (i = 0; i < n; i++) {
 		top_component(files[i].path, top, sizeof(top));
 		if (link_name(dfd, top) == -1)
@@ -611,37 +640,36 @@ writer_commit(const char *dir, const struct writer_file *files, size_t n)
 	return (0);
 
 fail_snap:
-	log_kv(LOG_ERROR, "cannot write the snapshot", "dir", dir,
-	    "error", strerror(errno), NULL);
-fail_quiet:
 	saved = errno;
+	snprintf(err, errlen, "cannot write the snapshot: %s",
+	    strerror(saved));
+fail_remove:
 	if (sfd != -1)
 		close(sfd);
 	(void)remove_tree(dfd, snap);
-	errno = saved;
 fail:
 	close(dfd);
+	errno = saved;
 	return (-1);
 }
 
 /*
- * writer_read(dir, path, out): read ${path} of the current snapshot of
- * ${dir} into ${out} (which the caller releases with buf_wipe).  Returns 0,
- * 1 if there is no current snapshot or no such file, -1 on error.  Used at
+ * writer_read(dir, path, max, out): read ${path} of the current snapshot of
+ * ${dir} into ${out} (which the caller releases with buf_wipe); a file of
+ * more than ${max} bytes (0: 64 MiB) is an error.  Returns 0, 1 if there is
+ * no current snapshot or no such file, -1 on a logged error.  Used at
  * start-up so a restart never loses files that cannot be refetched yet.
  */
 int
 writer_read(const char *dir, const char *path, size_t max, struct buf *out)
 {
-	char chunk[8192];
 	const char *why = NULL;
 	struct stat st;
-	ssize_t r;
 	int dfd, ddfd, fd, rc = -1;
 
 	if (max == 0)
 		max = MAX_READ;
-	if ((dfd = open_dir(dir, 0)) == -1)
+	if ((dfd = open_existing_dir(dir)) == -1)
 		return (errno == ENOENT ? 1 : -1);	/* logged */
 	ddfd = openat(dfd, DATA, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	close(dfd);
@@ -673,32 +701,13 @@ writer_read(const char *dir, const char *path, size_t max, struct buf *out)
 		why = "larger than the size limit";
 		goto out;
 	}
-	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			why = strerror(errno);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		if (out->len + (size_t)r > max) {
-			why = "larger than the size limit";
-			goto out;
-		}
-		if (buf_append(out, chunk, (size_t)r) == -1) {
-			why = "out of memory";
-			goto out;
-		}
-	}
-	if (out->data == NULL && buf_append(out, "", 0) == -1) {
-		why = "out of memory";
+	if (buf_read_fd(out, fd, max) == -1) {
+		why = errno == EFBIG ? "larger than the size limit" :
+		    errno == ENOMEM ? "out of memory" : strerror(errno);
 		goto out;
 	}
 	rc = 0;
 out:
-	explicit_bzero(chunk, sizeof(chunk));
 	if (rc == -1) {
 		buf_wipe(out);
 		log_kv(LOG_WARN, "cannot read an existing file", "dir", dir,
@@ -720,7 +729,7 @@ writer_cleanup(const char *dir)
 {
 	int dfd;
 
-	if ((dfd = open_dir(dir, 0)) == -1)
+	if ((dfd = open_existing_dir(dir)) == -1)
 		return (errno == ENOENT ? 0 : -1);
 	(void)unlinkat(dfd, DATA_TMP, 0);
 	(void)unlinkat(dfd, "..link_tmp", 0);

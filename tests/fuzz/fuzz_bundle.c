@@ -16,36 +16,6 @@
 
 #define MAXENT	16
 
-/* As json_key_valid of src/config.c. */
-static int
-json_key_valid(const char *key)
-{
-	const char *p = key, *q;
-
-	for (;;) {
-		q = strstr(p, "--");
-		if (q == p || *p == '\0')
-			return (0);
-		if (q == NULL)
-			return (1);
-		p = q + 2;
-	}
-}
-
-/* As json_keys_clash of src/config.c. */
-static int
-json_keys_clash(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la == lb)
-		return (strcmp(a, b) == 0);
-	if (la > lb)
-		return (strncmp(a, b, lb) == 0 &&
-		    strncmp(a + lb, "--", 2) == 0);
-	return (strncmp(a, b, la) == 0 && strncmp(b + la, "--", 2) == 0);
-}
-
 static int
 acceptable(enum bundle_format fmt, const struct render_entry *e, size_t n,
     const char *k)
@@ -56,10 +26,10 @@ acceptable(enum bundle_format fmt, const struct render_entry *e, size_t n,
 	if (!config_alias_valid(k))
 		return (0);
 	if (fmt == BUNDLE_JSON) {
-		if (!json_key_valid(k))
+		if (!config_json_key_valid(k))
 			return (0);
 		for (i = 0; i < n; i++)
-			if (json_keys_clash(k, e[i].key))
+			if (config_json_keys_clash(k, e[i].key))
 				return (0);
 		return (1);
 	}

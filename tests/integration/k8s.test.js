@@ -132,15 +132,20 @@ for (const target of TARGETS) {
       assert.equal(m.mountPath, akvdMount.mountPath, `${c.name} sees the files where akvd writes them`);
     }
 
-    // The configuration: from the ConfigMap mounted where args[0] says.
-    const cfgMount = akvd.volumeMounts.find((m) => akvd.args[0].startsWith(`${m.mountPath}/`));
-    assert.ok(cfgMount, `akvd's first argument ${akvd.args[0]} is in a mounted volume`);
+    // The image's entrypoint is akvd itself (Dockerfile): the args are its
+    // options, and the configuration is the ConfigMap mounted where
+    // --config says.
+    assert.equal(akvd.command, undefined, 'the image\'s entrypoint runs');
+    assert.equal(akvd.args[0], '--config', 'args are akvd\'s options');
+    const cfgPath = akvd.args[1];
+    const cfgMount = akvd.volumeMounts.find((m) => cfgPath.startsWith(`${m.mountPath}/`));
+    assert.ok(cfgMount, `akvd's --config ${cfgPath} is in a mounted volume`);
     assert.equal(cfgMount.readOnly, true);
     const cmName = pod.volumes.find((v) => v.name === cfgMount.name).configMap.name;
     const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === cmName);
     const dir = tmpdir('akvd-k8s-');
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const { cfg, listen } = await checkConfig(cm.data[path.basename(akvd.args[0])], dir);
+    const { cfg, listen } = await checkConfig(cm.data[path.basename(cfgPath)], dir);
     assert.equal(cfg.output_dir, akvdMount.mountPath, 'akvd writes into the shared volume');
 
     if (once) {

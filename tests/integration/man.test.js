@@ -6,7 +6,7 @@
 // The accepted keys are not copied from the code: akvd itself is asked.
 // For every object of the configuration (the parents of the documented
 // keys, the keys documented as objects, and the objects the parser names
-// in src/config.c), akvd --check is given that object holding every
+// in src/config*.c), akvd --check is given that object holding every
 // identifier-like string literal of the sources; the keys it does not call
 // "unknown key" are the accepted ones.
 // A key added to the parser therefore fails this test until it has its

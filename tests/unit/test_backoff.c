@@ -60,55 +60,55 @@ test_token_schedule(void **state)
 
 	(void)state;
 	/* 24 h token, no refresh_in: half-life. */
-	token_schedule(now, 86399, 0, &t);
+	backoff_token_schedule(now, 86399, 0, &t);
 	assert_int_equal(t.expires_on, now + 86399);
 	assert_int_equal(t.renew_at, now + 86399 / 2);
 	assert_int_equal(t.usable_until, now + 86399 - 10);
 	/* 1 h token: 5 minutes before expiry. */
-	token_schedule(now, 3600, 0, &t);
+	backoff_token_schedule(now, 3600, 0, &t);
 	assert_int_equal(t.renew_at, now + 3300);
 	/* Exactly 2 h is not "over 2 h". */
-	token_schedule(now, 7200, 0, &t);
+	backoff_token_schedule(now, 7200, 0, &t);
 	assert_int_equal(t.renew_at, now + 6900);
-	token_schedule(now, 7201, 0, &t);
+	backoff_token_schedule(now, 7201, 0, &t);
 	assert_int_equal(t.renew_at, now + 3600);
 	/* refresh_in wins... */
-	token_schedule(now, 86399, 43200, &t);
+	backoff_token_schedule(now, 86399, 43200, &t);
 	assert_int_equal(t.renew_at, now + 43200);
-	token_schedule(now, 3600, 600, &t);
+	backoff_token_schedule(now, 3600, 600, &t);
 	assert_int_equal(t.renew_at, now + 600);
 	/* ...but never later than 5 minutes before expiry. */
-	token_schedule(now, 3600, 3500, &t);
+	backoff_token_schedule(now, 3600, 3500, &t);
 	assert_int_equal(t.renew_at, now + 3300);
 	/* Short-lived tokens renew at half-life; usable until exp - 1/4. */
-	token_schedule(now, 60, 0, &t);
+	backoff_token_schedule(now, 60, 0, &t);
 	assert_int_equal(t.renew_at, now + 30);
 	assert_int_equal(t.usable_until, now + 50);
-	token_schedule(now, 12, 0, &t);
+	backoff_token_schedule(now, 12, 0, &t);
 	assert_int_equal(t.renew_at, now + 6);
 	assert_int_equal(t.usable_until, now + 9);
 	/* Nonsense lifetimes: due and unusable now. */
-	token_schedule(now, 0, 0, &t);
+	backoff_token_schedule(now, 0, 0, &t);
 	assert_int_equal(t.renew_at, now);
 	assert_int_equal(t.usable_until, now);
-	token_schedule(now, -5, 0, &t);
+	backoff_token_schedule(now, -5, 0, &t);
 	assert_int_equal(t.usable_until, now);
 	/* Whatever the lifetime, renewal is at least 1 s away. */
-	token_schedule(now, 1, 0, &t);
+	backoff_token_schedule(now, 1, 0, &t);
 	assert_int_equal(t.renew_at, now + 1);
-	token_schedule(now, 2, 0, &t);
+	backoff_token_schedule(now, 2, 0, &t);
 	assert_int_equal(t.renew_at, now + 1);
-	token_schedule(now, 3600, 0 + 0, &t);
+	backoff_token_schedule(now, 3600, 0 + 0, &t);
 	assert_true(t.renew_at >= now + 1);
 	/* Absurd lifetimes are clamped: no overflow, a finite renewal. */
-	token_schedule(now, INT64_MAX, 0, &t);
+	backoff_token_schedule(now, INT64_MAX, 0, &t);
 	assert_true(t.expires_on > now && t.renew_at > now);
 	assert_true(t.renew_at < t.expires_on);
-	token_schedule(now, INT64_MAX, INT64_MAX, &t);
+	backoff_token_schedule(now, INT64_MAX, INT64_MAX, &t);
 	assert_true(t.renew_at > now && t.renew_at < t.expires_on);
 	/* Always: renew before usable_until, usable_until before expiry. */
 	for (int64_t life = 1; life < 100000; life = life * 3 + 1) {
-		token_schedule(now, life, 0, &t);
+		backoff_token_schedule(now, life, 0, &t);
 		assert_true(t.renew_at > now || life < 2);
 		assert_true(t.renew_at <= t.usable_until);
 		assert_true(t.usable_until <= t.expires_on);

@@ -48,6 +48,18 @@ teardown(void **state)
 	return (system(cmd) == 0 ? 0 : -1);
 }
 
+/* What the last failed commit said. */
+static char err[256];
+
+/* writer_commit() of ${f} into ${out}, its error in ${err}. */
+static int
+commit(const struct writer_file *f, size_t n)
+{
+
+	err[0] = '\0';
+	return (writer_commit(out, f, n, err, sizeof(err)));
+}
+
 static char *
 path_of(const char *name)
 {
@@ -129,7 +141,7 @@ test_layout(void **state)
 	char *snap;
 
 	(void)state;
-	assert_int_equal(writer_commit(out, f, 3), 0);
+	assert_int_equal(commit(f, 3), 0);
 	assert_string_equal(read_file("password", NULL), "hunter2");
 	assert_string_equal(read_file("tls/cert.pem", NULL), "CERT");
 	assert_string_equal(read_file("tls/key.pem", NULL), "KEY");
@@ -155,12 +167,12 @@ test_modes_ignore_umask(void **state)
 
 	(void)state;
 	old = umask(0);
-	assert_int_equal(writer_commit(out, f, 3), 0);
+	assert_int_equal(commit(f, 3), 0);
 	assert_int_equal(mode_of("a"), 0440);
 	assert_int_equal(mode_of("b"), 0600);
 	assert_int_equal(mode_of("c"), 0644);
 	umask(077);
-	assert_int_equal(writer_commit(out, f, 3), 0);
+	assert_int_equal(commit(f, 3), 0);
 	assert_int_equal(mode_of("a"), 0440);
 	assert_int_equal(mode_of("c"), 0644);
 	/* The snapshot directory itself is traversable by the app. */
@@ -212,7 +224,7 @@ test_setgid_inherited(void **state)
 	snprintf(out, sizeof(out), "%s/vol/out", root);
 	old = umask(077);
 	for (round = 0; round < 2; round++) {
-		assert_int_equal(writer_commit(out, f, n), 0);
+		assert_int_equal(commit(f, n), 0);
 		for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 			assert_int_equal(stat(path_of(dirs[i]), &st), 0);
 			if ((st.st_mode & 07777) != 02755 || st.st_gid != g)
@@ -252,9 +264,9 @@ test_replace_and_remove(void **state)
 	struct stat st;
 
 	(void)state;
-	assert_int_equal(writer_commit(out, one, 3), 0);
+	assert_int_equal(commit(one, 3), 0);
 	snprintf(first, sizeof(first), "%s", link_of("..data"));
-	assert_int_equal(writer_commit(out, two, 1), 0);
+	assert_int_equal(commit(two, 1), 0);
 	assert_string_equal(read_file("user", NULL), "u2");
 	/* Objects removed from the set disappear, links and all. */
 	assert_null(read_file("pass", NULL));
@@ -287,7 +299,7 @@ test_grace(void **state)
 	assert_int_equal(mkdir(out, 0755), 0);
 	for (i = 0; i < 2; i++)
 		assert_int_equal(mkdir(path_of(old[i]), 0755), 0);
-	assert_int_equal(writer_commit(out, f, 1), 0);
+	assert_int_equal(commit(f, 1), 0);
 	snprintf(cur, sizeof(cur), "%s", link_of("..data"));
 	assert_int_equal(lstat(path_of(old[0]), &st), -1);
 	/* The one the new snapshot replaced "now" is in its grace period. */
@@ -295,7 +307,7 @@ test_grace(void **state)
 	assert_int_equal(count_snapshots(), 2);
 	/* Changes faster than the grace period: bounded. */
 	for (gen = 0; gen < 3 * WRITER_KEEP; gen++)
-		assert_int_equal(writer_commit(out, f, 1), 0);
+		assert_int_equal(commit(f, 1), 0);
 	assert_int_equal(count_snapshots(), 1 + WRITER_KEEP);
 	assert_int_equal(lstat(path_of(old[1]), &st), -1);
 	assert_int_equal(lstat(path_of(cur), &st), -1);
@@ -313,14 +325,16 @@ test_refuses_foreign_file(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(writer_commit(out, g, 1), 0);
+	assert_int_equal(commit(g, 1), 0);
 	snap = strdup(link_of("..data"));
 	/* The user put a file of their own where akvd wants to link. */
 	fd = open(path_of("config"), O_WRONLY | O_CREAT | O_EXCL, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "mine", 4), 4);
 	close(fd);
-	assert_int_equal(writer_commit(out, f, 1), -1);
+	assert_int_equal(commit(f, 1), -1);
+	assert_string_equal(err, "refusing to replace a file akvd did not "
+	    "create: name=config");
 	assert_string_equal(read_file("config", NULL), "mine");
 	/* The previous snapshot is intact and no partial one is left. */
 	assert_string_equal(link_of("..data"), snap);
@@ -332,7 +346,9 @@ test_refuses_foreign_file(void **state)
 	{
 		struct writer_file e[] = { FILE_("evil", "x", 0440) };
 
-		assert_int_equal(writer_commit(out, e, 1), -1);
+		assert_int_equal(commit(e, 1), -1);
+		assert_string_equal(err, "refusing to replace a file akvd did "
+		    "not create: name=evil");
 		assert_string_equal(link_of("evil"), "/etc/passwd");
 	}
 }
@@ -349,14 +365,14 @@ test_binary_and_empty(void **state)
 	char *p;
 
 	(void)state;
-	assert_int_equal(writer_commit(out, f, 2), 0);
+	assert_int_equal(commit(f, 2), 0);
 	p = read_file("bin", &len);
 	assert_int_equal(len, sizeof(bin));
 	assert_memory_equal(p, bin, sizeof(bin));
 	read_file("empty", &len);
 	assert_int_equal(len, 0);
 	/* An empty set is a valid, empty snapshot. */
-	assert_int_equal(writer_commit(out, NULL, 0), 0);
+	assert_int_equal(commit(NULL, 0), 0);
 	assert_null(read_file("bin", NULL));
 	assert_non_null(link_of("..data"));
 }
@@ -369,7 +385,7 @@ test_read(void **state)
 
 	(void)state;
 	assert_int_equal(writer_read(out, "db/pass", 0, &b), 1); /* no dir */
-	assert_int_equal(writer_commit(out, f, 1), 0);
+	assert_int_equal(commit(f, 1), 0);
 	assert_int_equal(writer_read(out, "db/pass", 0, &b), 0);
 	assert_int_equal(b.len, 6);
 	assert_memory_equal(b.data, "s3cr3t", 6);
@@ -393,7 +409,7 @@ test_cleanup(void **state)
 
 	(void)state;
 	assert_int_equal(writer_cleanup(out), 0);	/* missing: fine */
-	assert_int_equal(writer_commit(out, f, 1), 0);
+	assert_int_equal(commit(f, 1), 0);
 	cur = strdup(link_of("..data"));
 	/*
 	 * What a commit killed half-way leaves behind: a snapshot newer than
@@ -428,13 +444,13 @@ test_prune_only_ours(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(writer_commit(out, f, 1), 0);
+	assert_int_equal(commit(f, 1), 0);
 	for (i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
 		assert_int_equal(mkdir(path_of(theirs[i]), 0755), 0);
 	assert_int_equal(mkdir(path_of("..2099_01_01_00_00_00.0000000001"),
 	    0755), 0);
 	assert_int_equal(writer_cleanup(out), 0);
-	assert_int_equal(writer_commit(out, f, 1), 0);
+	assert_int_equal(commit(f, 1), 0);
 	for (i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
 		assert_int_equal(stat(path_of(theirs[i]), &st), 0);
 	/* Ours, with the tenth digit of a collision, is gone. */
@@ -452,7 +468,9 @@ test_refuses_symlinked_dir(void **state)
 	snprintf(real, sizeof(real), "%s/real", root);
 	assert_int_equal(mkdir(real, 0755), 0);
 	assert_int_equal(symlink(real, out), 0);
-	assert_int_equal(writer_commit(out, f, 1), -1);
+	assert_int_equal(commit(f, 1), -1);
+	assert_string_equal(err, "cannot open the output directory: not a "
+	    "directory (symlinks are refused)");
 }
 
 /*
@@ -572,7 +590,7 @@ test_reader_during_rotations(void **state)
 	(void)state;
 	fill(u, "user", 0);
 	fill(pw, "pass", 0);
-	assert_int_equal(writer_commit(out, f, 2), 0);
+	assert_int_equal(commit(f, 2), 0);
 	snprintf(stop, sizeof(stop), "%s/stop", root);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -581,7 +599,7 @@ test_reader_during_rotations(void **state)
 	for (gen = 1; gen <= 200; gen++) {
 		fill(u, "user", gen);
 		fill(pw, "pass", gen);
-		assert_int_equal(writer_commit(out, f, 2), 0);
+		assert_int_equal(commit(f, 2), 0);
 	}
 	usleep(20000);
 	assert_int_equal(close(open(stop, O_WRONLY | O_CREAT, 0600)), 0);

@@ -1,6 +1,6 @@
 /*
- * obj.h - the inside of the sync, shared by its files (not for other
- * modules: they use sync.h).
+ * sync_int.h - the inside of the sync, shared by its files (not part of
+ * akvd's interface: other modules use include/sync.h).
  *
  *   sync.c           the scheduler (wake timer, ev_prepare pump, --once
  *                    deadline), life cycle and reload, the public API
@@ -14,8 +14,8 @@
  * outcomes through obj.c and ask for deferred work with sync_kick(); the
  * scheduler runs it once per loop iteration (sync.c).
  */
-#ifndef AKVD_OBJ_H
-#define AKVD_OBJ_H
+#ifndef AKVD_SYNC_INT_H
+#define AKVD_SYNC_INT_H
 
 #include <ev.h>
 #include <stdint.h>
@@ -175,6 +175,9 @@ struct sync {
 	sync_snapshot_fn *snap_fn;
 	void		*snap_cookie;
 	int64_t		 commit_retry;	/* monotonic ms, 0 if none */
+	int64_t		 commit_failing_since; /* monotonic ms, 0 if none */
+	unsigned	 commit_failures; /* in a row with this error */
+	char		 commit_error[256]; /* the last one, never data */
 	char		**gone;		/* aliases of selected secrets that
 					   left, for the next announce */
 	size_t		 ngone;
@@ -338,4 +341,4 @@ void	source_select_done_list(struct obj *o, const struct http_response *r);
  */
 void	sync_kick(struct sync *s);
 
-#endif /* !AKVD_OBJ_H */
+#endif /* !AKVD_SYNC_INT_H */
