@@ -4,6 +4,7 @@
  * blob_hint), all pure functions of src/blob.c.  A blob's own body is
  * written as it is, and its headers are fuzz_http's.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
