@@ -179,8 +179,9 @@ not_reloaded(struct akvd *d, struct akvd_config *cfg)
  * its change first, changing nothing (binding the new listener, the
  * sync's new tables, loading the CA file); then all commit, which cannot
  * fail.  The token cache has no prepare: should it run out of memory, the
- * others are put back on the configuration in force.  main owns that configuration:
- * the old one is freed only once every module points at the new one.
+ * others are put back on the configuration in force.  main owns that
+ * configuration: the old one is freed only once every module points at
+ * the new one.
  */
 static void
 reload(struct akvd *d)

@@ -12,8 +12,9 @@
  * next cycle.  Whenever nothing is in flight and some value changed, one
  * new snapshot holding every object is committed through the writer.
  *
- * Objects that read the same thing share one GET per cycle; what is read
- * is turned into files by render.c (encodings, certificates, keys).  A
+ * Objects that read the same value share one source by construction: the
+ * first of them fetches, the others follow its outcomes; what is read is
+ * turned into files by render.c (encodings, certificates, keys).  A
  * "history" object lists its versions and fetches only those it does not
  * hold; a "select" entry lists its vault each cycle and fetches a selected
  * secret only when the list shows it changed; a bundle is made from the

@@ -178,12 +178,11 @@ snapshot_view(size_t i, struct policy_view *v, void *cookie)
 
 /*
  * snapshot_complete(s, why, len): the one definition of "ready" that
- * every signal of readiness uses (starting the supervised command, READY=1,
- * /readyz,
- * the exit status of --once, the first notification): every required
- * (non-optional) object has a value in the snapshot written (see
- * obj_complete(); a bundle counts through its members).  Returns 1, or 0
- * with ${why} (see policy_complete()).
+ * every signal of readiness uses (starting the supervised command,
+ * READY=1, /readyz, the exit status of --once, the first notification):
+ * every required (non-optional) object has a value in the snapshot
+ * written (see obj_complete(); a bundle counts through its members).
+ * Returns 1, or 0 with ${why} (see policy_complete()).
  */
 int
 snapshot_complete(const struct sync *s, char *why, size_t len)
@@ -256,7 +255,8 @@ snapshot_commit(struct sync *s)
 	char count[32], err[256];
 	int rc;
 
-	if (!s->dirty || snapshot_busy(s) || !all_attempted(s) || !all_listed(s))
+	if (!s->dirty || snapshot_busy(s) || !all_attempted(s) ||
+	    !all_listed(s))
 		return (0);
 	render_bundles(s);
 	for (i = 0; i < s->nobjs; i++)

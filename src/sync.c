@@ -223,13 +223,15 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 		s->nobjs++;
 	}
 	for (i = 0; i < cfg->nbundles; i++) {
-		if ((s->objs[s->nobjs] = snapshot_bundle_new(s, &cfg->bundles[i],
+		if ((s->objs[s->nobjs] = snapshot_bundle_new(s,
+		    &cfg->bundles[i],
 		    i)) == NULL)
 			goto oom;
 		s->nobjs++;
 	}
 	for (i = 0; i < cfg->nselects; i++) {
-		if ((s->objs[s->nobjs] = source_select_lister_new(s, &cfg->selects[i],
+		if ((s->objs[s->nobjs] = source_select_lister_new(s,
+		    &cfg->selects[i],
 		    i)) == NULL)
 			goto oom;
 		s->nobjs++;
@@ -376,7 +378,7 @@ take_part(struct sync *s, int sel, size_t idx)
 struct sync_pending {
 	struct akvd_config *cfg;
 	struct plan_match *pm, *pb, *ps;	/* objects, bundles, selects */
-	struct obj	**made;		/* [i]: NEW and RERENDER objects (the
+	struct obj	**made;		/* [i]: NEW and RERENDER (the
 					   fallback), NULL for KEEP */
 	char		***paths;	/* [i]: KEEP: its new paths */
 	size_t		*npaths;
@@ -525,7 +527,8 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	for (i = 0; i < cfg->nbundles; i++) {
 		if (p->pb[i].how == PLAN_KEEP &&
 		    (o = take_part(s, 0, p->pb[i].old)) != NULL) {
-			if (snapshot_bundle_differs(o->bundle, &cfg->bundles[i]))
+			if (snapshot_bundle_differs(o->bundle,
+			    &cfg->bundles[i]))
 				changed = 1;
 			snapshot_bundle_set(o, &cfg->bundles[i], i);
 		} else {
@@ -729,8 +732,8 @@ sync_ready(const struct sync *s, char *why, size_t len)
 	lim.max_failed = s->cfg->ready_max_failed;
 	lim.timeout_ms = s->cfg->timeout_ms;
 	lim.no_token = auth_failures(s->auth) > 0;
-	return (policy_fresh(s->nobjs, snapshot_view, (void *)(uintptr_t)s, &lim,
-	    now, why, len));
+	return (policy_fresh(s->nobjs, snapshot_view, (void *)(uintptr_t)s,
+	    &lim, now, why, len));
 }
 
 int

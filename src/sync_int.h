@@ -261,12 +261,12 @@ const char * snapshot_waits_for(const struct sync *s, const struct obj *o);
 void	snapshot_view(size_t i, struct policy_view *v, void *cookie);
 
 /*
- * snapshot_complete(s, why, len): the one definition of "ready" that every signal
- * of readiness uses (starting the supervised command, READY=1, /readyz,
- * the exit status of --once, the first notification): every required
- * (non-optional) object has a value in the snapshot written (see
- * obj_complete(); a bundle counts through its members).  Returns 1, or 0
- * with ${why} (see policy_complete()).
+ * snapshot_complete(s, why, len): the one definition of "ready" that
+ * every signal of readiness uses (starting the supervised command,
+ * READY=1, /readyz, the exit status of --once, the first notification):
+ * every required (non-optional) object has a value in the snapshot
+ * written (see obj_complete(); a bundle counts through its members).
+ * Returns 1, or 0 with ${why} (see policy_complete()).
  */
 int	snapshot_complete(const struct sync *s, char *why, size_t len);
 
