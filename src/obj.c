@@ -80,24 +80,12 @@ obj_free_files(struct obj *o)
 	o->nfiles = 0;
 }
 
-/* Forget a multi-request fetch (history) in progress. */
+/* Forget a multi-request fetch in progress: o->ops->reset(). */
 void
 obj_reset_phase(struct obj *o)
 {
-	size_t i;
 
-	free(o->next_url);
-	o->next_url = NULL;
-	kv_list_clear(&o->list);
-	for (i = 0; i < o->nwant; i++)
-		free(o->want[i]);
-	free(o->want);
-	o->want = NULL;
-	obj_bufs_wipe(o->pending, o->nwant);
-	o->pending = NULL;
-	o->nwant = o->k = 0;
-	o->phase = o->sel != NULL ? P_LIST : o->cfg->history > 0 ?
-	    P_VERSIONS : P_FETCH;
+	o->ops->reset(o);
 }
 
 char **

@@ -163,8 +163,17 @@ blob_start_queued(struct obj *o, struct source_pump *p)
 		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 }
 
+/* source_ops.reset: one GET, nothing in progress to forget. */
+static void
+blob_reset(struct obj *o)
+{
+
+	o->phase = P_FETCH;
+}
+
 const struct source_ops source_blob_ops = {
 	.kind = "blob",
 	.start = blob_start_queued,
+	.reset = blob_reset,
 	.auth = blob_auth
 };

@@ -550,6 +550,26 @@ kv_start(struct obj *o, struct source_pump *p)
 		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 }
 
+/* source_ops.reset: forget a history or list fetch in progress. */
+static void
+kv_reset(struct obj *o)
+{
+	size_t i;
+
+	free(o->next_url);
+	o->next_url = NULL;
+	kv_list_clear(&o->list);
+	for (i = 0; i < o->nwant; i++)
+		free(o->want[i]);
+	free(o->want);
+	o->want = NULL;
+	obj_bufs_wipe(o->pending, o->nwant);
+	o->pending = NULL;
+	o->nwant = o->k = 0;
+	o->phase = o->sel != NULL ? P_LIST : o->cfg->history > 0 ?
+	    P_VERSIONS : P_FETCH;
+}
+
 static struct auth *
 kv_auth(struct obj *o)
 {
@@ -560,5 +580,6 @@ kv_auth(struct obj *o)
 const struct source_ops source_kv_ops = {
 	.kind = "keyvault",
 	.start = kv_start,
+	.reset = kv_reset,
 	.auth = kv_auth
 };

@@ -52,6 +52,11 @@ struct source_ops {
 	 * record its failure.
 	 */
 	void		(*start)(struct obj *, struct source_pump *);
+	/*
+	 * reset(o): forget a fetch of several requests in progress (the
+	 * pages of a list, the versions of a history); ready for the next.
+	 */
+	void		(*reset)(struct obj *);
 	/* auth(o): the token cache ${o}'s requests use (NULL: ENOMEM). */
 	struct auth	*(*auth)(struct obj *);
 };
@@ -198,7 +203,7 @@ void	obj_bufs_wipe(struct buf *b, size_t n);
 
 void	obj_paths_free(char **paths, size_t n);
 
-/* Forget a multi-request fetch (history) in progress. */
+/* Forget a multi-request fetch in progress: o->ops->reset(). */
 void	obj_reset_phase(struct obj *o);
 
 /*
