@@ -412,6 +412,12 @@ obj_done(struct http_response *r, void *cookie)
 			/* Handled once: no token to renew, no retry. */
 			if (learn_tenant(o, r) == 0)
 				o->state = O_QUEUED;
+			else	/* the same refusal for those that follow */
+				for (i = 0; i < s->nobjs; i++)
+					if (s->objs[i]->src == o &&
+					    s->objs[i] != o)
+						(void)learn_tenant(s->objs[i],
+						    r);
 			sync_kick(s);
 			return;
 		}
