@@ -4,7 +4,8 @@
 #   make check    install missing dependencies, build with ASan+UBSan, run
 #                 the unit (cmocka) and integration (node:test) suites
 #   make demo     run akvd against the local Azure doubles
-#   make bench    print speed and memory figures against the doubles
+#   make bench    akvd, the Azure SDK for JS and a curl|jq loop side by side
+#                 on the doubles (memory, CPU, requests; build/bench.json)
 #   make fuzz     run every libFuzzer harness of tests/fuzz/ for FUZZ_SECONDS
 #                 (clang; fails on a crash, which lands in build/fuzz/crashes)
 #   make static   build/static/akvd: one static executable (for the image)
@@ -201,8 +202,11 @@ fuzz: $(FUZZ_BIN)
 fuzz-check: fuzz-replay
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS)
 
+# Figures side by side with the peers (see tests/bench/bench.js); several
+# minutes; writes build/bench.json.  Not part of check: nothing asserted.
 bench: deps build/akvd
-	node tests/bench/sync100.js
+	@tests/bench/deps.sh
+	node tests/bench/bench.js
 
 demo: deps build/akvd
 	@scripts/demo.sh

@@ -3,10 +3,16 @@
  * a libev loop.
  *
  * One struct http holds one curl multi handle for the life of the daemon, so
- * every request to a host reuses one connection and TLS session across
- * objects and refresh cycles.  TLS peer and host verification are always
- * on; an optional PEM file adds trust anchors to the system ones.  Proxies
- * come from HTTPS_PROXY / NO_PROXY as libcurl reads them.
+ * every request to a host reuses one connection across objects and refresh
+ * cycles; over HTTP/1.1 the requests to a host wait their turn in the
+ * engine (their timeout counts the wait).  Easy handles are pooled, and a
+ * plain GET's header list is built once per bearer token.  TLS peer and
+ * host verification are always on, against one trust store per set of
+ * options (the system's anchors, looked up by hash when libcurl's CA
+ * directory is hashed, plus an optional PEM file), shared by every
+ * connection; TLS sessions are not resumed, so each new connection is
+ * verified against the anchors in force.  Proxies come from HTTPS_PROXY /
+ * NO_PROXY as libcurl reads them.
  */
 #ifndef AKVD_HTTP_H
 #define AKVD_HTTP_H
@@ -52,13 +58,15 @@ typedef void http_done_fn(struct http_response *, void *);
 
 /*
  * http_new(loop, opts): a request engine on ${loop}.  ${opts} is copied
- * (ca_file is read now).  Returns NULL on error (logged).
+ * (ca_file is read now, into the trust store).  Returns NULL on error
+ * (logged).
  */
 struct http *http_new(struct ev_loop *, const struct http_opts *);
 
 /*
  * http_set_opts(h, opts): apply ${opts} to requests started from now on,
- * keeping the connection pool.  Returns 0, or -1 (old options kept).
+ * keeping the connection pool; a new trust store (ca_file read again) for
+ * connections made from now on.  Returns 0, or -1 (old options kept).
  */
 int	http_set_opts(struct http *, const struct http_opts *);
 

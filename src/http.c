@@ -8,6 +8,7 @@
  * CURL_POLL_REMOVE, and a curl error fails one request, never the daemon.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include <curl/curl.h>
 #include <ev.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -26,6 +28,34 @@
 #include "util.h"
 
 #define RETRY_AFTER_MAX_S	(24 * 3600)	/* longer: a day */
+#define POOL_MAX		16	/* idle easy handles kept */
+
+/*
+ * A header list shared by every plain GET with the same bearer token: built
+ * once per token, not once per request.  Wiped and freed when the last
+ * request using it is done and a newer token replaced it.
+ */
+struct hdrs {
+	struct curl_slist *list;
+	char		*bearer;	/* in the list; NULL: none */
+	unsigned	 refs;		/* requests, plus one while current */
+};
+
+/*
+ * The requests to one origin (scheme://host:port).  libcurl keeps one
+ * connection per host (CURLMOPT_MAX_HOST_CONNECTIONS), so over HTTP/1.1
+ * only one request runs at a time; the others wait here, not in libcurl,
+ * which would set every waiting transfer up again (URL parsed, proxy
+ * looked up, connection searched) each time the connection frees up.
+ * Once the origin answered over HTTP/2, requests multiplex: no wait.
+ */
+struct lane {
+	char		*origin;
+	size_t		 active;	/* requests in the multi handle */
+	int		 multiplex;	/* the origin speaks HTTP/2 */
+	struct http_req	*head, *tail;	/* waiting, oldest first */
+	struct lane	*next;
+};
 
 struct http {
 	struct ev_loop	*loop;
@@ -33,7 +63,15 @@ struct http {
 	ev_timer	 timer;		/* driven by CURLMOPT_TIMERFUNCTION */
 	struct http_opts opts;
 	char		*ca_file;
-	STACK_OF(X509_INFO) *extra_ca;	/* parsed ca_file */
+	X509_STORE	*store;		/* trust anchors of the current
+					   options, shared by every TLS
+					   context (ssl_ctx_cb) */
+	char		*sys_file;	/* libcurl's default CA bundle */
+	char		*sys_dir;	/* its CA directory, when hashed */
+	struct hdrs	*get_hdrs;	/* of the last bearer, or NULL */
+	CURL		*pool[POOL_MAX];/* finished easy handles, for reuse */
+	size_t		 npool;
+	struct lane	*lanes;
 	struct http_req	*reqs;		/* pending, doubly linked */
 	size_t		 npending;
 	int		 still_running;
@@ -42,7 +80,8 @@ struct http {
 struct http_req {
 	struct http	*h;
 	CURL		*easy;
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs;	/* own list, or NULL with shared */
+	struct hdrs	*shared;	/* a plain GET's list, or NULL */
 	char		*post;		/* may hold a secret: wiped */
 	char		 errbuf[CURL_ERROR_SIZE];
 	struct http_response resp;
@@ -52,6 +91,11 @@ struct http_req {
 	size_t		 exceeded;	/* the limit a body went over */
 	http_done_fn	*fn;
 	void		*cookie;
+	struct lane	*lane;
+	int		 waiting;	/* in lane's queue, not in multi */
+	struct http_req	*qnext;		/* in lane's queue */
+	ev_tstamp	 queued_at;	/* loop time of http_request() */
+	long		 timeout_ms;	/* the whole request's, wait included */
 	struct http_req	*prev, *next;
 };
 
@@ -64,57 +108,150 @@ struct sock {
 
 static void	check_done(struct http *);
 
-/* Load every certificate of a PEM file, to be added to each TLS context. */
-static STACK_OF(X509_INFO) *
-load_ca(const char *path)
+/*
+ * Add every certificate of the PEM file ${path} to ${store}.  Returns 0, or
+ * -1 (logged) if the file cannot be read or holds no certificate.
+ */
+static int
+add_ca_file(X509_STORE *store, const char *path)
 {
 	STACK_OF(X509_INFO) *infos;
+	X509_INFO *info;
 	BIO *bio;
 	int i, ncert = 0;
 
 	if ((bio = BIO_new_file(path, "r")) == NULL) {
 		log_msg(LOG_ERROR, "tls.ca_file %s: cannot open: %s", path,
 		    strerror(errno));
-		return (NULL);
+		return (-1);
 	}
 	infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
 	BIO_free(bio);
+	for (i = 0; infos != NULL && i < sk_X509_INFO_num(infos); i++) {
+		info = sk_X509_INFO_value(infos, i);
+		if (info->x509 != NULL && X509_STORE_add_cert(store,
+		    info->x509) == 1)
+			ncert++;
+	}
 	if (infos != NULL)
-		for (i = 0; i < sk_X509_INFO_num(infos); i++)
-			if (sk_X509_INFO_value(infos, i)->x509 != NULL)
-				ncert++;
-	if (infos == NULL || ncert == 0) {
+		sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	if (ncert == 0) {
 		log_msg(LOG_ERROR, "tls.ca_file %s: no PEM certificate found",
 		    path);
-		if (infos != NULL)
-			sk_X509_INFO_pop_free(infos, X509_INFO_free);
-		return (NULL);
+		return (-1);
 	}
-	return (infos);
+	return (0);
+}
+
+/* Nonzero if ${dir} holds OpenSSL subject-hash names ("5ad8a5d6.0"). */
+static int
+hashed_dir(const char *dir)
+{
+	struct dirent *e;
+	DIR *d;
+	size_t n;
+	int found = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return (0);
+	while (!found && (e = readdir(d)) != NULL) {
+		n = strspn(e->d_name, "0123456789abcdef");
+		found = n == 8 && e->d_name[8] == '.' &&
+		    isdigit((unsigned char)e->d_name[9]);
+	}
+	closedir(d);
+	return (found);
 }
 
 /*
- * CURLOPT_SSL_CTX_FUNCTION: add the extra anchors of the current
- * configuration (none if a reload removed ca_file since the request was
- * made) to the default store.
+ * Where libcurl would look for the system's trust anchors (its built-in
+ * CURLOPT_CAINFO and CURLOPT_CAPATH), remembered in ${h}.  A directory is
+ * kept only if it is hashed (c_rehash, update-ca-certificates): then the
+ * anchors are looked up by subject hash when a chain needs one, instead of
+ * decoding the whole bundle.  Returns 0, or -1 on ENOMEM.
+ */
+static int
+system_anchors(struct http *h)
+{
+	const char *file = NULL, *dir = NULL;
+#if LIBCURL_VERSION_NUM >= 0x075400	/* CURLINFO_CAINFO: 7.84.0 */
+	CURL *easy;
+
+	if ((easy = curl_easy_init()) != NULL) {
+		(void)curl_easy_getinfo(easy, CURLINFO_CAINFO, &file);
+		(void)curl_easy_getinfo(easy, CURLINFO_CAPATH, &dir);
+	}
+#endif
+	if (file == NULL && dir == NULL) {
+		file = X509_get_default_cert_file();
+		dir = X509_get_default_cert_dir();
+	}
+	if (file != NULL && (h->sys_file = strdup(file)) == NULL)
+		goto oom;
+	if (dir != NULL && hashed_dir(dir) && (h->sys_dir = strdup(dir)) ==
+	    NULL)
+		goto oom;
+#if LIBCURL_VERSION_NUM >= 0x075400
+	curl_easy_cleanup(easy);
+#endif
+	return (0);
+oom:
+#if LIBCURL_VERSION_NUM >= 0x075400
+	curl_easy_cleanup(easy);
+#endif
+	return (-1);
+}
+
+/*
+ * A new store of the system's anchors plus those of ${ca_file} (or NULL):
+ * built once per configuration and shared by every connection, so no
+ * handshake decodes a CA bundle.  Returns NULL on error (logged).
+ */
+static X509_STORE *
+new_store(struct http *h, const char *ca_file)
+{
+	X509_STORE *store;
+	X509_LOOKUP *lu;
+
+	if ((store = X509_STORE_new()) == NULL)
+		goto oom;
+	if (h->sys_dir != NULL) {
+		if ((lu = X509_STORE_add_lookup(store,
+		    X509_LOOKUP_hash_dir())) == NULL ||
+		    X509_LOOKUP_add_dir(lu, h->sys_dir, X509_FILETYPE_PEM) !=
+		    1)
+			goto oom;
+	} else if (h->sys_file != NULL &&
+	    X509_STORE_load_file(store, h->sys_file) != 1) {
+		/* A container without the system bundle: ca_file only. */
+		log_msg(ca_file != NULL ? LOG_DEBUG : LOG_WARN,
+		    "tls: no system trust anchors in %s", h->sys_file);
+		ERR_clear_error();
+	}
+	if (ca_file != NULL && add_ca_file(store, ca_file) == -1) {
+		X509_STORE_free(store);
+		return (NULL);
+	}
+	/* What libcurl sets on the stores it fills itself. */
+	X509_STORE_set_flags(store, X509_V_FLAG_TRUSTED_FIRST |
+	    X509_V_FLAG_PARTIAL_CHAIN);
+	return (store);
+oom:
+	log_msg(LOG_ERROR, "tls: cannot set up the trust store");
+	X509_STORE_free(store);
+	return (NULL);
+}
+
+/*
+ * CURLOPT_SSL_CTX_FUNCTION: use the shared store of the current
+ * configuration (libcurl is told to load no CA itself).
  */
 static CURLcode
 ssl_ctx_cb(CURL *easy, void *sslctx, void *cookie)
 {
 	struct http *h = cookie;
-	STACK_OF(X509_INFO) *infos = h->extra_ca;
-	X509_STORE *store;
-	X509_INFO *info;
-	int i;
 
-	if (infos == NULL)
-		return (CURLE_OK);
-	store = SSL_CTX_get_cert_store((SSL_CTX *)sslctx);
-	for (i = 0; i < sk_X509_INFO_num(infos); i++) {
-		info = sk_X509_INFO_value(infos, i);
-		if (info->x509 != NULL)
-			X509_STORE_add_cert(store, info->x509);
-	}
+	SSL_CTX_set1_cert_store((SSL_CTX *)sslctx, h->store);
 	return (CURLE_OK);
 }
 
@@ -248,6 +385,104 @@ http_escape(const char *s)
 	return (out);
 }
 
+/* The lane of ${url}'s origin, made on first use; NULL on ENOMEM. */
+static struct lane *
+lane_get(struct http *h, const char *url)
+{
+	struct lane *l;
+	const char *p;
+	size_t n;
+
+	p = strstr(url, "://");
+	p = p != NULL ? p + 3 : url;
+	n = (size_t)(p - url) + strcspn(p, "/?#");
+	for (l = h->lanes; l != NULL; l = l->next)
+		if (strlen(l->origin) == n && strncasecmp(l->origin, url, n) ==
+		    0)
+			return (l);
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return (NULL);
+	if ((l->origin = strndup(url, n)) == NULL) {
+		free(l);
+		return (NULL);
+	}
+	l->next = h->lanes;
+	h->lanes = l;
+	return (l);
+}
+
+/*
+ * Hand ${r} to libcurl.  Its timeout counts the time it waited in its
+ * lane: an expired one gets 1 ms and fails as a timeout, through the
+ * normal path.  Returns 0, or -1 (logged).
+ */
+static int
+req_start(struct http_req *r)
+{
+	struct http *h = r->h;
+	double waited_ms;
+	long left = r->timeout_ms;
+
+	if (left > 0) {
+		waited_ms = (ev_now(h->loop) - r->queued_at) * 1000.0;
+		if (waited_ms >= (double)left)
+			left = 1;
+		else if (waited_ms >= 1.0)
+			left -= (long)waited_ms;
+		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, left);
+	}
+	if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+		log_msg(LOG_ERROR, "http: cannot add request");
+		return (-1);
+	}
+	r->waiting = 0;
+	r->lane->active++;
+	return (0);
+}
+
+/* Start the waiting requests of ${l} while there is room. */
+static void
+lane_pump(struct lane *l)
+{
+	struct http_req *r;
+
+	while ((r = l->head) != NULL && (l->active == 0 || l->multiplex)) {
+		if (req_start(r) == -1)
+			return;		/* out of memory: at the next one */
+		l->head = r->qnext;
+		if (l->head == NULL)
+			l->tail = NULL;
+		r->qnext = NULL;
+	}
+}
+
+/* Take ${r} out of its lane (waiting or active); the next may start. */
+static void
+lane_leave(struct http_req *r)
+{
+	struct lane *l = r->lane;
+	struct http_req **pp;
+
+	if (l == NULL)
+		return;
+	r->lane = NULL;
+	if (!r->waiting) {
+		l->active--;
+		return;
+	}
+	for (pp = &l->head; *pp != NULL; pp = &(*pp)->qnext)
+		if (*pp == r) {
+			*pp = r->qnext;
+			break;
+		}
+	if (l->tail == r)
+		for (l->tail = l->head; l->tail != NULL &&
+		    l->tail->qnext != NULL; l->tail = l->tail->qnext)
+			;
+	r->qnext = NULL;
+	r->waiting = 0;
+}
+
 static void
 req_unlink(struct http_req *r)
 {
@@ -263,18 +498,45 @@ req_unlink(struct http_req *r)
 	h->npending--;
 }
 
+/* Drop a reference to ${x}; the last one wipes and frees it. */
 static void
-req_free(struct http_req *r)
+hdrs_release(struct hdrs *x)
 {
 	struct curl_slist *l;
 
+	if (x == NULL || --x->refs > 0)
+		return;
+	for (l = x->list; l != NULL; l = l->next)	/* a bearer token */
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(x->list);
+	str_wipe_free(x->bearer);
+	free(x);
+}
+
+/*
+ * Release ${r}.  Its easy handle goes back to the pool when ${reuse} (the
+ * transfer completed) and there is room; else it is cleaned up.
+ */
+static void
+req_release(struct http_req *r, int reuse)
+{
+	struct http *h = r->h;
+	struct curl_slist *l;
+
 	if (r->easy != NULL) {
-		curl_multi_remove_handle(r->h->multi, r->easy);
-		curl_easy_cleanup(r->easy);
+		curl_multi_remove_handle(h->multi, r->easy);
+		if (reuse && h->npool < POOL_MAX) {
+			/* Nothing may point into ${r} once it is freed. */
+			curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, NULL);
+			curl_easy_setopt(r->easy, CURLOPT_PRIVATE, NULL);
+			h->pool[h->npool++] = r->easy;
+		} else
+			curl_easy_cleanup(r->easy);
 	}
 	for (l = r->hdrs; l != NULL; l = l->next)	/* a bearer token */
 		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(r->hdrs);
+	hdrs_release(r->shared);
 	str_wipe_free(r->post);
 	buf_wipe(&r->resp.body);
 	free(r->resp.www_authenticate);
@@ -283,12 +545,21 @@ req_free(struct http_req *r)
 	free(r);
 }
 
+static void
+req_free(struct http_req *r)
+{
+
+	req_release(r, 0);
+}
+
 /* Pick up finished transfers and run their callbacks. */
 static void
 check_done(struct http *h)
 {
 	struct http_req *r;
+	struct lane *l;
 	CURLMsg *msg;
+	long ver;
 	int left;
 	double t;
 
@@ -318,11 +589,19 @@ check_done(struct http *h)
 				    "%s", r->errbuf[0] != '\0' ? r->errbuf :
 				    curl_easy_strerror(msg->data.result));
 		}
+		if (curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &ver) ==
+		    CURLE_OK && ver >= CURL_HTTP_VERSION_2_0 &&
+		    r->lane != NULL)
+			r->lane->multiplex = 1;
 		/* Detach before the callback, which may start requests. */
 		curl_multi_remove_handle(h->multi, r->easy);
 		req_unlink(r);
+		if ((l = r->lane) != NULL) {
+			lane_leave(r);
+			lane_pump(l);
+		}
 		r->fn(&r->resp, r->cookie);
-		req_free(r);
+		req_release(r, 1);
 	}
 }
 
@@ -435,33 +714,42 @@ http_new(struct ev_loop *loop, const struct http_opts *opts)
 	 */
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
 	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-	if (http_set_opts(h, opts) == -1) {
-		curl_multi_cleanup(h->multi);
-		free(h);
-		return (NULL);
+	if (system_anchors(h) == -1) {
+		log_msg(LOG_ERROR, "http: %s", strerror(errno));
+		goto fail;
 	}
+	if (http_set_opts(h, opts) == -1)
+		goto fail;
 	return (h);
+fail:
+	curl_multi_cleanup(h->multi);
+	free(h->sys_file);
+	free(h->sys_dir);
+	free(h);
+	return (NULL);
 }
 
 int
 http_set_opts(struct http *h, const struct http_opts *opts)
 {
-	STACK_OF(X509_INFO) *ca = NULL;
+	X509_STORE *store;
 	char *path = NULL;
 
-	if (opts->ca_file != NULL) {
-		if ((ca = load_ca(opts->ca_file)) == NULL)
-			return (-1);
-		if ((path = strdup(opts->ca_file)) == NULL) {
-			sk_X509_INFO_pop_free(ca, X509_INFO_free);
-			return (-1);
-		}
+	if (opts->ca_file != NULL && (path = strdup(opts->ca_file)) == NULL) {
+		log_msg(LOG_ERROR, "http: %s", strerror(errno));
+		return (-1);
 	}
-	/* Requests read the anchors when they connect (ssl_ctx_cb). */
-	if (h->extra_ca != NULL)
-		sk_X509_INFO_pop_free(h->extra_ca, X509_INFO_free);
+	/*
+	 * A new store, even for the same file: its contents may have changed.
+	 * Connections made from now on use it; those open keep theirs.
+	 */
+	if ((store = new_store(h, opts->ca_file)) == NULL) {
+		free(path);
+		return (-1);
+	}
+	X509_STORE_free(h->store);
 	free(h->ca_file);
-	h->extra_ca = ca;
+	h->store = store;
 	h->ca_file = path;
 	h->opts = *opts;
 	h->opts.ca_file = h->ca_file;
@@ -473,18 +761,134 @@ http_set_opts(struct http *h, const struct http_opts *opts)
 void
 http_free(struct http *h)
 {
+	struct lane *l;
 
 	if (h == NULL)
 		return;
 	while (h->reqs != NULL)
 		http_cancel(h->reqs);
+	while (h->npool > 0)
+		curl_easy_cleanup(h->pool[--h->npool]);
 	/* The socket callback may run during cleanup: loop still valid. */
 	curl_multi_cleanup(h->multi);
 	ev_timer_stop(h->loop, &h->timer);
-	if (h->extra_ca != NULL)
-		sk_X509_INFO_pop_free(h->extra_ca, X509_INFO_free);
+	hdrs_release(h->get_hdrs);
+	while ((l = h->lanes) != NULL) {
+		h->lanes = l->next;
+		free(l->origin);
+		free(l);
+	}
+	X509_STORE_free(h->store);
 	free(h->ca_file);
+	free(h->sys_file);
+	free(h->sys_dir);
 	free(h);
+}
+
+/* Append "Authorization: Bearer ${bearer}" to *${l}.  Returns 0 or -1. */
+static int
+append_bearer(struct curl_slist **l, const char *bearer)
+{
+	static const char pfx[] = "Authorization: Bearer ";
+	struct curl_slist *nl;
+	size_t n = strlen(bearer);
+	char *line;
+
+	if ((line = malloc(sizeof(pfx) + n)) == NULL)
+		return (-1);
+	memcpy(line, pfx, sizeof(pfx) - 1);
+	memcpy(line + sizeof(pfx) - 1, bearer, n + 1);
+	nl = curl_slist_append(*l, line);
+	wipe_free(line, sizeof(pfx) + n);
+	if (nl == NULL)
+		return (-1);
+	*l = nl;
+	return (0);
+}
+
+/*
+ * The header list of a plain GET with ${bearer} (or none), shared with
+ * the other GETs of that token; a reference for the caller.  Returns NULL
+ * on ENOMEM.
+ */
+static struct hdrs *
+shared_hdrs(struct http *h, const char *bearer)
+{
+	struct hdrs *x = h->get_hdrs;
+	struct curl_slist *l;
+
+	if (x != NULL && str_equal(x->bearer, bearer)) {
+		x->refs++;
+		return (x);
+	}
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return (NULL);
+	x->refs = 1;
+	if (bearer != NULL && (x->bearer = strdup(bearer)) == NULL)
+		goto fail;
+	if ((x->list = curl_slist_append(NULL, "Accept: application/json")) ==
+	    NULL)
+		goto fail;
+	if (bearer != NULL && append_bearer(&x->list, bearer) == -1)
+		goto fail;
+	if ((l = curl_slist_append(x->list, "Expect:")) == NULL)
+		goto fail;
+	hdrs_release(h->get_hdrs);
+	h->get_hdrs = x;
+	x->refs++;			/* the engine's */
+	return (x);
+fail:
+	hdrs_release(x);
+	return (NULL);
+}
+
+/*
+ * An easy handle from the pool, or a new one with the options every
+ * request shares (the rest are set per request).  NULL on ENOMEM.
+ */
+static CURL *
+easy_get(struct http *h)
+{
+	CURL *e;
+
+	if (h->npool > 0)
+		return (h->pool[--h->npool]);
+	if ((e = curl_easy_init()) == NULL)
+		return (NULL);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "akvd/" AKVD_VERSION);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	/*
+	 * Buffers each pooled handle keeps: Key Vault's answers are a few KiB
+	 * (libcurl's defaults: 16 KiB to receive, 64 KiB to send).
+	 */
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+	/*
+	 * Trust: the store of the current options (ssl_ctx_cb), never a
+	 * bundle libcurl would decode again for every connection.
+	 */
+	curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
+	/*
+	 * No TLS session resumption: a resumed session skips verification,
+	 * and a new connection must be checked against the anchors of the
+	 * options in force (tls.ca_file may have lost one).  Connections are
+	 * kept alive instead, so a full handshake is rare.
+	 */
+	curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+	return (e);
 }
 
 /*
@@ -500,8 +904,8 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	const char *post = spec->form, *accept;
 	size_t i;
 	struct http_req *r;
-	struct buf auth = BUF_INIT;
 	struct curl_slist *l;
+	CURL *e;
 	long idle;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -514,8 +918,15 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	    h->opts.max_body;
 	r->max_other = r->max_body > h->opts.max_body ? r->max_body :
 	    h->opts.max_body;
-	if ((r->easy = curl_easy_init()) == NULL)
+	if ((r->easy = e = easy_get(h)) == NULL)
 		goto oom;
+	if (post == NULL && spec->headers[0] == NULL) {
+		/* The common case: a GET, its headers built once a token. */
+		if ((r->shared = shared_hdrs(h, bearer)) == NULL)
+			goto oom;
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->shared->list);
+		goto opts;
+	}
 	/* JSON unless the caller says otherwise (a blob is any bytes). */
 	accept = "Accept: application/json";
 	for (i = 0; i < sizeof(spec->headers) / sizeof(spec->headers[0]) &&
@@ -525,15 +936,8 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	if ((l = curl_slist_append(NULL, accept)) == NULL)
 		goto oom;
 	r->hdrs = l;
-	if (bearer != NULL) {
-		if (buf_appendf(&auth, "Authorization: Bearer %s", bearer) ==
-		    -1)
-			goto oom;
-		l = curl_slist_append(r->hdrs, auth.data);
-		buf_wipe(&auth);
-		if (l == NULL)
-			goto oom;
-	}
+	if (bearer != NULL && append_bearer(&r->hdrs, bearer) == -1)
+		goto oom;
 	if (post != NULL) {
 		if ((r->post = strdup(post)) == NULL)
 			goto oom;
@@ -541,9 +945,6 @@ http_request(struct http *h, const struct http_reqspec *spec,
 		    "Content-Type: application/x-www-form-urlencoded");
 		if (l == NULL)
 			goto oom;
-		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->post);
-		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE,
-		    (long)strlen(r->post));
 	}
 	for (i = 0; i < sizeof(spec->headers) / sizeof(spec->headers[0]) &&
 	    spec->headers[i] != NULL; i++) {
@@ -555,53 +956,56 @@ http_request(struct http *h, const struct http_reqspec *spec,
 	/* Ask for no 100-continue round trip on POST. */
 	if ((l = curl_slist_append(r->hdrs, "Expect:")) == NULL)
 		goto oom;
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
 
-	if (spec->method != NULL)
-		curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, spec->method);
-	curl_easy_setopt(r->easy, CURLOPT_URL, url);
-	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->hdrs);
-	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "akvd/" AKVD_VERSION);
+opts:
+	/* Everything a previous request on this handle may have set. */
+	if (r->post != NULL) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->post);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
+		    (long)strlen(r->post));
+	} else {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, -1L);
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, spec->method);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	if (spec->local) {
 		/* IMDS and friends: plain http on a local address, never
 		   through a proxy (as Microsoft documents). */
-		curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
-	} else
-		curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, spec->timeout_ms > 0 ?
-	    spec->timeout_ms : h->opts.timeout_ms);
-	curl_easy_setopt(r->easy, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)r->max_other);
-	curl_easy_setopt(r->easy, CURLOPT_ACCEPT_ENCODING, "");
-	idle = h->opts.max_idle_s > 0 ? h->opts.max_idle_s : 118;
-	curl_easy_setopt(r->easy, CURLOPT_MAXAGE_CONN, idle);
-	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	if (h->extra_ca != NULL) {
-		curl_easy_setopt(r->easy, CURLOPT_SSL_CTX_FUNCTION,
-		    ssl_ctx_cb);
-		curl_easy_setopt(r->easy, CURLOPT_SSL_CTX_DATA, h);
-		/*
-		 * ssl_ctx_cb adds to the store libcurl would otherwise cache
-		 * in the multi handle for a day: an anchor removed from
-		 * ca_file would stay trusted.
-		 */
-#if LIBCURL_VERSION_NUM >= 0x075700
-		curl_easy_setopt(r->easy, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-#endif
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	} else {
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+		curl_easy_setopt(e, CURLOPT_NOPROXY, NULL);	/* NO_PROXY */
 	}
-	if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
-		log_msg(LOG_ERROR, "http: cannot add request");
-		goto fail;
+	r->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms :
+	    h->opts.timeout_ms;
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)r->max_other);
+	idle = h->opts.max_idle_s > 0 ? h->opts.max_idle_s : 118;
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, idle);
+	if ((r->lane = lane_get(h, url)) == NULL)
+		goto oom;
+	r->queued_at = ev_now(h->loop);
+	if (r->lane->active == 0 || r->lane->multiplex) {
+		if (req_start(r) == -1) {
+			r->lane = NULL;
+			goto fail;
+		}
+	} else {
+		r->waiting = 1;
+		if (r->lane->tail != NULL)
+			r->lane->tail->qnext = r;
+		else
+			r->lane->head = r;
+		r->lane->tail = r;
 	}
 	r->next = h->reqs;
 	if (h->reqs != NULL)
@@ -613,7 +1017,6 @@ http_request(struct http *h, const struct http_reqspec *spec,
 oom:
 	log_msg(LOG_ERROR, "http: out of memory");
 fail:
-	buf_wipe(&auth);
 	if (r != NULL) {
 		if (r->easy != NULL) {
 			curl_easy_cleanup(r->easy);
@@ -647,10 +1050,18 @@ http_post_form(struct http *h, const char *url, const char *body,
 void
 http_cancel(struct http_req *r)
 {
+	struct lane *l;
 
 	if (r == NULL)
 		return;
 	req_unlink(r);
+	if ((l = r->lane) != NULL) {
+		/* Out of libcurl first, then let the next one in. */
+		if (!r->waiting && r->easy != NULL)
+			curl_multi_remove_handle(r->h->multi, r->easy);
+		lane_leave(r);
+		lane_pump(l);
+	}
 	req_free(r);
 }
 

@@ -2,6 +2,7 @@
  * kv.c - the Azure Key Vault data plane: URLs and responses.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,38 @@
 #include "http.h"
 #include "kv.h"
 #include "util.h"
+
+/*
+ * The concatenation of the strings given, up to a NULL, as a new string;
+ * NULL on ENOMEM.  URLs are built once per request: no format parsing.
+ */
+static char *
+join(const char *first, ...)
+{
+	va_list ap;
+	const char *p;
+	size_t len = 0, n;
+	char *out, *q;
+
+	va_start(ap, first);
+	for (p = first; p != NULL; p = va_arg(ap, const char *))
+		len += strlen(p);
+	va_end(ap);
+	if ((out = q = malloc(len + 1)) == NULL)
+		return (NULL);
+	va_start(ap, first);
+	for (p = first; p != NULL; p = va_arg(ap, const char *)) {
+		n = strlen(p);
+		memcpy(q, p, n);
+		q += n;
+	}
+	va_end(ap);
+	*q = '\0';
+	return (out);
+}
+
+#define KV_STR(x)	KV_STR2(x)
+#define KV_STR2(x)	#x
 
 /* The path segment of a kind: "secrets", "certificates", "keys". */
 static const char *
@@ -39,26 +72,19 @@ char *
 kv_object_url(const char *vault, enum kv_kind kind, const char *name,
     const char *version)
 {
-	struct buf b = BUF_INIT;
-	char *n = NULL, *v = NULL;
-	int rc = -1;
+	char *n = NULL, *v = NULL, *url = NULL;
 
 	if ((n = http_escape(name)) == NULL)
 		goto out;
 	if (version != NULL && version[0] != '\0' &&
 	    (v = http_escape(version)) == NULL)
 		goto out;
-	rc = buf_appendf(&b, "%s/%s/%s%s%s?api-version=" KV_API_VERSION,
-	    vault, kind_segment(kind), n, v != NULL ? "/" : "",
-	    v != NULL ? v : "");
+	url = join(vault, "/", kind_segment(kind), "/", n, v != NULL ? "/" :
+	    "", v != NULL ? v : "", "?api-version=" KV_API_VERSION, NULL);
 out:
 	free(n);
 	free(v);
-	if (rc == -1) {
-		buf_wipe(&b);
-		return (NULL);
-	}
-	return (b.data);
+	return (url);
 }
 
 /*
@@ -81,22 +107,16 @@ kv_secret_url(const char *vault, const char *name, const char *version)
 char *
 kv_versions_url(const char *vault, enum kv_kind kind, const char *name)
 {
-	struct buf b = BUF_INIT;
-	char *n = NULL;
-	int rc = -1;
+	char *n = NULL, *url;
 
 	if (name != NULL && (n = http_escape(name)) == NULL)
-		goto out;
-	rc = buf_appendf(&b, "%s/%s%s%s%s?api-version=" KV_API_VERSION
-	    "&maxresults=%d", vault, kind_segment(kind), n != NULL ? "/" : "",
-	    n != NULL ? n : "", n != NULL ? "/versions" : "", KV_PAGE);
-out:
-	free(n);
-	if (rc == -1) {
-		buf_wipe(&b);
 		return (NULL);
-	}
-	return (b.data);
+	url = join(vault, "/", kind_segment(kind), n != NULL ? "/" : "",
+	    n != NULL ? n : "", n != NULL ? "/versions" : "",
+	    "?api-version=" KV_API_VERSION "&maxresults=" KV_STR(KV_PAGE),
+	    NULL);
+	free(n);
+	return (url);
 }
 
 /*
