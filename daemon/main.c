@@ -45,6 +45,8 @@ struct akvd {
 	int		 status;	/* exit status */
 	struct http	*http;
 	struct auth	*auth;
+	struct akvd_config *cfg;	/* the configuration in force: every
+					   module borrows it */
 	struct sync	*sync;
 	struct hooks	*hooks;
 	char		**command;	/* supervise mode: after "--" */
@@ -155,11 +157,38 @@ file_hash(const char *path)
 	return (n == -1 ? 0 : h);
 }
 
-/* SIGHUP: parse into a new config and swap it in only if it is valid. */
+/*
+ * The reload of ${cfg} failed (logged): run on exactly the configuration
+ * in force.
+ */
+static void
+not_reloaded(struct akvd *d, struct akvd_config *cfg)
+{
+
+	config_free(cfg);
+	metrics_reload(0);
+	log_msg(LOG_ERROR, "configuration not reloaded: still running "
+	    "on the previous one");
+	sdnotify("%sSTATUS=configuration not reloaded: see the log",
+	    d->ready ? "READY=1\n" : "");
+}
+
+/*
+ * SIGHUP: parse into a new config and swap it in only if it is valid and
+ * every module can take it (bgpd's reconfigure()).  Every module prepares
+ * its change first, changing nothing (binding the new listener, the
+ * sync's new tables, loading the CA file); then all commit, which cannot
+ * fail.  The token cache has no prepare: should it run out of memory, the
+ * others are put back on the configuration in force.  main owns that
+ * configuration: the old one is freed only once every module points at
+ * the new one.
+ */
 static void
 reload(struct akvd *d)
 {
-	struct akvd_config *cfg;
+	struct akvd_config *cfg, *old;
+	struct status_pending *sp = NULL;
+	struct sync_pending *yp = NULL;
 	struct http_opts ho;
 	struct timespec now;
 
@@ -173,35 +202,46 @@ reload(struct akvd *d)
 	    (unsigned long long)now.tv_sec * 1000000ULL +
 	    (unsigned long long)now.tv_nsec / 1000ULL);
 	if ((cfg = load(d->config_path, 0)) == NULL) {
-		metrics_reload(0);
-		log_msg(LOG_ERROR, "configuration not reloaded: still running "
-		    "on the previous one");
-		sdnotify("%sSTATUS=configuration not reloaded: see the log",
-		    d->ready ? "READY=1\n" : "");
+		not_reloaded(d, NULL);
 		return;
 	}
-	http_opts_from(&ho, cfg);
-	if (http_set_opts(d->http, &ho) == -1 ||
-	    auth_reconfigure(d->auth, &cfg->auth, cfg->vault_scope) == -1 ||
-	    sync_reload(d->sync, cfg) == -1) {
-		log_msg(LOG_ERROR, "configuration not fully applied");
-		config_free(cfg);
-		/* Restore what the running configuration said. */
-		http_opts_from(&ho, sync_config(d->sync));
-		(void)http_set_opts(d->http, &ho);
-		(void)auth_reconfigure(d->auth, &sync_config(d->sync)->auth,
-		    sync_config(d->sync)->vault_scope);
-		metrics_reload(0);
-	} else
-		metrics_reload(1);
-	if (status_configure(d->health, sync_config(d->sync)) == -1)
+	if (d->health != NULL && status_prepare(d->health, cfg, &sp) == -1) {
 		log_msg(LOG_ERROR, "health endpoint: the new \"listen\" "
 		    "address is not in use; the previous listener (if any) "
 		    "is kept");
-	/* The sync owns the configuration in force: point the hooks at it. */
-	hooks_configure(d->hooks, sync_config(d->sync));
+		not_reloaded(d, cfg);
+		return;
+	}
+	http_opts_from(&ho, cfg);
+	if (sync_prepare(d->sync, cfg, &yp) == -1 ||
+	    http_set_opts(d->http, &ho) == -1) {
+		sync_abort(yp);
+		status_abort(sp);
+		not_reloaded(d, cfg);
+		return;
+	}
+	if (auth_reconfigure(d->auth, &cfg->auth, cfg->vault_scope) == -1) {
+		/* Put back what the configuration in force says. */
+		sync_abort(yp);
+		status_abort(sp);
+		http_opts_from(&ho, d->cfg);
+		(void)http_set_opts(d->http, &ho);
+		(void)auth_reconfigure(d->auth, &d->cfg->auth,
+		    d->cfg->vault_scope);
+		not_reloaded(d, cfg);
+		return;
+	}
+	/* Nothing fails from here on. */
+	sync_commit(d->sync, yp);
+	if (sp != NULL)
+		status_commit(d->health, sp);
+	old = d->cfg;
+	d->cfg = cfg;
+	hooks_configure(d->hooks, cfg);
 	if (d->sup != NULL)
-		supervise_configure(d->sup, sync_config(d->sync));
+		supervise_configure(d->sup, cfg);
+	config_free(old);
+	metrics_reload(1);
 	if (d->ready)
 		sdnotify("READY=1");
 }
@@ -419,6 +459,7 @@ run(struct akvd *d, struct akvd_config *cfg)
 		curl_global_cleanup();
 		return (EXIT_RUNTIME);
 	}
+	d->cfg = cfg;
 	http_opts_from(&ho, cfg);
 	if ((d->http = http_new(d->loop, &ho)) == NULL ||
 	    (d->auth = auth_new(d->loop, d->http, &cfg->auth,
@@ -426,7 +467,6 @@ run(struct akvd *d, struct akvd_config *cfg)
 	    (d->hooks = hooks_new(d->loop, d->http)) == NULL ||
 	    (d->sync = sync_new(d->loop, d->http, d->auth, cfg, d->once,
 	    once_done, d)) == NULL) {
-		config_free(cfg);
 		d->status = EXIT_RUNTIME;
 		goto out;
 	}
@@ -502,6 +542,7 @@ out:
 	sync_free(d->sync);
 	auth_free(d->auth);
 	http_free(d->http);
+	config_free(d->cfg);
 	metrics_reset();
 	curl_global_cleanup();
 	return (d->status);

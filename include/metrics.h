@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "fetch.h"
 #include "util.h"
 
 /* Where a request went, for the latency histogram and status classes. */
@@ -28,21 +29,32 @@ enum metrics_target {
 };
 
 /*
- * metrics_objects(cfg): the objects of ${cfg} are the ones labelled from
- * now on, by their index in cfg->objects.  Counters of an object whose
- * name and alias were already known are kept; the others are dropped.
- * Called by the sync whenever it adopts a configuration.  Returns 0, or -1
- * on ENOMEM (logged; per-object metrics are then off until the next call).
+ * metrics_objects(cfg): the objects of ${cfg} (bundle members included)
+ * and the selected secrets registered are the ones labelled from now on.
+ * Counters of an object whose name and alias were already known are kept;
+ * the others are dropped.  Called by the sync whenever it adopts a
+ * configuration.  Returns 0, or -1 on ENOMEM (logged; per-object metrics
+ * are then off until the next call).
  */
 int	metrics_objects(const struct akvd_config *);
 
 /*
- * metrics_fetch(idx, reason, changed): object ${idx} was fetched
- * (${reason} NULL) or failed for ${reason}, a short class such as
- * "throttled" or "forbidden" (see README.md).  ${changed}: its content
- * changed.
+ * metrics_select_add(name, alias): label the secret a select follows as
+ * well (its own series), until metrics_select_remove().  Returns 0, or -1
+ * on ENOMEM (logged; it is then not counted).
  */
-void	metrics_fetch(size_t, const char *, int);
+int	metrics_select_add(const char *, const char *);
+
+/* metrics_select_remove(name, alias): it left the selection. */
+void	metrics_select_remove(const char *, const char *);
+
+/*
+ * metrics_fetch(name, alias, cls, changed): the object ${name} written as
+ * ${alias} was fetched (${cls} FETCH_OK or FETCH_UNCHANGED) or failed with
+ * ${cls}, counted under fetch_class_name(${cls}) (see README.md); an
+ * object not labelled is ignored.  ${changed}: its content changed.
+ */
+void	metrics_fetch(const char *, const char *, enum fetch_class, int);
 
 /*
  * metrics_request(target, status, failed, seconds): an HTTP request to

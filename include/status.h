@@ -36,14 +36,31 @@ typedef int status_ready_fn(char *, size_t, void *);
  */
 struct status *status_new(struct ev_loop *, status_ready_fn *, void *);
 
+struct status_pending;
+
 /*
- * status_configure(st, cfg): listen where ${cfg} says ("listen"; NULL
- * stops listening).  An unchanged address keeps the listener.  A new one
- * is bound before the old one is closed, so a failure leaves the old
- * listener in place; only when the old listener itself holds the port
- * (EADDRINUSE, same port) is it closed first, and restored if the new
- * address still fails.  Returns 0, or -1 if the new address could not be
- * listened on (logged).
+ * status_prepare(st, cfg, pending): the first half of a reload: bind where
+ * ${cfg} says ("listen"), changing nothing else: the listener in use
+ * stays.  An unchanged address keeps the listener; none stops it at
+ * commit.  A new address on the port the old listener holds (EADDRINUSE,
+ * same port) can only be bound once that one is closed: that move is made
+ * at commit, which restores the old listener should it fail.  Returns 0
+ * with ${*pending} for status_commit() or status_abort(), or -1 if the new
+ * address cannot be listened on (logged; nothing changed).
+ */
+int	status_prepare(struct status *, const struct akvd_config *,
+	    struct status_pending **);
+
+/* status_commit(st, pending): switch to the prepared listener; frees it. */
+void	status_commit(struct status *, struct status_pending *);
+
+/* status_abort(pending): close the prepared listener; NULL: no-op. */
+void	status_abort(struct status_pending *);
+
+/*
+ * status_configure(st, cfg): status_prepare() then status_commit() (at
+ * start-up).  Returns 0, or -1 if the address could not be listened on
+ * (logged).
  */
 int	status_configure(struct status *, const struct akvd_config *);
 

@@ -12,8 +12,9 @@
  * next cycle.  Whenever nothing is in flight and some value changed, one
  * new snapshot holding every object is committed through the writer.
  *
- * Objects that read the same thing share one GET per cycle; what is read
- * is turned into files by render.c (encodings, certificates, keys).  A
+ * Objects that read the same value share one source by construction: the
+ * first of them fetches, the others follow its outcomes; what is read is
+ * turned into files by render.c (encodings, certificates, keys).  A
  * "history" object lists its versions and fetches only those it does not
  * hold; a "select" entry lists its vault each cycle and fetches a selected
  * secret only when the list shows it changed; a bundle is made from the
@@ -33,6 +34,7 @@
 #define AKVD_SYNC_H
 
 #include <ev.h>
+#include <stdint.h>
 
 #include "auth.h"
 #include "config.h"
@@ -48,26 +50,44 @@ typedef void sync_done_fn(int, void *);
 
 /*
  * sync_new(loop, http, auth, cfg, once, fn, cookie): start syncing the
- * objects of ${cfg}, which the sync now owns.  ${http} and ${auth} must
- * outlive it.  With ${once}, every object is fetched (transient failures,
- * token failures included, retried with backoff until cfg->once_timeout_ms
- * after the start; permanent ones settle at once), one snapshot written
- * and ${fn} called; otherwise
- * ${fn} is unused and the sync runs until freed.  Returns NULL on error
- * (logged; ${cfg} is then still the caller's).
+ * objects of ${cfg}, which the sync borrows (main owns the configuration
+ * in force): it must stay valid until sync_commit() of another one or
+ * sync_free().  ${http} and ${auth} must outlive it.  With ${once}, every
+ * object is fetched (transient failures, token failures included, retried
+ * with backoff until cfg->once_timeout_ms after the start; permanent ones
+ * settle at once), one snapshot written and ${fn} called; otherwise ${fn}
+ * is unused and the sync runs until freed.  Returns NULL on error
+ * (logged).
  */
 struct sync *sync_new(struct ev_loop *, struct http *, struct auth *,
     struct akvd_config *, int, sync_done_fn *, void *);
 
+struct sync_pending;
+
 /*
- * sync_reload(s, cfg): adopt ${cfg}, which the sync now owns (the previous
- * one is freed).  Objects that fetch the same thing as before keep their
- * value, version and schedule (no refetch storm), their backoff and
- * Retry-After deadline, and their readiness clocks; new objects are fetched
- * at once; removed ones leave the next snapshot.  Returns 0, or -1 on
- * ENOMEM (${cfg} is still the caller's and nothing changed).
+ * sync_prepare(s, cfg, pending): the first half of a reload to ${cfg}: the
+ * diff of source keys (plan.h) and everything it needs allocated, with
+ * nothing changed.  Returns 0 with ${*pending} for sync_commit() or
+ * sync_abort(), or -1 on ENOMEM (logged; nothing changed).
  */
-int	sync_reload(struct sync *, struct akvd_config *);
+int	sync_prepare(struct sync *, struct akvd_config *,
+	    struct sync_pending **);
+
+/*
+ * sync_commit(s, pending): adopt its configuration, borrowed as in
+ * sync_new(); the previous one is no longer used once this returns (the
+ * caller frees it).  Cannot fail.  Objects that fetch the same thing as
+ * before keep their value, version and schedule (no refetch storm), their
+ * backoff and Retry-After deadline, and their readiness clocks; one whose
+ * encoding, format, split or bundle membership changed is rendered again
+ * from the value held, without a request; new objects are fetched at
+ * once; removed ones leave the next snapshot.  Nothing is fetched or
+ * committed before control returns to the loop.  Frees ${pending}.
+ */
+void	sync_commit(struct sync *, struct sync_pending *);
+
+/* sync_abort(pending): forget a prepared reload; NULL: no-op. */
+void	sync_abort(struct sync_pending *);
 
 /* sync_resync(s): make every object due now (SIGUSR1); Retry-After holds. */
 void	sync_resync(struct sync *);
@@ -127,10 +147,14 @@ int	sync_ready(const struct sync *, char *, size_t);
  */
 int	sync_value(const struct sync *, const char *, const char **, size_t *);
 
-/* sync_config(s): the configuration in force (owned by ${s}). */
-const struct akvd_config *sync_config(const struct sync *);
+/*
+ * sync_now_ms(s): the one clock of the sync: monotonic milliseconds.
+ * Every due time, backoff deadline and readiness clock is on it; the pure
+ * rules of sched.h take it as an argument.
+ */
+int64_t	sync_now_ms(const struct sync *);
 
-/* sync_free(s): cancel every request and release ${s} and its config. */
+/* sync_free(s): cancel every request and release ${s} (not its config). */
 void	sync_free(struct sync *);
 
 #endif /* !AKVD_SYNC_H */

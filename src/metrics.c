@@ -21,11 +21,14 @@
 #define AKVD_VERSION "0.0.0"
 #endif
 
-/* Failure reasons of a fetch (see sync.c); the last one catches the rest. */
+/*
+ * Failure reasons of a fetch: the labels of fetch_class_name(); the last
+ * one catches the rest.
+ */
 static const char *const reasons[] = {
 	"unauthorized", "forbidden", "not_found", "throttled", "client_error",
-	"server_error", "connection", "bad_response", "disabled", "challenge",
-	"other"
+	"server_error", "connection", "bad_response", "render_error",
+	"disabled", "challenge", "other"
 };
 #define NREASONS	(sizeof(reasons) / sizeof(reasons[0]))
 
@@ -55,6 +58,7 @@ struct mobj {
 	unsigned long long updates;
 	unsigned	 consecutive;
 	time_t		 last_ok;	/* 0: never */
+	int		 selected;	/* a selected secret, not configured */
 };
 
 struct mtarget {
@@ -67,8 +71,9 @@ struct mtarget {
 
 static struct {
 	time_t		 start;
-	struct mobj	*objs;
+	struct mobj	*objs;		/* configured, then selected */
 	size_t		 nobjs;
+	size_t		 nconf;		/* configured: objs[0 .. nconf) */
 	struct mtarget	 req[METRICS_NTARGETS];
 	unsigned long long token_ok, token_failed;
 	time_t		 token_expiry;
@@ -91,22 +96,38 @@ objs_free(struct mobj *objs, size_t n)
 	free(objs);
 }
 
+/* The entry of ${name} and ${alias}, or NULL. */
+static struct mobj *
+mobj_find(const char *name, const char *alias)
+{
+	size_t i;
+
+	for (i = 0; i < m.nobjs; i++)
+		if (m.objs[i].name != NULL &&
+		    strcmp(m.objs[i].name, name) == 0 &&
+		    strcmp(m.objs[i].alias, alias) == 0)
+			return (&m.objs[i]);
+	return (NULL);
+}
+
 /*
- * metrics_objects(cfg): the objects of ${cfg} are the ones labelled from
- * now on, by their index in cfg->objects.  Counters of an object whose
- * name and alias were already known are kept; the others are dropped.
- * Called by the sync whenever it adopts a configuration.  Returns 0, or -1
- * on ENOMEM (logged; per-object metrics are then off until the next call).
+ * metrics_objects(cfg): the objects of ${cfg} (bundle members included)
+ * and the selected secrets registered are the ones labelled from now on.
+ * Counters of an object whose name and alias were already known are kept;
+ * the others are dropped.  Called by the sync whenever it adopts a
+ * configuration.  Returns 0, or -1 on ENOMEM (logged; per-object metrics
+ * are then off until the next call).
  */
 int
 metrics_objects(const struct akvd_config *cfg)
 {
 	struct mobj *objs;
-	size_t i, j;
+	size_t i, j, n;
 
 	if (m.start == 0)
 		m.start = time(NULL);
-	if ((objs = calloc(cfg->nobjects + 1, sizeof(*objs))) == NULL)
+	if ((objs = calloc(cfg->nobjects + m.nobjs + 1,
+	    sizeof(*objs))) == NULL)
 		goto oom;
 	for (i = 0; i < cfg->nobjects; i++) {
 		const struct akvd_object *o = &cfg->objects[i];
@@ -128,27 +149,79 @@ metrics_objects(const struct akvd_config *cfg)
 			goto oom;
 		}
 	}
+	for (i = 0; i < cfg->nobjects; i++)
+		objs[i].selected = 0;
+	/* The selected secrets stay until metrics_select_remove(). */
+	for (j = 0, n = cfg->nobjects; j < m.nobjs; j++) {
+		if (m.objs[j].name == NULL || !m.objs[j].selected)
+			continue;
+		objs[n++] = m.objs[j];	/* ownership moves */
+		m.objs[j].name = m.objs[j].alias = NULL;
+	}
 	objs_free(m.objs, m.nobjs);
 	m.objs = objs;
-	m.nobjs = cfg->nobjects;
+	m.nobjs = n;
+	m.nconf = cfg->nobjects;
 	return (0);
 oom:
 	log_msg(LOG_ERROR, "metrics: out of memory");
 	objs_free(m.objs, m.nobjs);
 	m.objs = NULL;
-	m.nobjs = 0;
+	m.nobjs = m.nconf = 0;
+	return (-1);
+}
+
+int
+metrics_select_add(const char *name, const char *alias)
+{
+	struct mobj *objs;
+
+	if (mobj_find(name, alias) != NULL)
+		return (0);
+	if ((objs = reallocarray(m.objs, m.nobjs + 1,
+	    sizeof(*objs))) == NULL)
+		goto oom;
+	m.objs = objs;
+	memset(&objs[m.nobjs], 0, sizeof(objs[m.nobjs]));
+	if ((objs[m.nobjs].name = strdup(name)) == NULL ||
+	    (objs[m.nobjs].alias = strdup(alias)) == NULL) {
+		free(objs[m.nobjs].name);
+		goto oom;
+	}
+	objs[m.nobjs].selected = 1;
+	m.nobjs++;
+	return (0);
+oom:
+	log_msg(LOG_ERROR, "metrics: out of memory");
 	return (-1);
 }
 
 void
-metrics_fetch(size_t idx, const char *reason, int changed)
+metrics_select_remove(const char *name, const char *alias)
 {
+	struct mobj *o;
+	size_t i;
+
+	if ((o = mobj_find(name, alias)) == NULL || !o->selected)
+		return;
+	i = (size_t)(o - m.objs);
+	free(o->name);
+	free(o->alias);
+	memmove(&m.objs[i], &m.objs[i + 1],
+	    (m.nobjs - i - 1) * sizeof(*m.objs));
+	m.nobjs--;
+}
+
+void
+metrics_fetch(const char *name, const char *alias, enum fetch_class cls,
+    int changed)
+{
+	const char *reason = fetch_class_name(cls);
 	struct mobj *o;
 	size_t r;
 
-	if (idx >= m.nobjs)
+	if ((o = mobj_find(name, alias)) == NULL)
 		return;
-	o = &m.objs[idx];
 	o->fetches++;
 	if (changed)
 		o->updates++;
@@ -300,7 +373,7 @@ render_objects(struct buf *out)
 
 	rc |= head(out, "akvd_objects", "gauge",
 	    "Objects in the configuration.");
-	rc |= buf_appendf(out, "akvd_objects %zu\n", m.nobjs);
+	rc |= buf_appendf(out, "akvd_objects %zu\n", m.nconf);
 	rc |= head(out, "akvd_fetches_total", "counter",
 	    "Fetches of an object from Key Vault that completed, failed "
 	    "or not.");

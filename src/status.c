@@ -355,48 +355,114 @@ status_new(struct ev_loop *loop, status_ready_fn *fn, void *cookie)
 	return (st);
 }
 
-int
-status_configure(struct status *st, const struct akvd_config *cfg)
-{
-	struct where w, old;
-	struct server *s;
+struct status_pending {
+	int		 keep;		/* same address: keep the listener */
+	int		 stop;		/* no "listen" any more */
+	int		 move;		/* same port, other address: the old
+					   listener holds it, so the move is
+					   made at commit */
+	struct where	 w;		/* move: where to (w.addr owned) */
+	struct server	*srv;		/* the new listener, bound */
+};
 
+int
+status_prepare(struct status *st, const struct akvd_config *cfg,
+    struct status_pending **out)
+{
+	struct status_pending *p;
+	struct where w;
+
+	*out = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_msg(LOG_ERROR, "status: out of memory");
+		return (-1);
+	}
 	if (cfg->listen == NULL) {
-		if (st->srv != NULL)
-			log_kv(LOG_INFO, "health endpoint stopped", "listen",
-			    st->srv->w.addr, NULL);
-		server_free(st->srv);
-		st->srv = NULL;
+		p->stop = 1;
+		*out = p;
 		return (0);
 	}
-	if (st->srv != NULL && strcmp(st->srv->w.addr, cfg->listen) == 0)
+	if (st->srv != NULL && strcmp(st->srv->w.addr, cfg->listen) == 0) {
+		p->keep = 1;
+		*out = p;
 		return (0);
+	}
 	memset(&w, 0, sizeof(w));
 	w.addr = cfg->listen;
 	memcpy(&w.sa, &cfg->listen_addr, sizeof(w.sa));
 	w.salen = cfg->listen_addrlen;
 	w.any = cfg->listen_any;
-	if ((s = server_new(st, &w)) != NULL) {
-		server_free(st->srv);
-		st->srv = s;
+	if ((p->srv = server_new(st, &w)) != NULL) {
+		*out = p;
 		return (0);
 	}
 	if (st->srv == NULL || st->bind_errno != EADDRINUSE ||
-	    port_of(&w) == 0 || port_of(&w) != st->srv->port)
+	    port_of(&w) == 0 || port_of(&w) != st->srv->port) {
+		free(p);
 		return (-1);
-	/* The same port on another address: free it and try again. */
-	log_kv(LOG_INFO, "closing the old listener to reuse its port",
-	    "listen", st->srv->w.addr, NULL);
-	old = st->srv->w;		/* ownership of old.addr moves */
-	st->srv->w.addr = NULL;
-	server_free(st->srv);
-	if ((st->srv = server_new(st, &w)) == NULL &&
-	    (st->srv = server_new(st, &old)) == NULL)
-		log_kv(LOG_ERROR, "the old listener could not be restored",
-		    "listen", old.addr, NULL);
-	free(old.addr);
-	return (st->srv != NULL && strcmp(st->srv->w.addr, w.addr) == 0 ?
-	    0 : -1);
+	}
+	p->move = 1;
+	p->w = w;
+	if ((p->w.addr = strdup(w.addr)) == NULL) {
+		log_msg(LOG_ERROR, "status: out of memory");
+		free(p);
+		return (-1);
+	}
+	*out = p;
+	return (0);
+}
+
+void
+status_abort(struct status_pending *p)
+{
+
+	if (p == NULL)
+		return;
+	server_free(p->srv);
+	free(p->w.addr);
+	free(p);
+}
+
+void
+status_commit(struct status *st, struct status_pending *p)
+{
+	struct where old;
+
+	if (p->stop) {
+		if (st->srv != NULL)
+			log_kv(LOG_INFO, "health endpoint stopped", "listen",
+			    st->srv->w.addr, NULL);
+		server_free(st->srv);
+		st->srv = NULL;
+	} else if (p->srv != NULL) {
+		server_free(st->srv);
+		st->srv = p->srv;
+		p->srv = NULL;
+	} else if (p->move) {
+		/* The same port on another address: free it and bind. */
+		log_kv(LOG_INFO, "closing the old listener to reuse its port",
+		    "listen", st->srv->w.addr, NULL);
+		old = st->srv->w;	/* ownership of old.addr moves */
+		st->srv->w.addr = NULL;
+		server_free(st->srv);
+		if ((st->srv = server_new(st, &p->w)) == NULL &&
+		    (st->srv = server_new(st, &old)) == NULL)
+			log_kv(LOG_ERROR, "the old listener could not be "
+			    "restored", "listen", old.addr, NULL);
+		free(old.addr);
+	}
+	status_abort(p);
+}
+
+int
+status_configure(struct status *st, const struct akvd_config *cfg)
+{
+	struct status_pending *p;
+
+	if (status_prepare(st, cfg, &p) == -1)
+		return (-1);
+	status_commit(st, p);
+	return (0);
 }
 
 void

@@ -7,6 +7,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
 const parsePrometheus = require('parse-prometheus-text-format');
@@ -259,7 +260,9 @@ test('a listen address in use: exit 1 at start-up; on reload the old listener is
   const post = await fetch(`${base2}/metrics`, { method: 'POST', body: 'x' });
   assert.equal(post.status, 405);
   const { m } = await scrape(base2);
-  assert.equal(value(m, 'akvd_config_reloads_total', { result: 'ok' }), 3);
+  // The reload onto the busy port was refused as a whole (not counted ok).
+  assert.equal(value(m, 'akvd_config_reloads_total', { result: 'ok' }), 2);
+  assert.equal(value(m, 'akvd_config_reloads_total', { result: 'failed' }), 1);
   assert.equal(value(m, 'akvd_config_last_reload_successful'), 1);
   await a.stop();
 });
@@ -339,4 +342,100 @@ test('idle connections from one client do not take /healthz down', async (t) => 
   const r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(4000) });
   assert.equal(r.status, 200);
   await a.stop();
+});
+
+test('a reload that cannot bind its new "listen" address changes nothing: objects, notifications, token, listener', async (t) => {
+  const fx = await setup(t);
+  fx.set('x', 'bind-v1');
+  fx.set('y', 'bind-y1');
+  const calls = [];
+  const srv = http.createServer((req, res) => {
+    calls.push(req.url);
+    res.writeHead(204);
+    res.end();
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  t.after(() => srv.close());
+  const url = `http://127.0.0.1:${srv.address().port}/refresh`;
+  const port = await holdPort(t);
+  const cfgPath = fx.write(fx.config([{ name: 'x' }], { interval: '1h', debounce: '100ms',
+    listen: '127.0.0.1:0', notify: [{ http: url }] }));
+  const a = fx.start(cfgPath);
+  const base = await endpoint(a);
+  await a.waitLog(/snapshot written/);
+  const tokens = fx.d.entra.requests().length;
+  fx.d.kv.clearRequests();
+
+  // Everything changes, and the new listener cannot be bound.
+  const other = fx.config([{ name: 'x', alias: 'x-renamed' }, { name: 'y' }], { interval: '2h',
+    listen: `127.0.0.1:${port}` });
+  other.auth.client_id = 'another-client';
+  fx.write(other);
+  const mark = a.lines.length;
+  a.kill('SIGHUP');
+  await a.waitLog(/configuration not reloaded: still running on the previous one/, { from: mark });
+  const after = a.lines.slice(mark).join('\n');
+  assert.match(after, /the new "listen" address is not in use/);
+  assert.doesNotMatch(after, /configuration applied|health endpoint (stopped|listening)/);
+  assert.equal((await get(base, '/healthz')).status, 200);
+
+  // The old configuration is in force: a change of x is fetched with the
+  // token held, written under its old name and notified to the old URL.
+  fx.set('x', 'bind-v2');
+  a.kill('SIGUSR1');
+  await until(() => tryRead(fx.out, 'x') === 'bind-v2', { what: 'x rewritten' });
+  await until(() => calls.length === 1, { what: 'the old notification' });
+  assert.equal(tryRead(fx.out, 'x-renamed'), null);
+  assert.equal(tryRead(fx.out, 'y'), null);
+  const paths = fx.d.kv.requests().map((r) => r.path);
+  assert.ok(paths.length > 0 && paths.every((p) => p.startsWith('/secrets/x')), paths.join(' '));
+  assert.equal(fx.d.entra.requests().length, tokens, 'no token dropped or renewed');
+  const { m } = await scrape(base);
+  assert.equal(value(m, 'akvd_config_reloads_total', { result: 'failed' }), 1);
+  assert.equal(value(m, 'akvd_config_last_reload_successful'), 0);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
+});
+
+test('/metrics: selected secrets and bundle members have their own series; a secret leaving the selection loses it', async (t) => {
+  const fx = await setup(t);
+  fx.set('db', 'db-v1');
+  fx.set('app-a', 'a-v1');
+  fx.set('app-b', 'b-v1');
+  fx.set('KEY', 'key-v1');
+  fx.set('OTHER', 'other-v1');
+  // A failure of a selected secret is counted under its own name.
+  fx.set('app-c', 'c-v1');
+  fx.d.kv.fault({ match: '/secrets/app-c', status: 403 });
+  const cfg = fx.config([{ name: 'db' }], {
+    interval: '1h', listen: '127.0.0.1:0',
+    select: [{ prefix: 'app-', dir: 'sel' }],
+    bundles: [{ path: 'app.env', format: 'dotenv', objects: [{ name: 'KEY' }, { name: 'OTHER' }] }],
+  });
+  const a = fx.start(fx.write(cfg));
+  const base = await endpoint(a);
+  await until(() => tryRead(fx.out, 'sel/app-b') === 'b-v1' && tryRead(fx.out, 'app.env') !== null,
+    { timeout: 20000, what: 'the selected secrets and the bundle' });
+  let { m } = await scrape(base);
+  for (const [object, alias] of [['db', 'db'], ['app-a', 'sel/app-a'], ['app-b', 'sel/app-b'],
+    ['KEY', 'KEY'], ['OTHER', 'OTHER']]) {
+    assert.equal(value(m, 'akvd_fetches_total', { object, alias }), 1, `${object} fetched once`);
+    assert.equal(value(m, 'akvd_object_updates_total', { object, alias }), 1, `${object} updated once`);
+  }
+  assert.equal(value(m, 'akvd_objects'), 3, 'the configured objects');
+  assert.equal(value(m, 'akvd_fetch_failures_total', { object: 'app-c', alias: 'sel/app-c', reason: 'forbidden' }), 1);
+  assert.equal(value(m, 'akvd_object_consecutive_failures', { object: 'app-c', alias: 'sel/app-c' }), 1);
+
+  // A secret that leaves the selection leaves /metrics.
+  fx.d.kv.deleteSecret('app-b');
+  const mark = a.lines.length;
+  a.kill('SIGUSR1');
+  await a.waitLog(/selected secret gone .*secret=app-b/, { from: mark });
+  await a.waitLog(/snapshot written/, { from: mark });
+  ({ m } = await scrape(base));
+  assert.equal(value(m, 'akvd_fetches_total', { object: 'app-b', alias: 'sel/app-b' }), undefined);
+  // SIGUSR1 fetched the others again: their series go on.
+  assert.equal(value(m, 'akvd_fetches_total', { object: 'app-a', alias: 'sel/app-a' }), 2);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
 });

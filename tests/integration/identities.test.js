@@ -299,3 +299,21 @@ test('an expired service-account token is explained (AADSTS700024)', async (t) =
   // jwt helper sanity: the token really was expired.
   assert.ok(jwt.decode(old).claims.exp < Date.now() / 1000);
 });
+
+test('a refused challenge fails every object reading that secret, with one probe', async (t) => {
+  const fx = await setup(t);
+  fx.set('td', 'tenant-discovery-value');
+  const auth = { method: 'workload_identity', client_id: fx.d.clientId, token_file: fx.d.tokenFile,
+    authority_host: fx.d.authorityHost };
+  fx.d.kv.challengeResource = 'https://vault.azure.net';
+  const a = start(fx, bare(fx, [{ name: 'td' }, { name: 'td', alias: 'td-copy', encoding: 'base64' }], auth),
+    {}, ['--once']);
+  await a.exited;
+  assert.equal(a.code, 1, a.log());
+  const fails = a.log().match(/object fetch failed object=td .*/g) || [];
+  assert.equal(fails.length, 2, fails.join('\n'));
+  for (const f of fails) assert.match(f, /reason="refusing Key Vault's challenge".*failures=1/);
+  assert.match(a.log(), /object not fetched object=td optional=false reason="refusing Key Vault's challenge"/);
+  assert.equal(fx.d.kv.requests().length, 1, 'one probe');
+  assert.equal(fx.d.entra.requests().length, 0, 'no token was requested');
+});

@@ -399,3 +399,35 @@ test('a certificate format the configuration asks for and cannot get: the error 
   assert.deepEqual(subjects(readOut(fx.out, 'kv-pem.ca.crt')), ['akvd test root']);
   fx.assertNoSecretsLogged(a);
 });
+
+test('objects that read one secret share one source: one GET per attempt, its outcome is each one\'s', async (t) => {
+  const fx = await setup(t);
+  fx.set('api', Buffer.from('api-value').toString('base64'));
+  fx.set('fine', 'fine-v1');
+  // "gone" is not in the vault: a 404 of the one GET is a failure of both
+  // objects reading it; "api" is read three ways with one GET.
+  const cfgPath = fx.write(fx.config([
+    { name: 'gone' }, { name: 'gone', alias: 'gone-copy', optional: true },
+    { name: 'api' }, { name: 'api', alias: 'api.txt', encoding: 'base64' },
+    { name: 'api', alias: 'api.hex', encoding: 'base64', optional: true },
+    { name: 'fine' },
+  ], { interval: '1h' }));
+  const a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/);
+  const gets = (p) => fx.d.kv.requests().filter((r) => r.path === p).length;
+  assert.equal(gets('/secrets/gone'), 1);
+  assert.equal(gets('/secrets/api'), 1);
+  assert.match(a.log(), /object fetch failed object=gone .*reason="HTTP 404 SecretNotFound"/);
+  assert.equal(a.log().match(/object fetch failed object=gone /g).length, 2);
+  assert.equal(tryRead(fx.out, 'api'), Buffer.from('api-value').toString('base64'));
+  assert.equal(tryRead(fx.out, 'api.txt'), 'api-value');
+  assert.equal(tryRead(fx.out, 'api.hex'), 'api-value');
+  // SIGUSR1: the source is fetched again, once, for all three.
+  fx.set('api', Buffer.from('api-value-2').toString('base64'));
+  a.kill('SIGUSR1');
+  await until(() => tryRead(fx.out, 'api.txt') === 'api-value-2', { what: 'api.txt updated' });
+  await until(() => tryRead(fx.out, 'api') === Buffer.from('api-value-2').toString('base64'), { what: 'api updated' });
+  assert.equal(gets('/secrets/api'), 2);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
+});

@@ -218,3 +218,39 @@ test('a reload keeps the readiness clock of an object failing since before it', 
   assert.match(r.body, /^not ready: db: failing for \d+s: HTTP 503/);
   await a.stop();
 });
+
+test('SIGHUP changing only the encoding of objects rewrites them from the values held, without a request to Key Vault', async (t) => {
+  const fx = await setup(t);
+  fx.set('b64', Buffer.from('plain-from-base64').toString('base64'));
+  fx.set('hx', Buffer.from('plain-from-hex').toString('hex'));
+  fx.set('same', 'same-v1');
+  const cfg = (b64, hx) => fx.config([{ name: 'b64', ...b64 }, { name: 'hx', ...hx }, { name: 'same' }],
+    { interval: '1h' });
+  const cfgPath = fx.write(cfg({}, {}));
+  const a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/);
+  assert.equal(tryRead(fx.out, 'b64'), Buffer.from('plain-from-base64').toString('base64'));
+  fx.d.kv.clearRequests();
+
+  fx.write(cfg({ encoding: 'base64' }, { encoding: 'hex' }));
+  let mark = a.lines.length;
+  await hup(a);
+  await a.waitLog(/snapshot written/, { from: mark });
+  assert.equal(tryRead(fx.out, 'b64'), 'plain-from-base64');
+  assert.equal(tryRead(fx.out, 'hx'), 'plain-from-hex');
+  assert.equal(tryRead(fx.out, 'same'), 'same-v1');
+  assert.match(a.log(), /object rendered again from the value held object=b64/);
+  assert.match(a.log(), /object rendered again from the value held object=hx/);
+
+  // And back, with a new alias for one of them.
+  fx.write(cfg({ alias: 'b64.txt' }, {}));
+  mark = a.lines.length;
+  await hup(a);
+  await a.waitLog(/snapshot written/, { from: mark });
+  assert.equal(tryRead(fx.out, 'b64.txt'), Buffer.from('plain-from-base64').toString('base64'));
+  assert.equal(tryRead(fx.out, 'b64'), null);
+  assert.equal(tryRead(fx.out, 'hx'), Buffer.from('plain-from-hex').toString('hex'));
+  assert.deepEqual(fx.d.kv.requests(), []);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
+});

@@ -72,11 +72,11 @@ test_objects(void **state)
 	(void)state;
 	metrics_reset();
 	set_objects("db", "we\"ird\\al\nias", "api", "api");
-	metrics_fetch(0, NULL, 1);
-	metrics_fetch(0, "throttled", 0);
-	metrics_fetch(0, "throttled", 0);
-	metrics_fetch(1, "no such reason", 0);
-	metrics_fetch(7, NULL, 0);		/* out of range: ignored */
+	metrics_fetch("db", "we\"ird\\al\nias", FETCH_OK, 1);
+	metrics_fetch("db", "we\"ird\\al\nias", FETCH_THROTTLED, 0);
+	metrics_fetch("db", "we\"ird\\al\nias", FETCH_THROTTLED, 0);
+	metrics_fetch("api", "api", FETCH_LOCAL, 0);
+	metrics_fetch("nope", "nope", FETCH_OK, 0);	/* not labelled: ignored */
 	t = render(1);
 	assert_has(t, "# HELP akvd_fetches_total ");
 	assert_has(t, "# TYPE akvd_fetches_total counter\n");
@@ -103,6 +103,36 @@ test_objects(void **state)
 	assert_has(t, "akvd_fetches_total{object=\"db\",alias=\"other\"} 0\n");
 	assert_null(strstr(t, "we\\\"ird"));
 	assert_has(t, "akvd_ready 0\n");
+	free(t);
+	metrics_reset();
+}
+
+/* Selected secrets have their own series, kept across a reload. */
+static void
+test_selected(void **state)
+{
+	char *t;
+
+	(void)state;
+	metrics_reset();
+	set_objects("db", "db", NULL, NULL);
+	assert_int_equal(metrics_select_add("app-key", "app/key"), 0);
+	assert_int_equal(metrics_select_add("app-key", "app/key"), 0);
+	metrics_fetch("app-key", "app/key", FETCH_OK, 1);
+	metrics_fetch("app-key", "app/key", FETCH_FORBIDDEN, 0);
+	set_objects("db", "db", "other", "other");
+	t = render(1);
+	assert_has(t, "akvd_fetches_total{object=\"app-key\","
+	    "alias=\"app/key\"} 2\n");
+	assert_has(t, "akvd_fetch_failures_total{object=\"app-key\","
+	    "alias=\"app/key\",reason=\"forbidden\"} 1\n");
+	assert_has(t, "akvd_objects 2\n");	/* the configured ones */
+	free(t);
+	metrics_select_remove("app-key", "app/key");
+	metrics_select_remove("db", "db");	/* configured: stays */
+	t = render(1);
+	assert_null(strstr(t, "app-key"));
+	assert_has(t, "akvd_fetches_total{object=\"db\",alias=\"db\"} 0\n");
 	free(t);
 	metrics_reset();
 }
@@ -164,6 +194,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_objects),
+		cmocka_unit_test(test_selected),
 		cmocka_unit_test(test_requests),
 	};
 

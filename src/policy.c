@@ -1,0 +1,127 @@
+/*
+ * policy.c - when a source is next due, and whether the set is ready.
+ */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "backoff.h"
+#include "policy.h"
+
+uint64_t
+policy_retry_cap(uint64_t interval_ms)
+{
+	uint64_t cap = interval_ms;
+
+	if (cap < POLICY_RETRY_CAP_MIN_MS)
+		cap = POLICY_RETRY_CAP_MIN_MS;
+	if (cap > POLICY_RETRY_CAP_MAX_MS)
+		cap = POLICY_RETRY_CAP_MAX_MS;
+	return (cap);
+}
+
+uint64_t
+policy_retry_delay(unsigned failures, uint64_t interval_ms, double rnd,
+    long retry_after_ms)
+{
+	uint64_t delay;
+
+	delay = backoff_delay(failures, POLICY_RETRY_BASE_MS,
+	    policy_retry_cap(interval_ms), rnd);
+	if (retry_after_ms >= 0)
+		delay = backoff_retry_after(retry_after_ms, delay);
+	return (delay);
+}
+
+int
+policy_next(const struct policy_source *src, const struct policy_run *run,
+    int transient, uint64_t delay_ms, int64_t now, int64_t *due)
+{
+	int ok = src->failures == 0 || !transient;
+
+	if (run->once && (!transient || src->failures == 0))
+		return (1);
+	if (src->on_demand && ok)
+		*due = INT64_MAX;	/* until the list shows a change */
+	else if (ok)
+		*due = src->next_cycle > now ? src->next_cycle : now;
+	else
+		*due = now + (int64_t)delay_ms;
+	if (*due < src->not_before)
+		*due = src->not_before;
+	if (run->once && *due >= run->deadline)
+		return (1);	/* no time left for a retry */
+	return (0);
+}
+
+int
+policy_complete(size_t n, policy_view_fn *fn, void *cookie, int committed,
+    int once, char *why, size_t len)
+{
+	struct policy_view v;
+	struct policy_view first = { .name = "", .reason = "", .waits_for = "" };
+	size_t i, need = 0, missing = 0;
+	int have = 0;
+
+	for (i = 0; i < n; i++) {
+		fn(i, &v, cookie);
+		if (!v.counts)
+			continue;
+		need++;
+		if (v.complete)
+			continue;
+		missing++;
+		if (!have || (first.reason[0] == '\0' && v.reason[0] != '\0'))
+			first = v;
+		have = 1;
+	}
+	if (have) {
+		snprintf(why, len, "waiting for %zu of %zu objects: %s: %s",
+		    missing, need, first.name, first.waits_for);
+		return (0);
+	}
+	/* Only optional objects: complete once a snapshot is written. */
+	if (!committed && !once) {
+		snprintf(why, len, "no snapshot written yet");
+		return (0);
+	}
+	snprintf(why, len, "complete");
+	return (1);
+}
+
+int
+policy_fresh(size_t n, policy_view_fn *fn, void *cookie,
+    const struct policy_ready *lim, int64_t now, char *why, size_t len)
+{
+	struct policy_view v;
+	int64_t limit, stale;
+	size_t i;
+
+	limit = (int64_t)lim->max_failed * (int64_t)lim->interval_ms;
+	/*
+	 * A source that cannot even be tried (no access token) is not
+	 * "failing", but it is stale: one interval (+10% jitter, + timeout)
+	 * more than that without a success counts as well.
+	 */
+	stale = ((int64_t)lim->max_failed + 1) *
+	    (int64_t)lim->interval_ms * 11 / 10 + (int64_t)lim->timeout_ms;
+	for (i = 0; i < n; i++) {
+		fn(i, &v, cookie);
+		if (!v.counts)
+			continue;
+		if (v.failures > 0 && now - v.failing_since > limit) {
+			snprintf(why, len, "%s: failing for %llds: %s", v.name,
+			    (long long)((now - v.failing_since) / 1000),
+			    v.reason);
+			return (0);
+		}
+		if (now - v.last_ok > stale) {
+			snprintf(why, len, "%s: no successful fetch for %llds: "
+			    "%s", v.name, (long long)((now - v.last_ok) / 1000),
+			    v.failures > 0 ? v.reason : lim->no_token ?
+			    "no access token" : "not fetched");
+			return (0);
+		}
+	}
+	snprintf(why, len, "ready");
+	return (1);
+}

@@ -1,0 +1,289 @@
+/*
+ * source_select.c - "select" entries: a lister lists a vault's secrets
+ * each cycle and keeps one selected object per match, fetched only when
+ * the list shows a new attributes.updated; a secret that leaves the
+ * selection leaves the next snapshot.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fetch.h"
+#include "kv.h"
+#include "log.h"
+#include "metrics.h"
+#include "sync_int.h"
+#include "util.h"
+#include "writer.h"
+
+/* A lister of ${sel}, "select[i]" in logs. */
+struct obj *
+source_select_lister_new(struct sync *s, const struct akvd_select *sel,
+    size_t idx)
+{
+	struct akvd_object *c;
+	struct obj *o;
+	char name[32];
+
+	snprintf(name, sizeof(name), "select[%zu]", idx);
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return (NULL);
+	o->ops = &source_kv_ops;
+	o->src = o;
+	if ((c = obj_own_new(name, name, sel->vault)) == NULL) {
+		free(o);
+		return (NULL);
+	}
+	o->sel = sel;
+	o->sel_idx = idx;
+	o->own = c;
+	if (obj_set_cfg(o, c) == -1) {
+		obj_own_free(c);
+		free(o);
+		return (NULL);
+	}
+	o->s = s;
+	o->phase = P_LIST;
+	o->state = O_IDLE;
+	o->due = sync_now_ms(s);
+	o->last_ok = o->due;
+	return (o);
+}
+
+static int
+selected_alias(const struct akvd_select *sel, const char *name, char *buf,
+    size_t len)
+{
+	const char *base = name;
+	int n;
+
+	if (sel->strip_prefix)
+		base += strlen(sel->prefix);
+	if (*base == '\0')
+		return (-1);
+	n = snprintf(buf, len, "%s%s%s", sel->dir, sel->dir[0] != '\0' ?
+	    "/" : "", base);
+	return (n < 0 || (size_t)n >= len || !config_alias_valid(buf) ?
+	    -1 : 0);
+}
+
+static int
+item_selected(const struct akvd_select *sel, const struct kv_item *it)
+{
+	const char *v;
+	size_t i;
+
+	if (!it->enabled || it->version != NULL ||
+	    strncmp(it->name, sel->prefix, strlen(sel->prefix)) != 0)
+		return (0);
+	for (i = 0; i < sel->ntags; i++)
+		if ((v = kv_item_tag(it, sel->tags[2 * i])) == NULL ||
+		    strcmp(v, sel->tags[2 * i + 1]) != 0)
+			return (0);
+	return (1);
+}
+
+/*
+ * Would ${alias} clash with a file of another object (with ${fixed}, only
+ * of the configured objects and bundles)?
+ */
+const struct obj *
+source_select_alias_taken(const struct sync *s, const char *alias, int fixed,
+    const struct obj *self)
+{
+	size_t i, f, la = strlen(alias), lb;
+
+	for (i = 0; i < s->nobjs; i++) {
+		const struct obj *o = s->objs[i];
+
+		if (o == self || o->cfg->bundle != 0 ||
+		    (fixed && o->lister != NULL))
+			continue;	/* a member's alias is a key */
+		for (f = 0; f < o->nfiles; f++) {
+			const char *b = o->paths[f];
+
+			lb = strlen(b);
+			if (strcmp(alias, b) == 0 ||
+			    (la > lb && strncmp(alias, b, lb) == 0 &&
+			    alias[lb] == '/') ||
+			    (lb > la && strncmp(alias, b, la) == 0 &&
+			    b[la] == '/'))
+				return (o);
+		}
+	}
+	return (NULL);
+}
+
+/* Start following a newly listed secret. */
+static struct obj *
+selected_new(struct sync *s, struct obj *l, const char *name)
+{
+	const struct akvd_select *sel = l->sel;
+	struct akvd_object *c;
+	const struct obj *other;
+	struct obj *o, **objs;
+	char alias[PATH_MAX];
+
+	if (selected_alias(sel, name, alias, sizeof(alias)) == -1) {
+		log_kv(LOG_WARN, "selected secret skipped: no file name left "
+		    "after the prefix", "select", l->cfg->name,
+		    "secret", name, NULL);
+		return (NULL);
+	}
+	if ((other = source_select_alias_taken(s, alias, 0, NULL)) != NULL) {
+		log_kv(LOG_WARN, "selected secret skipped: its file name is "
+		    "taken", "select", l->cfg->name, "secret", name,
+		    "file", alias, "by", other->cfg->name, NULL);
+		return (NULL);
+	}
+	if ((objs = reallocarray(s->objs, s->nobjs + 2,
+	    sizeof(*objs))) == NULL)
+		goto oom;
+	s->objs = objs;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		goto oom;
+	o->ops = &source_kv_ops;
+	o->src = o;
+	if ((c = obj_own_new(name, alias, sel->vault)) == NULL) {
+		free(o);
+		goto oom;
+	}
+	c->mode = sel->mode;
+	c->uid = sel->uid;
+	c->gid = sel->gid;
+	o->own = c;
+	if (obj_set_cfg(o, c) == -1) {
+		obj_own_free(c);
+		free(o);
+		goto oom;
+	}
+	o->s = s;
+	o->lister = l;
+	o->phase = P_FETCH;
+	o->state = O_IDLE;
+	o->due = INT64_MAX;
+	o->last_ok = sync_now_ms(s);
+	/*
+	 * Its file from before a restart stays until a fetch succeeds (no
+	 * seen_updated: it is fetched all the same).
+	 */
+	if (writer_read(s->cfg->output_dir, o->paths[0], 0,
+	    &o->files[0]) == 0)
+		o->have = 1;
+	else
+		buf_wipe(&o->files[0]);
+	s->objs[s->nobjs++] = o;
+	s->objs[s->nobjs] = NULL;
+	(void)metrics_select_add(name, alias);
+	log_kv(LOG_INFO, "secret selected", "select", l->cfg->name,
+	    "secret", name, "alias", alias, NULL);
+	return (o);
+oom:
+	log_msg(LOG_ERROR, "sync: out of memory");
+	return (NULL);
+}
+
+/* ${o} left the selection: its file leaves the next snapshot. */
+static void
+selected_gone(struct sync *s, size_t idx)
+{
+	struct obj *o = s->objs[idx];
+	char **gone;
+
+	log_kv(LOG_INFO, "selected secret gone", "select",
+	    o->lister->cfg->name, "secret", o->cfg->name, "alias",
+	    o->cfg->alias, NULL);
+	if (o->have) {
+		s->dirty = 1;
+		if ((gone = reallocarray(s->gone, s->ngone + 1,
+		    sizeof(*gone))) != NULL) {
+			s->gone = gone;
+			if ((gone[s->ngone] = strdup(o->cfg->alias)) != NULL)
+				s->ngone++;
+		}
+	}
+	obj_free(o);
+	memmove(&s->objs[idx], &s->objs[idx + 1],
+	    (s->nobjs - idx) * sizeof(*s->objs));	/* and the NULL */
+	s->nobjs--;
+}
+
+/*
+ * The whole list of ${l}'s vault is in: follow new matches, queue those
+ * whose attributes.updated changed, drop those that left.
+ */
+static void
+reconcile(struct sync *s, struct obj *l)
+{
+	int64_t now = sync_now_ms(s);
+	struct obj *o;
+	size_t i, j, matched = 0;
+	char counts[64];
+
+	for (j = 0; j < s->nobjs; j++)
+		s->objs[j]->mark = 0;
+	for (i = 0; i < l->list.n; i++) {
+		const struct kv_item *it = &l->list.items[i];
+
+		if (!item_selected(l->sel, it))
+			continue;
+		matched++;
+		o = NULL;
+		for (j = 0; j < s->nobjs; j++)
+			if (s->objs[j]->lister == l &&
+			    strcmp(s->objs[j]->cfg->name, it->name) == 0) {
+				o = s->objs[j];
+				break;
+			}
+		if (o == NULL && (o = selected_new(s, l, it->name)) == NULL)
+			continue;
+		o->mark = 1;
+		o->want_updated = it->updated;
+		if (o->have && o->seen_updated == it->updated &&
+		    o->failures == 0)
+			o->last_ok = now;	/* the list confirms it */
+		if (o->state == O_IDLE && (!o->have ||
+		    o->seen_updated != it->updated) && o->not_before <= now) {
+			o->state = O_QUEUED;
+			o->next_cycle = l->next_cycle;
+		}
+	}
+	for (j = s->nobjs; j > 0; j--)
+		if (s->objs[j - 1]->lister == l && !s->objs[j - 1]->mark)
+			selected_gone(s, j - 1);
+	snprintf(counts, sizeof(counts), "%zu", matched);
+	log_kv(LOG_DEBUG, "listed", "select", l->cfg->name, "matched", counts,
+	    NULL);
+}
+
+/* A page of the vault's secrets came back 200. */
+void
+source_select_done_list(struct obj *o, const struct http_response *r)
+{
+	char err[256], *next = NULL;
+
+	if (kv_parse_list(r->body.data, r->body.len, KV_SECRET,
+	    o->cfg->vault, &o->list, &next, err, sizeof(err)) == -1) {
+		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
+		return;
+	}
+	free(o->next_url);
+	o->next_url = next;
+	if (next != NULL) {
+		(void)source_kv_continue(o);
+		return;
+	}
+	reconcile(o->s, o);
+	if (o->failures > 0)
+		log_kv(LOG_INFO, "object recovered", "object", o->cfg->name,
+		    "after", o->reason, NULL);
+	o->failures = 0;
+	o->reason[0] = '\0';
+	o->retried_401 = 0;
+	o->fetched = 1;
+	o->last_ok = sync_now_ms(o->s);
+	obj_next(o, 0, 0);
+}

@@ -1,0 +1,349 @@
+/*
+ * sync_int.h - the inside of the sync, shared by its files (not part of
+ * akvd's interface: other modules use include/sync.h).
+ *
+ *   sync.c           the scheduler (wake timer, ev_prepare pump, --once
+ *                    deadline), life cycle and reload, the public API
+ *   snapshot.c       bundles, writer_commit(), announce, readiness
+ *   source_kv.c      Key Vault objects and histories, the tenant probe
+ *   source_select.c  select listers and the secrets they select
+ *   source_blob.c    Blob Storage objects
+ *   obj.c            one object's state: success, failure, next due time
+ *
+ * Layering: obj.c knows no kind and no scheduler; the kinds record
+ * outcomes through obj.c and ask for deferred work with sync_kick(); the
+ * scheduler runs it once per loop iteration (sync.c).
+ */
+#ifndef AKVD_SYNC_INT_H
+#define AKVD_SYNC_INT_H
+
+#include <ev.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "config.h"
+#include "fetch.h"
+#include "http.h"
+#include "kv.h"
+#include "policy.h"
+#include "sync.h"
+#include "util.h"
+
+#define COMMIT_RETRY_MS		5000
+
+struct obj;
+
+/* What the starts of one pump() share: the Key Vault token, if taken. */
+struct source_pump {
+	const char	*token;		/* Key Vault's, valid during pump() */
+	uint64_t	 gen;
+	int		 waiting;	/* no Key Vault token: start no more */
+};
+
+/*
+ * A kind of source, as smtpd's table backends: the scheduler knows no
+ * kind, it calls these.
+ */
+struct source_ops {
+	const char	*kind;		/* "keyvault", "blob" */
+	/*
+	 * start(o, p): start the next request of the queued ${o}, or leave
+	 * it queued until a token comes (sync_auth_event() resumes), or
+	 * record its failure.
+	 */
+	void		(*start)(struct obj *, struct source_pump *);
+	/*
+	 * reset(o): forget a fetch of several requests in progress (the
+	 * pages of a list, the versions of a history); ready for the next.
+	 */
+	void		(*reset)(struct obj *);
+	/* auth(o): the token cache ${o}'s requests use (NULL: ENOMEM). */
+	struct auth	*(*auth)(struct obj *);
+};
+
+extern const struct source_ops source_kv_ops;	/* source_kv.c */
+extern const struct source_ops source_blob_ops;	
+/* What the request in flight (or next) of an object is. */
+enum obj_phase {
+	P_FETCH = 0,		/* GET the object (latest or pinned) */
+	P_VERSIONS,		/* history: list its versions */
+	P_HISTORY,		/* history: GET version k of want */
+	P_LIST			/* select: list the vault's secrets */
+};
+
+enum obj_state {
+	O_IDLE = 0,		/* waiting for its due time */
+	O_QUEUED,		/* due, waiting for a slot or a token */
+	O_INFLIGHT,
+	O_SETTLED		/* --once: no further attempt */
+};
+
+struct obj {
+	struct sync	*s;
+	const struct akvd_object *cfg;	/* into s->cfg->objects */
+	const struct source_ops *ops;	/* its kind */
+	struct obj	*src;		/* whose GET brings its value: itself,
+					   or the first object that reads the
+					   same value (plan_same_value()): it
+					   then follows that one's outcomes
+					   and is never started (see
+					   sync_link()) */
+	enum obj_state	 state;
+
+	struct buf	*files;		/* last good files (secrets), nfiles */
+	char		**paths;	/* of files, relative to output_dir */
+	size_t		 nfiles;	/* config_object_nfiles() */
+	int		 have;
+	struct kv_secret raw;		/* the value Key Vault returned
+					   (value, content type, managed) of
+					   a single GET: a change of render
+					   options renders it again; version
+					   NULL, value NULL until fetched */
+	char		*version;	/* of files (history: every version,
+					   comma-separated); NULL if adopted
+					   from disk */
+
+	enum obj_phase	 phase;
+	char		*next_url;	/* P_VERSIONS: nextLink to follow */
+	struct kv_list	 list;		/* P_VERSIONS: items so far */
+	char		**want;		/* P_HISTORY: versions, newest first */
+	size_t		 nwant, k;
+	struct buf	*pending;	/* P_HISTORY: files rendered so far */
+
+	/*
+	 * "select": a lister (sel set) lists a vault's secrets each cycle
+	 * and keeps one selected object (lister set) per match; those are
+	 * fetched only when the list shows a new attributes.updated.
+	 */
+	const struct akvd_select *sel;	/* lister: its entry */
+	size_t		 sel_idx;
+	struct obj	*lister;	/* selected: its lister */
+	struct akvd_object *own;	/* cfg of listers and selected */
+	int64_t		 seen_updated;	/* selected: of the value held */
+	int64_t		 want_updated;	/* selected: as last listed */
+	int		 mark;
+
+	/*
+	 * A bundle (bundle set) is never fetched: its one file is made from
+	 * its members (objects whose cfg->bundle is 1 + bundle_idx) at each
+	 * commit, and kept as it was while a required member has no value.
+	 */
+	const struct akvd_bundle *bundle;
+	size_t		 bundle_idx;
+	int		 fetched;	/* fetched from Key Vault this run */
+	int		 attempted;	/* tried at least once */
+
+	int64_t		 due;		/* monotonic ms */
+	int64_t		 next_cycle;	/* due time after a success */
+	int64_t		 not_before;	/* Retry-After */
+	unsigned	 failures;	/* consecutive */
+	int64_t		 failing_since;	/* monotonic ms of the first one */
+	int64_t		 last_ok;	/* monotonic ms of the last success
+					   (creation until then) */
+	char		 reason[192];	/* of the last failure */
+	int		 retried_401;
+
+	struct http_req	*req;
+	uint64_t	 gen;		/* token generation used */
+	int		 probe;		/* sent without a token to learn the
+					   tenant from the 401 challenge */
+	int		 changed;	/* content changed since the last
+					   snapshot written */
+	int		 written;	/* its value is in the last snapshot
+					   written */
+};
+
+struct sync {
+	struct ev_loop	*loop;
+	struct http	*http;
+	struct auth	*auth;
+	struct akvd_config *cfg;
+	int		 once;
+	sync_done_fn	*done_fn;
+	void		*done_cookie;
+	int		 finished;
+
+	struct obj	**objs;
+	size_t		 nobjs;
+	unsigned	 inflight;
+	int		 probing;	/* a challenge probe is in flight */
+	int		 dirty;		/* snapshot differs from objects */
+	int		 committed;	/* a snapshot was written this run */
+	int		 complete;	/* a complete one was (see complete()) */
+	sync_wait_fn	*wait_fn;
+	void		*wait_cookie;
+	char		 wait_why[256];	/* last "waiting for..." reported */
+	unsigned	 wait_n;	/* times in a row, for the log */
+	int64_t		 deadline;	/* --once: monotonic ms of once_timeout */
+	ev_timer	 once_timer;	/* --once: fires at the deadline */
+	time_t		 last_commit;	/* wall clock, for sync_status */
+	sync_snapshot_fn *snap_fn;
+	void		*snap_cookie;
+	int64_t		 commit_retry;	/* monotonic ms, 0 if none */
+	int64_t		 commit_failing_since; /* monotonic ms, 0 if none */
+	unsigned	 commit_failures; /* in a row with this error */
+	char		 commit_error[256]; /* the last one, never data */
+	char		**gone;		/* aliases of selected secrets that
+					   left, for the next announce */
+	size_t		 ngone;
+	ev_timer	 wake;
+	ev_prepare	 prepare;	/* runs pump() when kicked */
+	int		 kicked;	/* pump() due before the loop sleeps */
+};
+
+/* obj.c */
+/*
+ * Log a failure of ${o} when its reason changed, and then on the 2nd, 4th,
+ * 8th... identical failure, so an outage does not flood the log.
+ */
+int	obj_worth_logging(struct obj *o, const char *reason);
+
+/* Wipe and free ${n} buffers at ${b}. */
+void	obj_bufs_wipe(struct buf *b, size_t n);
+
+void	obj_paths_free(char **paths, size_t n);
+
+/* Forget a multi-request fetch in progress: o->ops->reset(). */
+void	obj_reset_phase(struct obj *o);
+
+/*
+ * Point ${o} at ${cfg}: the paths of its files follow the alias.  The
+ * number of files never changes (same_source compares split and history).
+ * Returns 0, or -1 on ENOMEM (${o} unchanged).
+ */
+int	obj_set_cfg(struct obj *o, const struct akvd_object *cfg);
+
+void	obj_own_free(struct akvd_object *c);
+
+void	obj_free(struct obj *o);
+
+/*
+ * After an attempt: next due time.  With --once, a success or a permanent
+ * failure settles the object, and a transient one is retried with backoff
+ * while the retry falls before the deadline (once_timeout).
+ */
+void	obj_next(struct obj *o, int transient, uint64_t delay_ms);
+
+/*
+ * A fetch succeeded with ${version}: the rendered ${files} (o->nfiles of
+ * them, owned by the caller, wiped by it or taken: then nulled).
+ */
+void	obj_success(struct obj *o, const char *version, struct buf **files);
+
+/*
+ * A failure ${r}: transient ones back off exponentially (at least the
+ * Retry-After the server asked for); the others wait for the next cycle.
+ */
+void	obj_failure(struct obj *o, const struct fetch_result *r);
+
+/* obj_failure() of class ${cls} without a response. */
+void	obj_fail(struct obj *o, enum fetch_class cls, const char *what,
+	    const char *detail);
+
+struct akvd_object * obj_own_new(const char *name, const char *alias,
+	    const char *vault);
+
+/*
+ * obj_paths_for(o, cfg, n): the paths of the files ${o} would write as
+ * ${cfg} (${*n} of them; a new array, ENOMEM: NULL).  The number of files
+ * of a kept object never changes (config_object_same_source() compares
+ * split and history).
+ */
+char	**obj_paths_for(const struct obj *, const struct akvd_object *,
+	    size_t *);
+
+/* obj_set_paths(o, cfg, paths, n): point ${o} at ${cfg}; ${paths} move. */
+void	obj_set_paths(struct obj *, const struct akvd_object *, char **,
+	    size_t);
+
+/* snapshot.c */
+int	snapshot_busy(const struct sync *s);
+
+/* Why ${o} is not in the snapshot yet (no secret in it). */
+const char * snapshot_waits_for(const struct sync *s, const struct obj *o);
+
+/* policy_view_fn over the objects of a sync. */
+void	snapshot_view(size_t i, struct policy_view *v, void *cookie);
+
+/*
+ * snapshot_complete(s, why, len): the one definition of "ready" that
+ * every signal of readiness uses (starting the supervised command,
+ * READY=1, /readyz, the exit status of --once, the first notification):
+ * every required (non-optional) object has a value in the snapshot
+ * written (see obj_complete(); a bundle counts through its members).
+ * Returns 1, or 0 with ${why} (see policy_complete()).
+ */
+int	snapshot_complete(const struct sync *s, char *why, size_t len);
+
+/*
+ * Not complete yet: say why, to the wait callback (STATUS=) every time and
+ * to the log when the reason changes and then at growing intervals.
+ */
+void	snapshot_report_waiting(struct sync *s);
+
+/* Commit a snapshot if something changed and the burst is over. */
+int	snapshot_commit(struct sync *s);
+
+/* --once: when every object is settled, write and report. */
+void	snapshot_once_check(struct sync *s);
+
+/*
+ * Does bundle ${b} make another file than ${a} from the same values?  (A
+ * member that changed is a new object, which marks the reload changed.)
+ */
+int	snapshot_bundle_differs(const struct akvd_bundle *a,
+	    const struct akvd_bundle *b);
+
+void	snapshot_bundle_set(struct obj *o, const struct akvd_bundle *b,
+	    size_t idx);
+
+/* The pseudo-object of bundle ${b}: named by its path in logs. */
+struct obj * snapshot_bundle_new(struct sync *s, const struct akvd_bundle *b,
+	    size_t idx);
+
+/* Adopt the values of the snapshot already on disk. */
+void	snapshot_adopt(struct sync *s);
+
+/* source_kv.c */
+int	source_kv_start(struct sync *s, struct obj *o, const char *token);
+
+/*
+ * The next request of a multi-request fetch, in the same slot: now if a
+ * token is at hand, else queued until one is.  Returns 0, or -1 after
+ * recording a failure.
+ */
+int	source_kv_continue(struct obj *o);
+
+/*
+ * source_kv_rerender(o, cfg): ${cfg} reads the same thing as o->cfg but
+ * renders it otherwise (encoding, format, split, bundle membership):
+ * render the value held and point ${o} at ${cfg}, without a request.
+ * Returns 0, or -1 if there is no value held (history, blob, not fetched
+ * by this run), it does not render that way, or on ENOMEM (${o}
+ * unchanged: fetch it as a new object).
+ */
+int	source_kv_rerender(struct obj *, const struct akvd_object *);
+
+/* source_select.c */
+/* A lister of ${sel}, "select[i]" in logs. */
+struct obj * source_select_lister_new(struct sync *s,
+	    const struct akvd_select *sel, size_t idx);
+
+/*
+ * Would ${alias} clash with a file of another object (with ${fixed}, only
+ * of the configured objects and bundles)?
+ */
+const struct obj * source_select_alias_taken(const struct sync *s,
+	    const char *alias, int fixed, const struct obj *self);
+
+/* A page of the vault's secrets came back 200. */
+void	source_select_done_list(struct obj *o, const struct http_response *r);
+
+/* sync.c */
+/*
+ * Have pump() run before the loop sleeps next: the one place where
+ * requests start, snapshots are committed and --once settles.
+ */
+void	sync_kick(struct sync *s);
+
+#endif /* !AKVD_SYNC_INT_H */
