@@ -23,13 +23,20 @@ uint64_t
 policy_retry_delay(unsigned failures, uint64_t interval_ms, double rnd,
     long retry_after_ms)
 {
-	uint64_t delay;
+	uint64_t ra;
 
-	delay = backoff_delay(failures, POLICY_RETRY_BASE_MS,
-	    policy_retry_cap(interval_ms), rnd);
-	if (retry_after_ms >= 0)
-		delay = backoff_retry_after(retry_after_ms, delay);
-	return (delay);
+	if (retry_after_ms < 0)
+		return (backoff_delay(failures, POLICY_RETRY_BASE_MS,
+		    policy_retry_cap(interval_ms), rnd));
+	/*
+	 * The server said when: its word, whatever failed before it (an
+	 * outage's backoff would hold a fleet back a whole cap after the
+	 * vault came back), spread over a fifth more so that the herd it
+	 * throttled does not come back at one instant; never sooner than
+	 * POLICY_RETRY_BASE_MS, never later than backoff_retry_after's cap.
+	 */
+	ra = backoff_retry_after(retry_after_ms, POLICY_RETRY_BASE_MS);
+	return (ra + (uint64_t)((double)ra * 0.2 * rnd));
 }
 
 int

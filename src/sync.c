@@ -118,8 +118,18 @@ wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	int64_t now = sync_now_ms(s), cycle;
 	size_t i;
 
-	cycle = now + (int64_t)backoff_jitter(s->cfg->interval_ms,
-	    rand_unit());
+	/*
+	 * The first refresh comes after half to one interval, at random, so
+	 * that pods started together (a rollout) do not poll their vault in
+	 * step forever after; then every interval, ±10%.
+	 */
+	if (!s->phased) {
+		cycle = now + (int64_t)((double)s->cfg->interval_ms *
+		    (0.5 + 0.5 * rand_unit()));
+		s->phased = 1;
+	} else
+		cycle = now + (int64_t)backoff_jitter(s->cfg->interval_ms,
+		    rand_unit());
 	for (i = 0; i < s->nobjs; i++) {
 		struct obj *o = s->objs[i];
 

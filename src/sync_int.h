@@ -168,6 +168,7 @@ struct sync {
 	unsigned	 inflight;
 	int		 probing;	/* a challenge probe is in flight */
 	int		 dirty;		/* snapshot differs from objects */
+	int		 phased;	/* the first cycle was spread */
 	int		 committed;	/* a snapshot was written this run */
 	int		 complete;	/* a complete one was (see complete()) */
 	sync_wait_fn	*wait_fn;

@@ -89,10 +89,20 @@ test_backoff_caps(void **state)
 	assert_int_equal(policy_retry_delay(20, 1000, 0.5, -1), 30000);
 	assert_int_equal(policy_retry_delay(20, 3600000, 0.5, -1), 300000);
 	assert_true(policy_retry_delay(20, 3600000, 0.999, -1) <= 300000);
-	/* Retry-After is a floor, even above the cap. */
-	assert_int_equal(policy_retry_delay(1, 60000, 0.5, 9000), 9000);
-	assert_int_equal(policy_retry_delay(20, 1000, 0.5, 120000), 120000);
-	assert_int_equal(policy_retry_delay(5, 60000, 0.5, 100), 16000);
+	/*
+	 * Retry-After is the server's word: a floor even above the cap, and
+	 * not lengthened by the failures before it (an outage), spread over
+	 * a fifth more; never under 1 s, never over 10 min.
+	 */
+	assert_int_equal(policy_retry_delay(1, 60000, 0.0, 9000), 9000);
+	assert_int_equal(policy_retry_delay(1, 60000, 0.5, 9000), 9900);
+	assert_true(policy_retry_delay(1, 60000, 0.999, 9000) < 10800);
+	assert_int_equal(policy_retry_delay(20, 1000, 0.0, 120000), 120000);
+	assert_int_equal(policy_retry_delay(9, 60000, 0.0, 6000), 6000);
+	assert_int_equal(policy_retry_delay(5, 60000, 0.0, 100), 1000);
+	assert_int_equal(policy_retry_delay(5, 60000, 0.0, 0), 1000);
+	assert_int_equal(policy_retry_delay(1, 60000, 0.0, 86400000),
+	    600000);
 }
 
 static void
