@@ -26,7 +26,7 @@ uint64_t policy_retry_cap(uint64_t);
 /*
  * policy_retry_delay(failures, interval_ms, rnd, retry_after_ms): the
  * backoff after the ${failures}th consecutive transient failure (1 s
- * doubling, jitter from ${rnd} in [0, 1), capped by policy_retry_cap());
+ * doubling up to policy_retry_cap(), then ±25% from ${rnd} in [0, 1));
  * when the server said when (${retry_after_ms} >= 0), that instead,
  * whatever failed before: Retry-After (at least 1 s, at most 10 min) plus
  * up to a fifth more from ${rnd}.

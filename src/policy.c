@@ -25,9 +25,15 @@ policy_retry_delay(unsigned failures, uint64_t interval_ms, double rnd,
 {
 	uint64_t ra;
 
+	/*
+	 * ±25% around the doubling, after the cap rather than clamped to it:
+	 * the instances of a fleet that failed together (an outage) come
+	 * back spread over half a cap, not together at the cap.
+	 */
 	if (retry_after_ms < 0)
-		return (backoff_delay(failures, POLICY_RETRY_BASE_MS,
-		    policy_retry_cap(interval_ms), rnd));
+		return ((uint64_t)((double)backoff_delay(failures,
+		    POLICY_RETRY_BASE_MS, policy_retry_cap(interval_ms), 0.5) *
+		    (0.75 + 0.5 * rnd)));
 	/*
 	 * The server said when: its word, whatever failed before it (an
 	 * outage's backoff would hold a fleet back a whole cap after the

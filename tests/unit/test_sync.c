@@ -88,7 +88,11 @@ test_backoff_caps(void **state)
 	assert_int_equal(policy_retry_delay(3, 60000, 0.5, -1), 4000);
 	assert_int_equal(policy_retry_delay(20, 1000, 0.5, -1), 30000);
 	assert_int_equal(policy_retry_delay(20, 3600000, 0.5, -1), 300000);
-	assert_true(policy_retry_delay(20, 3600000, 0.999, -1) <= 300000);
+	/* ±25% after the cap, not clamped to it (no herd at the cap). */
+	assert_int_equal(policy_retry_delay(20, 3600000, 0.0, -1), 225000);
+	assert_true(policy_retry_delay(20, 3600000, 0.999, -1) < 375000);
+	assert_true(policy_retry_delay(20, 3600000, 0.999, -1) > 374000);
+	assert_int_equal(policy_retry_delay(1, 60000, 0.0, -1), 750);
 	/*
 	 * Retry-After is the server's word: a floor even above the cap, and
 	 * not lengthened by the failures before it (an outage), spread over
