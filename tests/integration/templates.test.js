@@ -214,3 +214,35 @@ test('--check: template errors at line:column, unknown objects, and the objects 
   assert.deepEqual(printed.templates[0].objects, ['api-key', 'db']);
   assert.equal(printed.objects[0].file, false);
 });
+
+test('certificates: key, leaf and chain as separate PEM parts; a cert object has none', async (t) => {
+  const crypto = require('node:crypto');
+  const { makeChain } = require('../fakes/pki');
+  const fx = await setup(t);
+  const chain = makeChain(path.join(fx.dir, 'pki'), { order: ['root', 'leaf', 'inter'] });
+  fx.d.kv.setCertificate('web-tls', { leafPem: chain.pem.leaf, pfx: chain.pfx });
+  fx.secrets.add(chain.key.trim().split('\n')[5]);
+  const cfg = fx.config([
+    { name: 'web-tls', alias: 'tls', file: false },
+    { name: 'web-tls', alias: 'tls-cer', type: 'cert', file: false },
+  ], {
+    templates: [
+      { path: 'fullchain.pem', contents: '{{ tls.leaf }}{{ tls.chain }}' },
+      { path: 'tls.key', mode: '0400', contents: '{{ tls.key }}' },
+      { path: 'cer-parts', contents: '{{#tls-cer.key}}has a key{{/tls-cer.key}}{{^tls-cer.key}}no key{{/tls-cer.key}}' },
+    ],
+  });
+  const a = fx.start(fx.write(cfg), ['--once']);
+  await a.exited;
+  assert.equal(a.code, 0, a.log());
+  const full = readOut(fx.out, 'fullchain.pem');
+  const certs = (full.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g) || [])
+    .map((p) => new crypto.X509Certificate(p).subject.replace(/^CN=/, ''));
+  assert.deepEqual(certs, ['app.example.com', 'akvd test intermediate', 'akvd test root']);
+  const key = readOut(fx.out, 'tls.key');
+  assert.match(key, /^-----BEGIN PRIVATE KEY-----\n[\s\S]+-----END PRIVATE KEY-----\n$/);
+  assert.equal(crypto.createPublicKey(key).export({ type: 'spki', format: 'pem' }),
+    new crypto.X509Certificate(chain.pem.leaf).publicKey.export({ type: 'spki', format: 'pem' }));
+  assert.equal(readOut(fx.out, 'cer-parts'), 'no key');
+  fx.assertNoSecretsLogged(a);
+});
