@@ -246,3 +246,46 @@ test('certificates: key, leaf and chain as separate PEM parts; a cert object has
   assert.equal(readOut(fx.out, 'cer-parts'), 'no key');
   fx.assertNoSecretsLogged(a);
 });
+
+test('psql connects with the rendered URL and the rendered .pgpass (hostile password)', async (t) => {
+  const { spawnSync } = require('node:child_process');
+  const { pgBin, startServer } = require('./lib/pg');
+  const bin = pgBin();
+  if (!bin) {
+    t.skip('PostgreSQL is not installed (scripts/install-deps.sh installs it)');
+    return;
+  }
+  const srv = await startServer(t, bin);
+  // Every character a URL or a .pgpass line breaks on (no newline: no
+  // .pgpass field holds one).
+  const pw = "p@ss:w/o'rd\"$HOME`id`\\ back\\slash #?&=%+;-- é \u{1F511}";
+  const create = spawnSync(path.join(bin, 'psql'), ['-X', '-v', 'ON_ERROR_STOP=1', '-c',
+    `CREATE ROLE app LOGIN PASSWORD $akvd$${pw}$akvd$`], { encoding: 'utf8', env: srv.env });
+  assert.equal(create.status, 0, create.stderr);
+
+  const fx = await setup(t);
+  fx.set('pg-password', pw);
+  const cfg = fx.config([{ name: 'pg-password', file: false }], {
+    templates: [
+      { path: 'db.url', contents: `postgresql://app:{{ pg-password | url }}@127.0.0.1:${srv.port}/postgres` },
+      { path: 'pgpass', mode: '0600', contents: `127.0.0.1:${srv.port}:postgres:app:{{ pg-password | pgpass }}\n` },
+    ],
+  });
+  const a = fx.start(fx.write(cfg), ['--once']);
+  await a.exited;
+  assert.equal(a.code, 0, a.log());
+  const env = { PATH: srv.env.PATH, PGCONNECT_TIMEOUT: '10' };
+  const byUrl = spawnSync(path.join(bin, 'psql'), ['-X', '-w', '-tAc', 'SELECT current_user',
+    readOut(fx.out, 'db.url')], { encoding: 'utf8', env });
+  assert.equal(byUrl.status, 0, byUrl.stderr);
+  assert.equal(byUrl.stdout.trim(), 'app');
+  const byPgpass = spawnSync(path.join(bin, 'psql'), ['-X', '-w', '-h', '127.0.0.1', '-p', String(srv.port),
+    '-U', 'app', '-d', 'postgres', '-tAc', 'SELECT current_user'],
+  { encoding: 'utf8', env: { ...env, PGPASSFILE: path.join(fx.out, 'pgpass') } });
+  assert.equal(byPgpass.status, 0, byPgpass.stderr);
+  assert.equal(byPgpass.stdout.trim(), 'app');
+  // A wrong password is refused: the connections above used the file.
+  const wrong = spawnSync(path.join(bin, 'psql'), ['-X', '-w', '-tAc', 'SELECT 1',
+    `postgresql://app:wrong@127.0.0.1:${srv.port}/postgres`], { encoding: 'utf8', env });
+  assert.notEqual(wrong.status, 0);
+});
