@@ -362,8 +362,9 @@ config_settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	config_watch_target(d);
 	if (inputs_hash(d, d->cfg) == d->config_hash)
 		return;
-	log_kv(LOG_INFO, "configuration or template file changed", "file",
-	    d->config_path, NULL);
+	/* Its template sources count as the file (a reload parses them). */
+	log_kv(LOG_INFO, "configuration file changed", "file", d->config_path,
+	    NULL);
 	reload(d);
 }
 
