@@ -61,7 +61,10 @@ struct akvd {
 	ev_timer	 config_settle;	/* then reload, once it settled */
 	char		*config_dir;
 	char		*config_real;	/* realpath of config_path, or NULL */
-	uint64_t	 config_hash;	/* of the file last (re)loaded */
+	uint64_t	 config_hash;	/* of the file last (re)loaded, and
+					   of its templates' "source" files */
+	ev_stat		*tmpl_stat;	/* a template's "source" changed */
+	size_t		 ntmpl_stat;
 	ev_signal	 sig_term, sig_int, sig_hup, sig_usr1, sig_quit,
 			 sig_usr2;
 };
@@ -158,6 +161,58 @@ file_hash(const char *path)
 }
 
 /*
+ * The hash of the configuration file and of the "source" files of the
+ * templates of ${cfg}: a change of either reloads (templates are compiled
+ * with the configuration; a reload keeps every value held and asks Key
+ * Vault nothing for what did not change).
+ */
+static uint64_t
+inputs_hash(const struct akvd *d, const struct akvd_config *cfg)
+{
+	uint64_t h = file_hash(d->config_path);
+	size_t i;
+
+	for (i = 0; cfg != NULL && i < cfg->ntemplates; i++)
+		if (cfg->templates[i].source != NULL)
+			h = (h ^ file_hash(cfg->templates[i].source)) *
+			    1099511628211ULL;
+	return (h);
+}
+
+static void	config_stat_cb(struct ev_loop *, ev_stat *, int);
+
+/* Watch the "source" files of the templates in force, and no others. */
+static void
+tmpl_watch(struct akvd *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->ntmpl_stat; i++)
+		ev_stat_stop(d->loop, &d->tmpl_stat[i]);
+	free(d->tmpl_stat);
+	d->tmpl_stat = NULL;
+	d->ntmpl_stat = 0;
+	if (d->once || d->cfg == NULL || d->cfg->ntemplates == 0)
+		return;
+	if ((d->tmpl_stat = calloc(d->cfg->ntemplates,
+	    sizeof(*d->tmpl_stat))) == NULL) {
+		log_msg(LOG_ERROR, "templates: out of memory: their source "
+		    "files are not watched (SIGHUP reloads them)");
+		return;
+	}
+	for (i = 0; i < d->cfg->ntemplates; i++) {
+		if (d->cfg->templates[i].source == NULL)
+			continue;
+		ev_stat_init(&d->tmpl_stat[n], config_stat_cb,
+		    d->cfg->templates[i].source, 0.);
+		d->tmpl_stat[n].data = d;
+		ev_stat_start(d->loop, &d->tmpl_stat[n]);
+		n++;
+	}
+	d->ntmpl_stat = n;
+}
+
+/*
  * The reload of ${cfg} failed (logged): run on exactly the configuration
  * in force.
  */
@@ -192,7 +247,7 @@ reload(struct akvd *d)
 	struct http_opts ho;
 	struct timespec now;
 
-	d->config_hash = file_hash(d->config_path);
+	d->config_hash = inputs_hash(d, d->cfg);
 
 	log_kv(LOG_INFO, "reloading configuration", "file", d->config_path,
 	    NULL);
@@ -241,6 +296,8 @@ reload(struct akvd *d)
 	if (d->sup != NULL)
 		supervise_configure(d->sup, cfg);
 	config_free(old);
+	d->config_hash = inputs_hash(d, cfg);
+	tmpl_watch(d);
 	metrics_reload(1);
 	if (d->ready)
 		sdnotify("READY=1");
@@ -303,8 +360,9 @@ config_settle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	ev_timer_stop(loop, w);
 	config_watch_target(d);
-	if (file_hash(d->config_path) == d->config_hash)
+	if (inputs_hash(d, d->cfg) == d->config_hash)
 		return;
+	/* Its template sources count as the file (a reload parses them). */
 	log_kv(LOG_INFO, "configuration file changed", "file", d->config_path,
 	    NULL);
 	reload(d);
@@ -499,7 +557,8 @@ run(struct akvd *d, struct akvd_config *cfg)
 		ev_init(&d->config_settle, config_settle_cb);
 		d->config_settle.repeat = CONFIG_SETTLE_S;
 		d->config_settle.data = d;
-		d->config_hash = file_hash(d->config_path);
+		d->config_hash = inputs_hash(d, d->cfg);
+		tmpl_watch(d);
 		ev_stat_init(&d->config_stat, config_stat_cb, d->config_path,
 		    0.);
 		d->config_stat.data = d;
@@ -532,6 +591,8 @@ out:
 	status_free(d->health);
 	ev_stat_stop(d->loop, &d->config_stat);
 	ev_stat_stop(d->loop, &d->config_dir_stat);
+	d->once = 1;		/* tmpl_watch: stop, start nothing */
+	tmpl_watch(d);
 	free(d->config_dir);
 	if (d->config_real != NULL)
 		ev_stat_stop(d->loop, &d->config_real_stat);

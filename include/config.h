@@ -89,6 +89,9 @@ struct akvd_object {
 					   this object is a member of: then
 					   it has no file of its own, and its
 					   alias is its key in the bundle */
+	int		 nofile;	/* "file": false: fetched and held
+					   (for templates, "env") but
+					   written to no file of its own */
 };
 
 enum bundle_format {
@@ -111,6 +114,31 @@ struct akvd_bundle {
 };
 
 #define CONFIG_MAX_BUNDLES	64
+
+struct template;
+
+/*
+ * One entry of "templates": one file rendered from the objects it names
+ * (aliases of top-level objects), parsed once per load.
+ */
+struct akvd_template {
+	char		*path;		/* relative to output_dir, valid */
+	mode_t		 mode;
+	long		 uid;		/* CONFIG_OWNER_KEEP or an id */
+	long		 gid;
+	char		*contents;	/* "contents", or NULL */
+	char		*source;	/* "source": absolute path, or NULL */
+	char		*text;		/* the template as read (contents or
+					   the source file's bytes) */
+	size_t		 len;		/* of text */
+	struct template	*t;		/* compiled from text */
+	size_t		*objs;		/* indexes into cfg->objects of the
+					   objects it uses, first use first */
+	size_t		 nobjs;
+};
+
+#define CONFIG_MAX_TEMPLATES		64
+#define CONFIG_MAX_TEMPLATE_SIZE	(1024 * 1024)	/* bytes */
 
 /*
  * config_dotenv_name(key, out, len): the variable name of bundle key
@@ -261,6 +289,8 @@ struct akvd_config {
 	size_t		 nselects;
 	struct akvd_bundle *bundles;	/* "bundles" */
 	size_t		 nbundles;
+	struct akvd_template *templates;	/* "templates" */
+	size_t		 ntemplates;
 	struct akvd_notify *notify;	/* "notify" */
 	size_t		 nnotify;
 	uint64_t	 debounce_ms;	/* "debounce", default 1s */

@@ -62,6 +62,16 @@ int	render_hex(const char *, size_t, struct buf *);
 int	render_jwk_pem(const char *, size_t, struct buf *, char *, size_t);
 
 /* One value of a bundle. */
+/*
+ * render_cert_parts(pem, len, parts, err, errlen): the private key
+ * (PKCS#8), the leaf and the certificates after it (leaf -> root; "" when
+ * none) of a PEM holding a key and its certificate, in ${parts}[0], [1],
+ * [2] (zeroed on entry; wiped by the caller).  Returns 0, or -1 with
+ * ${err} (never the value) and ${parts} wiped.
+ */
+int	render_cert_parts(const char *, size_t, struct buf [3], char *,
+	    size_t);
+
 struct render_entry {
 	const char	*key;		/* the member's alias */
 	const char	*value;		/* a secret */

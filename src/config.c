@@ -39,7 +39,7 @@ parse(const char *json, size_t len, const char *name,
 	    "timeout", "max_response_size", "concurrency", "cloud", "vault",
 	    "auth", "tls", "objects", "select", "bundles", "notify",
 	    "debounce", "on_change", "stop_signal", "stop_grace", "env",
-	    "listen", "ready_max_failed_intervals", "once_timeout", NULL };
+	    "listen", "ready_max_failed_intervals", "once_timeout", "templates", NULL };
 	struct parser p;
 	struct akvd_config *c = NULL;
 	const cJSON *objs, *o, *bl;
@@ -171,6 +171,8 @@ parse(const char *json, size_t len, const char *name,
 		parse_bundles(&p, bl, c);
 		check_aliases(&p, c);
 		check_bundle_paths(&p, c);
+		parse_templates(&p, cJSON_GetObjectItemCaseSensitive(root,
+		    "templates"), c);
 	}
 	parse_supervise(&p, root, c);
 out:
@@ -285,6 +287,7 @@ config_free(struct akvd_config *c)
 	for (i = 0; i < c->nbundles; i++)
 		free(c->bundles[i].path);
 	free(c->bundles);
+	config_templates_free(c);
 	for (i = 0; i < c->nnotify; i++) {
 		struct akvd_notify *n = &c->notify[i];
 		char **a;

@@ -205,7 +205,7 @@ parse_bundle(struct parser *p, const cJSON *e, size_t bi,
  * a zeroed table of its ${*n} entries of ${size} bytes each, or NULL when
  * it is absent, empty or wrong (the error recorded).
  */
-static void *
+void *
 list_new(struct parser *p, const cJSON *v, const char *key, size_t max,
     const char *what, size_t size, size_t *n)
 {

@@ -8,6 +8,7 @@
  *   config_auth.c     "cloud", "auth" (the "auto" chain), "tls"
  *   config_objects.c  "objects", blob URLs, alias and path clashes
  *   config_bundles.c  "bundles", "select", dotenv names
+ *   config_templates.c "templates": read, compiled, names resolved
  *   config_notify.c   "notify", "on_change"/"env" (supervise), "listen"
  *   config_print.c    the normalized form that --check prints
  *
@@ -68,6 +69,9 @@ struct parser {
 #define parse_notify		config_parse_notify
 #define parse_object		config_parse_object
 #define parse_select		config_parse_select
+#define paths_clash		config_paths_clash
+#define list_new		config_list_new
+#define parse_templates		config_parse_templates
 #define parse_supervise		config_parse_supervise
 #define parse_tls		config_parse_tls
 #define pdup			config_pdup
@@ -132,12 +136,19 @@ void	parse_object(struct parser *, const cJSON *, const char *, size_t,
 	    struct akvd_config *, struct akvd_object *);
 void	check_aliases(struct parser *, const struct akvd_config *);
 void	check_bundle_paths(struct parser *, const struct akvd_config *);
+int	paths_clash(const char *, const char *);
 
 /* config_bundles.c */
 extern const char *const bundle_formats[2];	/* by enum bundle_format */
 size_t	count_members(const cJSON *);
+void	*list_new(struct parser *, const cJSON *, const char *, size_t,
+	    const char *, size_t, size_t *);
 void	parse_bundles(struct parser *, const cJSON *, struct akvd_config *);
 void	parse_select(struct parser *, const cJSON *, struct akvd_config *);
+
+/* config_templates.c */
+void	parse_templates(struct parser *, const cJSON *, struct akvd_config *);
+void	config_templates_free(struct akvd_config *);
 
 /* config_notify.c */
 const char *signal_name(int);

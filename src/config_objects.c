@@ -318,7 +318,8 @@ parse_object(struct parser *p, const cJSON *o, const char *path,
 {
 	static const char *const keys[] = { "name", "type", "alias",
 	    "version", "vault", "mode", "optional", "encoding", "format",
-	    "split", "history", "uid", "gid", "url", "max_size", NULL };
+	    "split", "history", "uid", "gid", "url", "max_size", "file",
+	    NULL };
 	static const char *const member_keys[] = { "name", "type", "alias",
 	    "version", "vault", "optional", "encoding", NULL };
 	static const char *const blob_only[] = { "url", "max_size" };
@@ -415,6 +416,15 @@ parse_object(struct parser *p, const cJSON *o, const char *path,
 
 	get_bool(p, path, o, "split", &obj->split);
 
+	/* "file": false: held for templates and "env", written nowhere. */
+	obj->nofile = 0;
+	if (!member && cJSON_GetObjectItemCaseSensitive(o, "file") != NULL) {
+		int file;
+
+		get_bool(p, path, o, "file", &file);
+		obj->nofile = !file;
+	}
+
 	snprintf(sub, sizeof(sub), "%s.history", path);
 	h = cJSON_GetObjectItemCaseSensitive(o, "history");
 	if (h != NULL && whole_number(h, 1, CONFIG_MAX_HISTORY, &hist) == -1)
@@ -463,7 +473,7 @@ config_object_path(const struct akvd_object *o, size_t i, char *buf,
 }
 
 /* Nonzero if ${a} and ${b} are equal or one is a directory of the other. */
-static int
+int
 paths_clash(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);

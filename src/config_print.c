@@ -113,6 +113,8 @@ print_object(const struct akvd_object *ob)
 	}
 	if (ob->history > 0)
 		cJSON_AddNumberToObject(o, "history", ob->history);
+	if (ob->nofile)
+		cJSON_AddBoolToObject(o, "file", 0);
 	return (o);
 }
 
@@ -209,6 +211,39 @@ config_print(FILE *f, const struct akvd_config *c)
 					goto out;
 				cJSON_AddItemToArray(bo, o);
 			}
+		}
+	}
+	if (c->ntemplates > 0) {
+		cJSON *tl = cJSON_AddArrayToObject(root, "templates"), *te, *to;
+		size_t j;
+
+		for (i = 0; i < c->ntemplates; i++) {
+			const struct akvd_template *t = &c->templates[i];
+
+			if ((te = cJSON_CreateObject()) == NULL)
+				goto out;
+			cJSON_AddItemToArray(tl, te);
+			cJSON_AddStringToObject(te, "path", t->path);
+			snprintf(mode, sizeof(mode), "%04o",
+			    (unsigned)t->mode);
+			cJSON_AddStringToObject(te, "mode", mode);
+			if (t->uid != CONFIG_OWNER_KEEP)
+				cJSON_AddNumberToObject(te, "uid",
+				    (double)t->uid);
+			if (t->gid != CONFIG_OWNER_KEEP)
+				cJSON_AddNumberToObject(te, "gid",
+				    (double)t->gid);
+			if (t->source != NULL)
+				cJSON_AddStringToObject(te, "source",
+				    t->source);
+			else
+				cJSON_AddStringToObject(te, "contents",
+				    t->contents);
+			/* The objects it uses, by alias, first use first. */
+			to = cJSON_AddArrayToObject(te, "objects");
+			for (j = 0; j < t->nobjs; j++)
+				cJSON_AddItemToArray(to, cJSON_CreateString(
+				    c->objects[t->objs[j]].alias));
 		}
 	}
 	if (c->nselects > 0) {

@@ -501,6 +501,53 @@ out:
 	return (rc);
 }
 
+/*
+ * render_cert_parts(pem, len, parts, err, errlen): the private key
+ * (PKCS#8), the leaf and the certificates after it (leaf -> root; "" when
+ * none) of the PEM at ${pem}, in ${parts}[0], [1], [2].  Returns 0, or -1
+ * with ${err} (never the value) and ${parts} wiped.
+ */
+int
+render_cert_parts(const char *pem, size_t len, struct buf parts[3],
+    char *err, size_t errlen)
+{
+	struct certset cs;
+	STACK_OF(X509) *chain = NULL;
+	int i, n, rc = -1;
+
+	memset(&cs, 0, sizeof(cs));
+	if (parse_pem(pem, len, &cs, err, errlen) == -1)
+		goto out;
+	if ((chain = order_chain(cs.leaf, cs.others)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	n = sk_X509_num(chain);
+	if (key_pem(cs.pkey, &parts[0]) == -1 ||
+	    (n > 0 && cert_pem(sk_X509_value(chain, 0), &parts[1]) == -1)) {
+		snprintf(err, errlen, "cannot write PEM");
+		goto out;
+	}
+	for (i = 1; i < n; i++)
+		if (cert_pem(sk_X509_value(chain, i), &parts[2]) == -1) {
+			snprintf(err, errlen, "cannot write PEM");
+			goto out;
+		}
+	if (parts[2].data == NULL && buf_append(&parts[2], "", 0) == -1) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	ERR_clear_error();
+	sk_X509_pop_free(chain, X509_free);
+	certset_clear(&cs);
+	if (rc == -1)
+		for (i = 0; i < 3; i++)
+			buf_wipe(&parts[i]);
+	return (rc);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Certificates and keys                                                  */
 

@@ -17,6 +17,7 @@
 #include "sync_int.h"
 #include "policy.h"
 #include "render.h"
+#include "template.h"
 #include "util.h"
 #include "writer.h"
 
@@ -116,6 +117,141 @@ render_bundles(struct sync *s)
 	}
 }
 
+/* What a template sees of the objects it uses, for template_render. */
+struct tmpl_view {
+	const struct sync *s;
+	const struct akvd_template *t;
+	struct template_object *objs;	/* [k]: of t->objs[k]; value NULL:
+					   absent */
+	struct buf	*parts;		/* [3k..3k+2]: key, leaf, chain */
+};
+
+static const struct template_object *
+tmpl_lookup(void *cookie, const char *name)
+{
+	const struct tmpl_view *v = cookie;
+	size_t k;
+
+	for (k = 0; k < v->t->nobjs; k++)
+		if (strcmp(v->s->cfg->objects[v->t->objs[k]].alias,
+		    name) == 0)
+			return (v->objs[k].value != NULL ? &v->objs[k] : NULL);
+	return (NULL);
+}
+
+/*
+ * Fill ${v} from the values held.  Returns -1 with ${missing} set to the
+ * name of a required object without a value (the template is kept as it
+ * is), or 0.
+ */
+static int
+tmpl_view_fill(struct tmpl_view *v, const char **missing)
+{
+	const struct sync *s = v->s;
+	char err[128];
+	size_t k;
+
+	for (k = 0; k < v->t->nobjs; k++) {
+		const struct obj *m = s->objs[v->t->objs[k]], *r;
+		struct template_object *to = &v->objs[k];
+		struct buf *pp = &v->parts[3 * k];
+
+		to->updated = -1;
+		if (!m->have) {
+			if (!m->cfg->optional) {
+				*missing = m->cfg->name;
+				return (-1);
+			}
+			continue;
+		}
+		to->value = m->files[0].data != NULL ? m->files[0].data : "";
+		to->value_len = m->files[0].len;
+		to->version = m->version;
+		/* The one that fetched holds what Key Vault returned. */
+		r = m->src != NULL ? m->src : m;
+		to->content_type = r->raw.content_type;
+		/* Certificates held as PEM: their parts (else unset). */
+		if ((m->cfg->type == OBJ_SECRET && r->raw.managed &&
+		    m->cfg->format != FMT_PFX) && render_cert_parts(to->value,
+		    to->value_len, pp, err, sizeof(err)) == 0) {
+			to->key = pp[0].data;
+			to->leaf = pp[1].data;
+			to->chain = pp[2].data;
+		}
+	}
+	return (0);
+}
+
+/*
+ * Render every template from the values held (TEMPLATE_STRICT); one that
+ * cannot be rendered (a value its context cannot hold, a missing value)
+ * keeps its previous file, logged by path and tag, never by value.
+ */
+static void
+render_templates(struct sync *s)
+{
+	struct tmpl_view v;
+	struct buf out;
+	const char *missing;
+	size_t i, k;
+	char err[192], count[16];	/* err fits obj->reason */
+
+	for (i = 0; i < s->nobjs; i++) {
+		struct obj *o = s->objs[i];
+		const struct akvd_template *t = o->tmpl;
+
+		if (t == NULL || t->t == NULL)
+			continue;
+		memset(&v, 0, sizeof(v));
+		v.s = s;
+		v.t = t;
+		v.objs = calloc(t->nobjs + 1, sizeof(*v.objs));
+		v.parts = calloc(3 * t->nobjs + 1, sizeof(*v.parts));
+		memset(&out, 0, sizeof(out));
+		missing = NULL;
+		if (v.objs == NULL || v.parts == NULL)
+			log_msg(LOG_ERROR, "sync: out of memory");
+		else if (tmpl_view_fill(&v, &missing) == -1)
+			log_kv(LOG_DEBUG, "template kept: an object has no "
+			    "value", "template", t->path, "object", missing,
+			    NULL);
+		else if (template_render(t->t, TEMPLATE_STRICT, tmpl_lookup,
+		    &v, &out, err, sizeof(err)) == -1) {
+			o->failures++;
+			if (obj_worth_logging(o, err))
+				log_kv(LOG_ERROR, "template not written: "
+				    "keeping the previous one", "template",
+				    t->path, "reason", err, NULL);
+			snprintf(o->reason, sizeof(o->reason), "%s", err);
+		} else if (o->have && o->files[0].len == out.len &&
+		    (out.len == 0 ||
+		    memcmp(o->files[0].data, out.data, out.len) == 0)) {
+			o->failures = 0;
+			o->reason[0] = '\0';
+		} else {
+			snprintf(count, sizeof(count), "%zu", t->nobjs);
+			log_kv(LOG_INFO, o->have ? "template updated" :
+			    "template made", "template", t->path,
+			    "objects", count, NULL);
+			if (o->have || s->complete)
+				o->changed = 1;
+			buf_wipe(&o->files[0]);
+			if (out.data == NULL && buf_append(&out, "", 0) == -1)
+				log_msg(LOG_ERROR, "sync: out of memory");
+			o->files[0] = out;
+			memset(&out, 0, sizeof(out));
+			o->have = 1;
+			o->failures = 0;
+			o->reason[0] = '\0';
+		}
+		buf_wipe(&out);
+		for (k = 0; v.parts != NULL && k < 3 * t->nobjs; k++)
+			buf_wipe(&v.parts[k]);
+		free(v.parts);
+		free(v.objs);
+	}
+}
+
 /*
  * Every select has listed its vault once: before that, its secrets'
  * files would vanish from a snapshot.
@@ -169,7 +305,8 @@ snapshot_view(size_t i, struct policy_view *v, void *cookie)
 	v->name = o->cfg->name;
 	v->reason = o->reason;
 	v->waits_for = snapshot_waits_for(s, o);
-	v->counts = !o->cfg->optional && o->bundle == NULL;
+	v->counts = !o->cfg->optional && o->bundle == NULL &&
+	    o->tmpl == NULL;
 	v->complete = obj_complete(s, o);
 	v->failures = o->failures;
 	v->failing_since = o->failing_since;
@@ -259,6 +396,7 @@ snapshot_commit(struct sync *s)
 	    !all_listed(s))
 		return (0);
 	render_bundles(s);
+	render_templates(s);
 	for (i = 0; i < s->nobjs; i++)
 		n += s->objs[i]->nfiles;
 	if ((files = calloc(n + 1, sizeof(*files))) == NULL) {
@@ -271,8 +409,8 @@ snapshot_commit(struct sync *s)
 		struct obj *o = s->objs[i];
 		size_t f;
 
-		if (!o->have || o->cfg->bundle != 0)
-			continue;
+		if (!o->have || o->cfg->bundle != 0 || o->cfg->nofile)
+			continue;	/* no file of its own */
 		for (f = 0; f < o->nfiles; f++) {
 			files[n].path = o->paths[f];
 			files[n].data = o->files[f].data != NULL ?
@@ -312,7 +450,8 @@ snapshot_commit(struct sync *s)
 	for (i = 0; i < s->nobjs; i++)
 		s->objs[i]->written = s->objs[i]->have;
 	for (i = n = 0; i < s->nobjs; i++)
-		n += s->objs[i]->have && s->objs[i]->cfg->bundle == 0;
+		n += s->objs[i]->have && s->objs[i]->cfg->bundle == 0 &&
+		    !s->objs[i]->cfg->nofile;
 	snprintf(count, sizeof(count), "%zu", n);
 	log_kv(LOG_INFO, "snapshot written", "dir", s->cfg->output_dir,
 	    "objects", count, NULL);
@@ -454,6 +593,63 @@ snapshot_bundle_new(struct sync *s, const struct akvd_bundle *b, size_t idx)
 	return (o);
 }
 
+/* The pseudo-object of template ${t}: named by its path in logs. */
+struct obj *
+snapshot_template_new(struct sync *s, const struct akvd_template *t)
+{
+	struct akvd_object *c;
+	struct obj *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return (NULL);
+	o->ops = &source_kv_ops;
+	o->src = o;
+	if ((c = obj_own_new(t->path, t->path, "")) == NULL) {
+		free(o);
+		return (NULL);
+	}
+	o->own = c;
+	o->tmpl = t;
+	c->mode = t->mode;
+	c->uid = t->uid;
+	c->gid = t->gid;
+	if (obj_set_cfg(o, c) == -1) {
+		obj_own_free(c);
+		free(o);
+		return (NULL);
+	}
+	o->s = s;
+	o->state = O_SETTLED;	/* never fetched */
+	o->attempted = o->fetched = 1;
+	o->due = INT64_MAX;
+	o->last_ok = sync_now_ms(s);
+	return (o);
+}
+
+/*
+ * snapshot_template_carry(o, old): the new pseudo-object ${o} of a
+ * reloaded template takes the file ${old} (the same path) holds, so that
+ * a template that cannot be rendered keeps it.  Returns nonzero if the
+ * template or its file's mode or owner changed (render again).
+ */
+int
+snapshot_template_carry(struct obj *o, struct obj *old)
+{
+	const struct akvd_template *a = old->tmpl, *b = o->tmpl;
+	struct buf tmp;
+
+	tmp = o->files[0];
+	o->files[0] = old->files[0];
+	old->files[0] = tmp;
+	o->have = old->have;
+	o->written = old->written;
+	o->failures = old->failures;
+	memcpy(o->reason, old->reason, sizeof(o->reason));
+	old->have = 0;
+	return (a->mode != b->mode || a->uid != b->uid || a->gid != b->gid ||
+	    a->len != b->len || memcmp(a->text, b->text, a->len) != 0);
+}
+
 /*
  * The largest file of ${cfg} read back (0: writer's default, 64 MiB): a
  * blob may be larger.
@@ -479,7 +675,7 @@ snapshot_adopt(struct sync *s)
 		struct obj *o = s->objs[i];
 		size_t f;
 
-		if (o->sel != NULL || o->cfg->bundle != 0)
+		if (o->sel != NULL || o->cfg->bundle != 0 || o->cfg->nofile)
 			continue;	/* no file of its own */
 		/* All of an object's files, or none. */
 		for (f = 0; f < o->nfiles; f++)

@@ -225,7 +225,7 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 	ev_prepare_init(&s->prepare, prepare_cb);
 	s->prepare.data = s;
 	if ((s->objs = calloc(cfg->nobjects + cfg->nbundles +
-	    cfg->nselects + 1, sizeof(*s->objs))) == NULL)
+	    cfg->ntemplates + cfg->nselects + 1, sizeof(*s->objs))) == NULL)
 		goto oom;
 	for (i = 0; i < cfg->nobjects; i++) {
 		if ((s->objs[i] = obj_new(s, &cfg->objects[i])) == NULL)
@@ -236,6 +236,12 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 		if ((s->objs[s->nobjs] = snapshot_bundle_new(s,
 		    &cfg->bundles[i],
 		    i)) == NULL)
+			goto oom;
+		s->nobjs++;
+	}
+	for (i = 0; i < cfg->ntemplates; i++) {
+		if ((s->objs[s->nobjs] = snapshot_template_new(s,
+		    &cfg->templates[i])) == NULL)
 			goto oom;
 		s->nobjs++;
 	}
@@ -393,6 +399,7 @@ struct sync_pending {
 	char		***paths;	/* [i]: KEEP: its new paths */
 	size_t		*npaths;
 	struct obj	**bundles;	/* [i]: NEW bundles */
+	struct obj	**templates;	/* [i]: every template, new */
 	struct obj	**listers;	/* [i]: NEW listers */
 	struct obj	**objs;		/* the new table */
 };
@@ -412,6 +419,9 @@ sync_abort(struct sync_pending *p)
 		obj_free(p->bundles[i]);
 	for (i = 0; p->listers != NULL && i < p->cfg->nselects; i++)
 		obj_free(p->listers[i]);
+	for (i = 0; p->templates != NULL && i < p->cfg->ntemplates; i++)
+		obj_free(p->templates[i]);
+	free(p->templates);
 	free(p->made);
 	free(p->paths);
 	free(p->npaths);
@@ -436,8 +446,9 @@ sync_prepare(struct sync *s, struct akvd_config *cfg,
 		goto oom;
 	p->cfg = cfg;
 	/* Static objects first, then bundles, listers, selected secrets. */
-	p->objs = calloc(cfg->nobjects + cfg->nbundles + cfg->nselects +
-	    s->nobjs + 1, sizeof(*p->objs));
+	p->objs = calloc(cfg->nobjects + cfg->nbundles + cfg->ntemplates +
+	    cfg->nselects + s->nobjs + 1, sizeof(*p->objs));
+	p->templates = calloc(cfg->ntemplates + 1, sizeof(*p->templates));
 	p->pm = calloc(cfg->nobjects + 1, sizeof(*p->pm));
 	p->pb = calloc(cfg->nbundles + 1, sizeof(*p->pb));
 	p->ps = calloc(cfg->nselects + 1, sizeof(*p->ps));
@@ -446,7 +457,8 @@ sync_prepare(struct sync *s, struct akvd_config *cfg,
 	p->npaths = calloc(cfg->nobjects + 1, sizeof(*p->npaths));
 	p->bundles = calloc(cfg->nbundles + 1, sizeof(*p->bundles));
 	p->listers = calloc(cfg->nselects + 1, sizeof(*p->listers));
-	if (p->objs == NULL || p->pm == NULL || p->pb == NULL ||
+	if (p->objs == NULL || p->templates == NULL || p->pm == NULL ||
+	    p->pb == NULL ||
 	    p->ps == NULL || p->made == NULL || p->paths == NULL ||
 	    p->npaths == NULL || p->bundles == NULL || p->listers == NULL ||
 	    plan_objects(s->cfg, cfg, p->pm) == -1 ||
@@ -470,6 +482,11 @@ sync_prepare(struct sync *s, struct akvd_config *cfg,
 		    i)) == NULL)
 			goto oom;
 	}
+	/* Templates are compiled with the configuration: always new. */
+	for (i = 0; i < cfg->ntemplates; i++)
+		if ((p->templates[i] = snapshot_template_new(s,
+		    &cfg->templates[i])) == NULL)
+			goto oom;
 	for (i = 0; i < cfg->nselects; i++) {
 		if (p->ps[i].how == PLAN_KEEP &&
 		    find_part(s, 1, p->ps[i].old) != (size_t)-1)
@@ -545,6 +562,26 @@ sync_commit(struct sync *s, struct sync_pending *p)
 			o = p->bundles[i];
 			p->bundles[i] = NULL;
 			changed = 1;
+		}
+		objs[n++] = o;
+	}
+	/*
+	 * A template takes the file of the old one at its path (kept should
+	 * it not render); a new, edited or re-owned one is rendered again,
+	 * from the values held.
+	 */
+	for (i = 0; i < cfg->ntemplates; i++) {
+		o = p->templates[i];
+		p->templates[i] = NULL;
+		for (j = s->cfg->nobjects; j < s->nobjs; j++)
+			if (s->objs[j] != NULL && s->objs[j]->tmpl != NULL &&
+			    strcmp(s->objs[j]->tmpl->path, o->tmpl->path) == 0)
+				break;
+		if (j == s->nobjs || snapshot_template_carry(o, s->objs[j]))
+			changed = 1;
+		if (j < s->nobjs) {
+			obj_free(s->objs[j]);
+			s->objs[j] = NULL;
 		}
 		objs[n++] = o;
 	}

@@ -130,6 +130,12 @@ struct obj {
 	 */
 	const struct akvd_bundle *bundle;
 	size_t		 bundle_idx;
+	/*
+	 * A template (tmpl set) is never fetched either: its one file is
+	 * rendered from the objects it names (tmpl->objs) at each commit,
+	 * and kept as it was while it cannot be (snapshot.c).
+	 */
+	const struct akvd_template *tmpl;
 	int		 fetched;	/* fetched from Key Vault this run */
 	int		 attempted;	/* tried at least once */
 
@@ -301,6 +307,18 @@ void	snapshot_bundle_set(struct obj *o, const struct akvd_bundle *b,
 /* The pseudo-object of bundle ${b}: named by its path in logs. */
 struct obj * snapshot_bundle_new(struct sync *s, const struct akvd_bundle *b,
 	    size_t idx);
+
+/* The pseudo-object of template ${t}: named by its path in logs. */
+struct obj * snapshot_template_new(struct sync *s,
+	    const struct akvd_template *t);
+
+/*
+ * snapshot_template_carry(o, old): the new pseudo-object ${o} of a
+ * reloaded template takes the file ${old} (the same path) holds, so that
+ * a template that cannot be rendered keeps it.  Returns nonzero if the
+ * template or its file's mode or owner changed (render again).
+ */
+int	snapshot_template_carry(struct obj *o, struct obj *old);
 
 /* Adopt the values of the snapshot already on disk. */
 void	snapshot_adopt(struct sync *s);

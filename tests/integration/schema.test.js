@@ -34,7 +34,8 @@ test('configs akvd rejects are rejected by the schema', () => {
     'short-interval', 'unknown-keys', 'wrong-types', 'not-object', 'bad-durations', 'bad-method',
     'cloud-bad', 'mi-conflict', 'blob-bad', 'bad-listen', 'bad-listen-port', 'bad-listen-v6',
     'bad-listen-type', 'bad-listen-noport', 'bad-listen-brackets', 'bad-notify-http', 'bad-notify-userinfo',
-    'object-kinds-bad', 'select-bad', 'select-empty', 'bundles-bad']) {
+    'object-kinds-bad', 'select-bad', 'select-empty', 'bundles-bad',
+    'templates-bad-syntax', 'templates-bad-ref']) {
     assert.equal(validate(read(path.join(golden, `${name}.json`))), false, name);
   }
   // Each alias error of aliases.json on its own.

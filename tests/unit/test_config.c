@@ -163,7 +163,22 @@ config_equal(const struct akvd_config *a, const struct akvd_config *b)
 
 		if (!config_object_same_source(o, r) ||
 		    !str_equal(o->alias, r->alias) || o->mode != r->mode ||
-		    o->optional != r->optional)
+		    o->optional != r->optional || o->nofile != r->nofile)
+			return (0);
+	}
+	if (a->ntemplates != b->ntemplates)
+		return (0);
+	for (i = 0; i < a->ntemplates; i++) {
+		const struct akvd_template *t = &a->templates[i],
+		    *u = &b->templates[i];
+
+		if (!str_equal(t->path, u->path) || t->mode != u->mode ||
+		    t->uid != u->uid || t->gid != u->gid ||
+		    !str_equal(t->contents, u->contents) ||
+		    !str_equal(t->source, u->source) || t->len != u->len ||
+		    memcmp(t->text, u->text, t->len) != 0 ||
+		    t->nobjs != u->nobjs ||
+		    memcmp(t->objs, u->objs, t->nobjs * sizeof(*t->objs)) != 0)
 			return (0);
 	}
 	for (i = 0; i < a->nnotify; i++) {
