@@ -15,6 +15,10 @@
 #include "kv.h"
 #include "util.h"
 
+
+static int64_t	json_time(const cJSON *, const char *);
+static int	copy_tags(char ***, size_t *, const cJSON *);
+static void	free_tags(char **);
 /*
  * The concatenation of the strings given, up to a NULL, as a new string;
  * NULL on ENOMEM.  URLs are built once per request: no format parsing.
@@ -216,6 +220,13 @@ kv_parse_object(const char *body, size_t len, enum kv_kind kind,
 	en = cJSON_GetObjectItemCaseSensitive(attr, "enabled");
 	out->enabled = cJSON_IsFalse(en) ? 0 : 1;
 	ct = cJSON_GetObjectItemCaseSensitive(j, "contentType");
+	out->updated = json_time(attr, "updated");
+	if (copy_tags(&out->tags, &out->ntags,
+	    cJSON_GetObjectItemCaseSensitive(j, "tags")) == -1) {
+		snprintf(err, errlen, "out of memory");
+		kv_secret_clear(out);
+		goto out;
+	}
 	out->managed = kind == KV_SECRET &&
 	    (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "managed")) ||
 	    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "kid")));
@@ -270,9 +281,13 @@ json_time(const cJSON *o, const char *key)
 	return (t);
 }
 
-/* Copy the string tags of ${t} into ${it}. */
+/*
+ * Copy the string tags of ${t} into ${*out} (key, value, ..., NULL) and
+ * their count into ${*n} (pairs, when ${n} is not NULL).  Returns 0, or
+ * -1 on ENOMEM (what was copied is in ${*out}, for the caller to free).
+ */
 static int
-copy_tags(struct kv_item *it, const cJSON *t)
+copy_tags(char ***out, size_t *np, const cJSON *t)
 {
 	const cJSON *c;
 	size_t n = 0;
@@ -282,18 +297,31 @@ copy_tags(struct kv_item *it, const cJSON *t)
 	cJSON_ArrayForEach(c, t)
 		if (cJSON_IsString(c) && c->string != NULL)
 			n++;
-	if ((it->tags = calloc(2 * n + 1, sizeof(*it->tags))) == NULL)
+	if (np != NULL)
+		*np = n;
+	if ((*out = calloc(2 * n + 1, sizeof(**out))) == NULL)
 		return (-1);
 	n = 0;
 	cJSON_ArrayForEach(c, t) {
 		if (!cJSON_IsString(c) || c->string == NULL)
 			continue;
-		if ((it->tags[n] = strdup(c->string)) == NULL ||
-		    (it->tags[n + 1] = strdup(c->valuestring)) == NULL)
+		if (((*out)[n] = strdup(c->string)) == NULL ||
+		    ((*out)[n + 1] = strdup(c->valuestring)) == NULL)
 			return (-1);
 		n += 2;
 	}
 	return (0);
+}
+
+/* Free a NULL-terminated key, value... array of copy_tags(). */
+static void
+free_tags(char **tags)
+{
+	char **t;
+
+	for (t = tags; t != NULL && *t != NULL; t++)
+		free(*t);
+	free(tags);
 }
 
 /*
@@ -405,8 +433,8 @@ kv_parse_list(const char *body, size_t len, enum kv_kind kind,
 		    (ver != NULL && (it->version = strdup(ver)) == NULL) ||
 		    (cJSON_IsString(ct) && (it->content_type =
 		    strdup(ct->valuestring)) == NULL) ||
-		    copy_tags(it, cJSON_GetObjectItemCaseSensitive(c,
-		    "tags")) == -1)
+		    copy_tags(&it->tags, NULL,
+		    cJSON_GetObjectItemCaseSensitive(c, "tags")) == -1)
 			goto oom;
 	}
 	rc = 0;
@@ -427,15 +455,12 @@ void
 kv_list_clear(struct kv_list *l)
 {
 	size_t i;
-	char **t;
 
 	for (i = 0; i < l->n; i++) {
 		free(l->items[i].name);
 		free(l->items[i].version);
 		free(l->items[i].content_type);
-		for (t = l->items[i].tags; t != NULL && *t != NULL; t++)
-			free(*t);
-		free(l->items[i].tags);
+		free_tags(l->items[i].tags);
 	}
 	free(l->items);
 	for (i = 0; i < l->nlinks; i++)
@@ -465,6 +490,7 @@ kv_secret_clear(struct kv_secret *s)
 		wipe_free(s->value, s->len + 1);
 	free(s->version);
 	free(s->content_type);
+	free_tags(s->tags);
 	memset(s, 0, sizeof(*s));
 }
 

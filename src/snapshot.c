@@ -124,6 +124,7 @@ struct tmpl_view {
 	struct template_object *objs;	/* [k]: of t->objs[k]; value NULL:
 					   absent */
 	struct buf	*parts;		/* [3k..3k+2]: key, leaf, chain */
+	struct template_tag **tags;	/* [k]: of objs[k], or NULL */
 };
 
 static const struct template_object *
@@ -170,6 +171,23 @@ tmpl_view_fill(struct tmpl_view *v, const char **missing)
 		/* The one that fetched holds what Key Vault returned. */
 		r = m->src != NULL ? m->src : m;
 		to->content_type = r->raw.content_type;
+		if (r->raw.updated > 0)
+			to->updated = r->raw.updated;
+		if (r->raw.ntags > 0) {
+			size_t t;
+
+			if ((v->tags[k] = calloc(r->raw.ntags,
+			    sizeof(*v->tags[k]))) == NULL) {
+				*missing = "(out of memory)";
+				return (-1);
+			}
+			for (t = 0; t < r->raw.ntags; t++) {
+				v->tags[k][t].name = r->raw.tags[2 * t];
+				v->tags[k][t].value = r->raw.tags[2 * t + 1];
+			}
+			to->tags = v->tags[k];
+			to->ntags = r->raw.ntags;
+		}
 		/* Certificates held as PEM: their parts (else unset). */
 		if ((m->cfg->type == OBJ_SECRET && r->raw.managed &&
 		    m->cfg->format != FMT_PFX) && render_cert_parts(to->value,
@@ -207,9 +225,10 @@ render_templates(struct sync *s)
 		v.t = t;
 		v.objs = calloc(t->nobjs + 1, sizeof(*v.objs));
 		v.parts = calloc(3 * t->nobjs + 1, sizeof(*v.parts));
+		v.tags = calloc(t->nobjs + 1, sizeof(*v.tags));
 		memset(&out, 0, sizeof(out));
 		missing = NULL;
-		if (v.objs == NULL || v.parts == NULL)
+		if (v.objs == NULL || v.parts == NULL || v.tags == NULL)
 			log_msg(LOG_ERROR, "sync: out of memory");
 		else if (tmpl_view_fill(&v, &missing) == -1)
 			log_kv(LOG_DEBUG, "template kept: an object has no "
@@ -248,6 +267,9 @@ render_templates(struct sync *s)
 		for (k = 0; v.parts != NULL && k < 3 * t->nobjs; k++)
 			buf_wipe(&v.parts[k]);
 		free(v.parts);
+		for (k = 0; v.tags != NULL && k < t->nobjs; k++)
+			free(v.tags[k]);
+		free(v.tags);
 		free(v.objs);
 	}
 }

@@ -289,3 +289,27 @@ test('psql connects with the rendered URL and the rendered .pgpass (hostile pass
     `postgresql://app:wrong@127.0.0.1:${srv.port}/postgres`], { encoding: 'utf8', env });
   assert.notEqual(wrong.status, 0);
 });
+
+test('metadata: a secret\'s tags and updated time, as Key Vault returned them', async (t) => {
+  const fx = await setup(t);
+  fx.d.kv.setSecret('db-password', 'pw', { tags: { env: 'prod', 'team.owner': 'payments', 'note': 'a "quoted" value' } });
+  fx.d.kv.setSecret('plain', 'p');
+  const cfg = fx.config([{ name: 'db-password' }, { name: 'plain' }], {
+    templates: [{ path: 'meta.json',
+      contents: '{"env":"{{ db-password.tags.env | json }}","owner":"{{ db-password.tags.team.owner | json }}",' +
+        '"note":"{{ db-password.tags.note | json }}","updated":"{{ db-password.updated }}",' +
+        '"plain_env":"{{#plain.tags.env}}set{{/plain.tags.env}}{{^plain.tags.env}}none{{/plain.tags.env}}"}\n' }],
+  });
+  const a = fx.start(fx.write(cfg));
+  await a.waitLog(/snapshot written/);
+  const m = JSON.parse(readOut(fx.out, 'meta.json'));
+  assert.equal(m.env, 'prod');
+  assert.equal(m.owner, 'payments');
+  assert.equal(m.note, 'a "quoted" value');
+  assert.equal(m.plain_env, 'none');
+  // RFC 3339 UTC, the version's attributes.updated (set as it was made).
+  assert.match(m.updated, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const age = Date.now() / 1000 - Date.parse(m.updated) / 1000;
+  assert.ok(age >= 0 && age < 120, `updated ${m.updated} is the version's time`);
+  await a.stop();
+});

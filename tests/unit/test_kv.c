@@ -277,8 +277,29 @@ test_parse_managed(void **state)
 		assert_int_equal(kv_parse_object(cases[i].body,
 		    strlen(cases[i].body), KV_SECRET, &s, err, sizeof(err)), 0);
 		assert_int_equal(s.managed, cases[i].managed);
+		assert_int_equal(s.updated, 0);
+		assert_int_equal(s.ntags, 0);
 		kv_secret_clear(&s);
 	}
+	/* The version's updated time and string tags, for templates. */
+	assert_int_equal(kv_parse_object(B("{\"value\":\"x\",\"id\":"
+	    "\"https://v/secrets/w/1\",\"attributes\":{\"updated\":"
+	    "1764454683,\"created\":1},\"tags\":{\"env\":\"prod\","
+	    "\"n\":5,\"a.b\":\"\"}}"), KV_SECRET, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.updated, 1764454683);
+	assert_int_equal(s.ntags, 2);
+	assert_string_equal(s.tags[0], "env");
+	assert_string_equal(s.tags[1], "prod");
+	assert_string_equal(s.tags[2], "a.b");
+	assert_string_equal(s.tags[3], "");
+	assert_null(s.tags[4]);
+	kv_secret_clear(&s);
+	assert_int_equal(kv_parse_object(B("{\"value\":\"x\",\"id\":"
+	    "\"https://v/secrets/w/1\",\"attributes\":{\"updated\":1e30},"
+	    "\"tags\":[\"x\"]}"), KV_SECRET, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.updated, 0);
+	assert_int_equal(s.ntags, 0);
+	kv_secret_clear(&s);
 }
 
 static void
