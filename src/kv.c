@@ -166,6 +166,8 @@ has_escaped_nul(const char *body, size_t len)
 	return (0);
 }
 
+static int64_t	json_time(const cJSON *, const char *);
+
 /*
  * kv_parse_object(body, len, kind, out, err, errlen): parse a SecretBundle
  * (the value), a CertificateBundle ("cer", base64 DER) or a KeyBundle (the
@@ -215,6 +217,7 @@ kv_parse_object(const char *body, size_t len, enum kv_kind kind,
 	attr = cJSON_GetObjectItemCaseSensitive(j, "attributes");
 	en = cJSON_GetObjectItemCaseSensitive(attr, "enabled");
 	out->enabled = cJSON_IsFalse(en) ? 0 : 1;
+	out->updated = json_time(attr, "updated");
 	ct = cJSON_GetObjectItemCaseSensitive(j, "contentType");
 	out->managed = kind == KV_SECRET &&
 	    (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "managed")) ||
