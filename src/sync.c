@@ -634,6 +634,7 @@ sync_resync(struct sync *s)
 		if (o->state != O_IDLE)
 			continue;
 		o->due = o->not_before > now ? o->not_before : now;
+		o->quiet = WATCH_SAFETY;	/* a GET, whatever a list says */
 	}
 	schedule(s);
 }

@@ -129,7 +129,7 @@ test('a pinned version is not fetched every cycle; every object is fetched anywa
   fx.assertNoSecretsLogged(a);
 });
 
-test('a huge vault with 2 configured secrets uses GETs; a small one with many uses the list', async (t) => {
+test('a huge vault with 2 configured secrets uses GETs; a small one with many uses the list; SIGUSR1 GETs all', async (t) => {
   const fx = await setup(t);
   fx.set('a-conf', 'value-a');
   for (let i = 0; i < 60; i++) fx.set(`m${i}`, `filler-${i}`);
@@ -155,5 +155,10 @@ test('a huge vault with 2 configured secrets uses GETs; a small one with many us
   await until(() => served(fy.d.kv).filter(isFirstList).length >= 3, { timeout: 20000, what: 'listing cycles' });
   reqs = served(fy.d.kv);
   for (const c of listCycles(reqs)) assert.deepEqual(c, { lists: 1, gets: [] });
+  // SIGUSR1 fetches every object, whatever a listing would say.
+  fy.d.kv.clearRequests();
+  b.kill('SIGUSR1');
+  await until(() => getsOf(served(fy.d.kv), 'b0') >= 1 && getsOf(served(fy.d.kv), 'b1') >= 1,
+    { timeout: 10000, what: 'a GET of each after SIGUSR1' });
   await b.stop();
 });
