@@ -6,10 +6,13 @@
 // are fetched anyway every 10 cycles.  Counted from the Key Vault double's
 // request log.
 
+const crypto = require('node:crypto');
+const path = require('node:path');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { setup } = require('./lib/setup');
 const { until, tryRead, readOut } = require('./lib/akvd');
+const { makeChain } = require('../fakes/pki');
 
 const SAFETY = 10;
 
@@ -33,7 +36,7 @@ function listCycles(reqs) {
   return cycles;
 }
 
-test('20 secrets configured in a vault of 30: ceil(30/25) list pages + 1 GET per changed secret', async (t) => {
+test('20 secrets configured in a vault of 30: ceil(30/25) list pages + 1 GET per changed, deleted or disabled secret', async (t) => {
   const fx = await setup(t);
   const names = Array.from({ length: 30 }, (_, i) => `s${i}`);
   for (const n of names) fx.set(n, `value-${n}`);
@@ -51,6 +54,7 @@ test('20 secrets configured in a vault of 30: ceil(30/25) list pages + 1 GET per
   // One changed, one deleted: a GET of each, and nothing else.
   fx.set('s3', 'value-s3-rotated');
   fx.d.kv.deleteSecret('s5');
+  fx.d.kv.disableVersion('s8', fx.d.kv.secrets.get('s8').versions[0].version);
   fx.d.kv.clearRequests();
   await until(() => tryRead(fx.out, 's3') === 'value-s3-rotated', { timeout: 20000, what: 's3 rotated' });
   await until(() => served(fx.d.kv).filter(isFirstList).length >= 4, { timeout: 20000, what: 'cycles' });
@@ -58,14 +62,17 @@ test('20 secrets configured in a vault of 30: ceil(30/25) list pages + 1 GET per
   const changed = after.find((c) => c.gets.includes('/secrets/s3'));
   assert.ok(changed, 'a cycle fetched s3');
   assert.equal(changed.lists, 2);
-  assert.deepEqual(changed.gets.slice().sort(), ['/secrets/s3', '/secrets/s5']);
-  // The deleted one is asked for every cycle (404, as without listing);
-  // no other secret is.
+  assert.deepEqual(changed.gets.slice().sort(), ['/secrets/s3', '/secrets/s5', '/secrets/s8']);
+  // The deleted and the disabled one are asked for every cycle (404 and
+  // 403, as without listing, their files kept); no other secret is.
+  const odd = ['/secrets/s3', '/secrets/s5', '/secrets/s8'];
   for (const c of after) {
     assert.equal(c.lists, 2);
-    assert.deepEqual(c.gets.filter((p) => p !== '/secrets/s3' && p !== '/secrets/s5'), []);
+    assert.deepEqual(c.gets.filter((p) => !odd.includes(p)), []);
   }
   assert.ok(fx.d.kv.requests().some((r) => r.path === '/secrets/s5' && r.status === 404));
+  assert.ok(fx.d.kv.requests().some((r) => r.path === '/secrets/s8' && r.status === 403));
+  assert.equal(readOut(fx.out, 's8'), 'value-s8');
   assert.equal(readOut(fx.out, 's7'), 'value-s7');
   await a.stop();
   fx.assertNoSecretsLogged(a);
@@ -161,4 +168,36 @@ test('a huge vault with 2 configured secrets uses GETs; a small one with many us
   await until(() => getsOf(served(fy.d.kv), 'b0') >= 1 && getsOf(served(fy.d.kv), 'b1') >= 1,
     { timeout: 10000, what: 'a GET of each after SIGUSR1' });
   await b.stop();
+});
+
+test('keys and certificates are listed on /keys and /certificates', async (t) => {
+  const fx = await setup(t);
+  const jwk = () => crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+  for (const n of ['k0', 'k1', 'k2']) fx.d.kv.setKey(n, jwk());
+  const chain = makeChain(path.join(fx.dir, 'pki'));
+  for (const n of ['c0', 'c1']) fx.d.kv.setCertificate(n, { leafPem: chain.pem.leaf, pfx: chain.pfx });
+  const a = fx.start(fx.write(fx.config([
+    ...['k0', 'k1', 'k2'].map((name) => ({ name, type: 'key', alias: `${name}.pub` })),
+    ...['c0', 'c1'].map((name) => ({ name, type: 'cert', alias: `${name}.crt` })),
+  ])));
+  await a.waitLog(/vault listed.*kind=keys.*pages=1/);
+  await a.waitLog(/vault listed.*kind=certificates.*pages=1/);
+  fx.d.kv.clearRequests();
+  const firstKeys = (r) => r.path === '/keys' && !r.query.$skiptoken;
+  const lists = (r) => r.path === '/keys' || r.path === '/certificates';
+  await until(() => served(fx.d.kv).filter(firstKeys).length >= 3, { timeout: 20000, what: 'listings' });
+  let reqs = served(fx.d.kv);
+  assert.deepEqual(reqs.filter((r) => !lists(r)).map((r) => r.path), []);
+  assert.ok(Math.abs(reqs.filter(firstKeys).length - reqs.filter((r) => r.path === '/certificates').length) <= 1);
+  const before = readOut(fx.out, 'k1.pub');
+  fx.d.kv.setKey('k1', jwk());
+  fx.d.kv.setCertificate('c1', { leafPem: chain.pem.leaf, pfx: chain.pfx });
+  fx.d.kv.clearRequests();
+  await until(() => readOut(fx.out, 'k1.pub') !== before &&
+    served(fx.d.kv).some((r) => r.path === '/certificates/c1'), { timeout: 20000, what: 'k1 and c1 fetched' });
+  await until(() => served(fx.d.kv).filter(firstKeys).length >= 2, { timeout: 20000, what: 'a listing more' });
+  reqs = served(fx.d.kv);
+  assert.deepEqual(reqs.filter((r) => !lists(r)).map((r) => r.path).sort(), ['/certificates/c1', '/keys/k1']);
+  assert.equal(reqs.filter((r) => r.path.startsWith('/secrets')).length, 0);
+  await a.stop();
 });
