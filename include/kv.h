@@ -49,7 +49,8 @@ struct kv_secret {
 	int	 enabled;	/* attributes.enabled, default 1 */
 	int	 managed;	/* the secret backs a Key Vault certificate:
 				   "kid" present or "managed": true */
-	int64_t	 updated;	/* attributes.updated, Unix s; 0 if absent */
+	int64_t	 updated;	/* attributes.updated, seconds since the
+				   epoch, or 0 if absent */
 	char	**tags;		/* key, value, key, value..., NULL; owned */
 	size_t	 ntags;		/* pairs */
 };

@@ -15,10 +15,10 @@
 #include "kv.h"
 #include "util.h"
 
-
 static int64_t	json_time(const cJSON *, const char *);
 static int	copy_tags(char ***, size_t *, const cJSON *);
 static void	free_tags(char **);
+
 /*
  * The concatenation of the strings given, up to a NULL, as a new string;
  * NULL on ENOMEM.  URLs are built once per request: no format parsing.
@@ -219,8 +219,8 @@ kv_parse_object(const char *body, size_t len, enum kv_kind kind,
 	attr = cJSON_GetObjectItemCaseSensitive(j, "attributes");
 	en = cJSON_GetObjectItemCaseSensitive(attr, "enabled");
 	out->enabled = cJSON_IsFalse(en) ? 0 : 1;
-	ct = cJSON_GetObjectItemCaseSensitive(j, "contentType");
 	out->updated = json_time(attr, "updated");
+	ct = cJSON_GetObjectItemCaseSensitive(j, "contentType");
 	if (copy_tags(&out->tags, &out->ntags,
 	    cJSON_GetObjectItemCaseSensitive(j, "tags")) == -1) {
 		snprintf(err, errlen, "out of memory");

@@ -289,6 +289,34 @@ obj_success(struct obj *o, const char *version, struct buf **files)
 }
 
 /*
+ * ${o} holds the current value without a GET (a listing showed it
+ * unchanged, or it is an immutable pinned version): a success of this
+ * cycle for it and for the objects that follow it.
+ */
+void
+obj_confirm(struct obj *o)
+{
+	struct sync *s = o->s;
+	int64_t now = sync_now_ms(s);
+	size_t i;
+
+	o->quiet++;
+	for (i = 0; i < s->nobjs; i++) {
+		struct obj *d = s->objs[i];
+
+		if (d->src != o)
+			continue;
+		d->last_ok = now;
+		d->attempted = 1;
+		metrics_fetch(d->cfg->name, d->cfg->alias, FETCH_UNCHANGED,
+		    0);
+	}
+	log_kv(LOG_DEBUG, "object unchanged, not fetched", "object",
+	    o->cfg->name, "version", o->version, NULL);
+	obj_next(o, 0, 0);
+}
+
+/*
  * A failure ${r}: transient ones back off exponentially (at least the
  * Retry-After the server asked for); the others wait for the next cycle.
  */

@@ -189,6 +189,9 @@ done_fetch(struct obj *o, const struct http_response *r)
 	}
 	obj_success(o, version, &files);
 	obj_bufs_wipe(files, o->nfiles);
+	/* What a listing of the vault will show while it is current. */
+	o->held_updated = o->raw.updated;
+	o->quiet = 0;
 	if (o->lister != NULL)
 		o->seen_updated = o->want_updated;
 	obj_next(o, 0, 0);
@@ -422,6 +425,11 @@ obj_done(struct http_response *r, void *cookie)
 			return;
 		}
 	}
+	if (o->phase == P_WATCH) {
+		source_watch_done(o, r);
+		sync_kick(s);
+		return;
+	}
 	if (r->failed) {
 		obj_fail(o, FETCH_TRANSPORT, "request failed", r->error);
 	} else if (r->status == 200) {
@@ -473,6 +481,10 @@ obj_url(const struct obj *o)
 		if (o->next_url != NULL)
 			return (strdup(o->next_url));
 		return (kv_versions_url(o->cfg->vault, KV_SECRET, NULL));
+	case P_WATCH:
+		if (o->next_url != NULL)
+			return (strdup(o->next_url));
+		return (kv_versions_url(o->cfg->vault, o->watch->kind, NULL));
 	default:
 		return (kv_object_url(o->cfg->vault, obj_kind(o),
 		    o->cfg->name, o->cfg->version));
@@ -542,7 +554,7 @@ kv_start(struct obj *o, struct source_pump *p)
 {
 	struct sync *s = o->s;
 
-	if (p->waiting)
+	if (p->waiting || !source_watch_may_start(o))
 		return;
 	if (p->token == NULL &&
 	    (p->token = auth_token(s->auth, &p->gen)) == NULL) {
@@ -562,6 +574,7 @@ kv_reset(struct obj *o)
 {
 	size_t i;
 
+	source_watch_leave(o);
 	free(o->next_url);
 	o->next_url = NULL;
 	kv_list_clear(&o->list);

@@ -139,6 +139,7 @@ wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		o->state = O_QUEUED;
 		o->next_cycle = cycle;
 	}
+	source_watch_plan(s);
 	if (s->commit_retry != 0 && s->commit_retry <= now)
 		s->commit_retry = 0;
 	sync_kick(s);
@@ -680,6 +681,7 @@ sync_resync(struct sync *s)
 		if (o->state != O_IDLE)
 			continue;
 		o->due = o->not_before > now ? o->not_before : now;
+		o->quiet = WATCH_SAFETY;	/* a GET, whatever a list says */
 	}
 	schedule(s);
 }
@@ -816,5 +818,6 @@ sync_free(struct sync *s)
 	for (i = 0; i < s->nobjs; i++)
 		obj_free(s->objs[i]);
 	free(s->objs);
+	source_watch_free(s);
 	free(s);
 }

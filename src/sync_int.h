@@ -33,6 +33,26 @@
 
 struct obj;
 
+/*
+ * Change detection of one vault and kind (source_watch.c): what its last
+ * listing taught, and the listing in progress.  Kept for the life of the
+ * sync (a reload keeps it), freed by sync_free().
+ */
+struct watch {
+	struct watch	*next;
+	char		*vault;
+	enum kv_kind	 kind;
+	size_t		 pages;		/* pages of the last listing: exact if
+					   it was complete, a lower bound if it
+					   was stopped early; 0: never listed */
+	int		 forbidden;	/* listing answered 403 */
+	unsigned	 forbidden_cycles; /* since then */
+	struct obj	*leader;	/* the object listing now, or NULL */
+	size_t		 budget;	/* pages this listing may take */
+	size_t		 done;		/* pages taken */
+	size_t		 n;		/* plan: objects it could spare */
+};
+
 /* What the starts of one pump() share: the Key Vault token, if taken. */
 struct source_pump {
 	const char	*token;		/* Key Vault's, valid during pump() */
@@ -68,7 +88,9 @@ enum obj_phase {
 	P_FETCH = 0,		/* GET the object (latest or pinned) */
 	P_VERSIONS,		/* history: list its versions */
 	P_HISTORY,		/* history: GET version k of want */
-	P_LIST			/* select: list the vault's secrets */
+	P_LIST,			/* select: list the vault's secrets */
+	P_WATCH			/* change detection: list the vault's
+				   objects of its kind (source_watch.c) */
 };
 
 enum obj_state {
@@ -122,6 +144,17 @@ struct obj {
 	int64_t		 seen_updated;	/* selected: of the value held */
 	int64_t		 want_updated;	/* selected: as last listed */
 	int		 mark;
+
+	/*
+	 * Change detection (configured latest objects, source_watch.c):
+	 * attributes.updated of the value held (0: unknown), the cycles
+	 * confirmed without a GET since the last one (by a listing, or as an
+	 * immutable pinned version), and the listing it waits for (its
+	 * leader lists; NULL: it GETs).
+	 */
+	int64_t		 held_updated;
+	unsigned	 quiet;
+	struct watch	*watch;
 
 	/*
 	 * A bundle (bundle set) is never fetched: its one file is made from
@@ -196,6 +229,7 @@ struct sync {
 	ev_timer	 wake;
 	ev_prepare	 prepare;	/* runs pump() when kicked */
 	int		 kicked;	/* pump() due before the loop sleeps */
+	struct watch	*watches;	/* change detection, per vault+kind */
 };
 
 /* obj.c */
@@ -212,6 +246,13 @@ void	obj_paths_free(char **paths, size_t n);
 
 /* Forget a multi-request fetch in progress: o->ops->reset(). */
 void	obj_reset_phase(struct obj *o);
+
+/*
+ * ${o} holds the current value without a GET (a listing showed it
+ * unchanged, or it is an immutable pinned version): a success of this
+ * cycle for it and for the objects that follow it.
+ */
+void	obj_confirm(struct obj *o);
 
 /*
  * Point ${o} at ${cfg}: the paths of its files follow the alias.  The
@@ -357,6 +398,42 @@ const struct obj * source_select_alias_taken(const struct sync *s,
 
 /* A page of the vault's secrets came back 200. */
 void	source_select_done_list(struct obj *o, const struct http_response *r);
+
+/* source_watch.c */
+#define WATCH_SAFETY	10	/* every this many cycles, a GET anyway */
+
+/*
+ * source_watch_budget(n, pages): may a listing of the vault check ${n}
+ * objects for less than their ${n} GETs, when its last listing took
+ * ${pages} pages (0: never listed; a lower bound if it was stopped early)?
+ * Returns the most pages the listing may take (it stops there: the
+ * objects it did not reach are fetched), or 0: GET them.  Pure.
+ */
+size_t	source_watch_budget(size_t n, size_t pages);
+
+/*
+ * After the wake timer queued the objects due: confirm the pinned
+ * versions held that need no GET this cycle, and for each vault and kind
+ * where a listing is cheaper than the GETs, make one of the objects due
+ * list the vault while the others wait for it (their o->watch).
+ */
+void	source_watch_plan(struct sync *s);
+
+/*
+ * A response to a listing of leader ${o} (P_WATCH): follow the next page,
+ * or confirm the objects it shows unchanged and release the others to GET
+ * (any error: every one GETs, a 403 is logged once).
+ */
+void	source_watch_done(struct obj *o, const struct http_response *r);
+
+/* May ${o} start (its listing is over, or it is the leader)? */
+int	source_watch_may_start(struct obj *o);
+
+/* ${o} leaves its listing (reset, freed): no object waits for it. */
+void	source_watch_leave(struct obj *o);
+
+/* Free the change detection state of ${s}. */
+void	source_watch_free(struct sync *s);
 
 /* sync.c */
 /*

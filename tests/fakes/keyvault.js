@@ -21,6 +21,7 @@ class KeyVault {
     this.certificates = new Map();  // name -> { versions: [{version, cer, ...}] }
     this.keys = new Map();          // name -> { versions: [{version, jwk, ...}] }
     this.denied = new Set();
+    this.listDenied = new Set();    // kinds whose list answers 403
     this.faults = [];
     this.log = [];
     this.connections = 0;
@@ -91,6 +92,10 @@ class KeyVault {
   deleteSecret(name) { this.secrets.delete(name); }
   deleteCertificate(name) { this.certificates.delete(name); this.secrets.delete(name); this.keys.delete(name); }
   deny(name) { this.denied.add(name); }
+  // An access policy without the "list" permission on ${kind}
+  // ("secrets", "certificates", "keys"): listing answers 403, GETs work.
+  denyList(kind = 'secrets') { this.listDenied.add(kind); }
+  allowList(kind = 'secrets') { this.listDenied.delete(kind); }
   allow(name) { this.denied.delete(name); }
   fault(f) {
     const id = crypto.randomUUID();
@@ -219,6 +224,15 @@ class KeyVault {
     return 403;
   }
 
+  // What an access policy without the list permission answers.
+  forbiddenList(res, kind, claims) {
+    send(res, 403, { error: { code: 'Forbidden', message: `The user, group or application 'appid=${claims.appid};` +
+      `oid=${claims.oid};iss=${claims.iss}' does not have ${kind} list permission on key vault ` +
+      "'test;location=eastus'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287",
+    innererror: { code: 'AccessDenied' } } });
+    return 403;
+  }
+
   // A page of a list.  Like Key Vault's, the continuation token names
   // where the next page starts (the first id not yet returned, in the
   // list's order: ids case-insensitively), not an offset: an object
@@ -270,6 +284,7 @@ class KeyVault {
     }
     const max = Math.min(Math.max(Number(url.searchParams.get('maxresults') || PAGE), 1), PAGE);
     if (parts.length === 1) {
+      if (this.listDenied.has(kind)) return this.forbiddenList(res, kind, claims);
       // A list shows each object's current version's attributes and tags.
       const items = [...map.entries()]
         .map(([n, s]) => this.item(n, s.versions[s.versions.length - 1], false, kind));
