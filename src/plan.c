@@ -16,41 +16,85 @@ plan_same_value(const struct akvd_object *a, const struct akvd_object *b)
 	    strcmp(a->version, b->version) == 0);
 }
 
+/* Do old item ${j} and new item ${i} of one kind match? */
+typedef int match_fn(const struct akvd_config *, size_t,
+    const struct akvd_config *, size_t);
+
+/*
+ * Give each of the ${nnew} new items the first old one of ${nold} not yet
+ * taken that ${same} matches: ${how} for it, else PLAN_NEW (or leave an
+ * item already matched alone, with ${only_new}).  ${used} marks the old
+ * items taken.
+ */
+static void
+match(const struct akvd_config *old, size_t nold,
+    const struct akvd_config *new, size_t nnew, match_fn *same,
+    enum plan_how how, int only_new, char *used, struct plan_match *out)
+{
+	size_t i, j;
+
+	for (i = 0; i < nnew; i++) {
+		if (only_new && out[i].how != PLAN_NEW)
+			continue;
+		out[i].how = PLAN_NEW;
+		out[i].old = 0;
+		for (j = 0; j < nold; j++) {
+			if (used[j] || !same(old, j, new, i))
+				continue;
+			out[i].how = how;
+			out[i].old = j;
+			used[j] = 1;
+			break;
+		}
+	}
+}
+
+static int
+same_source(const struct akvd_config *old, size_t j,
+    const struct akvd_config *new, size_t i)
+{
+
+	return (config_object_same_source(&old->objects[j],
+	    &new->objects[i]));
+}
+
+static int
+same_value(const struct akvd_config *old, size_t j,
+    const struct akvd_config *new, size_t i)
+{
+
+	return (plan_same_value(&old->objects[j], &new->objects[i]));
+}
+
+static int
+same_bundle(const struct akvd_config *old, size_t j,
+    const struct akvd_config *new, size_t i)
+{
+
+	return (strcmp(old->bundles[j].path, new->bundles[i].path) == 0);
+}
+
+static int
+same_select(const struct akvd_config *old, size_t j,
+    const struct akvd_config *new, size_t i)
+{
+
+	return (config_select_same(&old->selects[j], &new->selects[i]));
+}
+
 int
 plan_objects(const struct akvd_config *old, const struct akvd_config *new,
     struct plan_match *out)
 {
 	char *used;
-	size_t i, j;
 
 	if ((used = calloc(old->nobjects + 1, 1)) == NULL)
 		return (-1);
-	for (i = 0; i < new->nobjects; i++) {
-		out[i].how = PLAN_NEW;
-		out[i].old = 0;
-		for (j = 0; j < old->nobjects; j++) {
-			if (used[j] || !config_object_same_source(
-			    &old->objects[j], &new->objects[i]))
-				continue;
-			out[i].how = PLAN_KEEP;
-			out[i].old = j;
-			used[j] = 1;
-			break;
-		}
-	}
-	for (i = 0; i < new->nobjects; i++) {
-		if (out[i].how != PLAN_NEW)
-			continue;
-		for (j = 0; j < old->nobjects; j++) {
-			if (used[j] || !plan_same_value(&old->objects[j],
-			    &new->objects[i]))
-				continue;
-			out[i].how = PLAN_RERENDER;
-			out[i].old = j;
-			used[j] = 1;
-			break;
-		}
-	}
+	/* Same source and rendering first; then same value, rendered anew. */
+	match(old, old->nobjects, new, new->nobjects, same_source, PLAN_KEEP,
+	    0, used, out);
+	match(old, old->nobjects, new, new->nobjects, same_value,
+	    PLAN_RERENDER, 1, used, out);
 	free(used);
 	return (0);
 }
@@ -60,23 +104,11 @@ plan_bundles(const struct akvd_config *old, const struct akvd_config *new,
     struct plan_match *out)
 {
 	char *used;
-	size_t i, j;
 
 	if ((used = calloc(old->nbundles + 1, 1)) == NULL)
 		return (-1);
-	for (i = 0; i < new->nbundles; i++) {
-		out[i].how = PLAN_NEW;
-		out[i].old = 0;
-		for (j = 0; j < old->nbundles; j++) {
-			if (used[j] || strcmp(old->bundles[j].path,
-			    new->bundles[i].path) != 0)
-				continue;
-			out[i].how = PLAN_KEEP;
-			out[i].old = j;
-			used[j] = 1;
-			break;
-		}
-	}
+	match(old, old->nbundles, new, new->nbundles, same_bundle, PLAN_KEEP,
+	    0, used, out);
 	free(used);
 	return (0);
 }
@@ -86,23 +118,11 @@ plan_selects(const struct akvd_config *old, const struct akvd_config *new,
     struct plan_match *out)
 {
 	char *used;
-	size_t i, j;
 
 	if ((used = calloc(old->nselects + 1, 1)) == NULL)
 		return (-1);
-	for (i = 0; i < new->nselects; i++) {
-		out[i].how = PLAN_NEW;
-		out[i].old = 0;
-		for (j = 0; j < old->nselects; j++) {
-			if (used[j] || !config_select_same(&old->selects[j],
-			    &new->selects[i]))
-				continue;
-			out[i].how = PLAN_KEEP;
-			out[i].old = j;
-			used[j] = 1;
-			break;
-		}
-	}
+	match(old, old->nselects, new, new->nselects, same_select, PLAN_KEEP,
+	    0, used, out);
 	free(used);
 	return (0);
 }

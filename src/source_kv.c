@@ -70,8 +70,9 @@ learn_tenant(struct obj *o, const struct http_response *r)
 	return (0);
 }
 
-static enum kv_kind
-obj_kind(const struct obj *o)
+/* source_kv_kind(o): the Key Vault kind ${o} reads (secret, cert, key). */
+enum kv_kind
+source_kv_kind(const struct obj *o)
 {
 
 	switch (o->cfg->type) {
@@ -98,7 +99,7 @@ obj_render(struct obj *o, const struct http_response *r, struct buf *out,
 	int rc = -1;
 
 	memset(&sec, 0, sizeof(sec));
-	if (kv_parse_object(r->body.data, r->body.len, obj_kind(o), &sec,
+	if (kv_parse_object(r->body.data, r->body.len, source_kv_kind(o), &sec,
 	    err, sizeof(err)) == -1)
 		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
 	else if (!sec.enabled)
@@ -342,7 +343,7 @@ done_versions(struct obj *o, const struct http_response *r)
 {
 	char err[256], *next = NULL;
 
-	if (kv_parse_list(r->body.data, r->body.len, obj_kind(o),
+	if (kv_parse_list(r->body.data, r->body.len, source_kv_kind(o),
 	    o->cfg->vault, &o->list, &next, err, sizeof(err)) == -1) {
 		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
 		return;
@@ -472,10 +473,10 @@ obj_url(const struct obj *o)
 	case P_VERSIONS:
 		if (o->next_url != NULL)
 			return (strdup(o->next_url));
-		return (kv_versions_url(o->cfg->vault, obj_kind(o),
+		return (kv_versions_url(o->cfg->vault, source_kv_kind(o),
 		    o->cfg->name));
 	case P_HISTORY:
-		return (kv_object_url(o->cfg->vault, obj_kind(o),
+		return (kv_object_url(o->cfg->vault, source_kv_kind(o),
 		    o->cfg->name, o->want[o->k]));
 	case P_LIST:
 		if (o->next_url != NULL)
@@ -486,7 +487,7 @@ obj_url(const struct obj *o)
 			return (strdup(o->next_url));
 		return (kv_versions_url(o->cfg->vault, o->watch->kind, NULL));
 	default:
-		return (kv_object_url(o->cfg->vault, obj_kind(o),
+		return (kv_object_url(o->cfg->vault, source_kv_kind(o),
 		    o->cfg->name, o->cfg->version));
 	}
 }

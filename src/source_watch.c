@@ -23,20 +23,6 @@
 #include "sync_int.h"
 #include "util.h"
 
-static enum kv_kind
-watch_kind(const struct obj *o)
-{
-
-	switch (o->cfg->type) {
-	case OBJ_CERT:
-		return (KV_CERTIFICATE);
-	case OBJ_KEY:
-		return (KV_KEY);
-	default:
-		return (KV_SECRET);
-	}
-}
-
 static const char *
 kind_name(enum kv_kind k)
 {
@@ -126,7 +112,7 @@ source_watch_plan(struct sync *s)
 			continue;
 		}
 		if (o->held_updated == 0 ||
-		    (w = watch_get(s, o->cfg->vault, watch_kind(o))) == NULL)
+		    (w = watch_get(s, o->cfg->vault, source_kv_kind(o))) == NULL)
 			continue;
 		w->n++;
 	}
@@ -144,7 +130,7 @@ source_watch_plan(struct sync *s)
 		o = s->objs[i];
 		if (!sparable(o) || o->watch != NULL || pinned(o) ||
 		    o->held_updated == 0 ||
-		    (w = watch_get(s, o->cfg->vault, watch_kind(o))) == NULL ||
+		    (w = watch_get(s, o->cfg->vault, source_kv_kind(o))) == NULL ||
 		    w->budget == 0)
 			continue;
 		o->watch = w;

@@ -367,6 +367,9 @@ void	snapshot_adopt(struct sync *s);
 /* source_kv.c */
 int	source_kv_start(struct sync *s, struct obj *o, const char *token);
 
+/* source_kv_kind(o): the Key Vault kind ${o} reads (secret, cert, key). */
+enum kv_kind source_kv_kind(const struct obj *o);
+
 /*
  * The next request of a multi-request fetch, in the same slot: now if a
  * token is at hand, else queued until one is.  Returns 0, or -1 after
