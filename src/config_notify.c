@@ -202,8 +202,9 @@ parse_notify_entry(struct parser *p, const cJSON *e, size_t idx,
 		n->kind = NOTIFY_HTTP;
 		snprintf(sub, sizeof(sub), "%s.http", path);
 		if (!notify_url_valid(url))
-			perr(p, sub, "must be an https URL, or http to "
-			    "127.0.0.1 or localhost, with no user@");
+			perr(p, sub, "must be an https URL, or http to a "
+			    "loopback address (127.0.0.0/8, [::1], localhost), "
+			    "with no user@");
 		else
 			n->url = strdup(url);
 		if (t == NULL)

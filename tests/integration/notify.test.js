@@ -264,7 +264,7 @@ test('notify configuration errors name their path', async (t) => {
   assert.match(r.stderr, /notify\[0\]: needs exactly one of pid_file, process, exec and http/);
   assert.match(r.stderr, /notify\[1\]\.signal: unknown signal "BOGUS"/);
   assert.match(r.stderr, /notify\[2\]\.exec: the program must be an absolute path/);
-  assert.match(r.stderr, /notify\[3\]\.http: must be an https URL, or http to 127.0.0.1 or localhost/);
+  assert.match(r.stderr, /notify\[3\]\.http: must be an https URL, or http to a loopback address/);
   assert.match(r.stderr, /notify\[4\]\.exec: must be a non-empty array/);
 });
 
