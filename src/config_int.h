@@ -48,6 +48,7 @@ struct parser {
 #define bundle_formats		config_bundle_formats
 #define check_aliases		config_check_aliases
 #define check_bundle_paths	config_check_bundle_paths
+#define check_path_clash	config_check_path_clash
 #define check_keys		config_check_keys
 #define count_members		config_count_members
 #define encoding_names		config_encoding_names
@@ -136,6 +137,8 @@ void	parse_object(struct parser *, const cJSON *, const char *, size_t,
 	    struct akvd_config *, struct akvd_object *);
 void	check_aliases(struct parser *, const struct akvd_config *);
 void	check_bundle_paths(struct parser *, const struct akvd_config *);
+int	check_path_clash(struct parser *, const struct akvd_config *,
+	    const char *, const char *, size_t, size_t);
 int	paths_clash(const char *, const char *);
 
 /* config_bundles.c */

@@ -535,43 +535,60 @@ check_aliases(struct parser *p, const struct akvd_config *c)
 	}
 }
 
+/*
+ * Does ${a}, the path named by ${path}, clash with a file of an object,
+ * one of the first ${nbundles} bundles or the first ${ntemplates}
+ * templates?  Reports the first clash and returns 1, else 0.
+ */
+int
+check_path_clash(struct parser *p, const struct akvd_config *c,
+    const char *path, const char *a, size_t nbundles, size_t ntemplates)
+{
+	char b[PATH_MAX];
+	size_t j, f;
+
+	for (j = 0; j < c->nobjects; j++) {
+		if (c->objects[j].alias == NULL)
+			continue;
+		/* A bundle member has no file of its own: nfiles is 0. */
+		for (f = 0; f < config_object_nfiles(&c->objects[j]); f++) {
+			if (config_object_path(&c->objects[j], f, b,
+			    sizeof(b)) == -1 || !paths_clash(a, b))
+				continue;
+			perr(p, path, "\"%s\" clashes with \"%s\" of "
+			    "objects[%zu]", a, b, j);
+			return (1);
+		}
+	}
+	for (j = 0; j < nbundles; j++)
+		if (c->bundles[j].path != NULL &&
+		    paths_clash(a, c->bundles[j].path)) {
+			perr(p, path, "\"%s\" clashes with \"%s\" of "
+			    "bundles[%zu]", a, c->bundles[j].path, j);
+			return (1);
+		}
+	for (j = 0; j < ntemplates; j++)
+		if (c->templates[j].path != NULL &&
+		    paths_clash(a, c->templates[j].path)) {
+			perr(p, path, "\"%s\" clashes with \"%s\" of "
+			    "templates[%zu]", a, c->templates[j].path, j);
+			return (1);
+		}
+	return (0);
+}
+
 /* A bundle's path clashes with no file and no other bundle. */
 void
 check_bundle_paths(struct parser *p, const struct akvd_config *c)
 {
-	char path[64], b[PATH_MAX];
-	size_t i, j, f;
-	int bad;
+	char path[64];
+	size_t i;
 
 	for (i = 0; i < c->nbundles; i++) {
-		const char *a = c->bundles[i].path;
-
-		if (a == NULL)
+		if (c->bundles[i].path == NULL)
 			continue;
 		snprintf(path, sizeof(path), "bundles[%zu].path", i);
-		bad = 0;
-		for (j = 0; j < c->nobjects && !bad; j++) {
-			if (c->objects[j].alias == NULL)
-				continue;
-			for (f = 0; f < config_object_nfiles(&c->objects[j]);
-			    f++) {
-				if (config_object_path(&c->objects[j], f, b,
-				    sizeof(b)) == -1 || !paths_clash(a, b))
-					continue;
-				perr(p, path, "\"%s\" clashes with \"%s\" of "
-				    "objects[%zu]", a, b, j);
-				bad = 1;
-				break;
-			}
-		}
-		for (j = 0; j < i && !bad; j++) {
-			if (c->bundles[j].path != NULL &&
-			    paths_clash(a, c->bundles[j].path)) {
-				perr(p, path, "\"%s\" clashes with \"%s\" of "
-				    "bundles[%zu]", a, c->bundles[j].path, j);
-				bad = 1;
-			}
-		}
+		(void)check_path_clash(p, c, path, c->bundles[i].path, i, 0);
 	}
 }
 

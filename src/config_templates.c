@@ -220,49 +220,15 @@ parse_template(struct parser *p, const cJSON *e, size_t ti,
 static void
 check_template_paths(struct parser *p, const struct akvd_config *c)
 {
-	char path[64], b[PATH_MAX];
-	size_t i, j, f;
-	int bad;
+	char path[64];
+	size_t i;
 
 	for (i = 0; i < c->ntemplates; i++) {
-		const char *a = c->templates[i].path;
-
-		if (a == NULL)
+		if (c->templates[i].path == NULL)
 			continue;
 		snprintf(path, sizeof(path), "templates[%zu].path", i);
-		bad = 0;
-		for (j = 0; j < c->nobjects && !bad; j++) {
-			if (c->objects[j].alias == NULL ||
-			    c->objects[j].bundle != 0)
-				continue;
-			for (f = 0; f < config_object_nfiles(&c->objects[j]);
-			    f++) {
-				if (config_object_path(&c->objects[j], f, b,
-				    sizeof(b)) == -1 || !paths_clash(a, b))
-					continue;
-				perr(p, path, "\"%s\" clashes with \"%s\" of "
-				    "objects[%zu]", a, b, j);
-				bad = 1;
-				break;
-			}
-		}
-		for (j = 0; j < c->nbundles && !bad; j++) {
-			if (c->bundles[j].path != NULL &&
-			    paths_clash(a, c->bundles[j].path)) {
-				perr(p, path, "\"%s\" clashes with \"%s\" of "
-				    "bundles[%zu]", a, c->bundles[j].path, j);
-				bad = 1;
-			}
-		}
-		for (j = 0; j < i && !bad; j++) {
-			if (c->templates[j].path != NULL &&
-			    paths_clash(a, c->templates[j].path)) {
-				perr(p, path, "\"%s\" clashes with \"%s\" of "
-				    "templates[%zu]", a, c->templates[j].path,
-				    j);
-				bad = 1;
-			}
-		}
+		(void)check_path_clash(p, c, path, c->templates[i].path,
+		    c->nbundles, i);
 	}
 }
 
