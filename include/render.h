@@ -61,7 +61,6 @@ int	render_hex(const char *, size_t, struct buf *);
  */
 int	render_jwk_pem(const char *, size_t, struct buf *, char *, size_t);
 
-/* One value of a bundle. */
 /*
  * render_cert_parts(pem, len, parts, err, errlen): the private key
  * (PKCS#8), the leaf and the certificates after it (leaf -> root; "" when
@@ -72,6 +71,7 @@ int	render_jwk_pem(const char *, size_t, struct buf *, char *, size_t);
 int	render_cert_parts(const char *, size_t, struct buf [3], char *,
 	    size_t);
 
+/* One value of a bundle. */
 struct render_entry {
 	const char	*key;		/* the member's alias */
 	const char	*value;		/* a secret */
