@@ -8,7 +8,6 @@
  * CURL_POLL_REMOVE, and a curl error fails one request, never the daemon.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,13 +17,10 @@
 
 #include <curl/curl.h>
 #include <ev.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "http.h"
 #include "log.h"
+#include "tls.h"
 #include "util.h"
 
 #define RETRY_AFTER_MAX_S	(24 * 3600)	/* longer: a day */
@@ -63,11 +59,8 @@ struct http {
 	ev_timer	 timer;		/* driven by CURLMOPT_TIMERFUNCTION */
 	struct http_opts opts;
 	char		*ca_file;
-	X509_STORE	*store;		/* trust anchors of the current
-					   options, shared by every TLS
-					   context (ssl_ctx_cb) */
-	char		*sys_file;	/* libcurl's default CA bundle */
-	char		*sys_dir;	/* its CA directory, when hashed */
+	struct tls	*tls;		/* the trust store of the current
+					   options (tls_ssl_ctx_cb) */
 	struct hdrs	*get_hdrs;	/* of the last bearer, or NULL */
 	CURL		*pool[POOL_MAX];/* finished easy handles, for reuse */
 	size_t		 npool;
@@ -107,153 +100,6 @@ struct sock {
 };
 
 static void	check_done(struct http *);
-
-/*
- * Add every certificate of the PEM file ${path} to ${store}.  Returns 0, or
- * -1 (logged) if the file cannot be read or holds no certificate.
- */
-static int
-add_ca_file(X509_STORE *store, const char *path)
-{
-	STACK_OF(X509_INFO) *infos;
-	X509_INFO *info;
-	BIO *bio;
-	int i, ncert = 0;
-
-	if ((bio = BIO_new_file(path, "r")) == NULL) {
-		log_msg(LOG_ERROR, "tls.ca_file %s: cannot open: %s", path,
-		    strerror(errno));
-		return (-1);
-	}
-	infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	for (i = 0; infos != NULL && i < sk_X509_INFO_num(infos); i++) {
-		info = sk_X509_INFO_value(infos, i);
-		if (info->x509 != NULL && X509_STORE_add_cert(store,
-		    info->x509) == 1)
-			ncert++;
-	}
-	if (infos != NULL)
-		sk_X509_INFO_pop_free(infos, X509_INFO_free);
-	if (ncert == 0) {
-		log_msg(LOG_ERROR, "tls.ca_file %s: no PEM certificate found",
-		    path);
-		return (-1);
-	}
-	return (0);
-}
-
-/* Nonzero if ${dir} holds OpenSSL subject-hash names ("5ad8a5d6.0"). */
-static int
-hashed_dir(const char *dir)
-{
-	struct dirent *e;
-	DIR *d;
-	size_t n;
-	int found = 0;
-
-	if ((d = opendir(dir)) == NULL)
-		return (0);
-	while (!found && (e = readdir(d)) != NULL) {
-		n = strspn(e->d_name, "0123456789abcdef");
-		found = n == 8 && e->d_name[8] == '.' &&
-		    isdigit((unsigned char)e->d_name[9]);
-	}
-	closedir(d);
-	return (found);
-}
-
-/*
- * Where libcurl would look for the system's trust anchors (its built-in
- * CURLOPT_CAINFO and CURLOPT_CAPATH), remembered in ${h}.  A directory is
- * kept only if it is hashed (c_rehash, update-ca-certificates): then the
- * anchors are looked up by subject hash when a chain needs one, instead of
- * decoding the whole bundle.  Returns 0, or -1 on ENOMEM.
- */
-static int
-system_anchors(struct http *h)
-{
-	const char *file = NULL, *dir = NULL;
-#if LIBCURL_VERSION_NUM >= 0x075400	/* CURLINFO_CAINFO: 7.84.0 */
-	CURL *easy;
-
-	if ((easy = curl_easy_init()) != NULL) {
-		(void)curl_easy_getinfo(easy, CURLINFO_CAINFO, &file);
-		(void)curl_easy_getinfo(easy, CURLINFO_CAPATH, &dir);
-	}
-#endif
-	if (file == NULL && dir == NULL) {
-		file = X509_get_default_cert_file();
-		dir = X509_get_default_cert_dir();
-	}
-	if (file != NULL && (h->sys_file = strdup(file)) == NULL)
-		goto oom;
-	if (dir != NULL && hashed_dir(dir) && (h->sys_dir = strdup(dir)) ==
-	    NULL)
-		goto oom;
-#if LIBCURL_VERSION_NUM >= 0x075400
-	curl_easy_cleanup(easy);
-#endif
-	return (0);
-oom:
-#if LIBCURL_VERSION_NUM >= 0x075400
-	curl_easy_cleanup(easy);
-#endif
-	return (-1);
-}
-
-/*
- * A new store of the system's anchors plus those of ${ca_file} (or NULL):
- * built once per configuration and shared by every connection, so no
- * handshake decodes a CA bundle.  Returns NULL on error (logged).
- */
-static X509_STORE *
-new_store(struct http *h, const char *ca_file)
-{
-	X509_STORE *store;
-	X509_LOOKUP *lu;
-
-	if ((store = X509_STORE_new()) == NULL)
-		goto oom;
-	if (h->sys_dir != NULL) {
-		if ((lu = X509_STORE_add_lookup(store,
-		    X509_LOOKUP_hash_dir())) == NULL ||
-		    X509_LOOKUP_add_dir(lu, h->sys_dir, X509_FILETYPE_PEM) !=
-		    1)
-			goto oom;
-	} else if (h->sys_file != NULL &&
-	    X509_STORE_load_file(store, h->sys_file) != 1) {
-		/* A container without the system bundle: ca_file only. */
-		log_msg(ca_file != NULL ? LOG_DEBUG : LOG_WARN,
-		    "tls: no system trust anchors in %s", h->sys_file);
-		ERR_clear_error();
-	}
-	if (ca_file != NULL && add_ca_file(store, ca_file) == -1) {
-		X509_STORE_free(store);
-		return (NULL);
-	}
-	/* What libcurl sets on the stores it fills itself. */
-	X509_STORE_set_flags(store, X509_V_FLAG_TRUSTED_FIRST |
-	    X509_V_FLAG_PARTIAL_CHAIN);
-	return (store);
-oom:
-	log_msg(LOG_ERROR, "tls: cannot set up the trust store");
-	X509_STORE_free(store);
-	return (NULL);
-}
-
-/*
- * CURLOPT_SSL_CTX_FUNCTION: use the shared store of the current
- * configuration (libcurl is told to load no CA itself).
- */
-static CURLcode
-ssl_ctx_cb(CURL *easy, void *sslctx, void *cookie)
-{
-	struct http *h = cookie;
-
-	SSL_CTX_set1_cert_store((SSL_CTX *)sslctx, h->store);
-	return (CURLE_OK);
-}
 
 /*
  * The size limit of the body being received: the request's for a 2xx
@@ -714,7 +560,7 @@ http_new(struct ev_loop *loop, const struct http_opts *opts)
 	 */
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
 	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-	if (system_anchors(h) == -1) {
+	if ((h->tls = tls_new()) == NULL) {
 		log_msg(LOG_ERROR, "http: %s", strerror(errno));
 		goto fail;
 	}
@@ -723,8 +569,7 @@ http_new(struct ev_loop *loop, const struct http_opts *opts)
 	return (h);
 fail:
 	curl_multi_cleanup(h->multi);
-	free(h->sys_file);
-	free(h->sys_dir);
+	tls_free(h->tls);
 	free(h);
 	return (NULL);
 }
@@ -732,7 +577,6 @@ fail:
 int
 http_set_opts(struct http *h, const struct http_opts *opts)
 {
-	X509_STORE *store;
 	char *path = NULL;
 
 	if (opts->ca_file != NULL && (path = strdup(opts->ca_file)) == NULL) {
@@ -743,13 +587,11 @@ http_set_opts(struct http *h, const struct http_opts *opts)
 	 * A new store, even for the same file: its contents may have changed.
 	 * Connections made from now on use it; those open keep theirs.
 	 */
-	if ((store = new_store(h, opts->ca_file)) == NULL) {
+	if (tls_set_ca_file(h->tls, opts->ca_file) == -1) {
 		free(path);
 		return (-1);
 	}
-	X509_STORE_free(h->store);
 	free(h->ca_file);
-	h->store = store;
 	h->ca_file = path;
 	h->opts = *opts;
 	h->opts.ca_file = h->ca_file;
@@ -778,10 +620,8 @@ http_free(struct http *h)
 		free(l->origin);
 		free(l);
 	}
-	X509_STORE_free(h->store);
+	tls_free(h->tls);
 	free(h->ca_file);
-	free(h->sys_file);
-	free(h->sys_dir);
 	free(h);
 }
 
@@ -871,13 +711,13 @@ easy_get(struct http *h)
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 4096L);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 	/*
-	 * Trust: the store of the current options (ssl_ctx_cb), never a
+	 * Trust: the store of the current options (tls_ssl_ctx_cb), never a
 	 * bundle libcurl would decode again for every connection.
 	 */
 	curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
 	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
-	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, tls_ssl_ctx_cb);
+	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h->tls);
 #if LIBCURL_VERSION_NUM >= 0x075700
 	curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
 #endif
