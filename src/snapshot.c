@@ -585,9 +585,15 @@ snapshot_bundle_set(struct obj *o, const struct akvd_bundle *b, size_t idx)
 	o->own->gid = b->gid;
 }
 
-/* The pseudo-object of bundle ${b}: named by its path in logs. */
-struct obj *
-snapshot_bundle_new(struct sync *s, const struct akvd_bundle *b, size_t idx)
+/*
+ * A pseudo-object (a bundle's or a template's file) named by ${path} in
+ * logs, never fetched; ${set} fills its configuration before it is
+ * attached.  Returns NULL on ENOMEM.
+ */
+static struct obj *
+pseudo_new(struct sync *s, const char *path,
+    void (*set)(struct obj *, const void *, size_t), const void *what,
+    size_t idx)
 {
 	struct akvd_object *c;
 	struct obj *o;
@@ -596,12 +602,12 @@ snapshot_bundle_new(struct sync *s, const struct akvd_bundle *b, size_t idx)
 		return (NULL);
 	o->ops = &source_kv_ops;
 	o->src = o;
-	if ((c = obj_own_new(b->path, b->path, "")) == NULL) {
+	if ((c = obj_own_new(path, path, "")) == NULL) {
 		free(o);
 		return (NULL);
 	}
 	o->own = c;
-	snapshot_bundle_set(o, b, idx);
+	set(o, what, idx);
 	if (obj_set_cfg(o, c) == -1) {
 		obj_own_free(c);
 		free(o);
@@ -615,37 +621,38 @@ snapshot_bundle_new(struct sync *s, const struct akvd_bundle *b, size_t idx)
 	return (o);
 }
 
+static void
+bundle_set(struct obj *o, const void *b, size_t idx)
+{
+
+	snapshot_bundle_set(o, b, idx);
+}
+
+static void
+template_set(struct obj *o, const void *what, size_t idx)
+{
+	const struct akvd_template *t = what;
+
+	o->tmpl = t;
+	o->own->mode = t->mode;
+	o->own->uid = t->uid;
+	o->own->gid = t->gid;
+}
+
+/* The pseudo-object of bundle ${b}: named by its path in logs. */
+struct obj *
+snapshot_bundle_new(struct sync *s, const struct akvd_bundle *b, size_t idx)
+{
+
+	return (pseudo_new(s, b->path, bundle_set, b, idx));
+}
+
 /* The pseudo-object of template ${t}: named by its path in logs. */
 struct obj *
 snapshot_template_new(struct sync *s, const struct akvd_template *t)
 {
-	struct akvd_object *c;
-	struct obj *o;
 
-	if ((o = calloc(1, sizeof(*o))) == NULL)
-		return (NULL);
-	o->ops = &source_kv_ops;
-	o->src = o;
-	if ((c = obj_own_new(t->path, t->path, "")) == NULL) {
-		free(o);
-		return (NULL);
-	}
-	o->own = c;
-	o->tmpl = t;
-	c->mode = t->mode;
-	c->uid = t->uid;
-	c->gid = t->gid;
-	if (obj_set_cfg(o, c) == -1) {
-		obj_own_free(c);
-		free(o);
-		return (NULL);
-	}
-	o->s = s;
-	o->state = O_SETTLED;	/* never fetched */
-	o->attempted = o->fetched = 1;
-	o->due = INT64_MAX;
-	o->last_ok = sync_now_ms(s);
-	return (o);
+	return (pseudo_new(s, t->path, template_set, t, 0));
 }
 
 /*

@@ -337,23 +337,38 @@ history_next(struct obj *o)
 	obj_next(o, 0, 0);
 }
 
-/* A page of the versions list came back 200. */
-static void
-done_versions(struct obj *o, const struct http_response *r)
+/*
+ * source_kv_list_page(o, r, kind): add page ${r} of a list of ${kind} to
+ * o->list and ask for the page its nextLink names.  Returns 1 while pages
+ * remain, 0 once the list is whole, -1 after recording a failure.
+ */
+int
+source_kv_list_page(struct obj *o, const struct http_response *r,
+    enum kv_kind kind)
 {
 	char err[256], *next = NULL;
 
-	if (kv_parse_list(r->body.data, r->body.len, source_kv_kind(o),
-	    o->cfg->vault, &o->list, &next, err, sizeof(err)) == -1) {
+	if (kv_parse_list(r->body.data, r->body.len, kind, o->cfg->vault,
+	    &o->list, &next, err, sizeof(err)) == -1) {
 		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
-		return;
+		return (-1);
 	}
 	free(o->next_url);
 	o->next_url = next;
 	if (next != NULL) {
 		(void)source_kv_continue(o);
-		return;
+		return (1);
 	}
+	return (0);
+}
+
+/* A page of the versions list came back 200. */
+static void
+done_versions(struct obj *o, const struct http_response *r)
+{
+
+	if (source_kv_list_page(o, r, source_kv_kind(o)) != 0)
+		return;
 	if (choose_versions(o) != 0)
 		return;
 	o->phase = P_HISTORY;

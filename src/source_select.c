@@ -263,19 +263,9 @@ reconcile(struct sync *s, struct obj *l)
 void
 source_select_done_list(struct obj *o, const struct http_response *r)
 {
-	char err[256], *next = NULL;
 
-	if (kv_parse_list(r->body.data, r->body.len, KV_SECRET,
-	    o->cfg->vault, &o->list, &next, err, sizeof(err)) == -1) {
-		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
+	if (source_kv_list_page(o, r, KV_SECRET) != 0)
 		return;
-	}
-	free(o->next_url);
-	o->next_url = next;
-	if (next != NULL) {
-		(void)source_kv_continue(o);
-		return;
-	}
 	reconcile(o->s, o);
 	if (o->failures > 0)
 		log_kv(LOG_INFO, "object recovered", "object", o->cfg->name,

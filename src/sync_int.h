@@ -378,6 +378,14 @@ enum kv_kind source_kv_kind(const struct obj *o);
 int	source_kv_continue(struct obj *o);
 
 /*
+ * source_kv_list_page(o, r, kind): add page ${r} of a list of ${kind} to
+ * o->list and ask for the page its nextLink names.  Returns 1 while pages
+ * remain, 0 once the list is whole, -1 after recording a failure.
+ */
+int	source_kv_list_page(struct obj *o, const struct http_response *r,
+	    enum kv_kind kind);
+
+/*
  * source_kv_rerender(o, cfg): ${cfg} reads the same thing as o->cfg but
  * renders it otherwise (encoding, format, split, bundle membership):
  * render the value held and point ${o} at ${cfg}, without a request.
