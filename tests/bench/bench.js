@@ -24,6 +24,8 @@
 //   wakeups  context switches while idle for 5 s after the first cycle
 //   instr    (akvd, with valgrind) instructions from start to written, and
 //            per steady-state request (callgrind, one run)
+// Then akvd alone on its own clock (change detection, which SIGUSR1's full
+// rounds bypass): Key Vault list pages and GETs per cycle.
 //
 // Environment: BENCH_SIZES (default 10,100,1000), BENCH_RUNS (3),
 // BENCH_CYCLES (5), BENCH_PEERS (akvd,sdk,curl-jq), BENCH_JSON
@@ -284,6 +286,53 @@ async function runPeer(name, d, n, opts = {}) {
   return r;
 }
 
+/*
+ * Requests per cycle when akvd polls on its own clock, as it does in
+ * production (SIGUSR1 forces a full round of GETs): ${n} configured secrets
+ * in a vault of ${m}, one rotated every cycle, interval 1 s, for ${secs} s
+ * after the first snapshot; the list pages and GETs the vault saw, per
+ * second.  Change detection lists the vault when ceil(M/25) pages cost less
+ * than N GETs and GETs only what moved (plus a full round every 10th
+ * cycle).
+ */
+async function clockCycles(n, m, secs) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'akvd-bench-clock-'));
+  const d = await startDoubles({ dir });
+  try {
+    for (let i = 0; i < m; i++) d.kv.setSecret(`secret-${i}`, `value-${i}`);
+    const cfg = path.join(dir, 'akvd.json');
+    const objects = [];
+    for (let i = 0; i < n; i++) objects.push({ name: `secret-${i}` });
+    fs.writeFileSync(cfg, JSON.stringify({ output_dir: path.join(dir, 'out'), interval: '1s',
+      vault: d.vaultUrl, tls: { ca_file: d.caFile },
+      auth: { tenant_id: d.tenantId, client_id: d.clientId, token_file: d.tokenFile,
+        authority_host: d.authorityHost },
+      objects }));
+    const p = spawn(BIN, ['-c', cfg, '--log-level', 'warn'], { stdio: 'ignore' });
+    children.add(p);
+    const exited = new Promise((r) => p.on('exit', r));
+    const t0 = Date.now();
+    while (!fs.existsSync(path.join(dir, 'out', `secret-${n - 1}`))) {
+      if (Date.now() - t0 > 60000) throw new Error('clock cycles: akvd wrote nothing');
+      await sleep(20);
+    }
+    await sleep(1500);
+    d.kv.clearRequests();
+    for (let s = 0; s < secs; s++) {
+      d.kv.setSecret(`secret-${s % n}`, `rotated-${s}`);
+      await sleep(1000);
+    }
+    const q = d.kv.requests();
+    p.kill('SIGTERM');
+    await exited;
+    const list = q.filter((r) => /^\/secrets\/?$/.test(r.path)).length;
+    return { n, m, secs, list: list / secs, get: (q.length - list) / secs };
+  } finally {
+    await d.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ------------------------------------------------------------------ main
 
 const fmt = (v, d = 0) => (v == null ? '-' : Number(v).toLocaleString('en-US',
@@ -319,9 +368,20 @@ async function main() {
   }
   process.stderr.write('\n');
   print(results);
+  const clock = [];
+  if (PEERS.includes('akvd')) {
+    for (const [n, m] of [[20, 30], [100, 100], [2, 1000]]) clock.push(await clockCycles(n, m, 20));
+    console.log('\n== akvd on its own clock (interval 1 s, one secret rotated per second, 20 s):' +
+      ' Key Vault requests per cycle');
+    console.log('configured N  vault M   list pages      GETs     total   one GET per secret');
+    for (const c of clock) {
+      console.log(`${fmt(c.n).padStart(12)}${fmt(c.m).padStart(9)}${fmt(c.list, 1).padStart(13)}` +
+        `${fmt(c.get, 1).padStart(10)}${fmt(c.list + c.get, 1).padStart(10)}${fmt(c.n).padStart(21)}`);
+    }
+  }
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, JSON.stringify({ date: new Date().toISOString(), host: os.hostname(),
-    cpus: os.cpus().length, akvd: BIN, runs: RUNS, cycles: CYCLES, results }, null, 2) + '\n');
+    cpus: os.cpus().length, akvd: BIN, runs: RUNS, cycles: CYCLES, results, clock }, null, 2) + '\n');
   console.log(`\nwritten: ${path.relative(process.cwd(), OUT)}`);
   process.exit(0);	// the doubles' kept-alive sockets
 }
