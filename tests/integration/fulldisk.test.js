@@ -12,7 +12,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { setup } = require('./lib/setup');
-const { until, sleep } = require('./lib/akvd');
+const { until, sleep, healthEndpoint } = require('./lib/akvd');
 
 const canUnshare = process.getuid() === 0 &&
   spawnSync('unshare', ['-m', 'true']).status === 0;
@@ -122,8 +122,7 @@ test('full tmpfs: /readyz turns 503 after ready_max_failed_intervals, and back',
     const cfg = fx.write({ ...fx.config([{ name: 'doc' }], { interval: '1s', listen: '127.0.0.1:0',
       ready_max_failed_intervals: 1 }), output_dir: out });
     const a = start(fx, cfg, mnt);
-    const { line } = await a.waitLog(/health endpoint listening .*address=127\.0\.0\.1:\d+/);
-    const base = `http://127.0.0.1:${/address=127\.0\.0\.1:(\d+)/.exec(line)[1]}`;
+    const base = await healthEndpoint(a);
     const readyz = async () => {
       const r = await fetch(`${base}/readyz`);
       return { status: r.status, body: await r.text() };

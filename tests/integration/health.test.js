@@ -12,20 +12,9 @@ const net = require('node:net');
 const path = require('node:path');
 const parsePrometheus = require('parse-prometheus-text-format');
 const { setup } = require('./lib/setup');
-const { until, runAkvd, tryRead } = require('./lib/akvd');
+const { until, runAkvd, tryRead, healthEndpoint: endpoint, httpGet: get } = require('./lib/akvd');
 
 const RECORD = path.join(__dirname, 'lib', 'record.js');
-
-// The address akvd logged for its ephemeral port.
-async function endpoint(a, from = 0) {
-  const { line } = await a.waitLog(/health endpoint listening .*address=127\.0\.0\.1:\d+/, { from });
-  return `http://127.0.0.1:${/address=127\.0\.0\.1:(\d+)/.exec(line)[1]}`;
-}
-
-async function get(base, p) {
-  const r = await fetch(`${base}${p}`);
-  return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
-}
 
 // { name: [{ labels, value }] } from a /metrics body; every family has
 // HELP and TYPE.

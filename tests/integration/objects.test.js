@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
 const { setup } = require('./lib/setup');
-const { until, tryRead, readOut } = require('./lib/akvd');
+const { until, tryRead, readOut, healthEndpoint } = require('./lib/akvd');
 const { makeChain } = require('../fakes/pki');
 const { generateKey } = require('../fakes/jwt');
 
@@ -366,8 +366,7 @@ test('a content type is a hint: a secret that backs no certificate is written as
 
   // The daemon is ready with them: /readyz says 200.
   const d = fx.start(fx.write(fx.config(objects, { listen: '127.0.0.1:0' })));
-  const { line } = await d.waitLog(/health endpoint listening .*address=127\.0\.0\.1:\d+/);
-  const base = `http://127.0.0.1:${/address=127\.0\.0\.1:(\d+)/.exec(line)[1]}`;
+  const base = await healthEndpoint(d);
   await until(async () => (await fetch(`${base}/readyz`)).status === 200, { what: '/readyz 200' });
   await d.stop();
   fx.assertNoSecretsLogged(a);

@@ -7,11 +7,10 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { setup } = require('./lib/setup');
-const { ROOT, Akvd, until, sleep, tryRead, runAkvd } = require('./lib/akvd');
+const { ROOT, Akvd, until, sleep, tryRead, runAkvd, healthEndpoint: endpoint, httpGet: get } = require('./lib/akvd');
 
 const CHILD = path.join(__dirname, 'lib', 'child.js');
 
@@ -32,21 +31,6 @@ async function notifySocket(t, fx) {
   sd.stdout.on('data', (b) => { out += b; });
   await until(() => out.includes('listening'), { what: 'the notify socket' });
   return { sock, msgs: () => out.split('\n').filter((l) => l && l !== 'listening') };
-}
-
-function get(base, p) {
-  return new Promise((resolve, reject) => {
-    http.get(`${base}${p}`, (res) => {
-      let body = '';
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    }).on('error', reject);
-  });
-}
-
-async function endpoint(a) {
-  const { line } = await a.waitLog(/health endpoint listening .*address=127\.0\.0\.1:\d+/);
-  return `http://127.0.0.1:${/address=127\.0\.0\.1:(\d+)/.exec(line)[1]}`;
 }
 
 const WAITING = /not ready: waiting for required objects status="waiting for 1 of 2 objects: b: HTTP 503 ServiceUnavailable"/;

@@ -11,7 +11,7 @@ const http = require('node:http');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 const { setup } = require('./lib/setup');
-const { until, sleep, tryRead } = require('./lib/akvd');
+const { until, sleep, tryRead, healthEndpoint: endpoint, httpGet: get } = require('./lib/akvd');
 
 const APP = path.join(__dirname, 'lib', 'app.js');
 const RECORD = path.join(__dirname, 'lib', 'record.js');
@@ -27,21 +27,6 @@ function startApp(t, fx, args = []) {
 // A pid that was a process's and is no longer.
 function deadPid() {
   return spawnSync('/bin/true').pid;
-}
-
-function get(base, p) {
-  return new Promise((resolve, reject) => {
-    http.get(`${base}${p}`, (res) => {
-      let body = '';
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    }).on('error', reject);
-  });
-}
-
-async function endpoint(a) {
-  const { line } = await a.waitLog(/health endpoint listening .*address=127\.0\.0\.1:\d+/);
-  return `http://127.0.0.1:${/address=127\.0\.0\.1:(\d+)/.exec(line)[1]}`;
 }
 
 // Reload ${a} through SIGHUP and wait until the configuration is applied.

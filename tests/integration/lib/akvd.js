@@ -174,7 +174,20 @@ function tryRead(dir, name) {
   }
 }
 
+// The base URL of the health endpoint akvd ${a} logged for its ephemeral
+// port ("listen": "127.0.0.1:0"), from log line ${from} on.
+async function healthEndpoint(a, from = 0) {
+  const { line } = await a.waitLog(/health endpoint listening .*address=127\.0\.0\.1:\d+/, { from });
+  return `http://127.0.0.1:${/address=127\.0\.0\.1:(\d+)/.exec(line)[1]}`;
+}
+
+// GET ${base}${p}: { status, type (content-type), body }.
+async function httpGet(base, p) {
+  const r = await fetch(`${base}${p}`);
+  return { status: r.status, type: r.headers.get('content-type'), body: await r.text() };
+}
+
 module.exports = {
   BIN, ROOT, Akvd, runAkvd, baseConfig, writeConfig, tmpdir, sleep, until,
-  readOut, tryRead,
+  readOut, tryRead, healthEndpoint, httpGet,
 };
