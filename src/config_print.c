@@ -48,21 +48,29 @@ print_json(FILE *f, const cJSON *item, int depth)
 	    -1 : 0);
 }
 
+/* "mode" as four octal digits, then "uid" and "gid" when set. */
+static void
+print_owner(cJSON *o, mode_t mode, long uid, long gid)
+{
+	char m[16];
+
+	snprintf(m, sizeof(m), "%04o", (unsigned)mode);
+	cJSON_AddStringToObject(o, "mode", m);
+	if (uid != CONFIG_OWNER_KEEP)
+		cJSON_AddNumberToObject(o, "uid", (double)uid);
+	if (gid != CONFIG_OWNER_KEEP)
+		cJSON_AddNumberToObject(o, "gid", (double)gid);
+}
+
 /* The normalized form of a blob object. */
 static void
 print_blob(cJSON *o, const struct akvd_object *ob)
 {
-	char mode[16];
 
-	snprintf(mode, sizeof(mode), "%04o", (unsigned)ob->mode);
 	cJSON_AddStringToObject(o, "type", "blob");
 	cJSON_AddStringToObject(o, "url", ob->url);
 	cJSON_AddStringToObject(o, "alias", ob->alias);
-	cJSON_AddStringToObject(o, "mode", mode);
-	if (ob->uid != CONFIG_OWNER_KEEP)
-		cJSON_AddNumberToObject(o, "uid", (double)ob->uid);
-	if (ob->gid != CONFIG_OWNER_KEEP)
-		cJSON_AddNumberToObject(o, "gid", (double)ob->gid);
+	print_owner(o, ob->mode, ob->uid, ob->gid);
 	cJSON_AddBoolToObject(o, "optional", ob->optional);
 	cJSON_AddNumberToObject(o, "max_size", (double)ob->max_size);
 }
@@ -80,7 +88,6 @@ static cJSON *
 print_object(const struct akvd_object *ob)
 {
 	cJSON *o;
-	char mode[16];
 
 	if ((o = cJSON_CreateObject()) == NULL)
 		return (NULL);
@@ -93,14 +100,8 @@ print_object(const struct akvd_object *ob)
 	cJSON_AddStringToObject(o, "alias", ob->alias);
 	cJSON_AddStringToObject(o, "version", ob->version);
 	cJSON_AddStringToObject(o, "vault", ob->vault);
-	if (ob->bundle == 0) {
-		snprintf(mode, sizeof(mode), "%04o", (unsigned)ob->mode);
-		cJSON_AddStringToObject(o, "mode", mode);
-		if (ob->uid != CONFIG_OWNER_KEEP)
-			cJSON_AddNumberToObject(o, "uid", (double)ob->uid);
-		if (ob->gid != CONFIG_OWNER_KEEP)
-			cJSON_AddNumberToObject(o, "gid", (double)ob->gid);
-	}
+	if (ob->bundle == 0)
+		print_owner(o, ob->mode, ob->uid, ob->gid);
 	cJSON_AddBoolToObject(o, "optional", ob->optional);
 	if (ob->type == OBJ_SECRET) {
 		cJSON_AddStringToObject(o, "encoding",
@@ -127,7 +128,7 @@ int
 config_print(FILE *f, const struct akvd_config *c)
 {
 	cJSON *root, *auth, *tls, *objs, *o, *cloud;
-	char d[64], mode[16];
+	char d[64];
 	size_t i;
 	int rc = -1;
 
@@ -195,15 +196,7 @@ config_print(FILE *f, const struct akvd_config *c)
 			cJSON_AddStringToObject(be, "path", b->path);
 			cJSON_AddStringToObject(be, "format",
 			    bundle_formats[b->format]);
-			snprintf(mode, sizeof(mode), "%04o",
-			    (unsigned)b->mode);
-			cJSON_AddStringToObject(be, "mode", mode);
-			if (b->uid != CONFIG_OWNER_KEEP)
-				cJSON_AddNumberToObject(be, "uid",
-				    (double)b->uid);
-			if (b->gid != CONFIG_OWNER_KEEP)
-				cJSON_AddNumberToObject(be, "gid",
-				    (double)b->gid);
+			print_owner(be, b->mode, b->uid, b->gid);
 			bo = cJSON_AddArrayToObject(be, "objects");
 			for (j = 0; j < b->n; j++) {
 				if ((o = print_object(&c->objects[b->first +
@@ -224,15 +217,7 @@ config_print(FILE *f, const struct akvd_config *c)
 				goto out;
 			cJSON_AddItemToArray(tl, te);
 			cJSON_AddStringToObject(te, "path", t->path);
-			snprintf(mode, sizeof(mode), "%04o",
-			    (unsigned)t->mode);
-			cJSON_AddStringToObject(te, "mode", mode);
-			if (t->uid != CONFIG_OWNER_KEEP)
-				cJSON_AddNumberToObject(te, "uid",
-				    (double)t->uid);
-			if (t->gid != CONFIG_OWNER_KEEP)
-				cJSON_AddNumberToObject(te, "gid",
-				    (double)t->gid);
+			print_owner(te, t->mode, t->uid, t->gid);
 			if (t->source != NULL)
 				cJSON_AddStringToObject(te, "source",
 				    t->source);
@@ -265,15 +250,7 @@ config_print(FILE *f, const struct akvd_config *c)
 			cJSON_AddBoolToObject(se, "strip_prefix",
 			    sel->strip_prefix);
 			cJSON_AddStringToObject(se, "dir", sel->dir);
-			snprintf(mode, sizeof(mode), "%04o",
-			    (unsigned)sel->mode);
-			cJSON_AddStringToObject(se, "mode", mode);
-			if (sel->uid != CONFIG_OWNER_KEEP)
-				cJSON_AddNumberToObject(se, "uid",
-				    (double)sel->uid);
-			if (sel->gid != CONFIG_OWNER_KEEP)
-				cJSON_AddNumberToObject(se, "gid",
-				    (double)sel->gid);
+			print_owner(se, sel->mode, sel->uid, sel->gid);
 		}
 	}
 	if (c->nnotify > 0) {
