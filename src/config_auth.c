@@ -108,7 +108,8 @@ parse_cloud(struct parser *p, const cJSON *root, struct akvd_config *c)
 		}
 		if (get_string(p, "cloud", v, "vault_suffix", &suffix) == 0)
 			perr(p, "cloud.vault_suffix", "required");
-		else if (suffix != NULL && !word_valid(suffix, 3, 200, "-."))
+		else if (suffix != NULL && (strlen(suffix) < 3 ||
+		    strlen(suffix) > 200 || host_len(suffix) != strlen(suffix)))
 			perr(p, "cloud.vault_suffix", "must be a DNS suffix "
 			    "such as \"vault.azure.net\"");
 		if (get_string(p, "cloud", v, "vault_scope", &scope) == 0)

@@ -368,10 +368,15 @@ config_vault_url(const char *s, char *out, size_t len)
 	return (vault_url(s, "vault.azure.net", out, len));
 }
 
-/* As config_vault_url, with the cloud's vault DNS suffix. */
+/*
+ * As config_vault_url, with the cloud's vault DNS suffix.  A name gives the
+ * URL of name.suffix, checked as any URL is (so --check's output, which
+ * holds the URL, parses back).
+ */
 int
 vault_url(const char *s, const char *suffix, char *out, size_t len)
 {
+	char built[512];
 	int n;
 
 	if (suffix == NULL)
@@ -379,12 +384,10 @@ vault_url(const char *s, const char *suffix, char *out, size_t len)
 	if (strstr(s, "://") == NULL) {
 		if (!vault_name_valid(s))
 			return (-1);
-		n = snprintf(out, len, "https://%s.%s", s, suffix);
-		if (n < 0 || (size_t)n >= len)
+		n = snprintf(built, sizeof(built), "https://%s.%s", s, suffix);
+		if (n < 0 || (size_t)n >= sizeof(built))
 			return (-1);
-		for (n = 8; out[n] != '\0'; n++)
-			out[n] = (char)tolower((unsigned char)out[n]);
-		return (0);
+		s = built;
 	}
 	return (https_url(s, out, len, 0));
 }

@@ -631,6 +631,38 @@ test_vault_url(void **state)
 	/* Too small an output buffer is a failure, not a truncation. */
 	assert_int_equal(config_vault_url("myvault", out, 31), -1);
 	assert_int_equal(config_vault_url("myvault", out, 32), 0);
+
+	/*
+	 * A custom cloud's vault_suffix is a DNS name: one that would make
+	 * "name.suffix" an invalid host is refused where it is written
+	 * (found by fuzz_config: --check printed a URL it then refused).
+	 */
+	{
+		static const char *badsfx[] = { "vault..example", ".vault.example",
+		    "vault.example.", "vault_x.example", "vault example",
+		    "v\xc3\xa9.example", "ab", NULL };
+		struct config_errors errs;
+		char json[512];
+		size_t j;
+
+		for (i = 0; badsfx[i] != NULL; i++) {
+			snprintf(json, sizeof(json), "{ \"output_dir\": \"/out\", "
+			    "\"vault\": \"myvault\", \"cloud\": { "
+			    "\"authority_host\": \"https://login.example/\", "
+			    "\"vault_suffix\": \"%s\", \"vault_scope\": "
+			    "\"https://vault.example/.default\" }, "
+			    "\"objects\": [ { \"name\": \"a\" } ] }", badsfx[i]);
+			assert_null(parse(json, &errs));
+			for (j = 0; j < errs.n && j < CONFIG_MAXERR; j++)
+				if (strcmp(errs.msg[j], "cloud.vault_suffix: "
+				    "must be a DNS suffix such as "
+				    "\"vault.azure.net\"") == 0)
+					break;
+			if (j == errs.n || j == CONFIG_MAXERR)
+				fail_msg("suffix \"%s\": %s", badsfx[i],
+				    errs.msg[0]);
+		}
+	}
 }
 
 static void
