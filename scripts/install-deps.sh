@@ -17,11 +17,12 @@ cd "$(dirname "$0")/.."
 # against a real server), kubernetes-client (kubectl kustomize renders
 # k8s/), mandoc (lints the man pages), acl (setfacl/getfacl: a default ACL
 # reaches every file akvd makes), clang and its libFuzzer runtime (make
-# fuzz; make check runs it briefly).
+# fuzz; make check runs it briefly), a JDK (templates rendered as XML and
+# Java properties are read back by the JDK's own parsers).
 pkgs="build-essential pkg-config libcurl4-openssl-dev libev-dev libcjson-dev
       libssl-dev libcmocka-dev libmicrohttpd-dev openssl ca-certificates
       nodejs systemd procps postgresql kubernetes-client mandoc acl
-      clang libclang-rt-dev"
+      clang libclang-rt-dev openjdk-17-jdk-headless"
 case "${1:-}" in
 static)	pkgs="build-essential pkg-config libssl-dev libev-dev zlib1g-dev
 	      dpkg-dev ca-certificates" ;;
