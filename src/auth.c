@@ -798,7 +798,7 @@ free_scopes(struct auth *a)
  * use (e.g. Blob Storage's), which shares ${a}'s credential, tenant and
  * event callback, renews its token only while it is asked for, and lives
  * until auth_free(a) or a change of identity (do not keep the pointer
- * across auth_reconfigure).  No request is made until auth_token() is
+ * across auth_commit).  No request is made until auth_token() is
  * called on it.  Returns NULL on ENOMEM (logged).
  */
 struct auth *
@@ -828,48 +828,110 @@ auth_scope(struct auth *a, const char *scope)
 	return (c);
 }
 
-int
-auth_reconfigure(struct auth *a, const struct akvd_auth *cfg,
-    const char *scope)
-{
-	struct akvd_auth n;
-	struct auth *c;
-	char *tenant = NULL, *sc = NULL;
+/*
+ * What auth_commit() applies to one struct auth: copies made by
+ * auth_prepare(), so that the commit allocates nothing.
+ */
+struct auth_change {
+	struct auth	*a;
+	struct akvd_auth cfg;		/* owned until committed */
+	char		*tenant;	/* primary, new identity: owned */
+	char		*scope;		/* primary, new identity: owned */
+};
 
-	if (cfg_copy(&n, cfg) == -1 || (cfg->tenant_id != NULL &&
-	    (tenant = strdup(cfg->tenant_id)) == NULL) ||
-	    (sc = strdup(scope)) == NULL) {
-		log_msg(LOG_ERROR, "auth: out of memory");
-		cfg_clear(&n);
-		free(tenant);
-		return (-1);
+struct auth_pending {
+	int		 keep;		/* same identity and scope: the
+					   primary keeps its token */
+	int		 same;		/* same identity: every secondary
+					   scope keeps its token */
+	size_t		 n;		/* changes[0] is the primary's */
+	struct auth_change changes[];
+};
+
+void
+auth_abort(struct auth_pending *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n; i++) {
+		cfg_clear(&p->changes[i].cfg);
+		free(p->changes[i].tenant);
+		free(p->changes[i].scope);
 	}
-	if (same_identity(&n, &a->cfg)) {
-		/* Same credential: the other scopes keep their tokens. */
-		for (c = a->scopes; c != NULL; c = c->next)
-			if (auth_reconfigure(c, cfg, c->scope) == -1) {
-				cfg_clear(&n);
-				free(tenant);
-				free(sc);
-				return (-1);
-			}
+	free(p);
+}
+
+int
+auth_prepare(struct auth *a, const struct akvd_auth *cfg, const char *scope,
+    struct auth_pending **pp)
+{
+	struct auth_pending *p;
+	struct auth *c;
+	size_t n = 1;
+
+	*pp = NULL;
+	for (c = a->scopes; c != NULL; c = c->next)
+		n++;
+	if ((p = calloc(1, sizeof(*p) + n * sizeof(p->changes[0]))) == NULL)
+		goto oom;
+	p->same = same_identity(cfg, &a->cfg);
+	p->keep = p->same && strcmp(scope, a->scope) == 0;
+	p->changes[0].a = a;
+	p->n = 1;
+	if (cfg_copy(&p->changes[0].cfg, cfg) == -1)
+		goto oom;
+	if (!p->keep && ((cfg->tenant_id != NULL && (p->changes[0].tenant =
+	    strdup(cfg->tenant_id)) == NULL) ||
+	    (p->changes[0].scope = strdup(scope)) == NULL))
+		goto oom;
+	/* Same credential: the other scopes keep their tokens. */
+	for (c = a->scopes; p->same && c != NULL; c = c->next) {
+		p->changes[p->n].a = c;
+		if (cfg_copy(&p->changes[p->n].cfg, cfg) == -1)
+			goto oom;
+		p->n++;
+	}
+	*pp = p;
+	return (0);
+oom:
+	log_msg(LOG_ERROR, "auth: out of memory");
+	auth_abort(p);
+	return (-1);
+}
+
+void
+auth_commit(struct auth *a, struct auth_pending *p)
+{
+	struct auth_change *ch;
+	size_t i;
+
+	if (p->same) {
+		for (i = 1; i < p->n; i++) {
+			ch = &p->changes[i];
+			cfg_clear(&ch->a->cfg);
+			ch->a->cfg = ch->cfg;
+			memset(&ch->cfg, 0, sizeof(ch->cfg));
+		}
 	} else
 		free_scopes(a);
-	if (same_identity(&n, &a->cfg) && strcmp(sc, a->scope) == 0) {
-		cfg_clear(&a->cfg);
-		a->cfg = n;
-		free(tenant);
-		free(sc);
-		return (0);
+	ch = &p->changes[0];
+	cfg_clear(&a->cfg);
+	a->cfg = ch->cfg;
+	memset(&ch->cfg, 0, sizeof(ch->cfg));
+	if (p->keep) {
+		auth_abort(p);
+		return;
 	}
-	free(a->scope);
-	a->scope = sc;
 	log_msg(LOG_INFO, "identity changed: dropping the cached access "
 	    "token");
-	cfg_clear(&a->cfg);
-	a->cfg = n;
+	free(a->scope);
+	a->scope = ch->scope;
+	ch->scope = NULL;
 	free(a->tenant);
-	a->tenant = tenant;
+	a->tenant = ch->tenant;
+	ch->tenant = NULL;
 	http_cancel(a->req);
 	a->req = NULL;
 	ev_timer_stop(a->loop, &a->timer);
@@ -881,7 +943,7 @@ auth_reconfigure(struct auth *a, const struct akvd_auth *cfg,
 	drop_token(a);
 	a->gen++;
 	watch_start(a);
-	return (0);
+	auth_abort(p);
 }
 
 const char *

@@ -536,6 +536,7 @@ multi_sock_cb(CURL *easy, curl_socket_t fd, int what, void *cookie,
 struct http *
 http_new(struct ev_loop *loop, const struct http_opts *opts)
 {
+	struct http_pending *p;
 	struct http *h;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
@@ -564,8 +565,9 @@ http_new(struct ev_loop *loop, const struct http_opts *opts)
 		log_msg(LOG_ERROR, "http: %s", strerror(errno));
 		goto fail;
 	}
-	if (http_set_opts(h, opts) == -1)
+	if (http_prepare(h, opts, &p) == -1)
 		goto fail;
+	http_commit(h, p);
 	return (h);
 fail:
 	curl_multi_cleanup(h->multi);
@@ -574,30 +576,61 @@ fail:
 	return (NULL);
 }
 
-int
-http_set_opts(struct http *h, const struct http_opts *opts)
-{
-	char *path = NULL;
+/* What http_commit() applies: made by http_prepare(). */
+struct http_pending {
+	struct http_opts opts;
+	char		*ca_file;	/* owned until committed */
+	struct tls_pending *tls;	/* the new trust store */
+};
 
-	if (opts->ca_file != NULL && (path = strdup(opts->ca_file)) == NULL) {
+int
+http_prepare(struct http *h, const struct http_opts *opts,
+    struct http_pending **pp)
+{
+	struct http_pending *p;
+
+	*pp = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL || (opts->ca_file != NULL &&
+	    (p->ca_file = strdup(opts->ca_file)) == NULL)) {
 		log_msg(LOG_ERROR, "http: %s", strerror(errno));
+		http_abort(p);
 		return (-1);
 	}
-	/*
-	 * A new store, even for the same file: its contents may have changed.
-	 * Connections made from now on use it; those open keep theirs.
-	 */
-	if (tls_set_ca_file(h->tls, opts->ca_file) == -1) {
-		free(path);
+	/* A new store, even for the same file: its contents may have changed. */
+	if (tls_prepare(h->tls, opts->ca_file, &p->tls) == -1) {
+		http_abort(p);
 		return (-1);
 	}
-	free(h->ca_file);
-	h->ca_file = path;
-	h->opts = *opts;
-	h->opts.ca_file = h->ca_file;
-	if (h->opts.max_body == 0)
-		h->opts.max_body = 1024 * 1024;
+	p->opts = *opts;
+	p->opts.ca_file = p->ca_file;
+	if (p->opts.max_body == 0)
+		p->opts.max_body = 1024 * 1024;
+	*pp = p;
 	return (0);
+}
+
+void
+http_commit(struct http *h, struct http_pending *p)
+{
+
+	/* Connections made from now on use the new store; those open keep
+	   theirs. */
+	tls_commit(h->tls, p->tls);
+	free(h->ca_file);
+	h->ca_file = p->ca_file;
+	h->opts = p->opts;
+	free(p);
+}
+
+void
+http_abort(struct http_pending *p)
+{
+
+	if (p == NULL)
+		return;
+	tls_abort(p->tls);
+	free(p->ca_file);
+	free(p);
 }
 
 void
