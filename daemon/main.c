@@ -232,9 +232,9 @@ not_reloaded(struct akvd *d, struct akvd_config *cfg)
  * SIGHUP: parse into a new config and swap it in only if it is valid and
  * every module can take it (bgpd's reconfigure()).  Every module prepares
  * its change first, changing nothing (binding the new listener, the
- * sync's new tables, loading the CA file); then all commit, which cannot
- * fail.  The token cache has no prepare: should it run out of memory, the
- * others are put back on the configuration in force.  main owns that
+ * sync's new tables, copies of the credential, loading the CA file); then
+ * all commit, which cannot fail.  Any failure aborts every prepared change:
+ * akvd runs on exactly the configuration in force.  main owns that
  * configuration: the old one is freed only once every module points at
  * the new one.
  */
@@ -244,6 +244,8 @@ reload(struct akvd *d)
 	struct akvd_config *cfg, *old;
 	struct status_pending *sp = NULL;
 	struct sync_pending *yp = NULL;
+	struct auth_pending *ap = NULL;
+	struct http_pending *hp = NULL;
 	struct http_opts ho;
 	struct timespec now;
 
@@ -264,29 +266,16 @@ reload(struct akvd *d)
 		log_msg(LOG_ERROR, "health endpoint: the new \"listen\" "
 		    "address is not in use; the previous listener (if any) "
 		    "is kept");
-		not_reloaded(d, cfg);
-		return;
+		goto fail;
 	}
 	http_opts_from(&ho, cfg);
 	if (sync_prepare(d->sync, cfg, &yp) == -1 ||
-	    http_set_opts(d->http, &ho) == -1) {
-		sync_abort(yp);
-		status_abort(sp);
-		not_reloaded(d, cfg);
-		return;
-	}
-	if (auth_reconfigure(d->auth, &cfg->auth, cfg->vault_scope) == -1) {
-		/* Put back what the configuration in force says. */
-		sync_abort(yp);
-		status_abort(sp);
-		http_opts_from(&ho, d->cfg);
-		(void)http_set_opts(d->http, &ho);
-		(void)auth_reconfigure(d->auth, &d->cfg->auth,
-		    d->cfg->vault_scope);
-		not_reloaded(d, cfg);
-		return;
-	}
+	    auth_prepare(d->auth, &cfg->auth, cfg->vault_scope, &ap) == -1 ||
+	    http_prepare(d->http, &ho, &hp) == -1)
+		goto fail;
 	/* Nothing fails from here on. */
+	http_commit(d->http, hp);
+	auth_commit(d->auth, ap);
 	sync_commit(d->sync, yp);
 	if (sp != NULL)
 		status_commit(d->health, sp);
@@ -301,6 +290,13 @@ reload(struct akvd *d)
 	metrics_reload(1);
 	if (d->ready)
 		sdnotify("READY=1");
+	return;
+fail:
+	http_abort(hp);
+	auth_abort(ap);
+	sync_abort(yp);
+	status_abort(sp);
+	not_reloaded(d, cfg);
 }
 
 /*

@@ -50,20 +50,36 @@ struct auth *auth_new(struct ev_loop *, struct http *,
  * use (e.g. Blob Storage's), which shares ${a}'s credential, tenant and
  * event callback, renews its token only while it is asked for, and lives
  * until auth_free(a) or a change of identity (do not keep the pointer
- * across auth_reconfigure).  No request is made until auth_token() is
+ * across auth_commit).  No request is made until auth_token() is
  * called on it.  Returns NULL on ENOMEM (logged).
  */
 struct auth *auth_scope(struct auth *, const char *);
 
+struct auth_pending;
+
 /*
- * auth_reconfigure(a, cfg, scope): adopt ${cfg} and ${scope} (copied).
- * When the identity (method, tenant, client, files, endpoints, authority)
- * and the scope are unchanged the cached token is kept; otherwise it is
- * dropped and any request in flight is abandoned.  Returns 0, or -1 on
- * ENOMEM (old configuration kept).
+ * auth_prepare(a, cfg, scope, &pending): everything that can fail in
+ * adopting ${cfg} and ${scope}: copies of them (and of the tenant) for
+ * ${a} and for each of its secondary scopes, in *${pending}.  Changes
+ * nothing: ${a} runs on as it was until auth_commit().  No auth_scope()
+ * on ${a} between the two.  Returns 0, or -1 on ENOMEM (logged;
+ * *${pending} is NULL).
  */
-int	auth_reconfigure(struct auth *, const struct akvd_auth *,
-	    const char *);
+int	auth_prepare(struct auth *, const struct akvd_auth *, const char *,
+	    struct auth_pending **);
+
+/*
+ * auth_commit(a, pending): apply and release ${pending}; cannot fail.
+ * When the identity (method, tenant, client, files, endpoints, authority)
+ * is unchanged every scope keeps its cached token (the primary only if its
+ * scope is unchanged too); otherwise the tokens are dropped ("identity
+ * changed" logged), the secondary scopes released and any request in
+ * flight abandoned.
+ */
+void	auth_commit(struct auth *, struct auth_pending *);
+
+/* auth_abort(pending): release ${pending} unapplied.  NULL is a no-op. */
+void	auth_abort(struct auth_pending *);
 
 /*
  * auth_token(a, gen): the current access token if it is usable now, else

@@ -63,12 +63,27 @@ typedef void http_done_fn(struct http_response *, void *);
  */
 struct http *http_new(struct ev_loop *, const struct http_opts *);
 
+struct http_pending;
+
 /*
- * http_set_opts(h, opts): apply ${opts} to requests started from now on,
- * keeping the connection pool; a new trust store (ca_file read again) for
- * connections made from now on.  Returns 0, or -1 (old options kept).
+ * http_prepare(h, opts, &pending): everything that can fail in adopting
+ * ${opts}: a copy of them and a new trust store (ca_file read again, even
+ * if unchanged: its contents may have changed), in *${pending}.  Changes
+ * nothing.  Returns 0, or -1 on error (logged: ca_file unreadable or
+ * without a certificate, ENOMEM; *${pending} NULL).
  */
-int	http_set_opts(struct http *, const struct http_opts *);
+int	http_prepare(struct http *, const struct http_opts *,
+	    struct http_pending **);
+
+/*
+ * http_commit(h, pending): apply ${pending} to requests started from now
+ * on, keeping the connection pool, and release it; cannot fail.
+ * Connections made from now on use the new trust store.
+ */
+void	http_commit(struct http *, struct http_pending *);
+
+/* http_abort(pending): release ${pending} unapplied.  NULL is a no-op. */
+void	http_abort(struct http_pending *);
 
 /*
  * http_free(h): cancel every pending request (no callbacks run) and release

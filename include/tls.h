@@ -15,21 +15,32 @@ struct tls;
 /*
  * tls_new(): where libcurl would look for the system's trust anchors (its
  * built-in CURLOPT_CAINFO and CURLOPT_CAPATH), remembered in a new struct
- * tls with no store yet (tls_set_ca_file builds it).  The caller owns the
+ * tls with no store yet (tls_prepare builds it).  The caller owns the
  * result and releases it with tls_free.  Returns NULL on ENOMEM (errno set,
  * not logged).
  */
 struct tls *tls_new(void);
 
+struct tls_pending;
+
 /*
- * tls_set_ca_file(t, ca_file): build a new store of the system's anchors
- * plus those of the PEM file ${ca_file} (or NULL), even for the same file
- * (its contents may have changed), and make it ${t}'s current store:
- * TLS contexts set up from now on use it; those already set up keep a
- * reference to theirs.  ${ca_file} is not kept.  Returns 0, or -1 on error
- * (logged; the current store kept).
+ * tls_prepare(t, ca_file, &pending): build a new store of the system's
+ * anchors plus those of the PEM file ${ca_file} (or NULL), even for the
+ * same file (its contents may have changed), into *${pending}, changing
+ * nothing.  ${ca_file} is not kept.  Returns 0, or -1 on error (logged: the
+ * file cannot be read or holds no certificate, ENOMEM; *${pending} NULL).
  */
-int	tls_set_ca_file(struct tls *, const char *);
+int	tls_prepare(struct tls *, const char *, struct tls_pending **);
+
+/*
+ * tls_commit(t, pending): make ${pending}'s store ${t}'s current store and
+ * release ${pending}; cannot fail.  TLS contexts set up from now on use
+ * it; those already set up keep a reference to theirs.
+ */
+void	tls_commit(struct tls *, struct tls_pending *);
+
+/* tls_abort(pending): release ${pending} unapplied.  NULL is a no-op. */
+void	tls_abort(struct tls_pending *);
 
 /*
  * tls_free(t): drop ${t}'s reference to its store (freed with the last TLS

@@ -1,39 +1,36 @@
 /*
- * auth.c - the access tokens akvd presents to Key Vault and Blob Storage.
+ * auth.c - the access tokens akvd presents to Key Vault and Blob Storage:
+ * the token cache and its scheduler.
  *
  * States: no token / token usable; independently, a request may be in
  * flight and one timer is armed for whatever comes next (the first
  * request, a retry after a failure, or the early renewal).  Requests are
  * only ever started from that timer, so callers of auth_token() never see
- * the event callback run under them.
+ * the event callback run under them.  The requests themselves, per
+ * method, and their answers are auth_request.c's.
  *
- * Credential sources: the request is built per method (Entra ID form POST
- * for workload identity, client secret and certificate; a GET to IMDS or
- * to the App Service identity endpoint); everything after the response
- * is shared.  Files (projected token, secret, certificate) are read by
- * path at every request, and an inotify watch on their directory retries
- * a failed request as soon as one of them changes.
+ * Files (projected token, secret, certificate) are read by path at every
+ * request, and an inotify watch on their directory retries a failed
+ * request as soon as one of them changes.
  *
  * More scopes (Blob Storage's) are more struct auth, hung off the first
  * one by auth_scope(): each with its own token, timer and request, sharing
  * the credential, the tenant and the event callback.  A secondary scope's
  * token is renewed only if it was asked for since it was acquired.
+ * A reload is auth_prepare() (copies, for every scope), then auth_commit().
  */
 #include <sys/inotify.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "assertion.h"
 #include "auth.h"
+#include "auth_int.h"
 #include "backoff.h"
-#include "entra.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -43,54 +40,17 @@
 #define AUTH_RETRY_CAP_MS	(60 * 1000)
 #define AUTH_MIN_GAP_S		1.0	/* between two requests of a scope,
 					   whatever the answers said */
-#define AUTH_MAX_FILE		(64 * 1024)
 
-struct auth {
-	struct ev_loop	*loop;
-	struct http	*http;
-	struct akvd_auth cfg;		/* strings owned */
-	char		*tenant;	/* configured or discovered */
-	char		*scope;
-	auth_event_fn	*fn;
-	void		*cookie;
-
-	char		*token;		/* wiped on release */
-	uint64_t	 gen;		/* generation of token */
-	struct token_times times;	/* wall clock seconds */
-
-	struct http_req	*req;		/* in flight, or NULL */
-	ev_timer	 timer;		/* next request */
-	double		 last_start;	/* monotonic s of the last request,
-					   or 0 */
-	double		 not_before;	/* monotonic s: Retry-After */
-	int		 scheduled;	/* timer armed for a request */
-	unsigned	 failures;	/* consecutive */
-	int		 permanent;	/* last failure won't fix itself */
-	long		 last_code;	/* last failure logged */
-
-	int		 ifd;		/* inotify, or -1 */
-	int		 wd;		/* watch on the file's directory */
-	ev_io		 inotify;
-
-	struct auth	*parent;	/* NULL: the primary scope */
-	struct auth	*scopes;	/* primary: the other scopes */
-	struct auth	*next;		/* in parent->scopes */
-	int		 used;		/* secondary: asked for since the
-					   token was acquired */
-};
-
-static void	auth_schedule(struct auth *, double);
-
-static int64_t
-wall_now(void)
+int64_t
+auth_wall_now(void)
 {
 
 	return ((int64_t)time(NULL));
 }
 
 /* Monotonic seconds: for the floors between requests. */
-static double
-mono_now(void)
+double
+auth_mono_now(void)
 {
 	struct timespec ts;
 
@@ -170,8 +130,8 @@ same_identity(const struct akvd_auth *a, const struct akvd_auth *b)
 }
 
 /* Methods that ask Entra ID directly, and so need a tenant. */
-static int
-uses_entra(const struct akvd_auth *c)
+int
+auth_uses_entra(const struct akvd_auth *c)
 {
 
 	return (c->method == AUTH_WORKLOAD_IDENTITY ||
@@ -196,8 +156,8 @@ watched_file(const struct akvd_auth *c)
 	}
 }
 
-static void
-drop_token(struct auth *a)
+void
+auth_drop_token(struct auth *a)
 {
 
 	str_wipe_free(a->token);
@@ -206,23 +166,7 @@ drop_token(struct auth *a)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Failures                                                               */
-
-/*
- * Log a failure: every time the reason changes, then with growing
- * intervals (log_repeat_due: 1st, 2nd, 4th, 8th... identical failure) so
- * an outage does not flood the log.
- */
-static int
-worth_logging(struct auth *a, long code)
-{
-
-	if (code != a->last_code) {
-		a->last_code = code;
-		return (1);
-	}
-	return (log_repeat_due(a->failures + 1));	/* this failure's number */
-}
+/* Scheduling                                                             */
 
 /*
  * A request failed: count it, keep a usable token, retry with backoff.
@@ -232,8 +176,8 @@ worth_logging(struct auth *a, long code)
  * sent Retry-After (${retry_after_ms} >= 0): that is a floor on the next
  * attempt whatever else holds (see auth_schedule).
  */
-static void
-failed(struct auth *a, int permanent, long retry_after_ms)
+void
+auth_failed(struct auth *a, int permanent, long retry_after_ms)
 {
 	uint64_t ms;
 	int64_t left;
@@ -244,385 +188,20 @@ failed(struct auth *a, int permanent, long retry_after_ms)
 	ms = backoff_delay(permanent ? 64 : a->failures, AUTH_RETRY_BASE_MS,
 	    AUTH_RETRY_CAP_MS, rand_unit());
 	if (a->token != NULL) {
-		left = a->times.usable_until - wall_now();
+		left = a->times.usable_until - auth_wall_now();
 		if (left <= 0)
-			drop_token(a);
+			auth_drop_token(a);
 		else if ((uint64_t)left * 1000 < ms)
 			ms = (uint64_t)left * 1000;
 	}
 	if (retry_after_ms >= 0) {
 		ms = backoff_retry_after(retry_after_ms, ms);
-		a->not_before = mono_now() + backoff_retry_after(
+		a->not_before = auth_mono_now() + backoff_retry_after(
 		    retry_after_ms, 0) / 1000.0;
 	}
 	auth_schedule(a, ms / 1000.0);
 	if (a->fn != NULL)
 		a->fn(a->token != NULL, a->cookie);
-}
-
-/* Hint for an error without an AADSTS code (IMDS, App Service). */
-static const char *
-identity_hint(const struct auth *a, const char *description, long status)
-{
-
-	if (strstr(description, "Identity not found") != NULL ||
-	    strstr(description, "identity not found") != NULL)
-		return ("this VM has no managed identity, or the client_id "
-		    "(object_id, resource_id) is wrong: assign the identity "
-		    "to the VM or fix auth.client_id");
-	if (strstr(description, "Multiple user assigned identities") !=
-	    NULL)
-		return ("the VM has several user-assigned identities and "
-		    "none was named: set auth.client_id (or auth.object_id, "
-		    "auth.resource_id) to the one to use; its client id is "
-		    "shown by `az identity show -g GROUP -n NAME --query "
-		    "clientId` or in the portal (Managed Identities, the "
-		    "identity, Overview, Client ID)");
-	if (strstr(description, "Required metadata header") != NULL)
-		return ("IMDS wants the \"Metadata: true\" header: is "
-		    "something rewriting requests?");
-	if (a->cfg.method == AUTH_MANAGED_IDENTITY && status == 410)
-		return ("IMDS is being updated: retrying for up to 70 s");
-	if (a->cfg.method == AUTH_APP_SERVICE && (status == 401 ||
-	    status == 403))
-		return ("the identity endpoint refused IDENTITY_HEADER: is "
-		    "the app's identity enabled?");
-	return (NULL);
-}
-
-static void
-log_refusal(struct auth *a, const struct http_response *r)
-{
-	struct entra_error e;
-	const char *hint, *who;
-	char code[32], status[16];
-
-	who = uses_entra(&a->cfg) ? "token request refused by Entra ID" :
-	    a->cfg.method == AUTH_MANAGED_IDENTITY ? "token request refused "
-	    "by IMDS" : "token request refused by the identity endpoint";
-	snprintf(status, sizeof(status), "%ld", r->status);
-	if (entra_parse_error(r->body.data, r->body.len, &e) == -1) {
-		if (worth_logging(a, -r->status))
-			log_kv(LOG_ERROR, who, "status", status,
-			    "method", config_auth_method_name(a->cfg.method),
-			    "error", "unrecognized response body", "hint",
-			    identity_hint(a, "", r->status) != NULL ?
-			    identity_hint(a, "", r->status) :
-			    "see the status", NULL);
-		return;
-	}
-	if (!worth_logging(a, e.code != 0 ? e.code : -r->status))
-		return;
-	snprintf(code, sizeof(code), "AADSTS%ld", e.code);
-	if ((hint = entra_hint(e.code)) == NULL)
-		hint = identity_hint(a, e.description, r->status);
-	log_kv(LOG_ERROR, who, "status", status,
-	    "code", e.code != 0 ? code : e.error,
-	    "method", config_auth_method_name(a->cfg.method),
-	    "tenant", a->tenant != NULL ? a->tenant : "(none)",
-	    "client_id", a->cfg.client_id != NULL ? a->cfg.client_id :
-	    "(system-assigned)",
-	    "description", e.description,
-	    "hint", hint != NULL ? hint : "see the description", NULL);
-}
-
-/*
- * Which failures fix themselves.  IMDS: 404, 410, 429 and 5xx (as
- * Microsoft documents), not other 4xx.  Entra ID and App Service: 408,
- * 429 and 5xx.
- */
-static int
-transient_status(long status)
-{
-
-	return (status == 404 || status == 408 || status == 410 ||
-	    status == 429 || status >= 500);
-}
-
-/* ---------------------------------------------------------------------- */
-/* Requests                                                               */
-
-/* Read a small file by path: the projected token or a client secret. */
-static char *
-read_small(struct auth *a, const char *path, const char *what)
-{
-	struct buf b = BUF_INIT;
-	int fd, rc;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (worth_logging(a, errno == ENOENT ? -1000 : -1001)) {
-			if (errno == ENOENT)
-				log_kv(LOG_WARN, "waiting for the file to "
-				    "appear", "file", what, "path", path,
-				    "hint", a->cfg.method ==
-				    AUTH_WORKLOAD_IDENTITY ? "is the pod "
-				    "labelled azure.workload.identity/use="
-				    "true and the token volume projected?" :
-				    "create it, or fix the path", NULL);
-			else
-				log_kv(LOG_ERROR, "cannot read", "file", what,
-				    "path", path, "error", strerror(errno),
-				    NULL);
-		}
-		return (NULL);
-	}
-	rc = buf_read_fd(&b, fd, AUTH_MAX_FILE);
-	close(fd);
-	if (rc == -1) {
-		if (worth_logging(a, -1002))
-			log_kv(LOG_ERROR, "cannot read", "file", what,
-			    "path", path, "error", strerror(errno), NULL);
-		buf_wipe(&b);
-		return (NULL);
-	}
-	while (b.len > 0 && (b.data[b.len - 1] == '\n' ||
-	    b.data[b.len - 1] == '\r' || b.data[b.len - 1] == ' '))
-		b.data[--b.len] = '\0';
-	if (b.len == 0) {
-		if (worth_logging(a, -1003))
-			log_kv(LOG_ERROR, "the file is empty", "file", what,
-			    "path", path, NULL);
-		buf_wipe(&b);
-		return (NULL);
-	}
-	return (b.data);	/* NUL-terminated by buf_append */
-}
-
-/* The Entra ID form of this method, or NULL (logged). */
-static char *
-entra_form(struct auth *a, const char *token_url)
-{
-	char *cred, *form = NULL, err[256];
-	const char *env_secret;
-
-	switch (a->cfg.method) {
-	case AUTH_WORKLOAD_IDENTITY:
-		if ((cred = read_small(a, a->cfg.token_file,
-		    "federated token")) == NULL)
-			return (NULL);
-		form = entra_assertion_form(a->cfg.client_id, a->scope, cred);
-		break;
-	case AUTH_CLIENT_SECRET:
-		if (a->cfg.client_secret_file != NULL)
-			cred = read_small(a, a->cfg.client_secret_file,
-			    "client secret");
-		else if ((env_secret = getenv("AZURE_CLIENT_SECRET")) != NULL)
-			cred = strdup(env_secret);
-		else
-			cred = NULL;
-		if (cred == NULL)
-			return (NULL);
-		form = entra_secret_form(a->cfg.client_id, a->scope, cred);
-		break;
-	case AUTH_CLIENT_CERTIFICATE:
-		if ((cred = assertion_sign(a->cfg.certificate_file,
-		    a->cfg.client_id, token_url, wall_now(), err,
-		    sizeof(err))) == NULL) {
-			if (worth_logging(a, -1004))
-				log_kv(LOG_ERROR, "cannot sign a client "
-				    "assertion", "error", err, NULL);
-			return (NULL);
-		}
-		form = entra_assertion_form(a->cfg.client_id, a->scope, cred);
-		break;
-	default:
-		return (NULL);
-	}
-	str_wipe_free(cred);
-	if (form == NULL)
-		log_msg(LOG_ERROR, "auth: out of memory");
-	return (form);
-}
-
-/* The resource of a scope: "https://vault.azure.net/.default" -> "...". */
-static char *
-scope_resource(const char *scope)
-{
-	size_t n = strlen(scope);
-
-	if (n > 9 && strcmp(scope + n - 9, "/.default") == 0)
-		n -= 9;
-	return (strndup(scope, n));
-}
-
-/* IMDS or App Service: the URL of the token request. */
-static char *
-identity_url(struct auth *a)
-{
-	struct buf b = BUF_INIT;
-	char *res = NULL, *id = NULL;
-	const char *param = NULL, *value = NULL;
-	int rc = -1;
-
-	if ((res = scope_resource(a->scope)) == NULL)
-		goto out;
-	if (a->cfg.object_id != NULL) {
-		param = a->cfg.method == AUTH_MANAGED_IDENTITY ? "object_id" :
-		    "principal_id";
-		value = a->cfg.object_id;
-	} else if (a->cfg.resource_id != NULL) {
-		param = a->cfg.method == AUTH_MANAGED_IDENTITY ? "msi_res_id" :
-		    "mi_res_id";
-		value = a->cfg.resource_id;
-	} else if (a->cfg.client_id != NULL) {
-		param = "client_id";
-		value = a->cfg.client_id;
-	}
-	{
-		char *r = http_escape(res);
-
-		if (r == NULL)
-			goto out;
-		if (a->cfg.method == AUTH_MANAGED_IDENTITY)
-			rc = buf_appendf(&b, "%s/metadata/identity/oauth2/"
-			    "token?api-version=2018-02-01&resource=%s",
-			    a->cfg.imds_endpoint, r);
-		else
-			rc = buf_appendf(&b, "%s?api-version=2019-08-01"
-			    "&resource=%s", a->cfg.identity_endpoint, r);
-		free(r);
-	}
-	if (rc == 0 && param != NULL) {
-		if ((id = http_escape(value)) == NULL)
-			rc = -1;
-		else
-			rc = buf_appendf(&b, "&%s=%s", param, id);
-	}
-out:
-	free(res);
-	free(id);
-	if (rc == -1) {
-		buf_wipe(&b);
-		return (NULL);
-	}
-	return (b.data);
-}
-
-static void	token_done(struct http_response *, void *);
-
-/* Start a token request now. */
-static void
-request(struct auth *a)
-{
-	struct http_reqspec spec;
-	struct buf hdr = BUF_INIT;
-	char *form = NULL, *url = NULL;
-	const char *ih;
-
-	memset(&spec, 0, sizeof(spec));
-	if (uses_entra(&a->cfg)) {
-		if (a->tenant == NULL) {
-			/* sync_* learns it from Key Vault's challenge. */
-			log_msg(LOG_INFO, "no tenant configured: learning it "
-			    "from Key Vault's challenge");
-			return;
-		}
-		if ((url = entra_token_url(a->cfg.authority_host,
-		    a->tenant)) == NULL || (form = entra_form(a, url)) ==
-		    NULL) {
-			free(url);
-			failed(a, 0, -1);
-			return;
-		}
-		spec.form = form;
-	} else {
-		if ((url = identity_url(a)) == NULL) {
-			log_msg(LOG_ERROR, "auth: out of memory");
-			failed(a, 0, -1);
-			return;
-		}
-		if (a->cfg.method == AUTH_MANAGED_IDENTITY)
-			spec.headers[0] = "Metadata: true";
-		else {
-			if ((ih = getenv("IDENTITY_HEADER")) == NULL)
-				ih = "";
-			if (buf_appendf(&hdr, "X-IDENTITY-HEADER: %s", ih) ==
-			    -1) {
-				free(url);
-				failed(a, 0, -1);
-				return;
-			}
-			spec.headers[0] = hdr.data;
-		}
-		spec.local = 1;
-	}
-	spec.url = url;
-	log_kv(LOG_DEBUG, "requesting access token", "method",
-	    config_auth_method_name(a->cfg.method), "url", url, NULL);
-	a->last_start = mono_now();
-	a->req = http_request(a->http, &spec, token_done, a);
-	str_wipe_free(form);
-	buf_wipe(&hdr);
-	free(url);
-	if (a->req == NULL)
-		failed(a, 0, -1);
-}
-
-/* HTTP completion of a token request. */
-static void
-token_done(struct http_response *r, void *cookie)
-{
-	struct auth *a = cookie;
-	struct entra_token t;
-	struct token_times times;
-	char err[256], exp[32], renew[32];
-	int64_t now;
-
-	a->req = NULL;
-	metrics_request(METRICS_IDENTITY, r->status, r->failed, r->seconds);
-	if (r->failed) {
-		if (worth_logging(a, -1))
-			log_kv(LOG_ERROR, "token request failed", "method",
-			    config_auth_method_name(a->cfg.method), "error",
-			    r->error, NULL);
-		failed(a, 0, r->retry_after_ms);
-		return;
-	}
-	if (r->status != 200) {
-		log_refusal(a, r);
-		failed(a, !transient_status(r->status), r->retry_after_ms);
-		return;
-	}
-	now = wall_now();
-	if (entra_parse_token(r->body.data, r->body.len, now, &t, err,
-	    sizeof(err)) == -1) {
-		if (worth_logging(a, -2))
-			log_kv(LOG_ERROR, "bad token response", "method",
-			    config_auth_method_name(a->cfg.method), "error",
-			    err, NULL);
-		failed(a, 0, -1);
-		return;
-	}
-	if (t.warning[0] != '\0')
-		log_kv(LOG_WARN, "token lifetime not usable as sent", "method",
-		    config_auth_method_name(a->cfg.method), "scope", a->scope,
-		    "problem", t.warning, "lifetime", t.guessed ?
-		    "assumed 10m" : "as sent", NULL);
-	backoff_token_schedule(now, t.expires_in, t.refresh_in, &times);
-	drop_token(a);
-	a->token = t.access_token;	/* ownership moves */
-	t.access_token = NULL;
-	entra_token_clear(&t);
-	a->times = times;
-	a->gen++;
-	a->used = 0;
-	/* The expiry gauge is the Key Vault token's. */
-	metrics_token(1, a->parent == NULL ? (time_t)times.expires_on : 0);
-	if (a->failures > 0)
-		log_kv(LOG_INFO, "token request succeeded after failures",
-		    NULL);
-	a->failures = 0;
-	a->permanent = 0;
-	a->last_code = 0;
-	snprintf(exp, sizeof(exp), "%lld", (long long)(times.expires_on - now));
-	snprintf(renew, sizeof(renew), "%lld",
-	    (long long)(times.renew_at - now));
-	log_kv(LOG_INFO, "access token acquired", "method",
-	    config_auth_method_name(a->cfg.method), "scope", a->scope,
-	    "expires_in", exp, "renew_in", renew, NULL);
-	auth_schedule(a, (double)(times.renew_at - now));
-	if (a->fn != NULL)
-		a->fn(1, a->cookie);
 }
 
 /* ev_timer: time for the next token request. */
@@ -637,11 +216,11 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		/* Nobody needs this scope any more: let the token lapse. */
 		log_kv(LOG_DEBUG, "access token not renewed: unused", "scope",
 		    a->scope, NULL);
-		drop_token(a);
+		auth_drop_token(a);
 		return;
 	}
 	if (a->req == NULL)
-		request(a);
+		auth_request(a);
 }
 
 /*
@@ -651,10 +230,10 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * refusal of a fresh token, a change of file), requests of a scope cannot
  * come faster than that.  Every request is started from this timer.
  */
-static void
+void
 auth_schedule(struct auth *a, double after)
 {
-	double now = mono_now(), floor;
+	double now = auth_mono_now(), floor;
 
 	if (after < 0)
 		after = 0;
@@ -798,7 +377,7 @@ free_scopes(struct auth *a)
  * use (e.g. Blob Storage's), which shares ${a}'s credential, tenant and
  * event callback, renews its token only while it is asked for, and lives
  * until auth_free(a) or a change of identity (do not keep the pointer
- * across auth_reconfigure).  No request is made until auth_token() is
+ * across auth_commit).  No request is made until auth_token() is
  * called on it.  Returns NULL on ENOMEM (logged).
  */
 struct auth *
@@ -828,48 +407,110 @@ auth_scope(struct auth *a, const char *scope)
 	return (c);
 }
 
-int
-auth_reconfigure(struct auth *a, const struct akvd_auth *cfg,
-    const char *scope)
-{
-	struct akvd_auth n;
-	struct auth *c;
-	char *tenant = NULL, *sc = NULL;
+/*
+ * What auth_commit() applies to one struct auth: copies made by
+ * auth_prepare(), so that the commit allocates nothing.
+ */
+struct auth_change {
+	struct auth	*a;
+	struct akvd_auth cfg;		/* owned until committed */
+	char		*tenant;	/* primary, new identity: owned */
+	char		*scope;		/* primary, new identity: owned */
+};
 
-	if (cfg_copy(&n, cfg) == -1 || (cfg->tenant_id != NULL &&
-	    (tenant = strdup(cfg->tenant_id)) == NULL) ||
-	    (sc = strdup(scope)) == NULL) {
-		log_msg(LOG_ERROR, "auth: out of memory");
-		cfg_clear(&n);
-		free(tenant);
-		return (-1);
+struct auth_pending {
+	int		 keep;		/* same identity and scope: the
+					   primary keeps its token */
+	int		 same;		/* same identity: every secondary
+					   scope keeps its token */
+	size_t		 n;		/* changes[0] is the primary's */
+	struct auth_change changes[];
+};
+
+void
+auth_abort(struct auth_pending *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n; i++) {
+		cfg_clear(&p->changes[i].cfg);
+		free(p->changes[i].tenant);
+		free(p->changes[i].scope);
 	}
-	if (same_identity(&n, &a->cfg)) {
-		/* Same credential: the other scopes keep their tokens. */
-		for (c = a->scopes; c != NULL; c = c->next)
-			if (auth_reconfigure(c, cfg, c->scope) == -1) {
-				cfg_clear(&n);
-				free(tenant);
-				free(sc);
-				return (-1);
-			}
+	free(p);
+}
+
+int
+auth_prepare(struct auth *a, const struct akvd_auth *cfg, const char *scope,
+    struct auth_pending **pp)
+{
+	struct auth_pending *p;
+	struct auth *c;
+	size_t n = 1;
+
+	*pp = NULL;
+	for (c = a->scopes; c != NULL; c = c->next)
+		n++;
+	if ((p = calloc(1, sizeof(*p) + n * sizeof(p->changes[0]))) == NULL)
+		goto oom;
+	p->same = same_identity(cfg, &a->cfg);
+	p->keep = p->same && strcmp(scope, a->scope) == 0;
+	p->changes[0].a = a;
+	p->n = 1;
+	if (cfg_copy(&p->changes[0].cfg, cfg) == -1)
+		goto oom;
+	if (!p->keep && ((cfg->tenant_id != NULL && (p->changes[0].tenant =
+	    strdup(cfg->tenant_id)) == NULL) ||
+	    (p->changes[0].scope = strdup(scope)) == NULL))
+		goto oom;
+	/* Same credential: the other scopes keep their tokens. */
+	for (c = a->scopes; p->same && c != NULL; c = c->next) {
+		p->changes[p->n].a = c;
+		if (cfg_copy(&p->changes[p->n].cfg, cfg) == -1)
+			goto oom;
+		p->n++;
+	}
+	*pp = p;
+	return (0);
+oom:
+	log_msg(LOG_ERROR, "auth: out of memory");
+	auth_abort(p);
+	return (-1);
+}
+
+void
+auth_commit(struct auth *a, struct auth_pending *p)
+{
+	struct auth_change *ch;
+	size_t i;
+
+	if (p->same) {
+		for (i = 1; i < p->n; i++) {
+			ch = &p->changes[i];
+			cfg_clear(&ch->a->cfg);
+			ch->a->cfg = ch->cfg;
+			memset(&ch->cfg, 0, sizeof(ch->cfg));
+		}
 	} else
 		free_scopes(a);
-	if (same_identity(&n, &a->cfg) && strcmp(sc, a->scope) == 0) {
-		cfg_clear(&a->cfg);
-		a->cfg = n;
-		free(tenant);
-		free(sc);
-		return (0);
+	ch = &p->changes[0];
+	cfg_clear(&a->cfg);
+	a->cfg = ch->cfg;
+	memset(&ch->cfg, 0, sizeof(ch->cfg));
+	if (p->keep) {
+		auth_abort(p);
+		return;
 	}
-	free(a->scope);
-	a->scope = sc;
 	log_msg(LOG_INFO, "identity changed: dropping the cached access "
 	    "token");
-	cfg_clear(&a->cfg);
-	a->cfg = n;
+	free(a->scope);
+	a->scope = ch->scope;
+	ch->scope = NULL;
 	free(a->tenant);
-	a->tenant = tenant;
+	a->tenant = ch->tenant;
+	ch->tenant = NULL;
 	http_cancel(a->req);
 	a->req = NULL;
 	ev_timer_stop(a->loop, &a->timer);
@@ -878,20 +519,20 @@ auth_reconfigure(struct auth *a, const struct akvd_auth *cfg,
 	a->permanent = 0;
 	a->last_code = 0;
 	a->not_before = 0;	/* another credential: not throttled yet */
-	drop_token(a);
+	auth_drop_token(a);
 	a->gen++;
 	watch_start(a);
-	return (0);
+	auth_abort(p);
 }
 
 const char *
 auth_token(struct auth *a, uint64_t *gen)
 {
 
-	if (a->token != NULL && wall_now() >= a->times.usable_until) {
+	if (a->token != NULL && auth_wall_now() >= a->times.usable_until) {
 		log_msg(LOG_WARN, "access token expired before it could be "
 		    "renewed");
-		drop_token(a);
+		auth_drop_token(a);
 	}
 	a->used = 1;
 	if (a->token != NULL) {
@@ -916,7 +557,7 @@ auth_invalidate(struct auth *a, uint64_t gen)
 	else
 		log_kv(LOG_WARN, "the service refused the access token: "
 		    "requesting a new one", "scope", a->scope, NULL);
-	drop_token(a);
+	auth_drop_token(a);
 	if (a->req == NULL) {
 		ev_timer_stop(a->loop, &a->timer);
 		a->scheduled = 0;
@@ -927,7 +568,7 @@ int
 auth_needs_tenant(const struct auth *a)
 {
 
-	return (uses_entra(&a->cfg) && a->tenant == NULL);
+	return (auth_uses_entra(&a->cfg) && a->tenant == NULL);
 }
 
 int
@@ -975,7 +616,7 @@ auth_free(struct auth *a)
 	http_cancel(a->req);
 	ev_timer_stop(a->loop, &a->timer);
 	watch_stop(a);
-	drop_token(a);
+	auth_drop_token(a);
 	cfg_clear(&a->cfg);
 	free(a->tenant);
 	free(a->scope);

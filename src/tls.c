@@ -165,7 +165,7 @@ oom:
 /*
  * tls_new(): where libcurl would look for the system's trust anchors (its
  * built-in CURLOPT_CAINFO and CURLOPT_CAPATH), remembered in a new struct
- * tls with no store yet (tls_set_ca_file builds it).  The caller owns the
+ * tls with no store yet (tls_prepare builds it).  The caller owns the
  * result and releases it with tls_free.  Returns NULL on ENOMEM (errno set,
  * not logged).
  */
@@ -186,24 +186,55 @@ tls_new(void)
 	return (t);
 }
 
+struct tls_pending {
+	X509_STORE	*store;
+};
+
 /*
- * tls_set_ca_file(t, ca_file): build a new store of the system's anchors
- * plus those of the PEM file ${ca_file} (or NULL), even for the same file
- * (its contents may have changed), and make it ${t}'s current store:
- * TLS contexts set up from now on use it; those already set up keep a
- * reference to theirs.  ${ca_file} is not kept.  Returns 0, or -1 on error
- * (logged; the current store kept).
+ * tls_prepare(t, ca_file, &pending): build a new store of the system's
+ * anchors plus those of the PEM file ${ca_file} (or NULL) into *${pending},
+ * changing nothing.  Returns 0, or -1 on error (logged).
  */
 int
-tls_set_ca_file(struct tls *t, const char *ca_file)
+tls_prepare(struct tls *t, const char *ca_file, struct tls_pending **pp)
 {
-	X509_STORE *store;
+	struct tls_pending *p;
 
-	if ((store = new_store(t, ca_file)) == NULL)
+	*pp = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_msg(LOG_ERROR, "tls: %s", strerror(errno));
 		return (-1);
-	X509_STORE_free(t->store);
-	t->store = store;
+	}
+	if ((p->store = new_store(t, ca_file)) == NULL) {
+		free(p);
+		return (-1);
+	}
+	*pp = p;
 	return (0);
+}
+
+/*
+ * tls_commit(t, pending): make the store of ${pending} ${t}'s current
+ * store and release ${pending}; cannot fail.
+ */
+void
+tls_commit(struct tls *t, struct tls_pending *p)
+{
+
+	X509_STORE_free(t->store);
+	t->store = p->store;
+	free(p);
+}
+
+/* tls_abort(pending): release ${pending} unapplied.  NULL is a no-op. */
+void
+tls_abort(struct tls_pending *p)
+{
+
+	if (p == NULL)
+		return;
+	X509_STORE_free(p->store);
+	free(p);
 }
 
 /*

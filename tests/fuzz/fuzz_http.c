@@ -1,11 +1,11 @@
 /*
  * fuzz_http: response headers as curl hands them to akvd (header_cb of
- * src/http.c, which is static: this file includes http.c): Content-Length
- * against the size limit, Retry-After (http_retry_after), WWW-Authenticate,
- * ETag (a blob's version), x-ms-error-code.  The input is split at "\n"
+ * src/http_req.c, which is static: this file includes http_req.c):
+ * Content-Length against the size limit, Retry-After (http_retry_after),
+ * WWW-Authenticate, ETag (a blob's version), x-ms-error-code.  The input is split at "\n"
  * into header lines, each given with its line ending as curl does.
  */
-#include "../../src/http.c"
+#include "../../src/http_req.c"
 
 #include "fuzz.h"
 
