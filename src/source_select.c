@@ -86,33 +86,40 @@ item_selected(const struct akvd_select *sel, const struct kv_item *it)
 	return (1);
 }
 
+/* Is ${a} the name of file ${b} or of one of its directories, or under it? */
+static int
+clash(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	return (strcmp(a, b) == 0 ||
+	    (la > lb && strncmp(a, b, lb) == 0 && a[lb] == '/') ||
+	    (lb > la && strncmp(a, b, la) == 0 && b[la] == '/'));
+}
+
 /*
  * Would ${alias} clash with a file of another object (with ${fixed}, only
- * of the configured objects and bundles)?
+ * of the configured objects, bundles and templates)?  Returns the name of
+ * the one that has it, or NULL.
  */
-const struct obj *
+const char *
 source_select_alias_taken(const struct sync *s, const char *alias, int fixed,
     const struct obj *self)
 {
-	size_t i, f, la = strlen(alias), lb;
+	size_t i, f;
 
+	for (i = 0; i < s->nouts; i++)
+		if (clash(alias, s->outs[i]->path))
+			return (s->outs[i]->path);
 	for (i = 0; i < s->nobjs; i++) {
 		const struct obj *o = s->objs[i];
 
 		if (o == self || o->cfg->bundle != 0 ||
 		    (fixed && o->lister != NULL))
 			continue;	/* a member's alias is a key */
-		for (f = 0; f < o->nfiles; f++) {
-			const char *b = o->paths[f];
-
-			lb = strlen(b);
-			if (strcmp(alias, b) == 0 ||
-			    (la > lb && strncmp(alias, b, lb) == 0 &&
-			    alias[lb] == '/') ||
-			    (lb > la && strncmp(alias, b, la) == 0 &&
-			    b[la] == '/'))
-				return (o);
-		}
+		for (f = 0; f < o->nfiles; f++)
+			if (clash(alias, o->paths[f]))
+				return (o->cfg->name);
 	}
 	return (NULL);
 }
@@ -123,7 +130,7 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 {
 	const struct akvd_select *sel = l->sel;
 	struct akvd_object *c;
-	const struct obj *other;
+	const char *other;
 	struct obj *o, **objs;
 	char alias[PATH_MAX];
 
@@ -136,7 +143,7 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 	if ((other = source_select_alias_taken(s, alias, 0, NULL)) != NULL) {
 		log_kv(LOG_WARN, "selected secret skipped: its file name is "
 		    "taken", "select", l->cfg->name, "secret", name,
-		    "file", alias, "by", other->cfg->name, NULL);
+		    "file", alias, "by", other, NULL);
 		return (NULL);
 	}
 	if ((objs = reallocarray(s->objs, s->nobjs + 2,

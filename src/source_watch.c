@@ -40,7 +40,7 @@ watchable(const struct obj *o)
 {
 
 	return (o->ops == &source_kv_ops && o->src == o && o->sel == NULL &&
-	    o->lister == NULL && o->bundle == NULL && o->own == NULL &&
+	    o->lister == NULL && o->own == NULL &&
 	    o->cfg->history == 0 && o->cfg->type != OBJ_BLOB);
 }
 

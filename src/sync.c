@@ -225,8 +225,10 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 	s->wake.data = s;
 	ev_prepare_init(&s->prepare, prepare_cb);
 	s->prepare.data = s;
-	if ((s->objs = calloc(cfg->nobjects + cfg->nbundles +
-	    cfg->ntemplates + cfg->nselects + 1, sizeof(*s->objs))) == NULL)
+	if ((s->objs = calloc(cfg->nobjects + cfg->nselects + 1,
+	    sizeof(*s->objs))) == NULL ||
+	    (s->outs = calloc(cfg->nbundles + cfg->ntemplates + 1,
+	    sizeof(*s->outs))) == NULL)
 		goto oom;
 	for (i = 0; i < cfg->nobjects; i++) {
 		if ((s->objs[i] = obj_new(s, &cfg->objects[i])) == NULL)
@@ -234,18 +236,19 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 		s->nobjs++;
 	}
 	for (i = 0; i < cfg->nbundles; i++) {
-		if ((s->objs[s->nobjs] = snapshot_bundle_new(s,
-		    &cfg->bundles[i],
-		    i)) == NULL)
+		if ((s->outs[s->nouts] = output_bundle_new(s,
+		    &cfg->bundles[i])) == NULL)
 			goto oom;
-		s->nobjs++;
+		s->nouts++;
 	}
 	for (i = 0; i < cfg->ntemplates; i++) {
-		if ((s->objs[s->nobjs] = snapshot_template_new(s,
+		if ((s->outs[s->nouts] = output_template_new(s,
 		    &cfg->templates[i])) == NULL)
 			goto oom;
-		s->nobjs++;
+		s->nouts++;
 	}
+	for (i = 0; i < s->nouts; i++)
+		output_bind(s->outs[i], s->objs);
 	for (i = 0; i < cfg->nselects; i++) {
 		if ((s->objs[s->nobjs] = source_select_lister_new(s,
 		    &cfg->selects[i],
@@ -275,6 +278,9 @@ oom:
 		for (i = 0; i < s->nobjs; i++)
 			obj_free(s->objs[i]);
 		free(s->objs);
+		for (i = 0; i < s->nouts; i++)
+			output_free(s->outs[i]);
+		free(s->outs);
 		free(s);
 	}
 	return (NULL);
@@ -292,8 +298,7 @@ carry_files(struct obj *old, struct obj **objs, size_t n)
 	struct obj *o;
 	size_t i, f;
 
-	if (!old->have || old->sel != NULL || old->bundle != NULL ||
-	    old->lister != NULL)
+	if (!old->have || old->sel != NULL || old->lister != NULL)
 		return;
 	for (i = 0; i < n; i++) {
 		o = objs[i];
@@ -323,7 +328,7 @@ static int
 shareable(const struct obj *o)
 {
 
-	return (o->own == NULL && o->bundle == NULL && o->sel == NULL &&
+	return (o->own == NULL && o->sel == NULL &&
 	    o->cfg->type != OBJ_BLOB && o->cfg->history == 0);
 }
 
@@ -357,38 +362,34 @@ sync_link(struct sync *s)
 	}
 }
 
-/*
- * The slot in s->objs of the lister of the old select ${idx} (${sel}) or
- * of the pseudo-object of the old bundle ${idx}, or (size_t)-1.
- */
-static size_t
-find_part(const struct sync *s, int sel, size_t idx)
+/* Is there a lister of the old select ${idx}? */
+static int
+has_lister(const struct sync *s, size_t idx)
 {
-	const struct obj *o;
 	size_t j;
 
-	for (j = s->cfg->nobjects; j < s->nobjs; j++) {
-		if ((o = s->objs[j]) == NULL)
-			continue;
-		if (sel ? o->sel != NULL && o->sel_idx == idx :
-		    o->bundle != NULL && o->bundle_idx == idx)
-			return (j);
-	}
-	return ((size_t)-1);
+	for (j = s->cfg->nobjects; j < s->nobjs; j++)
+		if (s->objs[j] != NULL && s->objs[j]->sel != NULL &&
+		    s->objs[j]->sel_idx == idx)
+			return (1);
+	return (0);
 }
 
-/* That one, taken out of s->objs, or NULL. */
+/* The lister of the old select ${idx}, taken out of s->objs, or NULL. */
 static struct obj *
-take_part(struct sync *s, int sel, size_t idx)
+take_lister(struct sync *s, size_t idx)
 {
 	struct obj *o;
 	size_t j;
 
-	if ((j = find_part(s, sel, idx)) == (size_t)-1)
-		return (NULL);
-	o = s->objs[j];
-	s->objs[j] = NULL;
-	return (o);
+	for (j = s->cfg->nobjects; j < s->nobjs; j++) {
+		if ((o = s->objs[j]) != NULL && o->sel != NULL &&
+		    o->sel_idx == idx) {
+			s->objs[j] = NULL;
+			return (o);
+		}
+	}
+	return (NULL);
 }
 
 /* A reload prepared: everything it needs, allocated (see sync.h). */
@@ -399,8 +400,9 @@ struct sync_pending {
 					   fallback), NULL for KEEP */
 	char		***paths;	/* [i]: KEEP: its new paths */
 	size_t		*npaths;
-	struct obj	**bundles;	/* [i]: NEW bundles */
-	struct obj	**templates;	/* [i]: every template, new */
+	struct output	**outs;		/* every bundle and template, new:
+					   each takes the file of the old
+					   one at its path */
 	struct obj	**listers;	/* [i]: NEW listers */
 	struct obj	**objs;		/* the new table */
 };
@@ -416,17 +418,15 @@ sync_abort(struct sync_pending *p)
 		obj_free(p->made[i]);
 	for (i = 0; p->paths != NULL && i < p->cfg->nobjects; i++)
 		obj_paths_free(p->paths[i], p->npaths[i]);
-	for (i = 0; p->bundles != NULL && i < p->cfg->nbundles; i++)
-		obj_free(p->bundles[i]);
+	for (i = 0; p->outs != NULL &&
+	    i < p->cfg->nbundles + p->cfg->ntemplates; i++)
+		output_free(p->outs[i]);
 	for (i = 0; p->listers != NULL && i < p->cfg->nselects; i++)
 		obj_free(p->listers[i]);
-	for (i = 0; p->templates != NULL && i < p->cfg->ntemplates; i++)
-		obj_free(p->templates[i]);
-	free(p->templates);
+	free(p->outs);
 	free(p->made);
 	free(p->paths);
 	free(p->npaths);
-	free(p->bundles);
 	free(p->listers);
 	free(p->objs);
 	free(p->pm);
@@ -446,22 +446,21 @@ sync_prepare(struct sync *s, struct akvd_config *cfg,
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		goto oom;
 	p->cfg = cfg;
-	/* Static objects first, then bundles, listers, selected secrets. */
-	p->objs = calloc(cfg->nobjects + cfg->nbundles + cfg->ntemplates +
-	    cfg->nselects + s->nobjs + 1, sizeof(*p->objs));
-	p->templates = calloc(cfg->ntemplates + 1, sizeof(*p->templates));
+	/* Static objects first, then listers, selected secrets. */
+	p->objs = calloc(cfg->nobjects + cfg->nselects + s->nobjs + 1,
+	    sizeof(*p->objs));
+	p->outs = calloc(cfg->nbundles + cfg->ntemplates + 1,
+	    sizeof(*p->outs));
 	p->pm = calloc(cfg->nobjects + 1, sizeof(*p->pm));
 	p->pb = calloc(cfg->nbundles + 1, sizeof(*p->pb));
 	p->ps = calloc(cfg->nselects + 1, sizeof(*p->ps));
 	p->made = calloc(cfg->nobjects + 1, sizeof(*p->made));
 	p->paths = calloc(cfg->nobjects + 1, sizeof(*p->paths));
 	p->npaths = calloc(cfg->nobjects + 1, sizeof(*p->npaths));
-	p->bundles = calloc(cfg->nbundles + 1, sizeof(*p->bundles));
 	p->listers = calloc(cfg->nselects + 1, sizeof(*p->listers));
-	if (p->objs == NULL || p->templates == NULL || p->pm == NULL ||
-	    p->pb == NULL ||
-	    p->ps == NULL || p->made == NULL || p->paths == NULL ||
-	    p->npaths == NULL || p->bundles == NULL || p->listers == NULL ||
+	if (p->objs == NULL || p->outs == NULL || p->pm == NULL ||
+	    p->pb == NULL || p->ps == NULL || p->made == NULL ||
+	    p->paths == NULL || p->npaths == NULL || p->listers == NULL ||
 	    plan_objects(s->cfg, cfg, p->pm) == -1 ||
 	    plan_bundles(s->cfg, cfg, p->pb) == -1 ||
 	    plan_selects(s->cfg, cfg, p->ps) == -1)
@@ -474,23 +473,17 @@ sync_prepare(struct sync *s, struct akvd_config *cfg,
 		} else if ((p->made[i] = obj_new(s, &cfg->objects[i])) == NULL)
 			goto oom;
 	}
-	for (i = 0; i < cfg->nbundles; i++) {
-		if (p->pb[i].how == PLAN_KEEP &&
-		    find_part(s, 0, p->pb[i].old) != (size_t)-1)
-			continue;
-		p->pb[i].how = PLAN_NEW;
-		if ((p->bundles[i] = snapshot_bundle_new(s, &cfg->bundles[i],
-		    i)) == NULL)
+	for (i = 0; i < cfg->nbundles; i++)
+		if ((p->outs[i] = output_bundle_new(s,
+		    &cfg->bundles[i])) == NULL)
 			goto oom;
-	}
 	/* Templates are compiled with the configuration: always new. */
 	for (i = 0; i < cfg->ntemplates; i++)
-		if ((p->templates[i] = snapshot_template_new(s,
+		if ((p->outs[cfg->nbundles + i] = output_template_new(s,
 		    &cfg->templates[i])) == NULL)
 			goto oom;
 	for (i = 0; i < cfg->nselects; i++) {
-		if (p->ps[i].how == PLAN_KEEP &&
-		    find_part(s, 1, p->ps[i].old) != (size_t)-1)
+		if (p->ps[i].how == PLAN_KEEP && has_lister(s, p->ps[i].old))
 			continue;
 		p->ps[i].how = PLAN_NEW;
 		if ((p->listers[i] = source_select_lister_new(s,
@@ -550,46 +543,30 @@ sync_commit(struct sync *s, struct sync_pending *p)
 		p->made[i] = NULL;
 		changed = 1;
 	}
-	/* A bundle keeps its file while its path stays. */
-	n = cfg->nobjects;
-	for (i = 0; i < cfg->nbundles; i++) {
-		if (p->pb[i].how == PLAN_KEEP &&
-		    (o = take_part(s, 0, p->pb[i].old)) != NULL) {
-			if (snapshot_bundle_differs(o->bundle,
-			    &cfg->bundles[i]))
-				changed = 1;
-			snapshot_bundle_set(o, &cfg->bundles[i], i);
-		} else {
-			o = p->bundles[i];
-			p->bundles[i] = NULL;
-			changed = 1;
-		}
-		objs[n++] = o;
-	}
 	/*
-	 * A template takes the file of the old one at its path (kept should
-	 * it not render); a new, edited or re-owned one is rendered again,
-	 * from the values held.
+	 * A bundle or template takes the file of the old one at its path
+	 * (kept should it not be made); a new, changed or re-owned one is made
+	 * again, from the values held.
 	 */
-	for (i = 0; i < cfg->ntemplates; i++) {
-		o = p->templates[i];
-		p->templates[i] = NULL;
-		for (j = s->cfg->nobjects; j < s->nobjs; j++)
-			if (s->objs[j] != NULL && s->objs[j]->tmpl != NULL &&
-			    strcmp(s->objs[j]->tmpl->path, o->tmpl->path) == 0)
-				break;
-		if (j == s->nobjs || snapshot_template_carry(o, s->objs[j]))
+	for (i = 0; i < cfg->nbundles + cfg->ntemplates; i++) {
+		struct output *out = p->outs[i], *old = NULL;
+
+		if (i < cfg->nbundles && p->pb[i].how == PLAN_KEEP)
+			old = s->outs[p->pb[i].old];
+		for (j = s->cfg->nbundles; i >= cfg->nbundles &&
+		    j < s->nouts; j++)
+			if (strcmp(s->outs[j]->path, out->path) == 0)
+				old = s->outs[j];
+		if (old == NULL || output_carry(out, old))
 			changed = 1;
-		if (j < s->nobjs) {
-			obj_free(s->objs[j]);
-			s->objs[j] = NULL;
-		}
-		objs[n++] = o;
+		if (old != NULL)
+			old->carried = 1;
 	}
+	n = cfg->nobjects;
 	/* A select that did not change keeps its lister and secrets. */
 	for (i = 0; i < cfg->nselects; i++) {
 		if (p->ps[i].how == PLAN_KEEP &&
-		    (o = take_part(s, 1, p->ps[i].old)) != NULL) {
+		    (o = take_lister(s, p->ps[i].old)) != NULL) {
 			o->sel = &cfg->selects[i];
 			o->sel_idx = i;
 		} else {
@@ -624,12 +601,23 @@ sync_commit(struct sync *s, struct sync_pending *p)
 			changed = 1;
 		}
 	}
+	for (j = 0; j < s->nouts; j++) {
+		if (!s->outs[j]->carried)
+			changed = 1;	/* its file leaves */
+		output_free(s->outs[j]);
+	}
 	free(s->objs);
+	free(s->outs);
 	s->objs = objs;
 	s->nobjs = n;
+	s->outs = p->outs;
+	p->outs = NULL;
+	s->nouts = cfg->nbundles + cfg->ntemplates;
+	for (j = 0; j < s->nouts; j++)
+		output_bind(s->outs[j], s->objs);
 	/* A configured object or bundle now takes a selected secret's name. */
 	for (j = s->nobjs; j > 0; j--) {
-		const struct obj *other;
+		const char *other;
 
 		o = s->objs[j - 1];
 		if (o->lister == NULL || (other = source_select_alias_taken(s,
@@ -637,7 +625,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 			continue;
 		log_kv(LOG_WARN, "selected secret dropped: its file name is "
 		    "taken", "secret", o->cfg->name, "file", o->cfg->alias,
-		    "by", other->cfg->name, NULL);
+		    "by", other, NULL);
 		obj_free(o);
 		memmove(&s->objs[j - 1], &s->objs[j],
 		    (s->nobjs - j + 1) * sizeof(*s->objs));
@@ -661,7 +649,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	(void)metrics_objects(cfg);
 	if (changed)
 		s->dirty = 1;
-	snprintf(count, sizeof(count), "%zu", s->nobjs);
+	snprintf(count, sizeof(count), "%zu", s->nobjs + s->nouts);
 	log_kv(LOG_INFO, "configuration applied", "objects", count, NULL);
 	p->objs = NULL;		/* now s->objs */
 	sync_abort(p);
@@ -748,6 +736,9 @@ sync_status(const struct sync *s, char *buf, size_t len)
 	for (i = 0; i < s->nobjs; i++)
 		if (s->objs[i]->failures > 0)
 			failing++;
+	for (i = 0; i < s->nouts; i++)
+		if (s->outs[i]->failures > 0)
+			failing++;
 	if (s->committed) {
 		gmtime_r(&s->last_commit, &tm);
 		strftime(when, sizeof(when), "%H:%M:%SZ", &tm);
@@ -756,7 +747,7 @@ sync_status(const struct sync *s, char *buf, size_t len)
 	    strcmp(why, "ready") == 0 ? "ready: " : "not ready: ",
 	    strcmp(why, "ready") == 0 ? "" : why,
 	    strcmp(why, "ready") == 0 ? "" : "; ",
-	    s->nobjs, failing, when);
+	    s->nobjs + s->nouts, failing, when);
 }
 
 int
@@ -785,22 +776,42 @@ sync_ready(const struct sync *s, char *why, size_t len)
 	    &lim, now, why, len));
 }
 
+/* The value of ${o} if it is named ${name}: 0, else -1. */
+static int
+value_of(const struct obj *o, const char *name, const char **data,
+    size_t *len)
+{
+
+	if (!o->have || (strcmp(o->cfg->name, name) != 0 &&
+	    strcmp(o->cfg->alias, name) != 0))
+		return (-1);
+	*data = o->files[0].data != NULL ? o->files[0].data : "";
+	*len = o->files[0].len;
+	return (0);
+}
+
 int
 sync_value(const struct sync *s, const char *name, const char **data,
     size_t *len)
 {
 	size_t i;
 
-	for (i = 0; i < s->nobjs; i++) {
-		const struct obj *o = s->objs[i];
+	/* The configured objects, the bundles and templates, the others. */
+	for (i = 0; i < s->nobjs && i < s->cfg->nobjects; i++)
+		if (value_of(s->objs[i], name, data, len) == 0)
+			return (0);
+	for (i = 0; i < s->nouts; i++) {
+		const struct output *out = s->outs[i];
 
-		if (!o->have || (strcmp(o->cfg->name, name) != 0 &&
-		    strcmp(o->cfg->alias, name) != 0))
+		if (!out->have || strcmp(out->path, name) != 0)
 			continue;
-		*data = o->files[0].data != NULL ? o->files[0].data : "";
-		*len = o->files[0].len;
+		*data = out->file.data != NULL ? out->file.data : "";
+		*len = out->file.len;
 		return (0);
 	}
+	for (i = s->cfg->nobjects; i < s->nobjs; i++)
+		if (value_of(s->objs[i], name, data, len) == 0)
+			return (0);
 	return (-1);
 }
 
@@ -818,6 +829,9 @@ sync_free(struct sync *s)
 	for (i = 0; i < s->nobjs; i++)
 		obj_free(s->objs[i]);
 	free(s->objs);
+	for (i = 0; i < s->nouts; i++)
+		output_free(s->outs[i]);
+	free(s->outs);
 	source_watch_free(s);
 	free(s);
 }

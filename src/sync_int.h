@@ -82,7 +82,8 @@ struct source_ops {
 };
 
 extern const struct source_ops source_kv_ops;	/* source_kv.c */
-extern const struct source_ops source_blob_ops;	
+extern const struct source_ops source_blob_ops;	/* source_blob.c */
+
 /* What the request in flight (or next) of an object is. */
 enum obj_phase {
 	P_FETCH = 0,		/* GET the object (latest or pinned) */
@@ -156,19 +157,6 @@ struct obj {
 	unsigned	 quiet;
 	struct watch	*watch;
 
-	/*
-	 * A bundle (bundle set) is never fetched: its one file is made from
-	 * its members (objects whose cfg->bundle is 1 + bundle_idx) at each
-	 * commit, and kept as it was while a required member has no value.
-	 */
-	const struct akvd_bundle *bundle;
-	size_t		 bundle_idx;
-	/*
-	 * A template (tmpl set) is never fetched either: its one file is
-	 * rendered from the objects it names (tmpl->objs) at each commit,
-	 * and kept as it was while it cannot be (snapshot.c).
-	 */
-	const struct akvd_template *tmpl;
 	int		 fetched;	/* fetched from Key Vault this run */
 	int		 attempted;	/* tried at least once */
 
@@ -192,6 +180,42 @@ struct obj {
 					   written */
 };
 
+/*
+ * An output made of several sources (output.c): a bundle's file (its
+ * members' values, in order) or a template's (the objects it names).
+ * Never fetched: remade from the values held at every commit, it keeps
+ * its previous file while it cannot be made.  It owns its file; its
+ * configuration (path included) is borrowed from s->cfg, its sources from
+ * s->objs (output_bind() whenever that table is made).
+ */
+enum output_kind {
+	OUT_BUNDLE = 1,
+	OUT_TEMPLATE
+};
+
+struct output {
+	struct sync	*s;
+	enum output_kind kind;
+	const struct akvd_bundle *bundle;	/* OUT_BUNDLE */
+	const struct akvd_template *tmpl;	/* OUT_TEMPLATE */
+	const char	*path;		/* its file, relative to output_dir;
+					   named by it in logs */
+	mode_t		 mode;
+	long		 uid, gid;
+	struct obj	**srcs;		/* the objects it reads: a bundle's
+					   members, a template's objs, in
+					   order */
+	size_t		 nsrcs;
+	struct buf	 file;		/* the last one made */
+	int		 have;
+	int		 changed;	/* since the last snapshot written */
+	int		 written;	/* file is in the last snapshot */
+	unsigned	 failures;	/* to make it, in a row */
+	char		 reason[192];	/* of the last one */
+	int		 carried;	/* a reload: its file went to the
+					   new output at its path */
+};
+
 struct sync {
 	struct ev_loop	*loop;
 	struct http	*http;
@@ -202,8 +226,13 @@ struct sync {
 	void		*done_cookie;
 	int		 finished;
 
-	struct obj	**objs;
+	struct obj	**objs;		/* configured objects (cfg->objects
+					   order), select listers, selected
+					   secrets */
 	size_t		 nobjs;
+	struct output	**outs;		/* bundles (cfg->bundles order),
+					   then templates */
+	size_t		 nouts;
 	unsigned	 inflight;
 	int		 probing;	/* a challenge probe is in flight */
 	int		 dirty;		/* snapshot differs from objects */
@@ -335,34 +364,38 @@ int	snapshot_commit(struct sync *s);
 /* --once: when every object is settled, write and report. */
 void	snapshot_once_check(struct sync *s);
 
-/*
- * Does bundle ${b} make another file than ${a} from the same values?  (A
- * member that changed is a new object, which marks the reload changed.)
- */
-int	snapshot_bundle_differs(const struct akvd_bundle *a,
-	    const struct akvd_bundle *b);
-
-void	snapshot_bundle_set(struct obj *o, const struct akvd_bundle *b,
-	    size_t idx);
-
-/* The pseudo-object of bundle ${b}: named by its path in logs. */
-struct obj * snapshot_bundle_new(struct sync *s, const struct akvd_bundle *b,
-	    size_t idx);
-
-/* The pseudo-object of template ${t}: named by its path in logs. */
-struct obj * snapshot_template_new(struct sync *s,
-	    const struct akvd_template *t);
-
-/*
- * snapshot_template_carry(o, old): the new pseudo-object ${o} of a
- * reloaded template takes the file ${old} (the same path) holds, so that
- * a template that cannot be rendered keeps it.  Returns nonzero if the
- * template or its file's mode or owner changed (render again).
- */
-int	snapshot_template_carry(struct obj *o, struct obj *old);
-
 /* Adopt the values of the snapshot already on disk. */
 void	snapshot_adopt(struct sync *s);
+
+/* output.c */
+/* The output of bundle ${b} (NULL: ENOMEM); output_bind() before use. */
+struct output * output_bundle_new(struct sync *s, const struct akvd_bundle *b);
+
+/* The output of template ${t} (NULL: ENOMEM); output_bind() before use. */
+struct output * output_template_new(struct sync *s,
+	    const struct akvd_template *t);
+
+void	output_free(struct output *out);
+
+/*
+ * output_bind(out, objs): point ${out} at its sources in ${objs}, a table
+ * whose first entries are the configured objects.  Cannot fail.
+ */
+void	output_bind(struct output *out, struct obj **objs);
+
+/*
+ * output_carry(out, old): the new output ${out} of a reload takes the
+ * file ${old} (the same path) holds, so that it is kept while ${out}
+ * cannot be made.  Returns nonzero if ${out} makes another file from the
+ * same values (format, members, template text, mode or owner).
+ */
+int	output_carry(struct output *out, struct output *old);
+
+/*
+ * Make ${out}'s file from the values of its sources; one that cannot be
+ * made keeps its previous file (logged by path, never by value).
+ */
+void	output_render(struct output *out);
 
 /* source_kv.c */
 int	source_kv_start(struct sync *s, struct obj *o, const char *token);
@@ -402,9 +435,10 @@ struct obj * source_select_lister_new(struct sync *s,
 
 /*
  * Would ${alias} clash with a file of another object (with ${fixed}, only
- * of the configured objects and bundles)?
+ * of the configured objects, bundles and templates)?  Returns the name of
+ * the one that has it, or NULL.
  */
-const struct obj * source_select_alias_taken(const struct sync *s,
+const char * source_select_alias_taken(const struct sync *s,
 	    const char *alias, int fixed, const struct obj *self);
 
 /* A page of the vault's secrets came back 200. */

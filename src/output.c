@@ -1,0 +1,343 @@
+/*
+ * output.c - the outputs made of several sources: a bundle (one file of
+ * several objects' values, render_bundle()) and a template (one file
+ * rendered from the objects it names, template_render()).  Neither is
+ * fetched: each is remade from the values held at every commit and keeps
+ * its previous file while it cannot be made.  An output owns its file;
+ * it borrows its configuration (s->cfg) and its sources (s->objs), which
+ * output_bind() points it at whenever the table of objects is made.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "render.h"
+#include "sync_int.h"
+#include "template.h"
+#include "util.h"
+
+/* A new output of ${kind} reading ${n} sources, or NULL (ENOMEM). */
+static struct output *
+output_new(struct sync *s, enum output_kind kind, size_t n)
+{
+	struct output *out;
+
+	if ((out = calloc(1, sizeof(*out))) == NULL)
+		return (NULL);
+	if ((out->srcs = calloc(n + 1, sizeof(*out->srcs))) == NULL) {
+		free(out);
+		return (NULL);
+	}
+	out->s = s;
+	out->kind = kind;
+	out->nsrcs = n;
+	return (out);
+}
+
+struct output *
+output_bundle_new(struct sync *s, const struct akvd_bundle *b)
+{
+	struct output *out;
+
+	if ((out = output_new(s, OUT_BUNDLE, b->n)) == NULL)
+		return (NULL);
+	out->bundle = b;
+	out->path = b->path;
+	out->mode = b->mode;
+	out->uid = b->uid;
+	out->gid = b->gid;
+	return (out);
+}
+
+struct output *
+output_template_new(struct sync *s, const struct akvd_template *t)
+{
+	struct output *out;
+
+	if ((out = output_new(s, OUT_TEMPLATE, t->nobjs)) == NULL)
+		return (NULL);
+	out->tmpl = t;
+	out->path = t->path;
+	out->mode = t->mode;
+	out->uid = t->uid;
+	out->gid = t->gid;
+	return (out);
+}
+
+void
+output_free(struct output *out)
+{
+
+	if (out == NULL)
+		return;
+	buf_wipe(&out->file);
+	free(out->srcs);
+	free(out);
+}
+
+void
+output_bind(struct output *out, struct obj **objs)
+{
+	size_t k;
+
+	for (k = 0; k < out->nsrcs; k++)
+		out->srcs[k] = objs[out->kind == OUT_BUNDLE ?
+		    out->bundle->first + k : out->tmpl->objs[k]];
+}
+
+int
+output_carry(struct output *out, struct output *old)
+{
+	struct buf tmp;
+	int differs;
+
+	tmp = out->file;
+	out->file = old->file;
+	old->file = tmp;
+	out->have = old->have;
+	out->written = old->written;
+	out->changed = old->changed;
+	out->failures = old->failures;
+	memcpy(out->reason, old->reason, sizeof(out->reason));
+	old->have = 0;
+	differs = out->mode != old->mode || out->uid != old->uid ||
+	    out->gid != old->gid;
+	if (out->kind == OUT_BUNDLE) {
+		const struct akvd_bundle *a = old->bundle, *b = out->bundle;
+
+		/* A member that changed is a new object: a changed reload. */
+		return (differs || a->format != b->format || a->n != b->n ||
+		    a->first != b->first);
+	} else {
+		const struct akvd_template *a = old->tmpl, *b = out->tmpl;
+
+		return (differs || a->len != b->len ||
+		    memcmp(a->text, b->text, a->len) != 0);
+	}
+}
+
+/*
+ * As obj_worth_logging(): the first failure for ${reason}, then the 2nd,
+ * 4th, 8th... identical one.
+ */
+static int
+worth_logging(struct output *out, const char *reason)
+{
+
+	if (strcmp(out->reason, reason) != 0) {
+		snprintf(out->reason, sizeof(out->reason), "%s", reason);
+		return (1);
+	}
+	return (log_repeat_due(out->failures));
+}
+
+/* ${made} (taken) is ${out}'s new file, if it differs from the held one. */
+static void
+output_made(struct output *out, struct buf *made, size_t nsrcs)
+{
+	const char *what = out->kind == OUT_BUNDLE ? "bundle" : "template";
+	char msg[32], count[16];
+
+	out->failures = 0;
+	out->reason[0] = '\0';
+	if (out->have && out->file.len == made->len && (made->len == 0 ||
+	    memcmp(out->file.data, made->data, made->len) == 0))
+		return;
+	snprintf(count, sizeof(count), "%zu", nsrcs);
+	snprintf(msg, sizeof(msg), "%s %s", what, out->have ? "updated" :
+	    "made");
+	log_kv(LOG_INFO, msg, what, out->path, "objects", count, NULL);
+	if (out->have || out->s->complete)
+		out->changed = 1;
+	buf_wipe(&out->file);
+	if (made->data == NULL && buf_append(made, "", 0) == -1)
+		log_msg(LOG_ERROR, "sync: out of memory");
+	out->file = *made;
+	memset(made, 0, sizeof(*made));
+	out->have = 1;
+}
+
+/*
+ * Make the file of bundle ${out} if its required members all have a value;
+ * else it keeps its previous file.
+ */
+static void
+render_bundle_output(struct output *out)
+{
+	const struct akvd_bundle *bc = out->bundle;
+	struct render_entry *ent;
+	struct buf made;
+	size_t k, n;
+	char err[192];
+
+	if ((ent = calloc(bc->n + 1, sizeof(*ent))) == NULL) {
+		log_msg(LOG_ERROR, "sync: out of memory");
+		return;
+	}
+	for (k = n = 0; k < out->nsrcs; k++) {
+		const struct obj *m = out->srcs[k];
+
+		if (!m->have && !m->cfg->optional)
+			break;
+		if (!m->have)
+			continue;
+		ent[n].key = m->cfg->alias;
+		ent[n].value = m->files[0].data != NULL ? m->files[0].data : "";
+		ent[n].len = m->files[0].len;
+		n++;
+	}
+	memset(&made, 0, sizeof(made));
+	if (k < out->nsrcs) {
+		log_kv(LOG_DEBUG, "bundle kept: a member has no value",
+		    "bundle", bc->path, "object", out->srcs[k]->cfg->name,
+		    NULL);
+	} else if (render_bundle(bc->format, ent, n, &made, err,
+	    sizeof(err)) == -1) {
+		out->failures++;
+		if (worth_logging(out, err))
+			log_kv(LOG_ERROR, "bundle not written: keeping the "
+			    "previous one", "bundle", bc->path, "reason", err,
+			    NULL);
+	} else
+		output_made(out, &made, n);
+	buf_wipe(&made);
+	free(ent);
+}
+
+/* What a template sees of the objects it uses, for template_render. */
+struct tmpl_view {
+	const struct output *out;
+	struct template_object *objs;	/* [k]: of srcs[k]; value NULL:
+					   absent */
+	struct buf	*parts;		/* [3k..3k+2]: key, leaf, chain */
+	struct template_tag **tags;	/* [k]: of objs[k], or NULL */
+};
+
+static const struct template_object *
+tmpl_lookup(void *cookie, const char *name)
+{
+	const struct tmpl_view *v = cookie;
+	size_t k;
+
+	for (k = 0; k < v->out->nsrcs; k++)
+		if (strcmp(v->out->srcs[k]->cfg->alias, name) == 0)
+			return (v->objs[k].value != NULL ? &v->objs[k] : NULL);
+	return (NULL);
+}
+
+/*
+ * Fill ${v} from the values held.  Returns -1 with ${missing} set to the
+ * name of a required object without a value (the template is kept as it
+ * is), or 0.
+ */
+static int
+tmpl_view_fill(struct tmpl_view *v, const char **missing)
+{
+	char err[128];
+	size_t k;
+
+	for (k = 0; k < v->out->nsrcs; k++) {
+		const struct obj *m = v->out->srcs[k], *r;
+		struct template_object *to = &v->objs[k];
+		struct buf *pp = &v->parts[3 * k];
+
+		to->updated = -1;
+		if (!m->have) {
+			if (!m->cfg->optional) {
+				*missing = m->cfg->name;
+				return (-1);
+			}
+			continue;
+		}
+		to->value = m->files[0].data != NULL ? m->files[0].data : "";
+		to->value_len = m->files[0].len;
+		to->version = m->version;
+		/* The one that fetched holds what Key Vault returned. */
+		r = m->src != NULL ? m->src : m;
+		to->content_type = r->raw.content_type;
+		if (r->raw.updated > 0)
+			to->updated = r->raw.updated;
+		if (r->raw.ntags > 0) {
+			size_t t;
+
+			if ((v->tags[k] = calloc(r->raw.ntags,
+			    sizeof(*v->tags[k]))) == NULL) {
+				*missing = "(out of memory)";
+				return (-1);
+			}
+			for (t = 0; t < r->raw.ntags; t++) {
+				v->tags[k][t].name = r->raw.tags[2 * t];
+				v->tags[k][t].value = r->raw.tags[2 * t + 1];
+			}
+			to->tags = v->tags[k];
+			to->ntags = r->raw.ntags;
+		}
+		/* Certificates held as PEM: their parts (else unset). */
+		if ((m->cfg->type == OBJ_SECRET && r->raw.managed &&
+		    m->cfg->format != FMT_PFX) && render_cert_parts(to->value,
+		    to->value_len, pp, err, sizeof(err)) == 0) {
+			to->key = pp[0].data;
+			to->leaf = pp[1].data;
+			to->chain = pp[2].data;
+		}
+	}
+	return (0);
+}
+
+/*
+ * Render template ${out} from the values held (TEMPLATE_STRICT); if it
+ * cannot be (a value its context cannot hold, a missing value) it keeps
+ * its previous file, logged by path and tag, never by value.
+ */
+static void
+render_template_output(struct output *out)
+{
+	const struct akvd_template *t = out->tmpl;
+	struct tmpl_view v;
+	struct buf made;
+	const char *missing = NULL;
+	size_t k;
+	char err[192];
+
+	if (t->t == NULL)
+		return;
+	memset(&v, 0, sizeof(v));
+	v.out = out;
+	v.objs = calloc(out->nsrcs + 1, sizeof(*v.objs));
+	v.parts = calloc(3 * out->nsrcs + 1, sizeof(*v.parts));
+	v.tags = calloc(out->nsrcs + 1, sizeof(*v.tags));
+	memset(&made, 0, sizeof(made));
+	if (v.objs == NULL || v.parts == NULL || v.tags == NULL)
+		log_msg(LOG_ERROR, "sync: out of memory");
+	else if (tmpl_view_fill(&v, &missing) == -1)
+		log_kv(LOG_DEBUG, "template kept: an object has no value",
+		    "template", t->path, "object", missing, NULL);
+	else if (template_render(t->t, TEMPLATE_STRICT, tmpl_lookup, &v,
+	    &made, err, sizeof(err)) == -1) {
+		out->failures++;
+		if (worth_logging(out, err))
+			log_kv(LOG_ERROR, "template not written: keeping the "
+			    "previous one", "template", t->path, "reason", err,
+			    NULL);
+	} else
+		output_made(out, &made, out->nsrcs);
+	buf_wipe(&made);
+	for (k = 0; v.parts != NULL && k < 3 * out->nsrcs; k++)
+		buf_wipe(&v.parts[k]);
+	free(v.parts);
+	for (k = 0; v.tags != NULL && k < out->nsrcs; k++)
+		free(v.tags[k]);
+	free(v.tags);
+	free(v.objs);
+}
+
+void
+output_render(struct output *out)
+{
+
+	if (out->kind == OUT_BUNDLE)
+		render_bundle_output(out);
+	else
+		render_template_output(out);
+}
