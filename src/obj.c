@@ -1,8 +1,8 @@
 /*
- * obj.c - the state of one object of the sync: its files, version and
- * schedule, and what a success or a failure does to them (backoff,
- * Retry-After, --once settling, logs and metrics).  Below the kinds of
- * source and the scheduler; see obj.h.
+ * obj.c - the state of one source of the sync: its schedule, and what a
+ * success or a failure does to it (backoff, Retry-After, --once settling)
+ * and to the outputs that read it (output.c: their files, logs and
+ * metrics).  Below the kinds of source and the scheduler; see sync_int.h.
  */
 #include <errno.h>
 #include <limits.h>
@@ -69,17 +69,6 @@ obj_paths_free(char **paths, size_t n)
 	free(paths);
 }
 
-static void
-obj_free_files(struct obj *o)
-{
-
-	obj_bufs_wipe(o->files, o->nfiles);
-	obj_paths_free(o->paths, o->nfiles);
-	o->files = NULL;
-	o->paths = NULL;
-	o->nfiles = 0;
-}
-
 /* Forget a multi-request fetch in progress: o->ops->reset(). */
 void
 obj_reset_phase(struct obj *o)
@@ -88,74 +77,32 @@ obj_reset_phase(struct obj *o)
 	o->ops->reset(o);
 }
 
-char **
-obj_paths_for(const struct obj *o, const struct akvd_object *cfg,
-    size_t *np)
+struct obj *
+obj_new(struct sync *s, const struct akvd_object *cfg)
 {
-	char path[PATH_MAX], **paths;
-	size_t i, n;
+	struct obj *o;
 
-	/* A lister has no file; a bundle member holds one value. */
-	n = o->sel != NULL ? 0 : cfg->bundle != 0 ? 1 :
-	    config_object_nfiles(cfg);
-	if ((paths = calloc(n + 1, sizeof(*paths))) == NULL)
+	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return (NULL);
-	for (i = 0; i < n; i++) {
-		if (config_object_path(cfg, i, path, sizeof(path)) == -1 ||
-		    (paths[i] = strdup(path)) == NULL) {
-			obj_paths_free(paths, n);
-			return (NULL);
-		}
-	}
-	*np = n;
-	return (paths);
-}
-
-void
-obj_set_paths(struct obj *o, const struct akvd_object *cfg, char **paths,
-    size_t n)
-{
-
-	obj_paths_free(o->paths, o->nfiles);
-	o->paths = paths;
-	o->nfiles = n;
+	o->s = s;
 	o->cfg = cfg;
+	o->ops = cfg->type == OBJ_BLOB ? &source_blob_ops : &source_kv_ops;
+	o->phase = cfg->history > 0 ? P_VERSIONS : P_FETCH;
+	o->state = O_IDLE;
+	o->due = sync_now_ms(s);
+	o->last_ok = o->due;
+	return (o);
 }
 
-/*
- * Point ${o} at ${cfg}: the paths of its files follow the alias.  The
- * number of files never changes (same_source compares split and history).
- * Returns 0, or -1 on ENOMEM (${o} unchanged).
- */
 int
-obj_set_cfg(struct obj *o, const struct akvd_object *cfg)
+obj_same_key(const struct akvd_object *a, const struct akvd_object *b)
 {
-	char path[PATH_MAX], **paths;
-	size_t i, n;
 
-	/* A lister has no file; a bundle member holds one value. */
-	n = o->sel != NULL ? 0 : cfg->bundle != 0 ? 1 :
-	    config_object_nfiles(cfg);
-
-	if ((paths = calloc(n + 1, sizeof(*paths))) == NULL)
-		return (-1);
-	for (i = 0; i < n; i++) {
-		if (config_object_path(cfg, i, path, sizeof(path)) == -1 ||
-		    (paths[i] = strdup(path)) == NULL) {
-			obj_paths_free(paths, n);
-			return (-1);
-		}
-	}
-	if (o->files == NULL &&
-	    (o->files = calloc(n + 1, sizeof(*o->files))) == NULL) {
-		obj_paths_free(paths, n);
-		return (-1);
-	}
-	obj_paths_free(o->paths, o->nfiles);
-	o->paths = paths;
-	o->nfiles = n;
-	o->cfg = cfg;
-	return (0);
+	if (a->type == OBJ_BLOB || b->type == OBJ_BLOB)
+		return (a->type == b->type && strcmp(a->url, b->url) == 0);
+	return (a->type == b->type && a->history == b->history &&
+	    strcmp(a->name, b->name) == 0 && strcmp(a->vault, b->vault) == 0 &&
+	    strcmp(a->version, b->version) == 0);
 }
 
 void
@@ -186,9 +133,8 @@ obj_free(struct obj *o)
 	if (o->lister != NULL)		/* a selected secret */
 		metrics_select_remove(o->cfg->name, o->cfg->alias);
 	obj_reset_phase(o);
-	obj_free_files(o);
 	kv_secret_clear(&o->raw);
-	free(o->version);
+	free(o->outs);
 	obj_own_free(o->own);
 	free(o);
 }
@@ -223,140 +169,120 @@ obj_next(struct obj *o, int transient, uint64_t delay_ms)
 	o->due = due;
 }
 
-/* Are the ${n} buffers at ${a} and ${b} the same bytes? */
-static int
-bufs_equal(const struct buf *a, const struct buf *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (a[i].len != b[i].len || (a[i].len > 0 &&
-		    memcmp(a[i].data, b[i].data, a[i].len) != 0))
-			return (0);
-	return (1);
-}
-
-/*
- * A fetch succeeded with ${version}: the rendered ${files} (o->nfiles of
- * them, owned by the caller, wiped by it or taken: then nulled).
- */
 void
-obj_success(struct obj *o, const char *version, struct buf **files)
+obj_ok(struct obj *o)
 {
-	const char *prev = o->version != NULL ? o->version : "(on disk)";
-	int changed = 0;
-	char *v;
 
-	if (o->failures > 0)
+	if (o->failures > 0 && o->nouts == 0)
 		log_kv(LOG_INFO, "object recovered", "object", o->cfg->name,
-		    "version", version, "after", o->reason, NULL);
+		    "after", o->reason, NULL);
 	o->failures = 0;
 	o->reason[0] = '\0';
 	o->retried_401 = 0;
 	o->fetched = 1;
 	o->last_ok = sync_now_ms(o->s);
-	if (o->have && o->version != NULL &&
-	    strcmp(o->version, version) == 0) {
-		log_kv(LOG_DEBUG, "object unchanged", "object", o->cfg->name,
-		    "version", version, NULL);
-	} else if (o->have && bufs_equal(o->files, *files, o->nfiles)) {
-		log_kv(LOG_DEBUG, "object version changed, content identical",
-		    "object", o->cfg->name, "version", version,
-		    "previous", prev, NULL);
-	} else {
-		/* A first value is a change once the set was complete. */
-		if (o->have || o->s->complete)
-			o->changed = 1;
-		log_kv(LOG_INFO, o->have ? "object updated" : "object fetched",
-		    "object", o->cfg->name, "alias", o->cfg->alias,
-		    "version", version,
-		    "previous", o->have ? prev : "(none)", NULL);
-		obj_bufs_wipe(o->files, o->nfiles);
-		o->files = *files;	/* ownership moves */
-		*files = NULL;
-		o->have = 1;
-		o->s->dirty = 1;
-		changed = 1;
-	}
-	metrics_fetch(o->cfg->name, o->cfg->alias, changed ? FETCH_OK :
-	    FETCH_UNCHANGED, changed);
-	if ((v = strdup(version)) == NULL) {
-		log_msg(LOG_ERROR, "sync: out of memory");
-		return;
-	}
-	free(o->version);
-	o->version = v;
+}
+
+/*
+ * A fetch succeeded with ${version}: the rendered ${files} of its one
+ * output (owned by the caller, wiped by it or taken: then nulled).
+ */
+void
+obj_success(struct obj *o, const char *version, struct buf **files)
+{
+
+	obj_ok(o);
+	output_success(o->outs[0], version, files);
 }
 
 /*
  * ${o} holds the current value without a GET (a listing showed it
  * unchanged, or it is an immutable pinned version): a success of this
- * cycle for it and for the objects that follow it.
+ * cycle for it and for the outputs that read it.
  */
 void
 obj_confirm(struct obj *o)
 {
-	struct sync *s = o->s;
-	int64_t now = sync_now_ms(s);
+	int64_t now = sync_now_ms(o->s);
 	size_t i;
 
 	o->quiet++;
-	for (i = 0; i < s->nobjs; i++) {
-		struct obj *d = s->objs[i];
+	o->last_ok = now;
+	for (i = 0; i < o->nouts; i++) {
+		struct output *out = o->outs[i];
 
-		if (d->src != o)
-			continue;
-		d->last_ok = now;
-		d->attempted = 1;
-		metrics_fetch(d->cfg->name, d->cfg->alias, FETCH_UNCHANGED,
-		    0);
+		out->last_ok = now;
+		metrics_fetch(out->cfg->name, out->cfg->alias,
+		    FETCH_UNCHANGED, 0);
 	}
 	log_kv(LOG_DEBUG, "object unchanged, not fetched", "object",
-	    o->cfg->name, "version", o->version, NULL);
+	    o->cfg->name, "version", o->nouts > 0 ? o->outs[0]->version :
+	    NULL, NULL);
 	obj_next(o, 0, 0);
+}
+
+/*
+ * The part of a failure ${r} that is ${o}'s own: counted, the Retry-After
+ * kept, its reason; the delay of its retry in ${delay} (0: the next
+ * cycle).  Returns whether it is transient.
+ */
+static int
+failed(struct obj *o, const struct fetch_result *r, uint64_t *delay)
+{
+	int64_t now = sync_now_ms(o->s);
+	int transient = fetch_transient(r);
+
+	*delay = 0;
+	o->failures++;
+	if (o->failures == 1)
+		o->failing_since = now;
+	if (transient) {
+		*delay = policy_retry_delay(o->failures, o->s->cfg->interval_ms,
+		    rand_unit(), r->retry_after_ms);
+		if (r->retry_after_ms >= 0)
+			o->not_before = now + r->retry_after_ms;
+	}
+	return (transient);
 }
 
 /*
  * A failure ${r}: transient ones back off exponentially (at least the
  * Retry-After the server asked for); the others wait for the next cycle.
+ * Each output reading ${o} records and logs it as its own.
  */
 void
 obj_failure(struct obj *o, const struct fetch_result *r)
 {
 	struct sync *s = o->s;
-	uint64_t delay = 0;
-	int64_t now = sync_now_ms(s);
-	int transient = fetch_transient(r);
-	char fails[16], retry[32], reason[sizeof(o->reason)];
+	uint64_t delay;
+	int transient = failed(o, r, &delay);
+	char reason[sizeof(o->reason)];
+	size_t i;
 
-	o->failures++;
-	if (o->failures == 1)
-		o->failing_since = now;
-	metrics_fetch(o->cfg->name, o->cfg->alias, r->cls, 0);
-	if (transient) {
-		delay = policy_retry_delay(o->failures, s->cfg->interval_ms,
-		    rand_unit(), r->retry_after_ms);
-		if (r->retry_after_ms >= 0)
-			o->not_before = now + r->retry_after_ms;
-	}
 	fetch_reason(r, reason, sizeof(reason));
-	if (obj_worth_logging(o, reason)) {
-		snprintf(fails, sizeof(fails), "%u", o->failures);
-		if (transient)
-			duration_format(delay, retry, sizeof(retry));
-		else
-			snprintf(retry, sizeof(retry), "next cycle");
-		log_kv(transient ? LOG_WARN : LOG_ERROR, "object fetch failed",
-		    "object", o->cfg->name, "vault", o->cfg->vault,
-		    "url", o->cfg->url,
-		    "reason", reason, "detail", r->detail,
-		    "failures", fails, "retry_in", retry,
-		    o->have ? "keeping" : "have", o->have ?
-		    (o->version != NULL ? o->version : "(on disk)") : "nothing",
-		    NULL);
-	}
+	/* A lister's failure is its own; else each output's. */
+	if (o->nouts == 0)
+		metrics_fetch(o->cfg->name, o->cfg->alias, r->cls, 0);
+	if (obj_worth_logging(o, reason) && o->nouts == 0)
+		output_log_failure(o->cfg, o->failures, reason, r, transient,
+		    delay, 0, NULL);
+	for (i = 0; i < o->nouts; i++)
+		output_failure(o->outs[i], r, transient, delay);
 	obj_next(o, transient, delay);
 	snapshot_report_waiting(s);
+}
+
+void
+obj_render_failed(struct obj *o, const struct fetch_result *r)
+{
+	uint64_t delay;
+	int transient = failed(o, r, &delay);
+	char reason[sizeof(o->reason)];
+
+	fetch_reason(r, reason, sizeof(reason));
+	(void)obj_worth_logging(o, reason);
+	obj_next(o, transient, delay);
+	snapshot_report_waiting(o->s);
 }
 
 /* obj_failure() of class ${cls} without a response. */

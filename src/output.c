@@ -1,17 +1,22 @@
 /*
- * output.c - the outputs made of several sources: a bundle (one file of
- * several objects' values, render_bundle()) and a template (one file
- * rendered from the objects it names, template_render()).  Neither is
- * fetched: each is remade from the values held at every commit and keeps
- * its previous file while it cannot be made.  An output owns its file;
- * it borrows its configuration (s->cfg) and its sources (s->objs), which
- * output_bind() points it at whenever the table of objects is made.
+ * output.c - what is written: the files of one object rendered from its
+ * source (OUT_FILE: what a success or a failure of the source means for
+ * them, logged and counted per object), and the outputs made of several
+ * objects: a bundle (render_bundle()) and a template (template_render()),
+ * remade from the values held at every commit, keeping their previous
+ * file while they cannot be made.  An output owns its files; it borrows
+ * its configuration (s->cfg) and what it reads (its source, the file
+ * outputs of s->fouts), which output_bind() points it at whenever the
+ * tables are made.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
 #include "log.h"
+#include "metrics.h"
 #include "render.h"
 #include "sync_int.h"
 #include "template.h"
@@ -65,6 +70,48 @@ output_template_new(struct sync *s, const struct akvd_template *t)
 	return (out);
 }
 
+char **
+output_paths(const struct akvd_object *cfg, int lister, size_t *np)
+{
+	char path[PATH_MAX], **paths;
+	size_t i, n;
+
+	/* A lister has no file; a bundle member holds one value. */
+	n = lister ? 0 : cfg->bundle != 0 ? 1 : config_object_nfiles(cfg);
+	if ((paths = calloc(n + 1, sizeof(*paths))) == NULL)
+		return (NULL);
+	for (i = 0; i < n; i++) {
+		if (config_object_path(cfg, i, path, sizeof(path)) == -1 ||
+		    (paths[i] = strdup(path)) == NULL) {
+			obj_paths_free(paths, n);
+			return (NULL);
+		}
+	}
+	*np = n;
+	return (paths);
+}
+
+struct output *
+output_file_new(struct sync *s, const struct akvd_object *cfg)
+{
+	struct output *out;
+
+	if ((out = calloc(1, sizeof(*out))) == NULL)
+		return (NULL);
+	out->s = s;
+	out->kind = OUT_FILE;
+	out->cfg = cfg;
+	out->last_ok = sync_now_ms(s);
+	if ((out->paths = output_paths(cfg, 0, &out->nfiles)) == NULL ||
+	    (out->files = calloc(out->nfiles + 1,
+	    sizeof(*out->files))) == NULL) {
+		obj_paths_free(out->paths, out->nfiles);
+		free(out);
+		return (NULL);
+	}
+	return (out);
+}
+
 void
 output_free(struct output *out)
 {
@@ -72,18 +119,186 @@ output_free(struct output *out)
 	if (out == NULL)
 		return;
 	buf_wipe(&out->file);
+	obj_bufs_wipe(out->files, out->nfiles);
+	obj_paths_free(out->paths, out->nfiles);
+	free(out->version);
 	free(out->srcs);
 	free(out);
 }
 
 void
-output_bind(struct output *out, struct obj **objs)
+output_bind(struct output *out, struct output **fouts)
 {
 	size_t k;
 
 	for (k = 0; k < out->nsrcs; k++)
-		out->srcs[k] = objs[out->kind == OUT_BUNDLE ?
+		out->srcs[k] = fouts[out->kind == OUT_BUNDLE ?
 		    out->bundle->first + k : out->tmpl->objs[k]];
+}
+
+int
+output_take(struct output *out, struct output *old)
+{
+	struct buf *files = out->files;
+	char *version = out->version;
+	size_t f;
+
+	if (!old->have || out->nfiles != old->nfiles ||
+	    (out->cfg->bundle != 0) != (old->cfg->bundle != 0) ||
+	    (out->cfg->bundle != 0 &&
+	    strcmp(out->cfg->name, old->cfg->name) != 0))
+		return (-1);
+	for (f = 0; f < out->nfiles; f++)
+		if (strcmp(out->paths[f], old->paths[f]) != 0)
+			return (-1);
+	out->files = old->files;
+	out->version = old->version;
+	out->have = 1;
+	out->written = old->written;
+	out->changed = old->changed;
+	old->files = files;
+	old->version = version;
+	old->have = 0;
+	old->carried = 1;
+	return (0);
+}
+
+void
+output_keep(struct output *out, struct output *old)
+{
+	struct buf *files = out->files;
+	char *version = out->version;
+
+	out->files = old->files;
+	out->version = old->version;
+	out->have = old->have;
+	out->written = old->written;
+	out->changed = old->changed;
+	out->fetched = old->fetched;
+	out->failures = old->failures;
+	out->failing_since = old->failing_since;
+	out->last_ok = old->last_ok;
+	memcpy(out->reason, old->reason, sizeof(out->reason));
+	old->files = files;
+	old->version = version;
+	old->have = 0;
+	old->carried = 1;
+}
+
+int
+output_rerender(struct output *out, const struct kv_secret *raw)
+{
+	struct buf made[CONFIG_SPLIT_FILES];
+	size_t i;
+	char err[256];
+	int rc = -1;
+
+	if (raw->value == NULL)
+		return (-1);
+	memset(made, 0, sizeof(made));
+	if (render_object(out->cfg, raw->value, raw->len, raw->content_type,
+	    raw->managed, made, err, sizeof(err)) == -1) {
+		log_kv(LOG_WARN, "cannot render the value held the new way: "
+		    "fetching it again", "object", out->cfg->name, "reason",
+		    err, NULL);
+		goto done;
+	}
+	for (i = 0; i < out->nfiles; i++) {
+		buf_wipe(&out->files[i]);
+		out->files[i] = made[i];
+		memset(&made[i], 0, sizeof(made[i]));
+	}
+	out->have = 1;
+	out->changed = 1;
+	out->s->dirty = 1;
+	log_kv(LOG_INFO, "object rendered again from the value held",
+	    "object", out->cfg->name, "alias", out->cfg->alias, "version",
+	    out->version, NULL);
+	rc = 0;
+done:
+	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
+		buf_wipe(&made[i]);
+	return (rc);
+}
+
+/* Are the ${n} buffers at ${a} and ${b} the same bytes? */
+static int
+bufs_equal(const struct buf *a, const struct buf *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i].len != b[i].len || (a[i].len > 0 &&
+		    memcmp(a[i].data, b[i].data, a[i].len) != 0))
+			return (0);
+	return (1);
+}
+
+void
+output_success(struct output *out, const char *version, struct buf **files)
+{
+	const char *prev = out->version != NULL ? out->version : "(on disk)";
+	int changed = 0;
+	char *v;
+
+	if (out->failures > 0)
+		log_kv(LOG_INFO, "object recovered", "object", out->cfg->name,
+		    "version", version, "after", out->reason, NULL);
+	out->failures = 0;
+	out->reason[0] = '\0';
+	out->fetched = 1;
+	out->last_ok = sync_now_ms(out->s);
+	if (out->have && out->version != NULL &&
+	    strcmp(out->version, version) == 0) {
+		log_kv(LOG_DEBUG, "object unchanged", "object", out->cfg->name,
+		    "version", version, NULL);
+	} else if (out->have && bufs_equal(out->files, *files, out->nfiles)) {
+		log_kv(LOG_DEBUG, "object version changed, content identical",
+		    "object", out->cfg->name, "version", version,
+		    "previous", prev, NULL);
+	} else {
+		/* A first value is a change once the set was complete. */
+		if (out->have || out->s->complete)
+			out->changed = 1;
+		log_kv(LOG_INFO, out->have ? "object updated" :
+		    "object fetched", "object", out->cfg->name,
+		    "alias", out->cfg->alias, "version", version,
+		    "previous", out->have ? prev : "(none)", NULL);
+		obj_bufs_wipe(out->files, out->nfiles);
+		out->files = *files;	/* ownership moves */
+		*files = NULL;
+		out->have = 1;
+		out->s->dirty = 1;
+		changed = 1;
+	}
+	metrics_fetch(out->cfg->name, out->cfg->alias, changed ? FETCH_OK :
+	    FETCH_UNCHANGED, changed);
+	if ((v = strdup(version)) == NULL) {
+		log_msg(LOG_ERROR, "sync: out of memory");
+		return;
+	}
+	free(out->version);
+	out->version = v;
+}
+
+void
+output_log_failure(const struct akvd_object *cfg, unsigned failures,
+    const char *reason, const struct fetch_result *r, int transient,
+    uint64_t delay, int have, const char *version)
+{
+	char fails[16], retry[32];
+
+	snprintf(fails, sizeof(fails), "%u", failures);
+	if (transient)
+		duration_format(delay, retry, sizeof(retry));
+	else
+		snprintf(retry, sizeof(retry), "next cycle");
+	log_kv(transient ? LOG_WARN : LOG_ERROR, "object fetch failed",
+	    "object", cfg->name, "vault", cfg->vault, "url", cfg->url,
+	    "reason", reason, "detail", r->detail,
+	    "failures", fails, "retry_in", retry,
+	    have ? "keeping" : "have", have ?
+	    (version != NULL ? version : "(on disk)") : "nothing", NULL);
 }
 
 int
@@ -132,6 +347,22 @@ worth_logging(struct output *out, const char *reason)
 	return (log_repeat_due(out->failures));
 }
 
+void
+output_failure(struct output *out, const struct fetch_result *r,
+    int transient, uint64_t delay)
+{
+	char reason[sizeof(out->reason)];
+
+	out->failures++;
+	if (out->failures == 1)
+		out->failing_since = sync_now_ms(out->s);
+	metrics_fetch(out->cfg->name, out->cfg->alias, r->cls, 0);
+	fetch_reason(r, reason, sizeof(reason));
+	if (worth_logging(out, reason))
+		output_log_failure(out->cfg, out->failures, reason, r,
+		    transient, delay, out->have, out->version);
+}
+
 /* ${made} (taken) is ${out}'s new file, if it differs from the held one. */
 static void
 output_made(struct output *out, struct buf *made, size_t nsrcs)
@@ -176,7 +407,7 @@ render_bundle_output(struct output *out)
 		return;
 	}
 	for (k = n = 0; k < out->nsrcs; k++) {
-		const struct obj *m = out->srcs[k];
+		const struct output *m = out->srcs[k];
 
 		if (!m->have && !m->cfg->optional)
 			break;
@@ -238,7 +469,8 @@ tmpl_view_fill(struct tmpl_view *v, const char **missing)
 	size_t k;
 
 	for (k = 0; k < v->out->nsrcs; k++) {
-		const struct obj *m = v->out->srcs[k], *r;
+		const struct output *m = v->out->srcs[k];
+		const struct obj *r = m->src;
 		struct template_object *to = &v->objs[k];
 		struct buf *pp = &v->parts[3 * k];
 
@@ -253,8 +485,7 @@ tmpl_view_fill(struct tmpl_view *v, const char **missing)
 		to->value = m->files[0].data != NULL ? m->files[0].data : "";
 		to->value_len = m->files[0].len;
 		to->version = m->version;
-		/* The one that fetched holds what Key Vault returned. */
-		r = m->src != NULL ? m->src : m;
+		/* Its source holds what Key Vault returned. */
 		to->content_type = r->raw.content_type;
 		if (r->raw.updated > 0)
 			to->updated = r->raw.updated;

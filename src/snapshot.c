@@ -62,22 +62,18 @@ all_listed(const struct sync *s)
 }
 
 /*
- * Is ${o}'s value in the snapshot written (a select: has it listed its
- * vault)?  With --once, a value adopted from disk does not count: the run
- * must confirm it.
+ * Is the value of file output ${o} in the snapshot written?  With --once,
+ * a value adopted from disk does not count: the run must confirm it.
  */
 static int
-obj_complete(const struct sync *s, const struct obj *o)
+output_complete(const struct sync *s, const struct output *o)
 {
 
-	if (o->sel != NULL)
-		return (o->fetched);
 	return (o->written && (!s->once || o->fetched));
 }
 
-/* Why ${o} is not in the snapshot yet (no secret in it). */
 const char *
-snapshot_waits_for(const struct sync *s, const struct obj *o)
+snapshot_waits_for(const struct sync *s, const struct output *o)
 {
 
 	if (o->reason[0] != '\0')
@@ -86,24 +82,63 @@ snapshot_waits_for(const struct sync *s, const struct obj *o)
 		return ("no access token");
 	if (o->have && !o->written)
 		return ("not written yet");
-	return (o->sel != NULL ? "not listed yet" : "not fetched yet");
+	return ("not fetched yet");
 }
 
-/* policy_view_fn over the objects of a sync. */
+/* Why lister ${o} has not listed its vault yet. */
+static const char *
+lister_waits_for(const struct sync *s, const struct obj *o)
+{
+
+	if (o->reason[0] != '\0')
+		return (o->reason);
+	if (!o->fetched && auth_failures(s->auth) > 0)
+		return ("no access token");
+	return ("not listed yet");
+}
+
+size_t
+snapshot_nviews(const struct sync *s)
+{
+
+	return (s->nfouts + s->cfg->nselects);
+}
+
+/*
+ * policy_view_fn over what readiness counts: the file outputs of the
+ * configured objects, the select listers (has each listed its vault?),
+ * the file outputs of the selected secrets.
+ */
 void
 snapshot_view(size_t i, struct policy_view *v, void *cookie)
 {
 	const struct sync *s = cookie;
-	const struct obj *o = s->objs[i];
+	size_t ncfg = s->cfg->nobjects, nsel = s->cfg->nselects;
 
-	v->name = o->cfg->name;
-	v->reason = o->reason;
-	v->waits_for = snapshot_waits_for(s, o);
-	v->counts = !o->cfg->optional;
-	v->complete = obj_complete(s, o);
-	v->failures = o->failures;
-	v->failing_since = o->failing_since;
-	v->last_ok = o->last_ok;
+	if (i >= ncfg && i < ncfg + nsel) {
+		const struct obj *l = s->objs[s->nstatic + i - ncfg];
+
+		v->name = l->cfg->name;
+		v->reason = l->reason;
+		v->waits_for = lister_waits_for(s, l);
+		v->counts = 1;
+		v->complete = l->fetched;
+		v->failures = l->failures;
+		v->failing_since = l->failing_since;
+		v->last_ok = l->last_ok;
+		return;
+	} else {
+		const struct output *o = s->fouts[i < ncfg ? i : i - nsel];
+
+		v->name = o->cfg->name;
+		v->reason = o->reason;
+		v->waits_for = snapshot_waits_for(s, o);
+		v->counts = !o->cfg->optional;
+		v->complete = output_complete(s, o);
+		v->failures = o->failures;
+		v->failing_since = o->failing_since;
+		v->last_ok = o->last_ok;
+	}
 }
 
 /*
@@ -118,7 +153,8 @@ int
 snapshot_complete(const struct sync *s, char *why, size_t len)
 {
 
-	return (policy_complete(s->nobjs, snapshot_view, (void *)(uintptr_t)s,
+	return (policy_complete(snapshot_nviews(s), snapshot_view,
+	    (void *)(uintptr_t)s,
 	    s->committed, s->once, why, len));
 }
 
@@ -178,7 +214,7 @@ commit_failed(struct sync *s, const char *err)
 
 /* Add the files of ${o} to ${files} after ${n} of them; the new count. */
 static size_t
-add_files(const struct obj *o, struct writer_file *files, size_t n)
+add_files(const struct output *o, struct writer_file *files, size_t n)
 {
 	size_t f;
 
@@ -237,8 +273,8 @@ snapshot_commit(struct sync *s)
 		return (0);
 	for (i = 0; i < s->nouts; i++)
 		output_render(s->outs[i]);
-	for (i = 0; i < s->nobjs; i++)
-		n += s->objs[i]->nfiles;
+	for (i = 0; i < s->nfouts; i++)
+		n += s->fouts[i]->nfiles;
 	n += s->nouts;
 	if ((files = calloc(n + 1, sizeof(*files))) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
@@ -247,12 +283,12 @@ snapshot_commit(struct sync *s)
 	}
 	/* The configured objects, the bundles and templates, the others. */
 	n = 0;
-	for (i = 0; i < s->nobjs; i++) {
+	for (i = 0; i < s->nfouts; i++) {
 		if (i == s->cfg->nobjects)
 			n = add_outputs(s, files, n);
-		n = add_files(s->objs[i], files, n);
+		n = add_files(s->fouts[i], files, n);
 	}
-	if (s->nobjs <= s->cfg->nobjects)
+	if (s->nfouts <= s->cfg->nobjects)
 		n = add_outputs(s, files, n);
 	if (n == 0) {
 		/* Nothing to show yet: keep whatever is on disk. */
@@ -277,13 +313,13 @@ snapshot_commit(struct sync *s)
 	s->dirty = 0;
 	s->commit_retry = 0;
 	s->last_commit = time(NULL);
-	for (i = 0; i < s->nobjs; i++)
-		s->objs[i]->written = s->objs[i]->have;
+	for (i = 0; i < s->nfouts; i++)
+		s->fouts[i]->written = s->fouts[i]->have;
 	for (i = 0; i < s->nouts; i++)
 		s->outs[i]->written = s->outs[i]->have;
-	for (i = n = 0; i < s->nobjs; i++)
-		n += s->objs[i]->have && s->objs[i]->cfg->bundle == 0 &&
-		    !s->objs[i]->cfg->nofile;
+	for (i = n = 0; i < s->nfouts; i++)
+		n += s->fouts[i]->have && s->fouts[i]->cfg->bundle == 0 &&
+		    !s->fouts[i]->cfg->nofile;
 	for (i = 0; i < s->nouts; i++)
 		n += s->outs[i]->have;
 	snprintf(count, sizeof(count), "%zu", n);
@@ -331,7 +367,7 @@ announce(struct sync *s)
 			log_kv(LOG_INFO, "ready: every required object is in "
 			    "the snapshot", "dir", s->cfg->output_dir, NULL);
 	}
-	if ((changed = calloc(s->nobjs + s->nouts + s->ngone + 1,
+	if ((changed = calloc(s->nfouts + s->nouts + s->ngone + 1,
 	    sizeof(*changed))) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		return;
@@ -339,15 +375,15 @@ announce(struct sync *s)
 	for (i = 0; i < s->ngone; i++)
 		changed[n++] = s->gone[i];
 	/* The configured objects, the bundles and templates, the others. */
-	for (i = 0; i < s->nobjs; i++) {
+	for (i = 0; i < s->nfouts; i++) {
 		if (i == s->cfg->nobjects)
 			n = changed_outputs(s, changed, n);
 		/* A member's alias is a key: its bundle is the file. */
-		if (s->objs[i]->changed && s->objs[i]->cfg->bundle == 0)
-			changed[n++] = s->objs[i]->cfg->alias;
-		s->objs[i]->changed = 0;
+		if (s->fouts[i]->changed && s->fouts[i]->cfg->bundle == 0)
+			changed[n++] = s->fouts[i]->cfg->alias;
+		s->fouts[i]->changed = 0;
 	}
-	if (s->nobjs <= s->cfg->nobjects)
+	if (s->nfouts <= s->cfg->nobjects)
 		n = changed_outputs(s, changed, n);
 	if (s->snap_fn != NULL)
 		s->snap_fn(first, changed, n, s->snap_cookie);
@@ -375,14 +411,31 @@ snapshot_once_check(struct sync *s)
 	s->finished = 1;
 	ev_timer_stop(s->loop, &s->wake);
 	ev_timer_stop(s->loop, &s->once_timer);
-	for (i = 0; i < s->nobjs; i++) {
-		struct obj *o = s->objs[i];
+	for (i = 0; i < snapshot_nviews(s); i++) {
+		size_t ncfg = s->cfg->nobjects, nsel = s->cfg->nselects;
+		const struct akvd_object *c;
+		const char *reason;
+		int fetched;
 
-		if (!o->fetched)
-			log_kv(o->cfg->optional ? LOG_WARN : LOG_ERROR,
-			    "object not fetched", "object", o->cfg->name,
-			    "optional", o->cfg->optional ? "true" : "false",
-			    "reason", o->reason, NULL);
+		if (i >= ncfg && i < ncfg + nsel) {
+			const struct obj *l = s->objs[s->nstatic + i - ncfg];
+
+			c = l->cfg;
+			fetched = l->fetched;
+			reason = l->reason;
+		} else {
+			const struct output *o = s->fouts[i < ncfg ? i :
+			    i - nsel];
+
+			c = o->cfg;
+			fetched = o->fetched;
+			reason = o->reason;
+		}
+		if (!fetched)
+			log_kv(c->optional ? LOG_WARN : LOG_ERROR,
+			    "object not fetched", "object", c->name,
+			    "optional", c->optional ? "true" : "false",
+			    "reason", reason, NULL);
 	}
 	if (!(ok = snapshot_complete(s, why, sizeof(why))))
 		log_kv(LOG_ERROR, "not complete", "status", why, NULL);
@@ -410,11 +463,11 @@ snapshot_adopt(struct sync *s)
 
 	if (writer_cleanup(s->cfg->output_dir) == -1)
 		return;
-	for (i = 0; i < s->nobjs; i++) {
-		struct obj *o = s->objs[i];
+	for (i = 0; i < s->nfouts; i++) {
+		struct output *o = s->fouts[i];
 		size_t f;
 
-		if (o->sel != NULL || o->cfg->bundle != 0 || o->cfg->nofile)
+		if (o->cfg->bundle != 0 || o->cfg->nofile)
 			continue;	/* no file of its own */
 		/* All of an object's files, or none. */
 		for (f = 0; f < o->nfiles; f++)

@@ -45,6 +45,7 @@ static void
 blob_done(struct http_response *r, void *cookie)
 {
 	struct obj *o = cookie;
+	struct output *out = o->outs[0];
 	struct sync *s = o->s;
 	struct buf *files;
 	struct auth *a;
@@ -58,14 +59,14 @@ blob_done(struct http_response *r, void *cookie)
 		    r->error);
 	} else if (r->failed) {
 		obj_fail(o, FETCH_TRANSPORT, "request failed", r->error);
-	} else if (r->status == 304 && o->have && o->version != NULL) {
+	} else if (r->status == 304 && out->have && out->version != NULL) {
 		/* Not modified: the ETag is the version, nothing to take. */
 		files = NULL;
-		obj_success(o, o->version, &files);
+		obj_success(o, out->version, &files);
 		obj_next(o, 0, 0);
 	} else if (r->status == 200) {
 		/* As a secret whose version is the ETag. */
-		if ((files = calloc(o->nfiles, sizeof(*files))) == NULL ||
+		if ((files = calloc(out->nfiles, sizeof(*files))) == NULL ||
 		    buf_append(&files[0], r->body.data != NULL ?
 		    r->body.data : "", r->body.len) == -1) {
 			log_msg(LOG_ERROR, "sync: out of memory");
@@ -75,7 +76,7 @@ blob_done(struct http_response *r, void *cookie)
 			    "(no ETag)", &files);
 			obj_next(o, 0, 0);
 		}
-		obj_bufs_wipe(files, o->nfiles);	/* NULL if taken */
+		obj_bufs_wipe(files, out->nfiles);	/* NULL if taken */
 	} else if (r->status == 401 && !o->retried_401) {
 		/* Renew the storage token once and retry at once. */
 		o->retried_401 = 1;
@@ -93,6 +94,7 @@ blob_start(struct sync *s, struct obj *o, const char *token)
 {
 	struct http_reqspec spec;
 	struct buf inm = BUF_INIT;
+	const struct output *out = o->outs[0];
 
 	memset(&spec, 0, sizeof(spec));
 	spec.url = o->cfg->url;
@@ -100,8 +102,8 @@ blob_start(struct sync *s, struct obj *o, const char *token)
 	spec.headers[0] = "x-ms-version: " BLOB_API_VERSION;
 	spec.headers[1] = "Accept: */*";
 	/* An ETag is quoted, or weak (W/"..."); "(no ETag)" is not. */
-	if (o->have && blob_etag_usable(o->version)) {
-		if (buf_appendf(&inm, "If-None-Match: %s", o->version) == -1) {
+	if (out->have && blob_etag_usable(out->version)) {
+		if (buf_appendf(&inm, "If-None-Match: %s", out->version) == -1) {
 			log_msg(LOG_ERROR, "sync: out of memory");
 			return (-1);
 		}
@@ -109,7 +111,8 @@ blob_start(struct sync *s, struct obj *o, const char *token)
 	}
 	spec.max_body = o->cfg->max_size;
 	log_kv(LOG_DEBUG, "fetching", "object", o->cfg->name, "url",
-	    o->cfg->url, "if_none_match", o->have ? o->version : NULL, NULL);
+	    o->cfg->url, "if_none_match", out->have ? out->version : NULL,
+	    NULL);
 	o->req = http_request(s->http, &spec, blob_done, o);
 	buf_wipe(&inm);
 	if (o->req == NULL)

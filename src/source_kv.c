@@ -86,120 +86,102 @@ source_kv_kind(const struct obj *o)
 }
 
 /*
- * Parse a bundle of ${o} and render its files into ${out}
- * (CONFIG_SPLIT_FILES empty buffers).  Returns 0, or -1 after recording
- * the failure.
+ * Parse the body of ${r} into ${sec}.  Returns 0, or -1 after recording
+ * the failure of ${o}.
  */
 static int
-obj_render(struct obj *o, const struct http_response *r, struct buf *out,
-    char **version)
+obj_parse(struct obj *o, const struct http_response *r,
+    struct kv_secret *sec)
 {
-	struct kv_secret sec;
 	char err[256];
-	int rc = -1;
 
-	memset(&sec, 0, sizeof(sec));
-	if (kv_parse_object(r->body.data, r->body.len, source_kv_kind(o), &sec,
+	if (kv_parse_object(r->body.data, r->body.len, source_kv_kind(o), sec,
 	    err, sizeof(err)) == -1)
 		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
-	else if (!sec.enabled)
+	else if (!sec->enabled)
 		obj_fail(o, FETCH_DISABLED, "version is disabled", NULL);
-	else if (render_object(o->cfg, sec.value, sec.len, sec.content_type,
-	    sec.managed, out, err, sizeof(err)) == -1)
-		obj_fail(o, FETCH_RENDER, "cannot render the object", err);
-	else {
-		*version = sec.version;
-		sec.version = NULL;
-		rc = 0;
-		if (o->phase == P_FETCH) {
-			/* Held for a change of render options. */
-			kv_secret_clear(&o->raw);
-			o->raw = sec;
-			memset(&sec, 0, sizeof(sec));
-		}
-	}
-	kv_secret_clear(&sec);
-	return (rc);
+	else
+		return (0);
+	return (-1);
 }
 
-int
-source_kv_rerender(struct obj *o, const struct akvd_object *cfg)
+/*
+ * Render ${sec} the way ${cfg} says into ${files} (a new array of
+ * ${n}).  Returns 0, or -1 with ${res} set.
+ */
+static int
+obj_render(const struct akvd_object *cfg, const struct kv_secret *sec,
+    size_t n, struct buf **files, struct fetch_result *res)
 {
-	struct buf out[CONFIG_SPLIT_FILES], *files = NULL, *old;
-	size_t i, n, oldn;
+	struct buf out[CONFIG_SPLIT_FILES];
 	char err[256];
+	size_t i;
 	int rc = -1;
 
-	if (o->raw.value == NULL || !o->have || o->cfg->history != 0 ||
-	    cfg->history != 0 || o->cfg->type == OBJ_BLOB)
-		return (-1);
 	memset(out, 0, sizeof(out));
-	if (render_object(cfg, o->raw.value, o->raw.len, o->raw.content_type,
-	    o->raw.managed, out, err, sizeof(err)) == -1) {
-		log_kv(LOG_WARN, "cannot render the value held the new way: "
-		    "fetching it again", "object", cfg->name, "reason", err,
-		    NULL);
-		goto out;
+	*files = NULL;
+	if (render_object(cfg, sec->value, sec->len, sec->content_type,
+	    sec->managed, out, err, sizeof(err)) == -1)
+		fetch_fail(res, FETCH_RENDER, "cannot render the object", err);
+	else if ((*files = calloc(n + 1, sizeof(**files))) == NULL)
+		fetch_fail(res, FETCH_LOCAL, "out of memory", NULL);
+	else {
+		for (i = 0; i < n; i++) {
+			(*files)[i] = out[i];
+			memset(&out[i], 0, sizeof(out[i]));
+		}
+		rc = 0;
 	}
-	n = cfg->bundle != 0 ? 1 : config_object_nfiles(cfg);
-	if ((files = calloc(n + 1, sizeof(*files))) == NULL)
-		goto out;
-	for (i = 0; i < n; i++) {
-		files[i] = out[i];
-		memset(&out[i], 0, sizeof(out[i]));
-	}
-	old = o->files;
-	oldn = o->nfiles;
-	o->files = files;	/* obj_set_cfg() keeps a files array */
-	if (obj_set_cfg(o, cfg) == -1) {
-		o->files = old;
-		obj_bufs_wipe(files, n);
-		goto out;
-	}
-	obj_bufs_wipe(old, oldn);
-	o->changed = 1;
-	o->s->dirty = 1;
-	log_kv(LOG_INFO, "object rendered again from the value held",
-	    "object", cfg->name, "alias", cfg->alias, "version", o->version,
-	    NULL);
-	rc = 0;
-out:
 	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
 		buf_wipe(&out[i]);
 	return (rc);
 }
 
-/* A single GET came back 200. */
+/*
+ * A single GET came back 200: each output renders the value its own way;
+ * the value is held (raw) for a change of render options.
+ */
 static void
 done_fetch(struct obj *o, const struct http_response *r)
 {
-	struct buf out[CONFIG_SPLIT_FILES], *files;
-	char *version = NULL;
-	size_t i;
+	struct fetch_result res, first;
+	struct kv_secret sec;
+	struct buf *files;
+	size_t i, ok = 0;
 
-	memset(out, 0, sizeof(out));
-	if (obj_render(o, r, out, &version) == -1)
+	memset(&first, 0, sizeof(first));
+	memset(&sec, 0, sizeof(sec));
+	if (obj_parse(o, r, &sec) == -1)
 		goto out;
-	if ((files = calloc(o->nfiles, sizeof(*files))) == NULL) {
-		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+	for (i = 0; i < o->nouts; i++) {
+		struct output *d = o->outs[i];
+
+		if (obj_render(d->cfg, &sec, d->nfiles, &files, &res) == -1) {
+			output_failure(d, &res, 0, 0);
+			if (i == ok)
+				first = res;
+			continue;
+		}
+		if (ok++ == 0)
+			obj_ok(o);
+		output_success(d, sec.version, &files);
+		obj_bufs_wipe(files, d->nfiles);
+	}
+	if (ok == 0) {
+		obj_render_failed(o, &first);
 		goto out;
 	}
-	for (i = 0; i < o->nfiles; i++) {
-		files[i] = out[i];
-		memset(&out[i], 0, sizeof(out[i]));
-	}
-	obj_success(o, version, &files);
-	obj_bufs_wipe(files, o->nfiles);
 	/* What a listing of the vault will show while it is current. */
-	o->held_updated = o->raw.updated;
+	o->held_updated = sec.updated;
 	o->quiet = 0;
 	if (o->lister != NULL)
 		o->seen_updated = o->want_updated;
+	kv_secret_clear(&o->raw);
+	o->raw = sec;
+	memset(&sec, 0, sizeof(sec));
 	obj_next(o, 0, 0);
 out:
-	free(version);
-	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
-		buf_wipe(&out[i]);
+	kv_secret_clear(&sec);
 }
 
 /* Newest first: by creation time, then by position in the list. */
@@ -255,8 +237,8 @@ choose_versions(struct obj *o)
 		}
 	}
 	o->nwant = want;
-	if (o->have && o->version != NULL &&
-	    strcmp(o->version, key.data) == 0) {
+	if (o->outs[0]->have && o->outs[0]->version != NULL &&
+	    strcmp(o->outs[0]->version, key.data) == 0) {
 		struct buf *none = NULL;
 
 		obj_success(o, key.data, &none);
@@ -277,25 +259,28 @@ out:
 
 /*
  * Copy into o->pending the versions of o->want that ${o} holds already
- * (o->version lists them in the order of o->files), so that only new
+ * (its output's version lists them in the order of its files), so that
+ * only new
  * versions are fetched.
  */
 static void
 history_reuse(struct obj *o)
 {
+	const struct output *out = o->outs[0];
 	const char *p, *q;
 	size_t k, m, len;
 
-	if (!o->have || o->version == NULL)
+	if (!out->have || out->version == NULL)
 		return;
 	for (k = 0; k < o->nwant; k++) {
-		for (p = o->version, m = 0; m < o->nfiles; m++, p = q + 1) {
+		for (p = out->version, m = 0; m < out->nfiles;
+		    m++, p = q + 1) {
 			q = strchr(p, ',');
 			len = q != NULL ? (size_t)(q - p) : strlen(p);
 			if (strlen(o->want[k]) == len &&
 			    strncmp(p, o->want[k], len) == 0) {
 				if (buf_append(&o->pending[k],
-				    o->files[m].data, o->files[m].len) == -1)
+				    out->files[m].data, out->files[m].len) == -1)
 					buf_wipe(&o->pending[k]);
 				break;
 			}
@@ -332,7 +317,7 @@ history_next(struct obj *o)
 	files = o->pending;
 	o->pending = NULL;
 	obj_success(o, key.data, &files);
-	obj_bufs_wipe(files, o->nfiles);
+	obj_bufs_wipe(files, o->nwant);
 	buf_wipe(&key);
 	obj_next(o, 0, 0);
 }
@@ -381,36 +366,21 @@ done_versions(struct obj *o, const struct http_response *r)
 static void
 done_history(struct obj *o, const struct http_response *r)
 {
-	struct buf out[CONFIG_SPLIT_FILES];
-	char *version = NULL;
-	size_t i;
+	struct fetch_result res;
+	struct kv_secret sec;
+	struct buf *files;
 
-	memset(out, 0, sizeof(out));
-	if (obj_render(o, r, out, &version) == -1)
-		goto out;
-	o->pending[o->k++] = out[0];
-	memset(&out[0], 0, sizeof(out[0]));
-	history_next(o);
-out:
-	free(version);
-	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
-		buf_wipe(&out[i]);
-}
-
-/*
- * What the GET of a value's source means for ${d}, one of the objects that
- * read the same value (o->src): the same outcome, rendered its own way.
- */
-static void
-follow(struct obj *d, const struct http_response *r)
-{
-
-	if (r->failed)
-		obj_fail(d, FETCH_TRANSPORT, "request failed", r->error);
-	else if (r->status == 200)
-		done_fetch(d, r);
-	else
-		obj_http_error(d, r);
+	memset(&sec, 0, sizeof(sec));
+	if (obj_parse(o, r, &sec) == 0) {
+		if (obj_render(o->cfg, &sec, 1, &files, &res) == -1)
+			obj_failure(o, &res);
+		else {
+			o->pending[o->k++] = files[0];
+			free(files);
+			history_next(o);
+		}
+	}
+	kv_secret_clear(&sec);
 }
 
 /* HTTP completion of a request of ${o}. */
@@ -419,7 +389,6 @@ obj_done(struct http_response *r, void *cookie)
 {
 	struct obj *o = cookie;
 	struct sync *s = o->s;
-	size_t i;
 
 	o->req = NULL;
 	s->inflight--;
@@ -431,12 +400,6 @@ obj_done(struct http_response *r, void *cookie)
 			/* Handled once: no token to renew, no retry. */
 			if (learn_tenant(o, r) == 0)
 				o->state = O_QUEUED;
-			else	/* the same refusal for those that follow */
-				for (i = 0; i < s->nobjs; i++)
-					if (s->objs[i]->src == o &&
-					    s->objs[i] != o)
-						(void)learn_tenant(s->objs[i],
-						    r);
 			sync_kick(s);
 			return;
 		}
@@ -471,11 +434,6 @@ obj_done(struct http_response *r, void *cookie)
 	} else {
 		obj_http_error(o, r);
 	}
-	/* One GET serves every object reading the same value. */
-	if (o->phase == P_FETCH && o->state != O_QUEUED)
-		for (i = 0; i < s->nobjs; i++)
-			if (s->objs[i]->src == o && s->objs[i] != o)
-				follow(s->objs[i], r);
 	sync_kick(s);
 }
 

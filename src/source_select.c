@@ -29,27 +29,16 @@ source_select_lister_new(struct sync *s, const struct akvd_select *sel,
 	char name[32];
 
 	snprintf(name, sizeof(name), "select[%zu]", idx);
-	if ((o = calloc(1, sizeof(*o))) == NULL)
+	if ((c = obj_own_new(name, name, sel->vault)) == NULL)
 		return (NULL);
-	o->ops = &source_kv_ops;
-	o->src = o;
-	if ((c = obj_own_new(name, name, sel->vault)) == NULL) {
-		free(o);
+	if ((o = obj_new(s, c)) == NULL) {
+		obj_own_free(c);
 		return (NULL);
 	}
+	o->own = c;
 	o->sel = sel;
 	o->sel_idx = idx;
-	o->own = c;
-	if (obj_set_cfg(o, c) == -1) {
-		obj_own_free(c);
-		free(o);
-		return (NULL);
-	}
-	o->s = s;
 	o->phase = P_LIST;
-	o->state = O_IDLE;
-	o->due = sync_now_ms(s);
-	o->last_ok = o->due;
 	return (o);
 }
 
@@ -111,11 +100,11 @@ source_select_alias_taken(const struct sync *s, const char *alias, int fixed,
 	for (i = 0; i < s->nouts; i++)
 		if (clash(alias, s->outs[i]->path))
 			return (s->outs[i]->path);
-	for (i = 0; i < s->nobjs; i++) {
-		const struct obj *o = s->objs[i];
+	for (i = 0; i < s->nfouts; i++) {
+		const struct output *o = s->fouts[i];
 
-		if (o == self || o->cfg->bundle != 0 ||
-		    (fixed && o->lister != NULL))
+		if (o->src == self || o->cfg->bundle != 0 ||
+		    (fixed && o->src->lister != NULL))
 			continue;	/* a member's alias is a key */
 		for (f = 0; f < o->nfiles; f++)
 			if (clash(alias, o->paths[f]))
@@ -132,6 +121,7 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 	struct akvd_object *c;
 	const char *other;
 	struct obj *o, **objs;
+	struct output *out, **fouts;
 	char alias[PATH_MAX];
 
 	if (selected_alias(sel, name, alias, sizeof(alias)) == -1) {
@@ -150,40 +140,42 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 	    sizeof(*objs))) == NULL)
 		goto oom;
 	s->objs = objs;
-	if ((o = calloc(1, sizeof(*o))) == NULL)
+	if ((fouts = reallocarray(s->fouts, s->nfouts + 2,
+	    sizeof(*fouts))) == NULL)
 		goto oom;
-	o->ops = &source_kv_ops;
-	o->src = o;
-	if ((c = obj_own_new(name, alias, sel->vault)) == NULL) {
-		free(o);
+	s->fouts = fouts;
+	if ((c = obj_own_new(name, alias, sel->vault)) == NULL)
 		goto oom;
-	}
 	c->mode = sel->mode;
 	c->uid = sel->uid;
 	c->gid = sel->gid;
-	o->own = c;
-	if (obj_set_cfg(o, c) == -1) {
+	if ((o = obj_new(s, c)) == NULL) {
 		obj_own_free(c);
-		free(o);
 		goto oom;
 	}
-	o->s = s;
+	o->own = c;
+	if ((o->outs = calloc(1, sizeof(*o->outs))) == NULL ||
+	    (out = output_file_new(s, c)) == NULL) {
+		obj_free(o);
+		goto oom;
+	}
+	out->src = o;
+	o->outs[o->nouts++] = out;
 	o->lister = l;
-	o->phase = P_FETCH;
-	o->state = O_IDLE;
 	o->due = INT64_MAX;
-	o->last_ok = sync_now_ms(s);
 	/*
 	 * Its file from before a restart stays until a fetch succeeds (no
 	 * seen_updated: it is fetched all the same).
 	 */
-	if (writer_read(s->cfg->output_dir, o->paths[0], 0,
-	    &o->files[0]) == 0)
-		o->have = 1;
+	if (writer_read(s->cfg->output_dir, out->paths[0], 0,
+	    &out->files[0]) == 0)
+		out->have = 1;
 	else
-		buf_wipe(&o->files[0]);
+		buf_wipe(&out->files[0]);
 	s->objs[s->nobjs++] = o;
 	s->objs[s->nobjs] = NULL;
+	s->fouts[s->nfouts++] = out;
+	s->fouts[s->nfouts] = NULL;
 	(void)metrics_select_add(name, alias);
 	log_kv(LOG_INFO, "secret selected", "select", l->cfg->name,
 	    "secret", name, "alias", alias, NULL);
@@ -198,12 +190,13 @@ static void
 selected_gone(struct sync *s, size_t idx)
 {
 	struct obj *o = s->objs[idx];
+	struct output *out = o->outs[0];
 	char **gone;
 
 	log_kv(LOG_INFO, "selected secret gone", "select",
 	    o->lister->cfg->name, "secret", o->cfg->name, "alias",
 	    o->cfg->alias, NULL);
-	if (o->have) {
+	if (out->have) {
 		s->dirty = 1;
 		if ((gone = reallocarray(s->gone, s->ngone + 1,
 		    sizeof(*gone))) != NULL) {
@@ -212,6 +205,24 @@ selected_gone(struct sync *s, size_t idx)
 				s->ngone++;
 		}
 	}
+	source_select_drop(s, idx);
+}
+
+void
+source_select_drop(struct sync *s, size_t idx)
+{
+	struct obj *o = s->objs[idx];
+	struct output *out = o->outs[0];
+	size_t i;
+
+	for (i = 0; i < s->nfouts && s->fouts[i] != out; i++)
+		;
+	if (i < s->nfouts) {
+		memmove(&s->fouts[i], &s->fouts[i + 1],
+		    (s->nfouts - i) * sizeof(*s->fouts));	/* and NULL */
+		s->nfouts--;
+	}
+	output_free(out);
 	obj_free(o);
 	memmove(&s->objs[idx], &s->objs[idx + 1],
 	    (s->nobjs - idx) * sizeof(*s->objs));	/* and the NULL */
@@ -249,10 +260,11 @@ reconcile(struct sync *s, struct obj *l)
 			continue;
 		o->mark = 1;
 		o->want_updated = it->updated;
-		if (o->have && o->seen_updated == it->updated &&
+		if (o->outs[0]->have && o->seen_updated == it->updated &&
 		    o->failures == 0)
-			o->last_ok = now;	/* the list confirms it */
-		if (o->state == O_IDLE && (!o->have ||
+			o->last_ok = o->outs[0]->last_ok = now;	/* the list
+								   confirms it */
+		if (o->state == O_IDLE && (!o->outs[0]->have ||
 		    o->seen_updated != it->updated) && o->not_before <= now) {
 			o->state = O_QUEUED;
 			o->next_cycle = l->next_cycle;

@@ -33,13 +33,13 @@ kind_name(enum kv_kind k)
 
 /*
  * A configured Key Vault object fetched whole (history, blob and select
- * have their own ways), that fetches for itself.
+ * have their own ways).
  */
 static int
 watchable(const struct obj *o)
 {
 
-	return (o->ops == &source_kv_ops && o->src == o && o->sel == NULL &&
+	return (o->ops == &source_kv_ops && o->sel == NULL &&
 	    o->lister == NULL && o->own == NULL &&
 	    o->cfg->history == 0 && o->cfg->type != OBJ_BLOB);
 }
@@ -51,14 +51,25 @@ pinned(const struct obj *o)
 	return (o->cfg->version != NULL && o->cfg->version[0] != '\0');
 }
 
+/* Every output of ${o} holds a value of this run. */
+static int
+held(const struct obj *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nouts; i++)
+		if (!o->outs[i]->have || o->outs[i]->version == NULL)
+			return (0);
+	return (o->nouts > 0);
+}
+
 /* Does ${o} hold a value of this run that a cycle may spare a GET of? */
 static int
 sparable(const struct obj *o)
 {
 
-	return (o->state == O_QUEUED && watchable(o) && o->have &&
-	    o->version != NULL && o->failures == 0 &&
-	    o->quiet + 1 < WATCH_SAFETY);
+	return (o->state == O_QUEUED && watchable(o) && held(o) &&
+	    o->failures == 0 && o->quiet + 1 < WATCH_SAFETY);
 }
 
 size_t

@@ -101,30 +101,34 @@ enum obj_state {
 	O_SETTLED		/* --once: no further attempt */
 };
 
+/*
+ * A source: what is fetched, keyed by (vault, type, name, version,
+ * history) of a Key Vault object, the URL of a blob, a select entry (its
+ * lister), or a secret a select follows.  It holds the value's schedule,
+ * failures, Retry-After and the request in flight; the value itself is
+ * rendered into the file outputs reading it (outs), and what Key Vault
+ * returned of a single GET is held in raw.  Two configured objects that
+ * read the same value are two outputs of one source: the table of
+ * sources is made by lookup-or-create on the key (sync_new(),
+ * sync_prepare()), so one GET serves them all.
+ */
 struct obj {
 	struct sync	*s;
-	const struct akvd_object *cfg;	/* into s->cfg->objects */
+	const struct akvd_object *cfg;	/* its key: the configuration of
+					   its first output (s->cfg), or own */
 	const struct source_ops *ops;	/* its kind */
-	struct obj	*src;		/* whose GET brings its value: itself,
-					   or the first object that reads the
-					   same value (plan_same_value()): it
-					   then follows that one's outcomes
-					   and is never started (see
-					   sync_link()) */
+	struct output	**outs;		/* the file outputs reading it, in
+					   configuration order (borrowed:
+					   s->fouts owns them); none for a
+					   lister */
+	size_t		 nouts;
 	enum obj_state	 state;
 
-	struct buf	*files;		/* last good files (secrets), nfiles */
-	char		**paths;	/* of files, relative to output_dir */
-	size_t		 nfiles;	/* config_object_nfiles() */
-	int		 have;
 	struct kv_secret raw;		/* the value Key Vault returned
 					   (value, content type, managed) of
 					   a single GET: a change of render
 					   options renders it again; version
 					   NULL, value NULL until fetched */
-	char		*version;	/* of files (history: every version,
-					   comma-separated); NULL if adopted
-					   from disk */
 
 	enum obj_phase	 phase;
 	char		*next_url;	/* P_VERSIONS: nextLink to follow */
@@ -174,46 +178,63 @@ struct obj {
 	uint64_t	 gen;		/* token generation used */
 	int		 probe;		/* sent without a token to learn the
 					   tenant from the 401 challenge */
-	int		 changed;	/* content changed since the last
-					   snapshot written */
-	int		 written;	/* its value is in the last snapshot
-					   written */
 };
 
 /*
- * An output made of several sources (output.c): a bundle's file (its
- * members' values, in order) or a template's (the objects it names).
- * Never fetched: remade from the values held at every commit, it keeps
- * its previous file while it cannot be made.  It owns its file; its
- * configuration (path included) is borrowed from s->cfg, its sources from
- * s->objs (output_bind() whenever that table is made).
+ * An output: what is written (output.c).  OUT_FILE: the files of one
+ * configured object or selected secret (one; the four of split; the N of
+ * a history; a bundle member's one value, which only its bundle writes),
+ * rendered from its source with its own options.  OUT_BUNDLE and
+ * OUT_TEMPLATE: one file made from the values of the file outputs they
+ * read, at every commit; never fetched, they keep their previous file
+ * while they cannot be made.  An output owns its files; its
+ * configuration is borrowed (s->cfg, or its source's own), its source and
+ * srcs are pointed at whenever the tables are made.
  */
 enum output_kind {
-	OUT_BUNDLE = 1,
+	OUT_FILE = 0,
+	OUT_BUNDLE,
 	OUT_TEMPLATE
 };
 
 struct output {
 	struct sync	*s;
 	enum output_kind kind;
+
+	/* OUT_FILE */
+	const struct akvd_object *cfg;	/* alias, mode, owner, render options */
+	struct obj	*src;		/* the source it renders */
+	struct buf	*files;		/* last good files, nfiles */
+	char		**paths;	/* of files, relative to output_dir */
+	size_t		 nfiles;
+	char		*version;	/* of files (history: every version,
+					   comma-separated); NULL if adopted
+					   from disk */
+	int		 fetched;	/* rendered from a fetch of this run */
+	int64_t		 failing_since;	/* monotonic ms of the first failure */
+	int64_t		 last_ok;	/* monotonic ms of the last success
+					   (creation until then) */
+
+	/* OUT_BUNDLE, OUT_TEMPLATE */
 	const struct akvd_bundle *bundle;	/* OUT_BUNDLE */
 	const struct akvd_template *tmpl;	/* OUT_TEMPLATE */
 	const char	*path;		/* its file, relative to output_dir;
 					   named by it in logs */
 	mode_t		 mode;
 	long		 uid, gid;
-	struct obj	**srcs;		/* the objects it reads: a bundle's
-					   members, a template's objs, in
-					   order */
+	struct output	**srcs;		/* the file outputs it reads: a
+					   bundle's members, a template's
+					   objs, in order */
 	size_t		 nsrcs;
 	struct buf	 file;		/* the last one made */
-	int		 have;
+	int		 carried;	/* a reload: its files went to a new
+					   output (2: a selected one, kept) */
+
+	int		 have;		/* holds a value */
 	int		 changed;	/* since the last snapshot written */
-	int		 written;	/* file is in the last snapshot */
-	unsigned	 failures;	/* to make it, in a row */
-	char		 reason[192];	/* of the last one */
-	int		 carried;	/* a reload: its file went to the
-					   new output at its path */
+	int		 written;	/* in the last snapshot written */
+	unsigned	 failures;	/* consecutive */
+	char		 reason[192];	/* of the last failure */
 };
 
 struct sync {
@@ -226,10 +247,16 @@ struct sync {
 	void		*done_cookie;
 	int		 finished;
 
-	struct obj	**objs;		/* configured objects (cfg->objects
-					   order), select listers, selected
-					   secrets */
+	struct obj	**objs;		/* the sources: of the configured
+					   objects (nstatic of them), the
+					   select listers (one per select, in
+					   order), the selected secrets */
 	size_t		 nobjs;
+	size_t		 nstatic;
+	struct output	**fouts;	/* the file outputs: of the configured
+					   objects (cfg->objects order), then
+					   of the selected secrets */
+	size_t		 nfouts;
 	struct output	**outs;		/* bundles (cfg->bundles order),
 					   then templates */
 	size_t		 nouts;
@@ -277,21 +304,28 @@ void	obj_paths_free(char **paths, size_t n);
 void	obj_reset_phase(struct obj *o);
 
 /*
+ * A new source of key ${cfg} (borrowed), due now, reading no output yet
+ * (the caller appends them to o->outs).  NULL on ENOMEM.
+ */
+struct obj *obj_new(struct sync *s, const struct akvd_object *cfg);
+
+/*
+ * obj_same_key(a, b): do configured objects ${a} and ${b} read the same
+ * source (type, vault, name, version and history; a blob's URL)?  Then
+ * they are two outputs of one source.
+ */
+int	obj_same_key(const struct akvd_object *, const struct akvd_object *);
+
+/*
  * ${o} holds the current value without a GET (a listing showed it
  * unchanged, or it is an immutable pinned version): a success of this
- * cycle for it and for the objects that follow it.
+ * cycle for it and for the outputs that read it.
  */
 void	obj_confirm(struct obj *o);
 
-/*
- * Point ${o} at ${cfg}: the paths of its files follow the alias.  The
- * number of files never changes (same_source compares split and history).
- * Returns 0, or -1 on ENOMEM (${o} unchanged).
- */
-int	obj_set_cfg(struct obj *o, const struct akvd_object *cfg);
-
 void	obj_own_free(struct akvd_object *c);
 
+/* Free ${o} (not its outputs), cancelling its request. */
 void	obj_free(struct obj *o);
 
 /*
@@ -301,17 +335,27 @@ void	obj_free(struct obj *o);
  */
 void	obj_next(struct obj *o, int transient, uint64_t delay_ms);
 
+/* A fetch of ${o} succeeded: no failure, fetched, last_ok now. */
+void	obj_ok(struct obj *o);
+
 /*
- * A fetch succeeded with ${version}: the rendered ${files} (o->nfiles of
- * them, owned by the caller, wiped by it or taken: then nulled).
+ * obj_ok(), and the rendered ${files} of its one output with ${version}
+ * (output_success()): history, blob, selected.
  */
 void	obj_success(struct obj *o, const char *version, struct buf **files);
 
 /*
- * A failure ${r}: transient ones back off exponentially (at least the
- * Retry-After the server asked for); the others wait for the next cycle.
+ * A failure ${r} of ${o}: transient ones back off exponentially (at least
+ * the Retry-After the server asked for); the others wait for the next
+ * cycle.  Each output reading ${o} records and logs it as its own.
  */
 void	obj_failure(struct obj *o, const struct fetch_result *r);
+
+/*
+ * obj_render_failed(o, r): the value came but no output of ${o} could
+ * render it; each recorded and logged its own failure ${r}.
+ */
+void	obj_render_failed(struct obj *o, const struct fetch_result *r);
 
 /* obj_failure() of class ${cls} without a response. */
 void	obj_fail(struct obj *o, enum fetch_class cls, const char *what,
@@ -320,26 +364,20 @@ void	obj_fail(struct obj *o, enum fetch_class cls, const char *what,
 struct akvd_object * obj_own_new(const char *name, const char *alias,
 	    const char *vault);
 
-/*
- * obj_paths_for(o, cfg, n): the paths of the files ${o} would write as
- * ${cfg} (${*n} of them; a new array, ENOMEM: NULL).  The number of files
- * of a kept object never changes (config_object_same_source() compares
- * split and history).
- */
-char	**obj_paths_for(const struct obj *, const struct akvd_object *,
-	    size_t *);
-
-/* obj_set_paths(o, cfg, paths, n): point ${o} at ${cfg}; ${paths} move. */
-void	obj_set_paths(struct obj *, const struct akvd_object *, char **,
-	    size_t);
-
 /* snapshot.c */
 int	snapshot_busy(const struct sync *s);
 
-/* Why ${o} is not in the snapshot yet (no secret in it). */
-const char * snapshot_waits_for(const struct sync *s, const struct obj *o);
+/* Why file output ${o} is not in the snapshot yet (no secret in it). */
+const char * snapshot_waits_for(const struct sync *s, const struct output *o);
 
-/* policy_view_fn over the objects of a sync. */
+/* How many entries snapshot_view() has. */
+size_t	snapshot_nviews(const struct sync *s);
+
+/*
+ * policy_view_fn over what readiness counts: the file outputs of the
+ * configured objects, the select listers (has each listed its vault?),
+ * the file outputs of the selected secrets.
+ */
 void	snapshot_view(size_t i, struct policy_view *v, void *cookie);
 
 /*
@@ -368,6 +406,19 @@ void	snapshot_once_check(struct sync *s);
 void	snapshot_adopt(struct sync *s);
 
 /* output.c */
+/*
+ * output_paths(cfg, lister, n): the paths of the files ${cfg} writes
+ * (${*n} of them: none for a lister, one value for a bundle member; a new
+ * array, NULL on ENOMEM).
+ */
+char	**output_paths(const struct akvd_object *cfg, int lister, size_t *n);
+
+/*
+ * The file output of ${cfg} (borrowed), holding nothing yet; the caller
+ * points its src.  NULL on ENOMEM.
+ */
+struct output * output_file_new(struct sync *s, const struct akvd_object *cfg);
+
 /* The output of bundle ${b} (NULL: ENOMEM); output_bind() before use. */
 struct output * output_bundle_new(struct sync *s, const struct akvd_bundle *b);
 
@@ -378,22 +429,67 @@ struct output * output_template_new(struct sync *s,
 void	output_free(struct output *out);
 
 /*
- * output_bind(out, objs): point ${out} at its sources in ${objs}, a table
- * whose first entries are the configured objects.  Cannot fail.
+ * output_bind(out, fouts): point bundle or template ${out} at the file
+ * outputs it reads in ${fouts}, whose first entries are the configured
+ * objects'.  Cannot fail.
  */
-void	output_bind(struct output *out, struct obj **objs);
+void	output_bind(struct output *out, struct output **fouts);
 
 /*
- * output_carry(out, old): the new output ${out} of a reload takes the
- * file ${old} (the same path) holds, so that it is kept while ${out}
- * cannot be made.  Returns nonzero if ${out} makes another file from the
- * same values (format, members, template text, mode or owner).
+ * output_carry(out, old): the new bundle or template ${out} of a reload
+ * takes the file ${old} (the same path) holds, so that it is kept while
+ * ${out} cannot be made.  Returns nonzero if ${out} makes another file
+ * from the same values (format, members, template text, mode or owner).
  */
 int	output_carry(struct output *out, struct output *old);
 
 /*
- * Make ${out}'s file from the values of its sources; one that cannot be
- * made keeps its previous file (logged by path, never by value).
+ * output_keep(out, old): the new file output ${out} of a reload renders
+ * what ${old} did the same way: it takes its files, version and outcome.
+ */
+void	output_keep(struct output *out, struct output *old);
+
+/*
+ * output_take(out, old): the new file output ${out} writes the files
+ * ${old} held (the same paths; a new encoding, format or version pin):
+ * it holds them until its first fetch, as after a restart.  Returns 0, or
+ * -1 if ${old} holds nothing or writes other files.
+ */
+int	output_take(struct output *out, struct output *old);
+
+/*
+ * output_rerender(out, raw): render ${raw}, the value its source holds,
+ * into ${out}'s files without a request.  Returns 0, or -1 if there is no
+ * value or it does not render that way (logged; fetch it).
+ */
+int	output_rerender(struct output *out, const struct kv_secret *raw);
+
+/*
+ * output_success(out, version, files): its source brought ${version},
+ * rendered into ${files} (out->nfiles of them, owned by the caller, wiped
+ * by it or taken: then nulled); logged and counted as "fetched",
+ * "updated" or "unchanged".
+ */
+void	output_success(struct output *out, const char *version,
+	    struct buf **files);
+
+/*
+ * output_failure(out, r, transient, delay): a failure ${r} of its source,
+ * or of rendering its value: counted, and logged as obj_worth_logging()
+ * says.
+ */
+void	output_failure(struct output *out, const struct fetch_result *r,
+	    int transient, uint64_t delay);
+
+/* The "object fetch failed" log line of ${cfg}. */
+void	output_log_failure(const struct akvd_object *cfg, unsigned failures,
+	    const char *reason, const struct fetch_result *r, int transient,
+	    uint64_t delay, int have, const char *version);
+
+/*
+ * Make bundle or template ${out}'s file from the values it reads; one
+ * that cannot be made keeps its previous file (logged by path, never by
+ * value).
  */
 void	output_render(struct output *out);
 
@@ -418,16 +514,6 @@ int	source_kv_continue(struct obj *o);
 int	source_kv_list_page(struct obj *o, const struct http_response *r,
 	    enum kv_kind kind);
 
-/*
- * source_kv_rerender(o, cfg): ${cfg} reads the same thing as o->cfg but
- * renders it otherwise (encoding, format, split, bundle membership):
- * render the value held and point ${o} at ${cfg}, without a request.
- * Returns 0, or -1 if there is no value held (history, blob, not fetched
- * by this run), it does not render that way, or on ENOMEM (${o}
- * unchanged: fetch it as a new object).
- */
-int	source_kv_rerender(struct obj *, const struct akvd_object *);
-
 /* source_select.c */
 /* A lister of ${sel}, "select[i]" in logs. */
 struct obj * source_select_lister_new(struct sync *s,
@@ -440,6 +526,12 @@ struct obj * source_select_lister_new(struct sync *s,
  */
 const char * source_select_alias_taken(const struct sync *s,
 	    const char *alias, int fixed, const struct obj *self);
+
+/*
+ * Drop the selected secret s->objs[${idx}] and its output from the
+ * tables (not announced: its file leaves the next snapshot).
+ */
+void	source_select_drop(struct sync *s, size_t idx);
 
 /* A page of the vault's secrets came back 200. */
 void	source_select_done_list(struct obj *o, const struct http_response *r);
@@ -480,7 +572,17 @@ void	source_watch_leave(struct obj *o);
 /* Free the change detection state of ${s}. */
 void	source_watch_free(struct sync *s);
 
+/* sync_reload.c */
+/*
+ * The tables of sources and outputs of ${cfg} (its first), into ${s}.
+ * Returns 0, or -1 on ENOMEM (what was made is in ${s}: free it).
+ */
+int	sync_build(struct sync *s, struct akvd_config *cfg);
+
 /* sync.c */
+/* Free the sources and outputs of ${s}. */
+void	sync_tables_free(struct sync *s);
+
 /*
  * Have pump() run before the loop sleeps next: the one place where
  * requests start, snapshots are committed and --once settles.
