@@ -2,17 +2,42 @@
  * sync_int.h - the inside of the sync, shared by its files (not part of
  * akvd's interface: other modules use include/sync.h).
  *
+ * The sync keeps two tables.  Sources (struct obj) are what is fetched,
+ * one per key: (vault, type, name, version, history) of a Key Vault
+ * object, a blob's URL, a select entry (its lister), a secret a select
+ * follows; a source holds the schedule, failures, Retry-After, the request
+ * in flight and the value Key Vault returned.  Outputs (struct output) are
+ * what is written: the files of one configured object or selected secret
+ * (OUT_FILE, rendered from its source with its own options and logged,
+ * counted and judged ready on its own), a bundle or a template (made from
+ * the file outputs it reads at every commit).  Two objects reading one
+ * value are two outputs of one source, by construction: the tables are
+ * made by lookup-or-create on the key (sync_reload.c), so one GET serves
+ * them all and a reload is a diff of source keys.
+ *
  *   sync.c           the scheduler (wake timer, ev_prepare pump, --once
- *                    deadline), life cycle and reload, the public API
- *   snapshot.c       bundles, writer_commit(), announce, readiness
+ *                    deadline), life cycle, the public API
+ *   sync_reload.c    the tables made from a configuration: at start, and
+ *                    at a reload as prepare/commit over plan.c's diff
+ *   obj.c            one source's state: success, failure, next due time
+ *   output.c         outputs: a file output's success and failure, its
+ *                    value rendered again; bundles and templates made
+ *   snapshot.c       writer_commit(), announce, readiness, adoption
  *   source_kv.c      Key Vault objects and histories, the tenant probe
  *   source_select.c  select listers and the secrets they select
+ *   source_watch.c   change detection per vault and kind
  *   source_blob.c    Blob Storage objects
- *   obj.c            one object's state: success, failure, next due time
  *
- * Layering: obj.c knows no kind and no scheduler; the kinds record
- * outcomes through obj.c and ask for deferred work with sync_kick(); the
- * scheduler runs it once per loop iteration (sync.c).
+ * Ownership: struct sync owns both tables (objs, fouts, outs); a source
+ * borrows the outputs reading it (o->outs), an output its source (src)
+ * and, for a bundle or template, the file outputs it reads (srcs); both
+ * borrow their configuration from s->cfg (a lister's and a selected
+ * secret's from their source's own).
+ *
+ * Layering: obj.c knows no kind and no scheduler; it tells the outputs
+ * (output.c) what a fetch brought; the kinds record outcomes through
+ * obj.c and ask for deferred work with sync_kick(); the scheduler runs it
+ * once per loop iteration (sync.c).
  */
 #ifndef AKVD_SYNC_INT_H
 #define AKVD_SYNC_INT_H
