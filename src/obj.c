@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "duration.h"
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"

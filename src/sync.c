@@ -22,18 +22,12 @@
 
 #include "backoff.h"
 #include "sync_int.h"
-#include "blob.h"
 #include "duration.h"
-#include "fetch.h"
-#include "kv.h"
 #include "log.h"
 #include "metrics.h"
-#include "render.h"
-#include "plan.h"
 #include "policy.h"
 #include "sync.h"
 #include "util.h"
-#include "writer.h"
 
 static void	schedule(struct sync *);
 

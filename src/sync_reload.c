@@ -335,7 +335,8 @@ continue_output(struct sync *s, struct output *out, struct obj *src,
 			out->version = old->version;
 			old->version = NULL;
 			old->carried = 1;
-		}
+		} else if (src->raw.version != NULL)
+			out->version = strdup(src->raw.version); /* or NULL */
 		return (1);
 	}
 	if (old == NULL || output_take(out, old) == -1)
