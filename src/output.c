@@ -70,6 +70,31 @@ output_template_new(struct sync *s, const struct akvd_template *t)
 	return (out);
 }
 
+/* Wipe and free ${n} buffers at ${b}. */
+void
+output_bufs_wipe(struct buf *b, size_t n)
+{
+	size_t i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		buf_wipe(&b[i]);
+	free(b);
+}
+
+void
+output_paths_free(char **paths, size_t n)
+{
+	size_t i;
+
+	if (paths == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
 char **
 output_paths(const struct akvd_object *cfg, int lister, size_t *np)
 {
@@ -83,7 +108,7 @@ output_paths(const struct akvd_object *cfg, int lister, size_t *np)
 	for (i = 0; i < n; i++) {
 		if (config_object_path(cfg, i, path, sizeof(path)) == -1 ||
 		    (paths[i] = strdup(path)) == NULL) {
-			obj_paths_free(paths, n);
+			output_paths_free(paths, n);
 			return (NULL);
 		}
 	}
@@ -105,7 +130,7 @@ output_file_new(struct sync *s, const struct akvd_object *cfg)
 	if ((out->paths = output_paths(cfg, 0, &out->nfiles)) == NULL ||
 	    (out->files = calloc(out->nfiles + 1,
 	    sizeof(*out->files))) == NULL) {
-		obj_paths_free(out->paths, out->nfiles);
+		output_paths_free(out->paths, out->nfiles);
 		free(out);
 		return (NULL);
 	}
@@ -119,8 +144,8 @@ output_free(struct output *out)
 	if (out == NULL)
 		return;
 	buf_wipe(&out->file);
-	obj_bufs_wipe(out->files, out->nfiles);
-	obj_paths_free(out->paths, out->nfiles);
+	output_bufs_wipe(out->files, out->nfiles);
+	output_paths_free(out->paths, out->nfiles);
 	free(out->version);
 	free(out->srcs);
 	free(out);
@@ -264,7 +289,7 @@ output_success(struct output *out, const char *version, struct buf **files)
 		    "object fetched", "object", out->cfg->name,
 		    "alias", out->cfg->alias, "version", version,
 		    "previous", out->have ? prev : "(none)", NULL);
-		obj_bufs_wipe(out->files, out->nfiles);
+		output_bufs_wipe(out->files, out->nfiles);
 		out->files = *files;	/* ownership moves */
 		*files = NULL;
 		out->have = 1;
@@ -333,7 +358,7 @@ output_carry(struct output *out, struct output *old)
 }
 
 /*
- * As obj_worth_logging(): the first failure for ${reason}, then the 2nd,
+ * As source_worth_logging(): the first failure for ${reason}, then the 2nd,
  * 4th, 8th... identical one.
  */
 static int
@@ -470,7 +495,7 @@ tmpl_view_fill(struct tmpl_view *v, const char **missing)
 
 	for (k = 0; k < v->out->nsrcs; k++) {
 		const struct output *m = v->out->srcs[k];
-		const struct obj *r = m->src;
+		const struct source *r = m->src;
 		struct template_object *to = &v->objs[k];
 		struct buf *pp = &v->parts[3 * k];
 

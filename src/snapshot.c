@@ -87,7 +87,7 @@ snapshot_waits_for(const struct sync *s, const struct output *o)
 
 /* Why lister ${o} has not listed its vault yet. */
 static const char *
-lister_waits_for(const struct sync *s, const struct obj *o)
+lister_waits_for(const struct sync *s, const struct source *o)
 {
 
 	if (o->reason[0] != '\0')
@@ -116,7 +116,7 @@ snapshot_view(size_t i, struct policy_view *v, void *cookie)
 	size_t ncfg = s->cfg->nobjects, nsel = s->cfg->nselects;
 
 	if (i >= ncfg && i < ncfg + nsel) {
-		const struct obj *l = s->objs[s->nstatic + i - ncfg];
+		const struct source *l = s->objs[s->nstatic + i - ncfg];
 
 		v->name = l->cfg->name;
 		v->reason = l->reason;
@@ -388,7 +388,7 @@ announce(struct sync *s)
 	if (s->snap_fn != NULL)
 		s->snap_fn(first, changed, n, s->snap_cookie);
 	free(changed);
-	obj_paths_free(s->gone, s->ngone);
+	output_paths_free(s->gone, s->ngone);
 	s->gone = NULL;
 	s->ngone = 0;
 }
@@ -418,7 +418,7 @@ snapshot_once_check(struct sync *s)
 		int fetched;
 
 		if (i >= ncfg && i < ncfg + nsel) {
-			const struct obj *l = s->objs[s->nstatic + i - ncfg];
+			const struct source *l = s->objs[s->nstatic + i - ncfg];
 
 			c = l->cfg;
 			fetched = l->fetched;

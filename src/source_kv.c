@@ -22,7 +22,7 @@
 
 /* Key Vault answered with an error status. */
 static void
-obj_http_error(struct obj *o, const struct http_response *r)
+obj_http_error(struct source *o, const struct http_response *r)
 {
 	struct fetch_result res;
 	struct kv_error e;
@@ -34,7 +34,7 @@ obj_http_error(struct obj *o, const struct http_response *r)
 	snprintf(code, sizeof(code), "%s%s%s", e.code,
 	    e.inner[0] != '\0' ? "/" : "", e.inner);
 	fetch_http(&res, r->status, code, e.message, r->retry_after_ms);
-	obj_failure(o, &res);
+	source_failure(o, &res);
 }
 
 /*
@@ -44,18 +44,18 @@ obj_http_error(struct obj *o, const struct http_response *r)
  * the failure of ${o} is recorded.
  */
 static int
-learn_tenant(struct obj *o, const struct http_response *r)
+learn_tenant(struct source *o, const struct http_response *r)
 {
 	struct kv_challenge c;
 
 	if (kv_parse_challenge(r->www_authenticate, &c) == -1) {
-		obj_fail(o, FETCH_CHALLENGE,
+		source_fail(o, FETCH_CHALLENGE,
 		    "no usable challenge in Key Vault's 401",
 		    "set auth.tenant_id");
 		return (1);
 	}
 	if (!kv_resource_matches(o->cfg->vault, c.resource)) {
-		obj_fail(o, FETCH_CHALLENGE, "refusing Key Vault's challenge",
+		source_fail(o, FETCH_CHALLENGE, "refusing Key Vault's challenge",
 		    c.resource);
 		log_kv(LOG_ERROR, "the challenge's resource is not a parent "
 		    "domain of the vault: not sending a token there",
@@ -64,7 +64,7 @@ learn_tenant(struct obj *o, const struct http_response *r)
 		return (1);
 	}
 	if (auth_set_tenant(o->s->auth, c.tenant) == -1) {
-		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+		source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		return (1);
 	}
 	return (0);
@@ -72,7 +72,7 @@ learn_tenant(struct obj *o, const struct http_response *r)
 
 /* source_kv_kind(o): the Key Vault kind ${o} reads (secret, cert, key). */
 enum kv_kind
-source_kv_kind(const struct obj *o)
+source_kv_kind(const struct source *o)
 {
 
 	switch (o->cfg->type) {
@@ -90,16 +90,16 @@ source_kv_kind(const struct obj *o)
  * the failure of ${o}.
  */
 static int
-obj_parse(struct obj *o, const struct http_response *r,
+obj_parse(struct source *o, const struct http_response *r,
     struct kv_secret *sec)
 {
 	char err[256];
 
 	if (kv_parse_object(r->body.data, r->body.len, source_kv_kind(o), sec,
 	    err, sizeof(err)) == -1)
-		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
+		source_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
 	else if (!sec->enabled)
-		obj_fail(o, FETCH_DISABLED, "version is disabled", NULL);
+		source_fail(o, FETCH_DISABLED, "version is disabled", NULL);
 	else
 		return (0);
 	return (-1);
@@ -142,7 +142,7 @@ obj_render(const struct akvd_object *cfg, const struct kv_secret *sec,
  * the value is held (raw) for a change of render options.
  */
 static void
-done_fetch(struct obj *o, const struct http_response *r)
+done_fetch(struct source *o, const struct http_response *r)
 {
 	struct fetch_result res, first;
 	struct kv_secret sec;
@@ -163,12 +163,12 @@ done_fetch(struct obj *o, const struct http_response *r)
 			continue;
 		}
 		if (ok++ == 0)
-			obj_ok(o);
+			source_ok(o);
 		output_success(d, sec.version, &files);
-		obj_bufs_wipe(files, d->nfiles);
+		output_bufs_wipe(files, d->nfiles);
 	}
 	if (ok == 0) {
-		obj_render_failed(o, &first);
+		source_render_failed(o, &first);
 		goto out;
 	}
 	/* What a listing of the vault will show while it is current. */
@@ -179,7 +179,7 @@ done_fetch(struct obj *o, const struct http_response *r)
 	kv_secret_clear(&o->raw);
 	o->raw = sec;
 	memset(&sec, 0, sizeof(sec));
-	obj_next(o, 0, 0);
+	source_next(o, 0, 0);
 out:
 	kv_secret_clear(&sec);
 }
@@ -202,7 +202,7 @@ item_cmp(const void *a, const void *b)
  * after recording a failure.
  */
 static int
-choose_versions(struct obj *o)
+choose_versions(struct source *o)
 {
 	struct kv_item **v;
 	struct buf key = BUF_INIT;
@@ -212,7 +212,7 @@ choose_versions(struct obj *o)
 
 	if ((v = calloc(o->list.n + 1, sizeof(*v))) == NULL ||
 	    (o->want = calloc(want, sizeof(*o->want))) == NULL) {
-		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+		source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		goto out;
 	}
 	for (i = 0; i < o->list.n; i++)
@@ -222,7 +222,7 @@ choose_versions(struct obj *o)
 	if (n < want) {
 		snprintf(detail, sizeof(detail), "%zu enabled, history needs "
 		    "%zu", n, want);
-		obj_fail(o, FETCH_OTHER, "not enough enabled versions",
+		source_fail(o, FETCH_OTHER, "not enough enabled versions",
 		    detail);
 		goto out;
 	}
@@ -232,7 +232,7 @@ choose_versions(struct obj *o)
 		    buf_appendf(&key, "%s%s", i > 0 ? "," : "",
 		    v[i]->version) == -1) {
 			o->nwant = i + 1;
-			obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+			source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 			goto out;
 		}
 	}
@@ -241,13 +241,13 @@ choose_versions(struct obj *o)
 	    strcmp(o->outs[0]->version, key.data) == 0) {
 		struct buf *none = NULL;
 
-		obj_success(o, key.data, &none);
-		obj_next(o, 0, 0);
+		source_success(o, key.data, &none);
+		source_next(o, 0, 0);
 		rc = 1;
 		goto out;
 	}
 	if ((o->pending = calloc(want, sizeof(*o->pending))) == NULL) {
-		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+		source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		goto out;
 	}
 	rc = 0;
@@ -264,7 +264,7 @@ out:
  * versions are fetched.
  */
 static void
-history_reuse(struct obj *o)
+history_reuse(struct source *o)
 {
 	const struct output *out = o->outs[0];
 	const char *p, *q;
@@ -295,7 +295,7 @@ history_reuse(struct obj *o)
  * is there, make them the object's files.
  */
 static void
-history_next(struct obj *o)
+history_next(struct source *o)
 {
 	struct buf key = BUF_INIT, *files;
 	size_t i;
@@ -310,16 +310,16 @@ history_next(struct obj *o)
 		if (buf_appendf(&key, "%s%s", i > 0 ? "," : "",
 		    o->want[i]) == -1) {
 			buf_wipe(&key);
-			obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+			source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 			return;
 		}
 	}
 	files = o->pending;
 	o->pending = NULL;
-	obj_success(o, key.data, &files);
-	obj_bufs_wipe(files, o->nwant);
+	source_success(o, key.data, &files);
+	output_bufs_wipe(files, o->nwant);
 	buf_wipe(&key);
-	obj_next(o, 0, 0);
+	source_next(o, 0, 0);
 }
 
 /*
@@ -328,14 +328,14 @@ history_next(struct obj *o)
  * remain, 0 once the list is whole, -1 after recording a failure.
  */
 int
-source_kv_list_page(struct obj *o, const struct http_response *r,
+source_kv_list_page(struct source *o, const struct http_response *r,
     enum kv_kind kind)
 {
 	char err[256], *next = NULL;
 
 	if (kv_parse_list(r->body.data, r->body.len, kind, o->cfg->vault,
 	    &o->list, &next, err, sizeof(err)) == -1) {
-		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
+		source_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
 		return (-1);
 	}
 	free(o->next_url);
@@ -349,7 +349,7 @@ source_kv_list_page(struct obj *o, const struct http_response *r,
 
 /* A page of the versions list came back 200. */
 static void
-done_versions(struct obj *o, const struct http_response *r)
+done_versions(struct source *o, const struct http_response *r)
 {
 
 	if (source_kv_list_page(o, r, source_kv_kind(o)) != 0)
@@ -364,7 +364,7 @@ done_versions(struct obj *o, const struct http_response *r)
 
 /* Version k of a history came back 200. */
 static void
-done_history(struct obj *o, const struct http_response *r)
+done_history(struct source *o, const struct http_response *r)
 {
 	struct fetch_result res;
 	struct kv_secret sec;
@@ -373,7 +373,7 @@ done_history(struct obj *o, const struct http_response *r)
 	memset(&sec, 0, sizeof(sec));
 	if (obj_parse(o, r, &sec) == 0) {
 		if (obj_render(o->cfg, &sec, 1, &files, &res) == -1)
-			obj_failure(o, &res);
+			source_failure(o, &res);
 		else {
 			o->pending[o->k++] = files[0];
 			free(files);
@@ -387,7 +387,7 @@ done_history(struct obj *o, const struct http_response *r)
 static void
 obj_done(struct http_response *r, void *cookie)
 {
-	struct obj *o = cookie;
+	struct source *o = cookie;
 	struct sync *s = o->s;
 
 	o->req = NULL;
@@ -410,7 +410,7 @@ obj_done(struct http_response *r, void *cookie)
 		return;
 	}
 	if (r->failed) {
-		obj_fail(o, FETCH_TRANSPORT, "request failed", r->error);
+		source_fail(o, FETCH_TRANSPORT, "request failed", r->error);
 	} else if (r->status == 200) {
 		switch (o->phase) {
 		case P_VERSIONS:
@@ -439,7 +439,7 @@ obj_done(struct http_response *r, void *cookie)
 
 /* The URL of the next request of ${o}, a new string, or NULL. */
 static char *
-obj_url(const struct obj *o)
+obj_url(const struct source *o)
 {
 
 	switch (o->phase) {
@@ -466,7 +466,7 @@ obj_url(const struct obj *o)
 }
 
 int
-source_kv_start(struct sync *s, struct obj *o, const char *token)
+source_kv_start(struct sync *s, struct source *o, const char *token)
 {
 	char *url;
 
@@ -491,7 +491,7 @@ source_kv_start(struct sync *s, struct obj *o, const char *token)
  * recording a failure.
  */
 int
-source_kv_continue(struct obj *o)
+source_kv_continue(struct source *o)
 {
 	struct sync *s = o->s;
 	const char *token;
@@ -503,7 +503,7 @@ source_kv_continue(struct obj *o)
 	}
 	o->gen = gen;
 	if (source_kv_start(s, o, token) == -1) {
-		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
+		source_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 		return (-1);
 	}
 	return (0);
@@ -511,11 +511,11 @@ source_kv_continue(struct obj *o)
 
 /* No tenant yet: ask Key Vault without a token, for its challenge. */
 static void
-source_kv_probe(struct sync *s, struct obj *o)
+source_kv_probe(struct sync *s, struct source *o)
 {
 
 	if (source_kv_start(s, o, NULL) == -1) {
-		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
+		source_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 		return;
 	}
 	o->probe = 1;
@@ -524,7 +524,7 @@ source_kv_probe(struct sync *s, struct obj *o)
 
 /* source_ops.start: one Key Vault token serves every start of a pump(). */
 static void
-kv_start(struct obj *o, struct source_pump *p)
+kv_start(struct source *o, struct source_pump *p)
 {
 	struct sync *s = o->s;
 
@@ -539,12 +539,12 @@ kv_start(struct obj *o, struct source_pump *p)
 	}
 	o->gen = p->gen;
 	if (source_kv_start(s, o, p->token) == -1)
-		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
+		source_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 }
 
 /* source_ops.reset: forget a history or list fetch in progress. */
 static void
-kv_reset(struct obj *o)
+kv_reset(struct source *o)
 {
 	size_t i;
 
@@ -556,7 +556,7 @@ kv_reset(struct obj *o)
 		free(o->want[i]);
 	free(o->want);
 	o->want = NULL;
-	obj_bufs_wipe(o->pending, o->nwant);
+	output_bufs_wipe(o->pending, o->nwant);
 	o->pending = NULL;
 	o->nwant = o->k = 0;
 	o->phase = o->sel != NULL ? P_LIST : o->cfg->history > 0 ?
@@ -564,7 +564,7 @@ kv_reset(struct obj *o)
 }
 
 static struct auth *
-kv_auth(struct obj *o)
+kv_auth(struct source *o)
 {
 
 	return (o->s->auth);

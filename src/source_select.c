@@ -20,19 +20,19 @@
 #include "writer.h"
 
 /* A lister of ${sel}, "select[i]" in logs. */
-struct obj *
+struct source *
 source_select_lister_new(struct sync *s, const struct akvd_select *sel,
     size_t idx)
 {
 	struct akvd_object *c;
-	struct obj *o;
+	struct source *o;
 	char name[32];
 
 	snprintf(name, sizeof(name), "select[%zu]", idx);
-	if ((c = obj_own_new(name, name, sel->vault)) == NULL)
+	if ((c = source_own_new(name, name, sel->vault)) == NULL)
 		return (NULL);
-	if ((o = obj_new(s, c)) == NULL) {
-		obj_own_free(c);
+	if ((o = source_new(s, c)) == NULL) {
+		source_own_free(c);
 		return (NULL);
 	}
 	o->own = c;
@@ -93,7 +93,7 @@ clash(const char *a, const char *b)
  */
 const char *
 source_select_alias_taken(const struct sync *s, const char *alias, int fixed,
-    const struct obj *self)
+    const struct source *self)
 {
 	size_t i, f;
 
@@ -114,13 +114,13 @@ source_select_alias_taken(const struct sync *s, const char *alias, int fixed,
 }
 
 /* Start following a newly listed secret. */
-static struct obj *
-selected_new(struct sync *s, struct obj *l, const char *name)
+static struct source *
+selected_new(struct sync *s, struct source *l, const char *name)
 {
 	const struct akvd_select *sel = l->sel;
 	struct akvd_object *c;
 	const char *other;
-	struct obj *o, **objs;
+	struct source *o, **objs;
 	struct output *out, **fouts;
 	char alias[PATH_MAX];
 
@@ -144,19 +144,19 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 	    sizeof(*fouts))) == NULL)
 		goto oom;
 	s->fouts = fouts;
-	if ((c = obj_own_new(name, alias, sel->vault)) == NULL)
+	if ((c = source_own_new(name, alias, sel->vault)) == NULL)
 		goto oom;
 	c->mode = sel->mode;
 	c->uid = sel->uid;
 	c->gid = sel->gid;
-	if ((o = obj_new(s, c)) == NULL) {
-		obj_own_free(c);
+	if ((o = source_new(s, c)) == NULL) {
+		source_own_free(c);
 		goto oom;
 	}
 	o->own = c;
 	if ((o->outs = calloc(1, sizeof(*o->outs))) == NULL ||
 	    (out = output_file_new(s, c)) == NULL) {
-		obj_free(o);
+		source_free(o);
 		goto oom;
 	}
 	out->src = o;
@@ -189,7 +189,7 @@ oom:
 static void
 selected_gone(struct sync *s, size_t idx)
 {
-	struct obj *o = s->objs[idx];
+	struct source *o = s->objs[idx];
 	struct output *out = o->outs[0];
 	char **gone;
 
@@ -211,7 +211,7 @@ selected_gone(struct sync *s, size_t idx)
 void
 source_select_drop(struct sync *s, size_t idx)
 {
-	struct obj *o = s->objs[idx];
+	struct source *o = s->objs[idx];
 	struct output *out = o->outs[0];
 	size_t i;
 
@@ -223,7 +223,7 @@ source_select_drop(struct sync *s, size_t idx)
 		s->nfouts--;
 	}
 	output_free(out);
-	obj_free(o);
+	source_free(o);
 	memmove(&s->objs[idx], &s->objs[idx + 1],
 	    (s->nobjs - idx) * sizeof(*s->objs));	/* and the NULL */
 	s->nobjs--;
@@ -234,10 +234,10 @@ source_select_drop(struct sync *s, size_t idx)
  * whose attributes.updated changed, drop those that left.
  */
 static void
-reconcile(struct sync *s, struct obj *l)
+reconcile(struct sync *s, struct source *l)
 {
 	int64_t now = sync_now_ms(s);
-	struct obj *o;
+	struct source *o;
 	size_t i, j, matched = 0;
 	char counts[64];
 
@@ -280,7 +280,7 @@ reconcile(struct sync *s, struct obj *l)
 
 /* A page of the vault's secrets came back 200. */
 void
-source_select_done_list(struct obj *o, const struct http_response *r)
+source_select_done_list(struct source *o, const struct http_response *r)
 {
 
 	if (source_kv_list_page(o, r, KV_SECRET) != 0)
@@ -294,5 +294,5 @@ source_select_done_list(struct obj *o, const struct http_response *r)
 	o->retried_401 = 0;
 	o->fetched = 1;
 	o->last_ok = sync_now_ms(o->s);
-	obj_next(o, 0, 0);
+	source_next(o, 0, 0);
 }

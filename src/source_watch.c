@@ -36,7 +36,7 @@ kind_name(enum kv_kind k)
  * have their own ways).
  */
 static int
-watchable(const struct obj *o)
+watchable(const struct source *o)
 {
 
 	return (o->ops == &source_kv_ops && o->sel == NULL &&
@@ -45,7 +45,7 @@ watchable(const struct obj *o)
 }
 
 static int
-pinned(const struct obj *o)
+pinned(const struct source *o)
 {
 
 	return (o->cfg->version != NULL && o->cfg->version[0] != '\0');
@@ -53,7 +53,7 @@ pinned(const struct obj *o)
 
 /* Every output of ${o} holds a value of this run. */
 static int
-held(const struct obj *o)
+held(const struct source *o)
 {
 	size_t i;
 
@@ -65,7 +65,7 @@ held(const struct obj *o)
 
 /* Does ${o} hold a value of this run that a cycle may spare a GET of? */
 static int
-sparable(const struct obj *o)
+sparable(const struct source *o)
 {
 
 	return (o->state == O_QUEUED && watchable(o) && held(o) &&
@@ -106,7 +106,7 @@ void
 source_watch_plan(struct sync *s)
 {
 	struct watch *w;
-	struct obj *o;
+	struct source *o;
 	size_t i;
 
 	if (s->once)
@@ -119,7 +119,7 @@ source_watch_plan(struct sync *s)
 			continue;
 		if (pinned(o)) {
 			/* Immutable: the value held is current. */
-			obj_confirm(o);
+			source_confirm(o);
 			continue;
 		}
 		if (o->held_updated == 0 ||
@@ -153,7 +153,7 @@ source_watch_plan(struct sync *s)
 }
 
 int
-source_watch_may_start(struct obj *o)
+source_watch_may_start(struct source *o)
 {
 
 	if (o->watch == NULL)
@@ -167,7 +167,7 @@ source_watch_may_start(struct obj *o)
 }
 
 void
-source_watch_leave(struct obj *o)
+source_watch_leave(struct source *o)
 {
 
 	if (o->watch != NULL && o->watch->leader == o)
@@ -189,7 +189,7 @@ find_item(const struct kv_list *l, const char *name)
 
 /* Does the listing of ${l} show that ${o} holds the current value? */
 static int
-unchanged(const struct kv_list *l, const struct obj *o)
+unchanged(const struct kv_list *l, const struct source *o)
 {
 	const struct kv_item *it;
 
@@ -203,11 +203,11 @@ unchanged(const struct kv_list *l, const struct obj *o)
  * object waiting for it, and the leader, GET.
  */
 static void
-settle(struct obj *o, int ok)
+settle(struct source *o, int ok)
 {
 	struct sync *s = o->s;
 	struct watch *w = o->watch;
-	struct obj *m;
+	struct source *m;
 	size_t i, spared = 0, fetched = 0;
 	int lead_ok;
 	char a[24], b[24], c[24];
@@ -218,7 +218,7 @@ settle(struct obj *o, int ok)
 			continue;
 		m->watch = NULL;
 		if (ok && unchanged(&o->list, m)) {
-			obj_confirm(m);
+			source_confirm(m);
 			spared++;
 		} else
 			fetched++;
@@ -233,15 +233,15 @@ settle(struct obj *o, int ok)
 		    c, NULL);
 	}
 	if (lead_ok) {
-		obj_confirm(o);		/* resets its phase: leaves w */
+		source_confirm(o);		/* resets its phase: leaves w */
 		return;
 	}
-	obj_reset_phase(o);		/* P_FETCH, leaves w */
+	source_reset_phase(o);		/* P_FETCH, leaves w */
 	(void)source_kv_continue(o);
 }
 
 void
-source_watch_done(struct obj *o, const struct http_response *r)
+source_watch_done(struct source *o, const struct http_response *r)
 {
 	struct watch *w = o->watch;
 	struct kv_error e;

@@ -44,7 +44,7 @@ pump(struct sync *s)
 		return;
 	memset(&p, 0, sizeof(p));
 	for (i = 0; i < s->nobjs && s->inflight < s->cfg->concurrency; i++) {
-		struct obj *o = s->objs[i];
+		struct source *o = s->objs[i];
 
 		if (o->state != O_QUEUED)
 			continue;
@@ -123,7 +123,7 @@ wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		cycle = now + (int64_t)backoff_jitter(s->cfg->interval_ms,
 		    rand_unit());
 	for (i = 0; i < s->nobjs; i++) {
-		struct obj *o = s->objs[i];
+		struct source *o = s->objs[i];
 
 		if (o->state != O_IDLE || o->due > now + BATCH_SLACK_MS)
 			continue;
@@ -151,7 +151,7 @@ once_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	log_kv(LOG_WARN, "once_timeout reached: no more retries",
 	    "once_timeout", d, NULL);
 	for (i = 0; i < s->nobjs; i++) {
-		struct obj *o = s->objs[i];
+		struct source *o = s->objs[i];
 
 		if (o->state == O_SETTLED)
 			continue;
@@ -172,7 +172,7 @@ once_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			    !o->fetched && auth_failures(s->auth) > 0 ?
 			    "no access token" : o->sel != NULL ?
 			    "not listed yet" : "not fetched yet");
-		obj_reset_phase(o);
+		source_reset_phase(o);
 		o->attempted = 1;
 		o->state = O_SETTLED;
 	}
@@ -234,7 +234,7 @@ sync_resync(struct sync *s)
 
 	log_msg(LOG_INFO, "resync requested: fetching every object");
 	for (i = 0; i < s->nobjs; i++) {
-		struct obj *o = s->objs[i];
+		struct source *o = s->objs[i];
 
 		if (o->state != O_IDLE)
 			continue;
@@ -257,7 +257,7 @@ sync_auth_event(struct sync *s, int ok)
 	 */
 	if (!ok && s->once) {
 		for (i = 0; i < s->nobjs; i++) {
-			struct obj *o = s->objs[i];
+			struct source *o = s->objs[i];
 			struct auth *a = o->ops->auth(o);
 
 			if (o->state != O_QUEUED && o->state != O_IDLE)
@@ -399,7 +399,7 @@ sync_tables_free(struct sync *s)
 	size_t i;
 
 	for (i = 0; i < s->nobjs; i++)
-		obj_free(s->objs[i]);
+		source_free(s->objs[i]);
 	free(s->objs);
 	for (i = 0; i < s->nfouts; i++)
 		output_free(s->fouts[i]);

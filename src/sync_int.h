@@ -2,7 +2,7 @@
  * sync_int.h - the inside of the sync, shared by its files (not part of
  * akvd's interface: other modules use include/sync.h).
  *
- * The sync keeps two tables.  Sources (struct obj) are what is fetched,
+ * The sync keeps two tables.  Sources (struct source) are what is fetched,
  * one per key: (vault, type, name, version, history) of a Key Vault
  * object, a blob's URL, a select entry (its lister), a secret a select
  * follows; a source holds the schedule, failures, Retry-After, the request
@@ -19,7 +19,7 @@
  *                    deadline), life cycle, the public API
  *   sync_reload.c    the tables made from a configuration: at start, and
  *                    at a reload as prepare/commit over plan.c's diff
- *   obj.c            one source's state: success, failure, next due time
+ *   source.c         one source's state: success, failure, next due time
  *   output.c         outputs: a file output's success and failure, its
  *                    value rendered again; bundles and templates made
  *   snapshot.c       writer_commit(), announce, readiness, adoption
@@ -34,9 +34,9 @@
  * borrow their configuration from s->cfg (a lister's and a selected
  * secret's from their source's own).
  *
- * Layering: obj.c knows no kind and no scheduler; it tells the outputs
+ * Layering: source.c knows no kind and no scheduler; it tells the outputs
  * (output.c) what a fetch brought; the kinds record outcomes through
- * obj.c and ask for deferred work with sync_kick(); the scheduler runs it
+ * source.c and ask for deferred work with sync_kick(); the scheduler runs it
  * once per loop iteration (sync.c).
  */
 #ifndef AKVD_SYNC_INT_H
@@ -56,7 +56,7 @@
 
 #define COMMIT_RETRY_MS		5000
 
-struct obj;
+struct source;
 
 /*
  * Change detection of one vault and kind (source_watch.c): what its last
@@ -72,7 +72,7 @@ struct watch {
 					   was stopped early; 0: never listed */
 	int		 forbidden;	/* listing answered 403 */
 	unsigned	 forbidden_cycles; /* since then */
-	struct obj	*leader;	/* the object listing now, or NULL */
+	struct source	*leader;	/* the object listing now, or NULL */
 	size_t		 budget;	/* pages this listing may take */
 	size_t		 done;		/* pages taken */
 	size_t		 n;		/* plan: objects it could spare */
@@ -96,14 +96,14 @@ struct source_ops {
 	 * it queued until a token comes (sync_auth_event() resumes), or
 	 * record its failure.
 	 */
-	void		(*start)(struct obj *, struct source_pump *);
+	void		(*start)(struct source *, struct source_pump *);
 	/*
 	 * reset(o): forget a fetch of several requests in progress (the
 	 * pages of a list, the versions of a history); ready for the next.
 	 */
-	void		(*reset)(struct obj *);
+	void		(*reset)(struct source *);
 	/* auth(o): the token cache ${o}'s requests use (NULL: ENOMEM). */
-	struct auth	*(*auth)(struct obj *);
+	struct auth	*(*auth)(struct source *);
 };
 
 extern const struct source_ops source_kv_ops;	/* source_kv.c */
@@ -137,7 +137,7 @@ enum obj_state {
  * sources is made by lookup-or-create on the key (sync_new(),
  * sync_prepare()), so one GET serves them all.
  */
-struct obj {
+struct source {
 	struct sync	*s;
 	const struct akvd_object *cfg;	/* its key: the configuration of
 					   its first output (s->cfg), or own */
@@ -169,7 +169,7 @@ struct obj {
 	 */
 	const struct akvd_select *sel;	/* lister: its entry */
 	size_t		 sel_idx;
-	struct obj	*lister;	/* selected: its lister */
+	struct source	*lister;	/* selected: its lister */
 	struct akvd_object *own;	/* cfg of listers and selected */
 	int64_t		 seen_updated;	/* selected: of the value held */
 	int64_t		 want_updated;	/* selected: as last listed */
@@ -228,7 +228,7 @@ struct output {
 
 	/* OUT_FILE */
 	const struct akvd_object *cfg;	/* alias, mode, owner, render options */
-	struct obj	*src;		/* the source it renders */
+	struct source	*src;		/* the source it renders */
 	struct buf	*files;		/* last good files, nfiles */
 	char		**paths;	/* of files, relative to output_dir */
 	size_t		 nfiles;
@@ -272,7 +272,7 @@ struct sync {
 	void		*done_cookie;
 	int		 finished;
 
-	struct obj	**objs;		/* the sources: of the configured
+	struct source	**objs;		/* the sources: of the configured
 					   objects (nstatic of them), the
 					   select listers (one per select, in
 					   order), the selected secrets */
@@ -313,80 +313,75 @@ struct sync {
 	struct watch	*watches;	/* change detection, per vault+kind */
 };
 
-/* obj.c */
+/* source.c */
 /*
  * Log a failure of ${o} when its reason changed, and then on the 2nd, 4th,
  * 8th... identical failure, so an outage does not flood the log.
  */
-int	obj_worth_logging(struct obj *o, const char *reason);
-
-/* Wipe and free ${n} buffers at ${b}. */
-void	obj_bufs_wipe(struct buf *b, size_t n);
-
-void	obj_paths_free(char **paths, size_t n);
+int	source_worth_logging(struct source *o, const char *reason);
 
 /* Forget a multi-request fetch in progress: o->ops->reset(). */
-void	obj_reset_phase(struct obj *o);
+void	source_reset_phase(struct source *o);
 
 /*
  * A new source of key ${cfg} (borrowed), due now, reading no output yet
  * (the caller appends them to o->outs).  NULL on ENOMEM.
  */
-struct obj *obj_new(struct sync *s, const struct akvd_object *cfg);
+struct source *source_new(struct sync *s, const struct akvd_object *cfg);
 
 /*
- * obj_same_key(a, b): do configured objects ${a} and ${b} read the same
+ * source_same_key(a, b): do configured objects ${a} and ${b} read the same
  * source (type, vault, name, version and history; a blob's URL)?  Then
  * they are two outputs of one source.
  */
-int	obj_same_key(const struct akvd_object *, const struct akvd_object *);
+int	source_same_key(const struct akvd_object *, const struct akvd_object *);
 
 /*
  * ${o} holds the current value without a GET (a listing showed it
  * unchanged, or it is an immutable pinned version): a success of this
  * cycle for it and for the outputs that read it.
  */
-void	obj_confirm(struct obj *o);
+void	source_confirm(struct source *o);
 
-void	obj_own_free(struct akvd_object *c);
+void	source_own_free(struct akvd_object *c);
 
 /* Free ${o} (not its outputs), cancelling its request. */
-void	obj_free(struct obj *o);
+void	source_free(struct source *o);
 
 /*
  * After an attempt: next due time.  With --once, a success or a permanent
  * failure settles the object, and a transient one is retried with backoff
  * while the retry falls before the deadline (once_timeout).
  */
-void	obj_next(struct obj *o, int transient, uint64_t delay_ms);
+void	source_next(struct source *o, int transient, uint64_t delay_ms);
 
 /* A fetch of ${o} succeeded: no failure, fetched, last_ok now. */
-void	obj_ok(struct obj *o);
+void	source_ok(struct source *o);
 
 /*
- * obj_ok(), and the rendered ${files} of its one output with ${version}
+ * source_ok(), and the rendered ${files} of its one output with ${version}
  * (output_success()): history, blob, selected.
  */
-void	obj_success(struct obj *o, const char *version, struct buf **files);
+void	source_success(struct source *o, const char *version, struct buf **files);
 
 /*
  * A failure ${r} of ${o}: transient ones back off exponentially (at least
  * the Retry-After the server asked for); the others wait for the next
  * cycle.  Each output reading ${o} records and logs it as its own.
  */
-void	obj_failure(struct obj *o, const struct fetch_result *r);
+void	source_failure(struct source *o, const struct fetch_result *r);
 
 /*
- * obj_render_failed(o, r): the value came but no output of ${o} could
+ * source_render_failed(o, r): the value came but no output of ${o} could
  * render it; each recorded and logged its own failure ${r}.
  */
-void	obj_render_failed(struct obj *o, const struct fetch_result *r);
+void	source_render_failed(struct source *o, const struct fetch_result *r);
 
-/* obj_failure() of class ${cls} without a response. */
-void	obj_fail(struct obj *o, enum fetch_class cls, const char *what,
+/* source_failure() of class ${cls} without a response. */
+void	source_fail(struct source *o, enum fetch_class cls, const char *what,
 	    const char *detail);
 
-struct akvd_object * obj_own_new(const char *name, const char *alias,
+struct akvd_object * source_own_new(const char *name, const char *alias,
 	    const char *vault);
 
 /* snapshot.c */
@@ -431,6 +426,11 @@ void	snapshot_once_check(struct sync *s);
 void	snapshot_adopt(struct sync *s);
 
 /* output.c */
+/* Wipe and free ${n} buffers at ${b}. */
+void	output_bufs_wipe(struct buf *b, size_t n);
+
+void	output_paths_free(char **paths, size_t n);
+
 /*
  * output_paths(cfg, lister, n): the paths of the files ${cfg} writes
  * (${*n} of them: none for a lister, one value for a bundle member; a new
@@ -500,7 +500,7 @@ void	output_success(struct output *out, const char *version,
 
 /*
  * output_failure(out, r, transient, delay): a failure ${r} of its source,
- * or of rendering its value: counted, and logged as obj_worth_logging()
+ * or of rendering its value: counted, and logged as source_worth_logging()
  * says.
  */
 void	output_failure(struct output *out, const struct fetch_result *r,
@@ -519,29 +519,29 @@ void	output_log_failure(const struct akvd_object *cfg, unsigned failures,
 void	output_render(struct output *out);
 
 /* source_kv.c */
-int	source_kv_start(struct sync *s, struct obj *o, const char *token);
+int	source_kv_start(struct sync *s, struct source *o, const char *token);
 
 /* source_kv_kind(o): the Key Vault kind ${o} reads (secret, cert, key). */
-enum kv_kind source_kv_kind(const struct obj *o);
+enum kv_kind source_kv_kind(const struct source *o);
 
 /*
  * The next request of a multi-request fetch, in the same slot: now if a
  * token is at hand, else queued until one is.  Returns 0, or -1 after
  * recording a failure.
  */
-int	source_kv_continue(struct obj *o);
+int	source_kv_continue(struct source *o);
 
 /*
  * source_kv_list_page(o, r, kind): add page ${r} of a list of ${kind} to
  * o->list and ask for the page its nextLink names.  Returns 1 while pages
  * remain, 0 once the list is whole, -1 after recording a failure.
  */
-int	source_kv_list_page(struct obj *o, const struct http_response *r,
+int	source_kv_list_page(struct source *o, const struct http_response *r,
 	    enum kv_kind kind);
 
 /* source_select.c */
 /* A lister of ${sel}, "select[i]" in logs. */
-struct obj * source_select_lister_new(struct sync *s,
+struct source * source_select_lister_new(struct sync *s,
 	    const struct akvd_select *sel, size_t idx);
 
 /*
@@ -550,7 +550,7 @@ struct obj * source_select_lister_new(struct sync *s,
  * the one that has it, or NULL.
  */
 const char * source_select_alias_taken(const struct sync *s,
-	    const char *alias, int fixed, const struct obj *self);
+	    const char *alias, int fixed, const struct source *self);
 
 /*
  * Drop the selected secret s->objs[${idx}] and its output from the
@@ -559,7 +559,7 @@ const char * source_select_alias_taken(const struct sync *s,
 void	source_select_drop(struct sync *s, size_t idx);
 
 /* A page of the vault's secrets came back 200. */
-void	source_select_done_list(struct obj *o, const struct http_response *r);
+void	source_select_done_list(struct source *o, const struct http_response *r);
 
 /* source_watch.c */
 #define WATCH_SAFETY	10	/* every this many cycles, a GET anyway */
@@ -586,13 +586,13 @@ void	source_watch_plan(struct sync *s);
  * or confirm the objects it shows unchanged and release the others to GET
  * (any error: every one GETs, a 403 is logged once).
  */
-void	source_watch_done(struct obj *o, const struct http_response *r);
+void	source_watch_done(struct source *o, const struct http_response *r);
 
 /* May ${o} start (its listing is over, or it is the leader)? */
-int	source_watch_may_start(struct obj *o);
+int	source_watch_may_start(struct source *o);
 
 /* ${o} leaves its listing (reset, freed): no object waits for it. */
-void	source_watch_leave(struct obj *o);
+void	source_watch_leave(struct source *o);
 
 /* Free the change detection state of ${s}. */
 void	source_watch_free(struct sync *s);

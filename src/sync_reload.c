@@ -4,7 +4,7 @@
  * source keys (sync_prepare(), sync_commit(), sync_abort()).
  *
  * Every configured object is a file output; it reads the source of its
- * key (obj_same_key()), looked up among the sources made so far or made:
+ * key (source_same_key()), looked up among the sources made so far or made:
  * two objects that read the same value share one source by construction.
  * At a reload, plan_objects() says which old object each new one
  * continues (KEEP: the same source, rendered the same way; RERENDER: the
@@ -32,9 +32,9 @@ struct tables {
 	struct output	**fouts;	/* [i]: of cfg->objects[i]; room for
 					   the selected secrets after */
 	size_t		 nsrc;		/* slots */
-	struct obj	**src;		/* [k]: a new source, or NULL when
+	struct source	**src;		/* [k]: a new source, or NULL when
 					   old[k] goes on */
-	struct obj	**old;		/* [k]: the old source it continues */
+	struct source	**old;		/* [k]: the old source it continues */
 	const struct akvd_object **key;	/* [k]: the configuration of its
 					   first output */
 	struct output	***outs;	/* [k]: its outputs, in order */
@@ -50,7 +50,7 @@ tables_free(struct tables *t, size_t nobjects)
 	for (i = 0; t->fouts != NULL && i < nobjects; i++)
 		output_free(t->fouts[i]);
 	for (k = 0; k < t->nsrc; k++) {
-		obj_free(t->src[k]);
+		source_free(t->src[k]);
 		free(t->outs[k]);
 	}
 	free(t->fouts);
@@ -74,7 +74,7 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
     const struct plan_match *pm, size_t extra, struct tables *t)
 {
 	size_t i, k, n = cfg->nobjects;
-	struct obj *cand;
+	struct source *cand;
 
 	memset(t, 0, sizeof(*t));
 	if ((t->fouts = calloc(n + extra + 1, sizeof(*t->fouts))) == NULL ||
@@ -93,7 +93,7 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
 		cand = pm != NULL && pm[i].how != PLAN_NEW ?
 		    s->fouts[pm[i].old]->src : NULL;
 		for (k = 0; k < t->nsrc; k++)
-			if (obj_same_key(t->key[k], c))
+			if (source_same_key(t->key[k], c))
 				break;
 		if (k == t->nsrc) {
 			t->key[k] = c;
@@ -109,7 +109,7 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
 	}
 	for (k = 0; k < t->nsrc; k++)
 		if (t->old[k] == NULL &&
-		    (t->src[k] = obj_new(s, t->key[k])) == NULL)
+		    (t->src[k] = source_new(s, t->key[k])) == NULL)
 			goto oom;
 	return (0);
 oom:
@@ -124,7 +124,7 @@ tables_link(struct tables *t)
 	size_t k, j;
 
 	for (k = 0; k < t->nsrc; k++) {
-		struct obj *o = t->src[k] != NULL ? t->src[k] : t->old[k];
+		struct source *o = t->src[k] != NULL ? t->src[k] : t->old[k];
 
 		free(o->outs);
 		o->outs = t->outs[k];
@@ -193,10 +193,10 @@ has_lister(const struct sync *s, size_t idx)
 }
 
 /* The lister of the old select ${idx}, taken out of s->objs, or NULL. */
-static struct obj *
+static struct source *
 take_lister(struct sync *s, size_t idx)
 {
-	struct obj *o;
+	struct source *o;
 	size_t j;
 
 	for (j = s->nstatic; j < s->nobjs; j++) {
@@ -217,8 +217,8 @@ struct sync_pending {
 	struct output	**outs;		/* every bundle and template, new:
 					   each takes the file of the old
 					   one at its path */
-	struct obj	**listers;	/* [i]: NEW listers */
-	struct obj	**objs;		/* the new table of sources */
+	struct source	**listers;	/* [i]: NEW listers */
+	struct source	**objs;		/* the new table of sources */
 };
 
 void
@@ -233,7 +233,7 @@ sync_abort(struct sync_pending *p)
 	    i < p->cfg->nbundles + p->cfg->ntemplates; i++)
 		output_free(p->outs[i]);
 	for (i = 0; p->listers != NULL && i < p->cfg->nselects; i++)
-		obj_free(p->listers[i]);
+		source_free(p->listers[i]);
 	free(p->outs);
 	free(p->listers);
 	free(p->objs);
@@ -297,7 +297,7 @@ oom:
 
 /* Fetch ${o} at once (its Retry-After permitting), whatever a list says. */
 static void
-fetch_now(struct obj *o, int64_t now)
+fetch_now(struct source *o, int64_t now)
 {
 
 	if (o->state != O_IDLE)
@@ -312,7 +312,7 @@ fetch_now(struct obj *o, int64_t now)
  * stay until it has a value.  Returns nonzero if the snapshot changes.
  */
 static int
-continue_output(struct sync *s, struct output *out, struct obj *src,
+continue_output(struct sync *s, struct output *out, struct source *src,
     enum plan_how how, struct output *old, int64_t now)
 {
 	size_t j;
@@ -353,7 +353,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 {
 	struct akvd_config *cfg = p->cfg;
 	struct tables *t = &p->t;
-	struct obj **objs = p->objs, *o;
+	struct source **objs = p->objs, *o;
 	size_t i, j, k, n;
 	int64_t now = sync_now_ms(s);
 	int changed = 0;
@@ -445,7 +445,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	}
 	for (j = 0; j < s->nobjs; j++) {
 		if (s->objs[j] != NULL) {
-			obj_free(s->objs[j]);
+			source_free(s->objs[j]);
 			changed = 1;
 		}
 	}

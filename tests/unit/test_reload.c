@@ -172,7 +172,7 @@ test_bundles_selects(void **state)
 }
 
 /*
- * The key of a source (obj_same_key()): what is fetched, never how it is
+ * The key of a source (source_same_key()): what is fetched, never how it is
  * rendered, so that two objects reading one secret are two outputs of one
  * source.
  */
@@ -191,33 +191,33 @@ test_source_keys(void **state)
 	b.mode = 0640;
 	b.optional = 1;
 	b.bundle = 1;
-	assert_true(obj_same_key(&a, &b));
+	assert_true(source_same_key(&a, &b));
 	b = a;
 	b.version = "0123abcd";		/* a pinned version is another value */
-	assert_false(obj_same_key(&a, &b));
+	assert_false(source_same_key(&a, &b));
 	b = a;
 	b.vault = V2;
-	assert_false(obj_same_key(&a, &b));
+	assert_false(source_same_key(&a, &b));
 	b = a;
 	b.name = "db2";
-	assert_false(obj_same_key(&a, &b));
+	assert_false(source_same_key(&a, &b));
 	b = a;
 	b.type = OBJ_CERT;
-	assert_false(obj_same_key(&a, &b));
+	assert_false(source_same_key(&a, &b));
 	b = a;
 	b.history = 3;			/* N versions are another value */
-	assert_false(obj_same_key(&a, &b));
+	assert_false(source_same_key(&a, &b));
 	memset(&blob1, 0, sizeof(blob1));
 	blob1.type = OBJ_BLOB;
 	blob1.name = blob1.alias = "conf.txt";
 	blob1.url = "https://acct.blob.core.windows.net/c/conf.txt";
 	blob2 = blob1;
 	blob2.alias = "copy.txt";
-	assert_true(obj_same_key(&blob1, &blob2));
+	assert_true(source_same_key(&blob1, &blob2));
 	blob2.url = "https://acct.blob.core.windows.net/c/other.txt";
-	assert_false(obj_same_key(&blob1, &blob2));
-	assert_false(obj_same_key(&blob1, &a));
-	assert_false(obj_same_key(&a, &blob1));
+	assert_false(source_same_key(&blob1, &blob2));
+	assert_false(source_same_key(&blob1, &a));
+	assert_false(source_same_key(&a, &blob1));
 }
 
 int

@@ -1,5 +1,5 @@
 /*
- * obj.c - the state of one source of the sync: its schedule, and what a
+ * source.c - the state of one source of the sync: its schedule, and what a
  * success or a failure does to it (backoff, Retry-After, --once settling)
  * and to the outputs that read it (output.c: their files, logs and
  * metrics).  Below the kinds of source and the scheduler; see sync_int.h.
@@ -33,7 +33,7 @@ sync_now_ms(const struct sync *s)
  * 8th... identical failure, so an outage does not flood the log.
  */
 int
-obj_worth_logging(struct obj *o, const char *reason)
+source_worth_logging(struct source *o, const char *reason)
 {
 
 	if (strcmp(o->reason, reason) != 0) {
@@ -43,43 +43,18 @@ obj_worth_logging(struct obj *o, const char *reason)
 	return (log_repeat_due(o->failures));
 }
 
-/* Wipe and free ${n} buffers at ${b}. */
-void
-obj_bufs_wipe(struct buf *b, size_t n)
-{
-	size_t i;
-
-	if (b == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		buf_wipe(&b[i]);
-	free(b);
-}
-
-void
-obj_paths_free(char **paths, size_t n)
-{
-	size_t i;
-
-	if (paths == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(paths[i]);
-	free(paths);
-}
-
 /* Forget a multi-request fetch in progress: o->ops->reset(). */
 void
-obj_reset_phase(struct obj *o)
+source_reset_phase(struct source *o)
 {
 
 	o->ops->reset(o);
 }
 
-struct obj *
-obj_new(struct sync *s, const struct akvd_object *cfg)
+struct source *
+source_new(struct sync *s, const struct akvd_object *cfg)
 {
-	struct obj *o;
+	struct source *o;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return (NULL);
@@ -94,7 +69,7 @@ obj_new(struct sync *s, const struct akvd_object *cfg)
 }
 
 int
-obj_same_key(const struct akvd_object *a, const struct akvd_object *b)
+source_same_key(const struct akvd_object *a, const struct akvd_object *b)
 {
 
 	if (a->type == OBJ_BLOB || b->type == OBJ_BLOB)
@@ -105,7 +80,7 @@ obj_same_key(const struct akvd_object *a, const struct akvd_object *b)
 }
 
 void
-obj_own_free(struct akvd_object *c)
+source_own_free(struct akvd_object *c)
 {
 
 	if (c == NULL)
@@ -118,7 +93,7 @@ obj_own_free(struct akvd_object *c)
 }
 
 void
-obj_free(struct obj *o)
+source_free(struct source *o)
 {
 
 	if (o == NULL)
@@ -131,10 +106,10 @@ obj_free(struct obj *o)
 	}
 	if (o->lister != NULL)		/* a selected secret */
 		metrics_select_remove(o->cfg->name, o->cfg->alias);
-	obj_reset_phase(o);
+	source_reset_phase(o);
 	kv_secret_clear(&o->raw);
 	free(o->outs);
-	obj_own_free(o->own);
+	source_own_free(o->own);
 	free(o);
 }
 
@@ -144,14 +119,14 @@ obj_free(struct obj *o)
  * while the retry falls before the deadline (once_timeout).
  */
 void
-obj_next(struct obj *o, int transient, uint64_t delay_ms)
+source_next(struct source *o, int transient, uint64_t delay_ms)
 {
 	struct sync *s = o->s;
 	struct policy_source src;
 	struct policy_run run;
 	int64_t due = o->due;
 
-	obj_reset_phase(o);
+	source_reset_phase(o);
 	o->attempted = 1;
 	src.next_cycle = o->next_cycle;
 	src.not_before = o->not_before;
@@ -169,7 +144,7 @@ obj_next(struct obj *o, int transient, uint64_t delay_ms)
 }
 
 void
-obj_ok(struct obj *o)
+source_ok(struct source *o)
 {
 
 	if (o->failures > 0 && o->nouts == 0)
@@ -187,10 +162,10 @@ obj_ok(struct obj *o)
  * output (owned by the caller, wiped by it or taken: then nulled).
  */
 void
-obj_success(struct obj *o, const char *version, struct buf **files)
+source_success(struct source *o, const char *version, struct buf **files)
 {
 
-	obj_ok(o);
+	source_ok(o);
 	output_success(o->outs[0], version, files);
 }
 
@@ -200,7 +175,7 @@ obj_success(struct obj *o, const char *version, struct buf **files)
  * cycle for it and for the outputs that read it.
  */
 void
-obj_confirm(struct obj *o)
+source_confirm(struct source *o)
 {
 	int64_t now = sync_now_ms(o->s);
 	size_t i;
@@ -217,7 +192,7 @@ obj_confirm(struct obj *o)
 	log_kv(LOG_DEBUG, "object unchanged, not fetched", "object",
 	    o->cfg->name, "version", o->nouts > 0 ? o->outs[0]->version :
 	    NULL, NULL);
-	obj_next(o, 0, 0);
+	source_next(o, 0, 0);
 }
 
 /*
@@ -226,7 +201,7 @@ obj_confirm(struct obj *o)
  * cycle).  Returns whether it is transient.
  */
 static int
-failed(struct obj *o, const struct fetch_result *r, uint64_t *delay)
+failed(struct source *o, const struct fetch_result *r, uint64_t *delay)
 {
 	int64_t now = sync_now_ms(o->s);
 	int transient = fetch_transient(r);
@@ -250,7 +225,7 @@ failed(struct obj *o, const struct fetch_result *r, uint64_t *delay)
  * Each output reading ${o} records and logs it as its own.
  */
 void
-obj_failure(struct obj *o, const struct fetch_result *r)
+source_failure(struct source *o, const struct fetch_result *r)
 {
 	struct sync *s = o->s;
 	uint64_t delay;
@@ -262,41 +237,41 @@ obj_failure(struct obj *o, const struct fetch_result *r)
 	/* A lister's failure is its own; else each output's. */
 	if (o->nouts == 0)
 		metrics_fetch(o->cfg->name, o->cfg->alias, r->cls, 0);
-	if (obj_worth_logging(o, reason) && o->nouts == 0)
+	if (source_worth_logging(o, reason) && o->nouts == 0)
 		output_log_failure(o->cfg, o->failures, reason, r, transient,
 		    delay, 0, NULL);
 	for (i = 0; i < o->nouts; i++)
 		output_failure(o->outs[i], r, transient, delay);
-	obj_next(o, transient, delay);
+	source_next(o, transient, delay);
 	snapshot_report_waiting(s);
 }
 
 void
-obj_render_failed(struct obj *o, const struct fetch_result *r)
+source_render_failed(struct source *o, const struct fetch_result *r)
 {
 	uint64_t delay;
 	int transient = failed(o, r, &delay);
 	char reason[sizeof(o->reason)];
 
 	fetch_reason(r, reason, sizeof(reason));
-	(void)obj_worth_logging(o, reason);
-	obj_next(o, transient, delay);
+	(void)source_worth_logging(o, reason);
+	source_next(o, transient, delay);
 	snapshot_report_waiting(o->s);
 }
 
-/* obj_failure() of class ${cls} without a response. */
+/* source_failure() of class ${cls} without a response. */
 void
-obj_fail(struct obj *o, enum fetch_class cls, const char *what,
+source_fail(struct source *o, enum fetch_class cls, const char *what,
     const char *detail)
 {
 	struct fetch_result r;
 
 	fetch_fail(&r, cls, what, detail);
-	obj_failure(o, &r);
+	source_failure(o, &r);
 }
 
 struct akvd_object *
-obj_own_new(const char *name, const char *alias, const char *vault)
+source_own_new(const char *name, const char *alias, const char *vault)
 {
 	struct akvd_object *c;
 
@@ -309,7 +284,7 @@ obj_own_new(const char *name, const char *alias, const char *vault)
 	    (c->alias = strdup(alias)) == NULL ||
 	    (c->version = strdup("")) == NULL ||
 	    (c->vault = strdup(vault)) == NULL) {
-		obj_own_free(c);
+		source_own_free(c);
 		return (NULL);
 	}
 	return (c);
