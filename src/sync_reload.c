@@ -85,6 +85,7 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
 	    (t->nouts = calloc(n + 1, sizeof(*t->nouts))) == NULL ||
 	    (t->slot = calloc(n + 1, sizeof(*t->slot))) == NULL)
 		goto oom;
+	/* The slot of each object's key: the first object of that key's. */
 	for (i = 0; i < n; i++) {
 		const struct akvd_object *c = &cfg->objects[i];
 
@@ -95,17 +96,22 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
 		for (k = 0; k < t->nsrc; k++)
 			if (source_same_key(t->key[k], c))
 				break;
-		if (k == t->nsrc) {
-			t->key[k] = c;
-			if ((t->outs[k] = calloc(n + 1,
-			    sizeof(*t->outs[k]))) == NULL)
-				goto oom;
-			t->nsrc++;
-		}
+		if (k == t->nsrc)
+			t->key[t->nsrc++] = c;
 		if (t->old[k] == NULL)
 			t->old[k] = cand;
-		t->outs[k][t->nouts[k]++] = t->fouts[i];
+		t->nouts[k]++;
 		t->slot[i] = k;
+	}
+	for (k = 0; k < t->nsrc; k++) {
+		if ((t->outs[k] = calloc(t->nouts[k] + 1,
+		    sizeof(*t->outs[k]))) == NULL)
+			goto oom;
+		t->nouts[k] = 0;
+	}
+	for (i = 0; i < n; i++) {
+		k = t->slot[i];
+		t->outs[k][t->nouts[k]++] = t->fouts[i];
 	}
 	for (k = 0; k < t->nsrc; k++)
 		if (t->old[k] == NULL &&
