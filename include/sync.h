@@ -1,8 +1,10 @@
 /*
  * sync.h - polling Key Vault and keeping the output directory current.
  *
- * Every configured object has its own state: the last good value and
- * version, when it is next due, and its consecutive failures.  Objects are
+ * What is fetched (a source: one per Key Vault object, blob or select
+ * entry) has its own state: when it is next due, its consecutive failures
+ * and Retry-After; what is written (an output: an object's files, a bundle,
+ * a template) holds the last good value and version.  Objects are
  * polled every interval (one jittered cycle, ±10%, shared by the objects
  * fetched together); a cycle's requests run concurrently up to the
  * configured limit.  A failed fetch is a state of that object, never of the
@@ -12,9 +14,10 @@
  * next cycle.  Whenever nothing is in flight and some value changed, one
  * new snapshot holding every object is committed through the writer.
  *
- * Objects that read the same value share one source by construction: the
- * first of them fetches, the others follow its outcomes; what is read is
- * turned into files by render.c (encodings, certificates, keys).  A
+ * Objects that read the same value are outputs of one source, by
+ * construction: one GET, whose outcome is each one's; what is read is
+ * turned into each one's files by render.c (encodings, certificates,
+ * keys).  A
  * "history" object lists its versions and fetches only those it does not
  * hold; a "select" entry lists its vault each cycle and fetches a selected
  * secret only when the list shows it changed; a bundle is made from the
@@ -76,12 +79,13 @@ int	sync_prepare(struct sync *, struct akvd_config *,
 /*
  * sync_commit(s, pending): adopt its configuration, borrowed as in
  * sync_new(); the previous one is no longer used once this returns (the
- * caller frees it).  Cannot fail.  Objects that fetch the same thing as
- * before keep their value, version and schedule (no refetch storm), their
- * backoff and Retry-After deadline, and their readiness clocks; one whose
- * encoding, format, split or bundle membership changed is rendered again
- * from the value held, without a request; new objects are fetched at
- * once; removed ones leave the next snapshot.  Nothing is fetched or
+ * caller frees it).  Cannot fail.  Sources whose key is still read keep
+ * their value and schedule (no refetch storm), their backoff and
+ * Retry-After deadline; objects rendered as before keep their files,
+ * version and readiness clocks; one whose encoding, format, split or
+ * bundle membership changed, or a new one reading a source held, is
+ * rendered from the value held, without a request; new sources are
+ * fetched at once; removed objects leave the next snapshot.  Nothing is fetched or
  * committed before control returns to the loop.  Frees ${pending}.
  */
 void	sync_commit(struct sync *, struct sync_pending *);

@@ -23,7 +23,7 @@
 
 /* source_ops.auth: the token cache of the Storage scope. */
 static struct auth *
-blob_auth(struct obj *o)
+blob_auth(struct source *o)
 {
 
 	return (auth_scope(o->s->auth, o->s->cfg->storage_scope));
@@ -31,20 +31,21 @@ blob_auth(struct obj *o)
 
 /* Blob Storage answered with an error status. */
 static void
-blob_http_error(struct obj *o, const struct http_response *r)
+blob_http_error(struct source *o, const struct http_response *r)
 {
 	struct fetch_result res;
 
 	blob_error(&res, r->status, r->error_code, r->body.data, r->body.len);
 	res.retry_after_ms = r->retry_after_ms;
-	obj_failure(o, &res);
+	source_failure(o, &res);
 }
 
 /* HTTP completion of a GET of the blob ${o}. */
 static void
 blob_done(struct http_response *r, void *cookie)
 {
-	struct obj *o = cookie;
+	struct source *o = cookie;
+	struct output *out = o->outs[0];
 	struct sync *s = o->s;
 	struct buf *files;
 	struct auth *a;
@@ -54,28 +55,28 @@ blob_done(struct http_response *r, void *cookie)
 	metrics_request(METRICS_STORAGE, r->status, r->failed, r->seconds);
 	if (r->failed && r->too_large) {
 		/* Not transient: the next cycle may find it smaller. */
-		obj_fail(o, FETCH_OTHER, "blob larger than max_size",
+		source_fail(o, FETCH_OTHER, "blob larger than max_size",
 		    r->error);
 	} else if (r->failed) {
-		obj_fail(o, FETCH_TRANSPORT, "request failed", r->error);
-	} else if (r->status == 304 && o->have && o->version != NULL) {
+		source_fail(o, FETCH_TRANSPORT, "request failed", r->error);
+	} else if (r->status == 304 && out->have && out->version != NULL) {
 		/* Not modified: the ETag is the version, nothing to take. */
 		files = NULL;
-		obj_success(o, o->version, &files);
-		obj_next(o, 0, 0);
+		source_success(o, out->version, &files);
+		source_next(o, 0, 0);
 	} else if (r->status == 200) {
 		/* As a secret whose version is the ETag. */
-		if ((files = calloc(o->nfiles, sizeof(*files))) == NULL ||
+		if ((files = calloc(out->nfiles, sizeof(*files))) == NULL ||
 		    buf_append(&files[0], r->body.data != NULL ?
 		    r->body.data : "", r->body.len) == -1) {
 			log_msg(LOG_ERROR, "sync: out of memory");
-			obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+			source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		} else {
-			obj_success(o, r->etag != NULL ? r->etag :
+			source_success(o, r->etag != NULL ? r->etag :
 			    "(no ETag)", &files);
-			obj_next(o, 0, 0);
+			source_next(o, 0, 0);
 		}
-		obj_bufs_wipe(files, o->nfiles);	/* NULL if taken */
+		output_bufs_wipe(files, out->nfiles);	/* NULL if taken */
 	} else if (r->status == 401 && !o->retried_401) {
 		/* Renew the storage token once and retry at once. */
 		o->retried_401 = 1;
@@ -89,10 +90,11 @@ blob_done(struct http_response *r, void *cookie)
 }
 
 static int
-blob_start(struct sync *s, struct obj *o, const char *token)
+blob_start(struct sync *s, struct source *o, const char *token)
 {
 	struct http_reqspec spec;
 	struct buf inm = BUF_INIT;
+	const struct output *out = o->outs[0];
 
 	memset(&spec, 0, sizeof(spec));
 	spec.url = o->cfg->url;
@@ -100,8 +102,8 @@ blob_start(struct sync *s, struct obj *o, const char *token)
 	spec.headers[0] = "x-ms-version: " BLOB_API_VERSION;
 	spec.headers[1] = "Accept: */*";
 	/* An ETag is quoted, or weak (W/"..."); "(no ETag)" is not. */
-	if (o->have && blob_etag_usable(o->version)) {
-		if (buf_appendf(&inm, "If-None-Match: %s", o->version) == -1) {
+	if (out->have && blob_etag_usable(out->version)) {
+		if (buf_appendf(&inm, "If-None-Match: %s", out->version) == -1) {
 			log_msg(LOG_ERROR, "sync: out of memory");
 			return (-1);
 		}
@@ -109,7 +111,8 @@ blob_start(struct sync *s, struct obj *o, const char *token)
 	}
 	spec.max_body = o->cfg->max_size;
 	log_kv(LOG_DEBUG, "fetching", "object", o->cfg->name, "url",
-	    o->cfg->url, "if_none_match", o->have ? o->version : NULL, NULL);
+	    o->cfg->url, "if_none_match", out->have ? out->version : NULL,
+	    NULL);
 	o->req = http_request(s->http, &spec, blob_done, o);
 	buf_wipe(&inm);
 	if (o->req == NULL)
@@ -139,7 +142,7 @@ tenant_coming(const struct sync *s)
 
 /* source_ops.start: start a queued blob if the storage token is there. */
 static void
-blob_start_queued(struct obj *o, struct source_pump *p)
+blob_start_queued(struct source *o, struct source_pump *p)
 {
 	struct sync *s = o->s;
 	struct auth *a;
@@ -147,25 +150,25 @@ blob_start_queued(struct obj *o, struct source_pump *p)
 	uint64_t gen = 0;
 
 	if ((a = blob_auth(o)) == NULL) {
-		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+		source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		return;
 	}
 	if ((token = auth_token(a, &gen)) == NULL) {
 		/* A tenant is learnt only from Key Vault's challenge. */
 		if (auth_needs_tenant(a) && !tenant_coming(s))
-			obj_fail(o, FETCH_OTHER,
+			source_fail(o, FETCH_OTHER,
 			    "no tenant for the storage token",
 			    "set auth.tenant_id (or AZURE_TENANT_ID)");
 		return;		/* sync_auth_event() resumes */
 	}
 	o->gen = gen;
 	if (blob_start(s, o, token) == -1)
-		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
+		source_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 }
 
 /* source_ops.reset: one GET, nothing in progress to forget. */
 static void
-blob_reset(struct obj *o)
+blob_reset(struct source *o)
 {
 
 	o->phase = P_FETCH;

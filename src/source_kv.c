@@ -22,7 +22,7 @@
 
 /* Key Vault answered with an error status. */
 static void
-obj_http_error(struct obj *o, const struct http_response *r)
+obj_http_error(struct source *o, const struct http_response *r)
 {
 	struct fetch_result res;
 	struct kv_error e;
@@ -34,7 +34,7 @@ obj_http_error(struct obj *o, const struct http_response *r)
 	snprintf(code, sizeof(code), "%s%s%s", e.code,
 	    e.inner[0] != '\0' ? "/" : "", e.inner);
 	fetch_http(&res, r->status, code, e.message, r->retry_after_ms);
-	obj_failure(o, &res);
+	source_failure(o, &res);
 }
 
 /*
@@ -44,18 +44,18 @@ obj_http_error(struct obj *o, const struct http_response *r)
  * the failure of ${o} is recorded.
  */
 static int
-learn_tenant(struct obj *o, const struct http_response *r)
+learn_tenant(struct source *o, const struct http_response *r)
 {
 	struct kv_challenge c;
 
 	if (kv_parse_challenge(r->www_authenticate, &c) == -1) {
-		obj_fail(o, FETCH_CHALLENGE,
+		source_fail(o, FETCH_CHALLENGE,
 		    "no usable challenge in Key Vault's 401",
 		    "set auth.tenant_id");
 		return (1);
 	}
 	if (!kv_resource_matches(o->cfg->vault, c.resource)) {
-		obj_fail(o, FETCH_CHALLENGE, "refusing Key Vault's challenge",
+		source_fail(o, FETCH_CHALLENGE, "refusing Key Vault's challenge",
 		    c.resource);
 		log_kv(LOG_ERROR, "the challenge's resource is not a parent "
 		    "domain of the vault: not sending a token there",
@@ -64,7 +64,7 @@ learn_tenant(struct obj *o, const struct http_response *r)
 		return (1);
 	}
 	if (auth_set_tenant(o->s->auth, c.tenant) == -1) {
-		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+		source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		return (1);
 	}
 	return (0);
@@ -72,7 +72,7 @@ learn_tenant(struct obj *o, const struct http_response *r)
 
 /* source_kv_kind(o): the Key Vault kind ${o} reads (secret, cert, key). */
 enum kv_kind
-source_kv_kind(const struct obj *o)
+source_kv_kind(const struct source *o)
 {
 
 	switch (o->cfg->type) {
@@ -86,120 +86,102 @@ source_kv_kind(const struct obj *o)
 }
 
 /*
- * Parse a bundle of ${o} and render its files into ${out}
- * (CONFIG_SPLIT_FILES empty buffers).  Returns 0, or -1 after recording
- * the failure.
+ * Parse the body of ${r} into ${sec}.  Returns 0, or -1 after recording
+ * the failure of ${o}.
  */
 static int
-obj_render(struct obj *o, const struct http_response *r, struct buf *out,
-    char **version)
+obj_parse(struct source *o, const struct http_response *r,
+    struct kv_secret *sec)
 {
-	struct kv_secret sec;
 	char err[256];
-	int rc = -1;
 
-	memset(&sec, 0, sizeof(sec));
-	if (kv_parse_object(r->body.data, r->body.len, source_kv_kind(o), &sec,
+	if (kv_parse_object(r->body.data, r->body.len, source_kv_kind(o), sec,
 	    err, sizeof(err)) == -1)
-		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
-	else if (!sec.enabled)
-		obj_fail(o, FETCH_DISABLED, "version is disabled", NULL);
-	else if (render_object(o->cfg, sec.value, sec.len, sec.content_type,
-	    sec.managed, out, err, sizeof(err)) == -1)
-		obj_fail(o, FETCH_RENDER, "cannot render the object", err);
-	else {
-		*version = sec.version;
-		sec.version = NULL;
-		rc = 0;
-		if (o->phase == P_FETCH) {
-			/* Held for a change of render options. */
-			kv_secret_clear(&o->raw);
-			o->raw = sec;
-			memset(&sec, 0, sizeof(sec));
-		}
-	}
-	kv_secret_clear(&sec);
-	return (rc);
+		source_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
+	else if (!sec->enabled)
+		source_fail(o, FETCH_DISABLED, "version is disabled", NULL);
+	else
+		return (0);
+	return (-1);
 }
 
-int
-source_kv_rerender(struct obj *o, const struct akvd_object *cfg)
+/*
+ * Render ${sec} the way ${cfg} says into ${files} (a new array of
+ * ${n}).  Returns 0, or -1 with ${res} set.
+ */
+static int
+obj_render(const struct akvd_object *cfg, const struct kv_secret *sec,
+    size_t n, struct buf **files, struct fetch_result *res)
 {
-	struct buf out[CONFIG_SPLIT_FILES], *files = NULL, *old;
-	size_t i, n, oldn;
+	struct buf out[CONFIG_SPLIT_FILES];
 	char err[256];
+	size_t i;
 	int rc = -1;
 
-	if (o->raw.value == NULL || !o->have || o->cfg->history != 0 ||
-	    cfg->history != 0 || o->cfg->type == OBJ_BLOB)
-		return (-1);
 	memset(out, 0, sizeof(out));
-	if (render_object(cfg, o->raw.value, o->raw.len, o->raw.content_type,
-	    o->raw.managed, out, err, sizeof(err)) == -1) {
-		log_kv(LOG_WARN, "cannot render the value held the new way: "
-		    "fetching it again", "object", cfg->name, "reason", err,
-		    NULL);
-		goto out;
+	*files = NULL;
+	if (render_object(cfg, sec->value, sec->len, sec->content_type,
+	    sec->managed, out, err, sizeof(err)) == -1)
+		fetch_fail(res, FETCH_RENDER, "cannot render the object", err);
+	else if ((*files = calloc(n + 1, sizeof(**files))) == NULL)
+		fetch_fail(res, FETCH_LOCAL, "out of memory", NULL);
+	else {
+		for (i = 0; i < n; i++) {
+			(*files)[i] = out[i];
+			memset(&out[i], 0, sizeof(out[i]));
+		}
+		rc = 0;
 	}
-	n = cfg->bundle != 0 ? 1 : config_object_nfiles(cfg);
-	if ((files = calloc(n + 1, sizeof(*files))) == NULL)
-		goto out;
-	for (i = 0; i < n; i++) {
-		files[i] = out[i];
-		memset(&out[i], 0, sizeof(out[i]));
-	}
-	old = o->files;
-	oldn = o->nfiles;
-	o->files = files;	/* obj_set_cfg() keeps a files array */
-	if (obj_set_cfg(o, cfg) == -1) {
-		o->files = old;
-		obj_bufs_wipe(files, n);
-		goto out;
-	}
-	obj_bufs_wipe(old, oldn);
-	o->changed = 1;
-	o->s->dirty = 1;
-	log_kv(LOG_INFO, "object rendered again from the value held",
-	    "object", cfg->name, "alias", cfg->alias, "version", o->version,
-	    NULL);
-	rc = 0;
-out:
 	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
 		buf_wipe(&out[i]);
 	return (rc);
 }
 
-/* A single GET came back 200. */
+/*
+ * A single GET came back 200: each output renders the value its own way;
+ * the value is held (raw) for a change of render options.
+ */
 static void
-done_fetch(struct obj *o, const struct http_response *r)
+done_fetch(struct source *o, const struct http_response *r)
 {
-	struct buf out[CONFIG_SPLIT_FILES], *files;
-	char *version = NULL;
-	size_t i;
+	struct fetch_result res, first;
+	struct kv_secret sec;
+	struct buf *files;
+	size_t i, ok = 0;
 
-	memset(out, 0, sizeof(out));
-	if (obj_render(o, r, out, &version) == -1)
+	memset(&first, 0, sizeof(first));
+	memset(&sec, 0, sizeof(sec));
+	if (obj_parse(o, r, &sec) == -1)
 		goto out;
-	if ((files = calloc(o->nfiles, sizeof(*files))) == NULL) {
-		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+	for (i = 0; i < o->nouts; i++) {
+		struct output *d = o->outs[i];
+
+		if (obj_render(d->cfg, &sec, d->nfiles, &files, &res) == -1) {
+			output_failure(d, &res, 0, 0);
+			if (i == ok)
+				first = res;
+			continue;
+		}
+		if (ok++ == 0)
+			source_ok(o);
+		output_success(d, sec.version, &files);
+		output_bufs_wipe(files, d->nfiles);
+	}
+	if (ok == 0) {
+		source_render_failed(o, &first);
 		goto out;
 	}
-	for (i = 0; i < o->nfiles; i++) {
-		files[i] = out[i];
-		memset(&out[i], 0, sizeof(out[i]));
-	}
-	obj_success(o, version, &files);
-	obj_bufs_wipe(files, o->nfiles);
 	/* What a listing of the vault will show while it is current. */
-	o->held_updated = o->raw.updated;
+	o->held_updated = sec.updated;
 	o->quiet = 0;
 	if (o->lister != NULL)
 		o->seen_updated = o->want_updated;
-	obj_next(o, 0, 0);
+	kv_secret_clear(&o->raw);
+	o->raw = sec;
+	memset(&sec, 0, sizeof(sec));
+	source_next(o, 0, 0);
 out:
-	free(version);
-	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
-		buf_wipe(&out[i]);
+	kv_secret_clear(&sec);
 }
 
 /* Newest first: by creation time, then by position in the list. */
@@ -220,7 +202,7 @@ item_cmp(const void *a, const void *b)
  * after recording a failure.
  */
 static int
-choose_versions(struct obj *o)
+choose_versions(struct source *o)
 {
 	struct kv_item **v;
 	struct buf key = BUF_INIT;
@@ -230,7 +212,7 @@ choose_versions(struct obj *o)
 
 	if ((v = calloc(o->list.n + 1, sizeof(*v))) == NULL ||
 	    (o->want = calloc(want, sizeof(*o->want))) == NULL) {
-		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+		source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		goto out;
 	}
 	for (i = 0; i < o->list.n; i++)
@@ -240,7 +222,7 @@ choose_versions(struct obj *o)
 	if (n < want) {
 		snprintf(detail, sizeof(detail), "%zu enabled, history needs "
 		    "%zu", n, want);
-		obj_fail(o, FETCH_OTHER, "not enough enabled versions",
+		source_fail(o, FETCH_OTHER, "not enough enabled versions",
 		    detail);
 		goto out;
 	}
@@ -250,22 +232,22 @@ choose_versions(struct obj *o)
 		    buf_appendf(&key, "%s%s", i > 0 ? "," : "",
 		    v[i]->version) == -1) {
 			o->nwant = i + 1;
-			obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+			source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 			goto out;
 		}
 	}
 	o->nwant = want;
-	if (o->have && o->version != NULL &&
-	    strcmp(o->version, key.data) == 0) {
+	if (o->outs[0]->have && o->outs[0]->version != NULL &&
+	    strcmp(o->outs[0]->version, key.data) == 0) {
 		struct buf *none = NULL;
 
-		obj_success(o, key.data, &none);
-		obj_next(o, 0, 0);
+		source_success(o, key.data, &none);
+		source_next(o, 0, 0);
 		rc = 1;
 		goto out;
 	}
 	if ((o->pending = calloc(want, sizeof(*o->pending))) == NULL) {
-		obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+		source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		goto out;
 	}
 	rc = 0;
@@ -277,25 +259,28 @@ out:
 
 /*
  * Copy into o->pending the versions of o->want that ${o} holds already
- * (o->version lists them in the order of o->files), so that only new
+ * (its output's version lists them in the order of its files), so that
+ * only new
  * versions are fetched.
  */
 static void
-history_reuse(struct obj *o)
+history_reuse(struct source *o)
 {
+	const struct output *out = o->outs[0];
 	const char *p, *q;
 	size_t k, m, len;
 
-	if (!o->have || o->version == NULL)
+	if (!out->have || out->version == NULL)
 		return;
 	for (k = 0; k < o->nwant; k++) {
-		for (p = o->version, m = 0; m < o->nfiles; m++, p = q + 1) {
+		for (p = out->version, m = 0; m < out->nfiles;
+		    m++, p = q + 1) {
 			q = strchr(p, ',');
 			len = q != NULL ? (size_t)(q - p) : strlen(p);
 			if (strlen(o->want[k]) == len &&
 			    strncmp(p, o->want[k], len) == 0) {
 				if (buf_append(&o->pending[k],
-				    o->files[m].data, o->files[m].len) == -1)
+				    out->files[m].data, out->files[m].len) == -1)
 					buf_wipe(&o->pending[k]);
 				break;
 			}
@@ -310,7 +295,7 @@ history_reuse(struct obj *o)
  * is there, make them the object's files.
  */
 static void
-history_next(struct obj *o)
+history_next(struct source *o)
 {
 	struct buf key = BUF_INIT, *files;
 	size_t i;
@@ -325,16 +310,16 @@ history_next(struct obj *o)
 		if (buf_appendf(&key, "%s%s", i > 0 ? "," : "",
 		    o->want[i]) == -1) {
 			buf_wipe(&key);
-			obj_fail(o, FETCH_LOCAL, "out of memory", NULL);
+			source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 			return;
 		}
 	}
 	files = o->pending;
 	o->pending = NULL;
-	obj_success(o, key.data, &files);
-	obj_bufs_wipe(files, o->nfiles);
+	source_success(o, key.data, &files);
+	output_bufs_wipe(files, o->nwant);
 	buf_wipe(&key);
-	obj_next(o, 0, 0);
+	source_next(o, 0, 0);
 }
 
 /*
@@ -343,14 +328,14 @@ history_next(struct obj *o)
  * remain, 0 once the list is whole, -1 after recording a failure.
  */
 int
-source_kv_list_page(struct obj *o, const struct http_response *r,
+source_kv_list_page(struct source *o, const struct http_response *r,
     enum kv_kind kind)
 {
 	char err[256], *next = NULL;
 
 	if (kv_parse_list(r->body.data, r->body.len, kind, o->cfg->vault,
 	    &o->list, &next, err, sizeof(err)) == -1) {
-		obj_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
+		source_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
 		return (-1);
 	}
 	free(o->next_url);
@@ -364,7 +349,7 @@ source_kv_list_page(struct obj *o, const struct http_response *r,
 
 /* A page of the versions list came back 200. */
 static void
-done_versions(struct obj *o, const struct http_response *r)
+done_versions(struct source *o, const struct http_response *r)
 {
 
 	if (source_kv_list_page(o, r, source_kv_kind(o)) != 0)
@@ -379,47 +364,31 @@ done_versions(struct obj *o, const struct http_response *r)
 
 /* Version k of a history came back 200. */
 static void
-done_history(struct obj *o, const struct http_response *r)
+done_history(struct source *o, const struct http_response *r)
 {
-	struct buf out[CONFIG_SPLIT_FILES];
-	char *version = NULL;
-	size_t i;
+	struct fetch_result res;
+	struct kv_secret sec;
+	struct buf *files;
 
-	memset(out, 0, sizeof(out));
-	if (obj_render(o, r, out, &version) == -1)
-		goto out;
-	o->pending[o->k++] = out[0];
-	memset(&out[0], 0, sizeof(out[0]));
-	history_next(o);
-out:
-	free(version);
-	for (i = 0; i < CONFIG_SPLIT_FILES; i++)
-		buf_wipe(&out[i]);
-}
-
-/*
- * What the GET of a value's source means for ${d}, one of the objects that
- * read the same value (o->src): the same outcome, rendered its own way.
- */
-static void
-follow(struct obj *d, const struct http_response *r)
-{
-
-	if (r->failed)
-		obj_fail(d, FETCH_TRANSPORT, "request failed", r->error);
-	else if (r->status == 200)
-		done_fetch(d, r);
-	else
-		obj_http_error(d, r);
+	memset(&sec, 0, sizeof(sec));
+	if (obj_parse(o, r, &sec) == 0) {
+		if (obj_render(o->cfg, &sec, 1, &files, &res) == -1)
+			source_failure(o, &res);
+		else {
+			o->pending[o->k++] = files[0];
+			free(files);
+			history_next(o);
+		}
+	}
+	kv_secret_clear(&sec);
 }
 
 /* HTTP completion of a request of ${o}. */
 static void
 obj_done(struct http_response *r, void *cookie)
 {
-	struct obj *o = cookie;
+	struct source *o = cookie;
 	struct sync *s = o->s;
-	size_t i;
 
 	o->req = NULL;
 	s->inflight--;
@@ -431,12 +400,6 @@ obj_done(struct http_response *r, void *cookie)
 			/* Handled once: no token to renew, no retry. */
 			if (learn_tenant(o, r) == 0)
 				o->state = O_QUEUED;
-			else	/* the same refusal for those that follow */
-				for (i = 0; i < s->nobjs; i++)
-					if (s->objs[i]->src == o &&
-					    s->objs[i] != o)
-						(void)learn_tenant(s->objs[i],
-						    r);
 			sync_kick(s);
 			return;
 		}
@@ -447,7 +410,7 @@ obj_done(struct http_response *r, void *cookie)
 		return;
 	}
 	if (r->failed) {
-		obj_fail(o, FETCH_TRANSPORT, "request failed", r->error);
+		source_fail(o, FETCH_TRANSPORT, "request failed", r->error);
 	} else if (r->status == 200) {
 		switch (o->phase) {
 		case P_VERSIONS:
@@ -471,17 +434,12 @@ obj_done(struct http_response *r, void *cookie)
 	} else {
 		obj_http_error(o, r);
 	}
-	/* One GET serves every object reading the same value. */
-	if (o->phase == P_FETCH && o->state != O_QUEUED)
-		for (i = 0; i < s->nobjs; i++)
-			if (s->objs[i]->src == o && s->objs[i] != o)
-				follow(s->objs[i], r);
 	sync_kick(s);
 }
 
 /* The URL of the next request of ${o}, a new string, or NULL. */
 static char *
-obj_url(const struct obj *o)
+obj_url(const struct source *o)
 {
 
 	switch (o->phase) {
@@ -508,7 +466,7 @@ obj_url(const struct obj *o)
 }
 
 int
-source_kv_start(struct sync *s, struct obj *o, const char *token)
+source_kv_start(struct sync *s, struct source *o, const char *token)
 {
 	char *url;
 
@@ -533,7 +491,7 @@ source_kv_start(struct sync *s, struct obj *o, const char *token)
  * recording a failure.
  */
 int
-source_kv_continue(struct obj *o)
+source_kv_continue(struct source *o)
 {
 	struct sync *s = o->s;
 	const char *token;
@@ -545,7 +503,7 @@ source_kv_continue(struct obj *o)
 	}
 	o->gen = gen;
 	if (source_kv_start(s, o, token) == -1) {
-		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
+		source_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 		return (-1);
 	}
 	return (0);
@@ -553,11 +511,11 @@ source_kv_continue(struct obj *o)
 
 /* No tenant yet: ask Key Vault without a token, for its challenge. */
 static void
-source_kv_probe(struct sync *s, struct obj *o)
+source_kv_probe(struct sync *s, struct source *o)
 {
 
 	if (source_kv_start(s, o, NULL) == -1) {
-		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
+		source_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 		return;
 	}
 	o->probe = 1;
@@ -566,7 +524,7 @@ source_kv_probe(struct sync *s, struct obj *o)
 
 /* source_ops.start: one Key Vault token serves every start of a pump(). */
 static void
-kv_start(struct obj *o, struct source_pump *p)
+kv_start(struct source *o, struct source_pump *p)
 {
 	struct sync *s = o->s;
 
@@ -581,12 +539,12 @@ kv_start(struct obj *o, struct source_pump *p)
 	}
 	o->gen = p->gen;
 	if (source_kv_start(s, o, p->token) == -1)
-		obj_fail(o, FETCH_LOCAL, "cannot start request", NULL);
+		source_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 }
 
 /* source_ops.reset: forget a history or list fetch in progress. */
 static void
-kv_reset(struct obj *o)
+kv_reset(struct source *o)
 {
 	size_t i;
 
@@ -598,7 +556,7 @@ kv_reset(struct obj *o)
 		free(o->want[i]);
 	free(o->want);
 	o->want = NULL;
-	obj_bufs_wipe(o->pending, o->nwant);
+	output_bufs_wipe(o->pending, o->nwant);
 	o->pending = NULL;
 	o->nwant = o->k = 0;
 	o->phase = o->sel != NULL ? P_LIST : o->cfg->history > 0 ?
@@ -606,7 +564,7 @@ kv_reset(struct obj *o)
 }
 
 static struct auth *
-kv_auth(struct obj *o)
+kv_auth(struct source *o)
 {
 
 	return (o->s->auth);

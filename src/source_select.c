@@ -20,36 +20,25 @@
 #include "writer.h"
 
 /* A lister of ${sel}, "select[i]" in logs. */
-struct obj *
+struct source *
 source_select_lister_new(struct sync *s, const struct akvd_select *sel,
     size_t idx)
 {
 	struct akvd_object *c;
-	struct obj *o;
+	struct source *o;
 	char name[32];
 
 	snprintf(name, sizeof(name), "select[%zu]", idx);
-	if ((o = calloc(1, sizeof(*o))) == NULL)
+	if ((c = source_own_new(name, name, sel->vault)) == NULL)
 		return (NULL);
-	o->ops = &source_kv_ops;
-	o->src = o;
-	if ((c = obj_own_new(name, name, sel->vault)) == NULL) {
-		free(o);
+	if ((o = source_new(s, c)) == NULL) {
+		source_own_free(c);
 		return (NULL);
 	}
+	o->own = c;
 	o->sel = sel;
 	o->sel_idx = idx;
-	o->own = c;
-	if (obj_set_cfg(o, c) == -1) {
-		obj_own_free(c);
-		free(o);
-		return (NULL);
-	}
-	o->s = s;
 	o->phase = P_LIST;
-	o->state = O_IDLE;
-	o->due = sync_now_ms(s);
-	o->last_ok = o->due;
 	return (o);
 }
 
@@ -86,45 +75,53 @@ item_selected(const struct akvd_select *sel, const struct kv_item *it)
 	return (1);
 }
 
+/* Is ${a} the name of file ${b} or of one of its directories, or under it? */
+static int
+clash(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	return (strcmp(a, b) == 0 ||
+	    (la > lb && strncmp(a, b, lb) == 0 && a[lb] == '/') ||
+	    (lb > la && strncmp(a, b, la) == 0 && b[la] == '/'));
+}
+
 /*
  * Would ${alias} clash with a file of another object (with ${fixed}, only
- * of the configured objects and bundles)?
+ * of the configured objects, bundles and templates)?  Returns the name of
+ * the one that has it, or NULL.
  */
-const struct obj *
+const char *
 source_select_alias_taken(const struct sync *s, const char *alias, int fixed,
-    const struct obj *self)
+    const struct source *self)
 {
-	size_t i, f, la = strlen(alias), lb;
+	size_t i, f;
 
-	for (i = 0; i < s->nobjs; i++) {
-		const struct obj *o = s->objs[i];
+	for (i = 0; i < s->nouts; i++)
+		if (clash(alias, s->outs[i]->path))
+			return (s->outs[i]->path);
+	for (i = 0; i < s->nfouts; i++) {
+		const struct output *o = s->fouts[i];
 
-		if (o == self || o->cfg->bundle != 0 ||
-		    (fixed && o->lister != NULL))
+		if (o->src == self || o->cfg->bundle != 0 ||
+		    (fixed && o->src->lister != NULL))
 			continue;	/* a member's alias is a key */
-		for (f = 0; f < o->nfiles; f++) {
-			const char *b = o->paths[f];
-
-			lb = strlen(b);
-			if (strcmp(alias, b) == 0 ||
-			    (la > lb && strncmp(alias, b, lb) == 0 &&
-			    alias[lb] == '/') ||
-			    (lb > la && strncmp(alias, b, la) == 0 &&
-			    b[la] == '/'))
-				return (o);
-		}
+		for (f = 0; f < o->nfiles; f++)
+			if (clash(alias, o->paths[f]))
+				return (o->cfg->name);
 	}
 	return (NULL);
 }
 
 /* Start following a newly listed secret. */
-static struct obj *
-selected_new(struct sync *s, struct obj *l, const char *name)
+static struct source *
+selected_new(struct sync *s, struct source *l, const char *name)
 {
 	const struct akvd_select *sel = l->sel;
 	struct akvd_object *c;
-	const struct obj *other;
-	struct obj *o, **objs;
+	const char *other;
+	struct source *o, **objs;
+	struct output *out, **fouts;
 	char alias[PATH_MAX];
 
 	if (selected_alias(sel, name, alias, sizeof(alias)) == -1) {
@@ -136,47 +133,49 @@ selected_new(struct sync *s, struct obj *l, const char *name)
 	if ((other = source_select_alias_taken(s, alias, 0, NULL)) != NULL) {
 		log_kv(LOG_WARN, "selected secret skipped: its file name is "
 		    "taken", "select", l->cfg->name, "secret", name,
-		    "file", alias, "by", other->cfg->name, NULL);
+		    "file", alias, "by", other, NULL);
 		return (NULL);
 	}
 	if ((objs = reallocarray(s->objs, s->nobjs + 2,
 	    sizeof(*objs))) == NULL)
 		goto oom;
 	s->objs = objs;
-	if ((o = calloc(1, sizeof(*o))) == NULL)
+	if ((fouts = reallocarray(s->fouts, s->nfouts + 2,
+	    sizeof(*fouts))) == NULL)
 		goto oom;
-	o->ops = &source_kv_ops;
-	o->src = o;
-	if ((c = obj_own_new(name, alias, sel->vault)) == NULL) {
-		free(o);
+	s->fouts = fouts;
+	if ((c = source_own_new(name, alias, sel->vault)) == NULL)
 		goto oom;
-	}
 	c->mode = sel->mode;
 	c->uid = sel->uid;
 	c->gid = sel->gid;
-	o->own = c;
-	if (obj_set_cfg(o, c) == -1) {
-		obj_own_free(c);
-		free(o);
+	if ((o = source_new(s, c)) == NULL) {
+		source_own_free(c);
 		goto oom;
 	}
-	o->s = s;
+	o->own = c;
+	if ((o->outs = calloc(1, sizeof(*o->outs))) == NULL ||
+	    (out = output_file_new(s, c)) == NULL) {
+		source_free(o);
+		goto oom;
+	}
+	out->src = o;
+	o->outs[o->nouts++] = out;
 	o->lister = l;
-	o->phase = P_FETCH;
-	o->state = O_IDLE;
 	o->due = INT64_MAX;
-	o->last_ok = sync_now_ms(s);
 	/*
 	 * Its file from before a restart stays until a fetch succeeds (no
 	 * seen_updated: it is fetched all the same).
 	 */
-	if (writer_read(s->cfg->output_dir, o->paths[0], 0,
-	    &o->files[0]) == 0)
-		o->have = 1;
+	if (writer_read(s->cfg->output_dir, out->paths[0], 0,
+	    &out->files[0]) == 0)
+		out->have = 1;
 	else
-		buf_wipe(&o->files[0]);
+		buf_wipe(&out->files[0]);
 	s->objs[s->nobjs++] = o;
 	s->objs[s->nobjs] = NULL;
+	s->fouts[s->nfouts++] = out;
+	s->fouts[s->nfouts] = NULL;
 	(void)metrics_select_add(name, alias);
 	log_kv(LOG_INFO, "secret selected", "select", l->cfg->name,
 	    "secret", name, "alias", alias, NULL);
@@ -190,13 +189,14 @@ oom:
 static void
 selected_gone(struct sync *s, size_t idx)
 {
-	struct obj *o = s->objs[idx];
+	struct source *o = s->objs[idx];
+	struct output *out = o->outs[0];
 	char **gone;
 
 	log_kv(LOG_INFO, "selected secret gone", "select",
 	    o->lister->cfg->name, "secret", o->cfg->name, "alias",
 	    o->cfg->alias, NULL);
-	if (o->have) {
+	if (out->have) {
 		s->dirty = 1;
 		if ((gone = reallocarray(s->gone, s->ngone + 1,
 		    sizeof(*gone))) != NULL) {
@@ -205,7 +205,25 @@ selected_gone(struct sync *s, size_t idx)
 				s->ngone++;
 		}
 	}
-	obj_free(o);
+	source_select_drop(s, idx);
+}
+
+void
+source_select_drop(struct sync *s, size_t idx)
+{
+	struct source *o = s->objs[idx];
+	struct output *out = o->outs[0];
+	size_t i;
+
+	for (i = 0; i < s->nfouts && s->fouts[i] != out; i++)
+		;
+	if (i < s->nfouts) {
+		memmove(&s->fouts[i], &s->fouts[i + 1],
+		    (s->nfouts - i) * sizeof(*s->fouts));	/* and NULL */
+		s->nfouts--;
+	}
+	output_free(out);
+	source_free(o);
 	memmove(&s->objs[idx], &s->objs[idx + 1],
 	    (s->nobjs - idx) * sizeof(*s->objs));	/* and the NULL */
 	s->nobjs--;
@@ -216,10 +234,10 @@ selected_gone(struct sync *s, size_t idx)
  * whose attributes.updated changed, drop those that left.
  */
 static void
-reconcile(struct sync *s, struct obj *l)
+reconcile(struct sync *s, struct source *l)
 {
 	int64_t now = sync_now_ms(s);
-	struct obj *o;
+	struct source *o;
 	size_t i, j, matched = 0;
 	char counts[64];
 
@@ -242,10 +260,11 @@ reconcile(struct sync *s, struct obj *l)
 			continue;
 		o->mark = 1;
 		o->want_updated = it->updated;
-		if (o->have && o->seen_updated == it->updated &&
+		if (o->outs[0]->have && o->seen_updated == it->updated &&
 		    o->failures == 0)
-			o->last_ok = now;	/* the list confirms it */
-		if (o->state == O_IDLE && (!o->have ||
+			o->last_ok = o->outs[0]->last_ok = now;	/* the list
+								   confirms it */
+		if (o->state == O_IDLE && (!o->outs[0]->have ||
 		    o->seen_updated != it->updated) && o->not_before <= now) {
 			o->state = O_QUEUED;
 			o->next_cycle = l->next_cycle;
@@ -261,7 +280,7 @@ reconcile(struct sync *s, struct obj *l)
 
 /* A page of the vault's secrets came back 200. */
 void
-source_select_done_list(struct obj *o, const struct http_response *r)
+source_select_done_list(struct source *o, const struct http_response *r)
 {
 
 	if (source_kv_list_page(o, r, KV_SECRET) != 0)
@@ -275,5 +294,5 @@ source_select_done_list(struct obj *o, const struct http_response *r)
 	o->retried_401 = 0;
 	o->fetched = 1;
 	o->last_ok = sync_now_ms(o->s);
-	obj_next(o, 0, 0);
+	source_next(o, 0, 0);
 }

@@ -33,32 +33,43 @@ kind_name(enum kv_kind k)
 
 /*
  * A configured Key Vault object fetched whole (history, blob and select
- * have their own ways), that fetches for itself.
+ * have their own ways).
  */
 static int
-watchable(const struct obj *o)
+watchable(const struct source *o)
 {
 
-	return (o->ops == &source_kv_ops && o->src == o && o->sel == NULL &&
-	    o->lister == NULL && o->bundle == NULL && o->own == NULL &&
+	return (o->ops == &source_kv_ops && o->sel == NULL &&
+	    o->lister == NULL && o->own == NULL &&
 	    o->cfg->history == 0 && o->cfg->type != OBJ_BLOB);
 }
 
 static int
-pinned(const struct obj *o)
+pinned(const struct source *o)
 {
 
 	return (o->cfg->version != NULL && o->cfg->version[0] != '\0');
 }
 
+/* Every output of ${o} holds a value of this run. */
+static int
+held(const struct source *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nouts; i++)
+		if (!o->outs[i]->have || o->outs[i]->version == NULL)
+			return (0);
+	return (o->nouts > 0);
+}
+
 /* Does ${o} hold a value of this run that a cycle may spare a GET of? */
 static int
-sparable(const struct obj *o)
+sparable(const struct source *o)
 {
 
-	return (o->state == O_QUEUED && watchable(o) && o->have &&
-	    o->version != NULL && o->failures == 0 &&
-	    o->quiet + 1 < WATCH_SAFETY);
+	return (o->state == O_QUEUED && watchable(o) && held(o) &&
+	    o->failures == 0 && o->quiet + 1 < WATCH_SAFETY);
 }
 
 size_t
@@ -95,7 +106,7 @@ void
 source_watch_plan(struct sync *s)
 {
 	struct watch *w;
-	struct obj *o;
+	struct source *o;
 	size_t i;
 
 	if (s->once)
@@ -108,7 +119,7 @@ source_watch_plan(struct sync *s)
 			continue;
 		if (pinned(o)) {
 			/* Immutable: the value held is current. */
-			obj_confirm(o);
+			source_confirm(o);
 			continue;
 		}
 		if (o->held_updated == 0 ||
@@ -142,7 +153,7 @@ source_watch_plan(struct sync *s)
 }
 
 int
-source_watch_may_start(struct obj *o)
+source_watch_may_start(struct source *o)
 {
 
 	if (o->watch == NULL)
@@ -156,7 +167,7 @@ source_watch_may_start(struct obj *o)
 }
 
 void
-source_watch_leave(struct obj *o)
+source_watch_leave(struct source *o)
 {
 
 	if (o->watch != NULL && o->watch->leader == o)
@@ -178,7 +189,7 @@ find_item(const struct kv_list *l, const char *name)
 
 /* Does the listing of ${l} show that ${o} holds the current value? */
 static int
-unchanged(const struct kv_list *l, const struct obj *o)
+unchanged(const struct kv_list *l, const struct source *o)
 {
 	const struct kv_item *it;
 
@@ -192,11 +203,11 @@ unchanged(const struct kv_list *l, const struct obj *o)
  * object waiting for it, and the leader, GET.
  */
 static void
-settle(struct obj *o, int ok)
+settle(struct source *o, int ok)
 {
 	struct sync *s = o->s;
 	struct watch *w = o->watch;
-	struct obj *m;
+	struct source *m;
 	size_t i, spared = 0, fetched = 0;
 	int lead_ok;
 	char a[24], b[24], c[24];
@@ -207,7 +218,7 @@ settle(struct obj *o, int ok)
 			continue;
 		m->watch = NULL;
 		if (ok && unchanged(&o->list, m)) {
-			obj_confirm(m);
+			source_confirm(m);
 			spared++;
 		} else
 			fetched++;
@@ -222,15 +233,15 @@ settle(struct obj *o, int ok)
 		    c, NULL);
 	}
 	if (lead_ok) {
-		obj_confirm(o);		/* resets its phase: leaves w */
+		source_confirm(o);		/* resets its phase: leaves w */
 		return;
 	}
-	obj_reset_phase(o);		/* P_FETCH, leaves w */
+	source_reset_phase(o);		/* P_FETCH, leaves w */
 	(void)source_kv_continue(o);
 }
 
 void
-source_watch_done(struct obj *o, const struct http_response *r)
+source_watch_done(struct source *o, const struct http_response *r)
 {
 	struct watch *w = o->watch;
 	struct kv_error e;

@@ -22,21 +22,14 @@
 
 #include "backoff.h"
 #include "sync_int.h"
-#include "blob.h"
 #include "duration.h"
-#include "fetch.h"
-#include "kv.h"
 #include "log.h"
 #include "metrics.h"
-#include "render.h"
-#include "plan.h"
 #include "policy.h"
 #include "sync.h"
 #include "util.h"
-#include "writer.h"
 
 static void	schedule(struct sync *);
-static void	sync_link(struct sync *);
 
 #define BATCH_SLACK_MS		50	/* objects due this close go together */
 
@@ -51,9 +44,9 @@ pump(struct sync *s)
 		return;
 	memset(&p, 0, sizeof(p));
 	for (i = 0; i < s->nobjs && s->inflight < s->cfg->concurrency; i++) {
-		struct obj *o = s->objs[i];
+		struct source *o = s->objs[i];
 
-		if (o->state != O_QUEUED || o->src != o)
+		if (o->state != O_QUEUED)
 			continue;
 		o->ops->start(o, &p);
 	}
@@ -97,8 +90,7 @@ schedule(struct sync *s)
 	if (s->finished)
 		return;
 	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->state == O_IDLE && s->objs[i]->src ==
-		    s->objs[i] && s->objs[i]->due < next)
+		if (s->objs[i]->state == O_IDLE && s->objs[i]->due < next)
 			next = s->objs[i]->due;
 	if (s->dirty && s->commit_retry != 0 && s->commit_retry < next)
 		next = s->commit_retry;
@@ -131,10 +123,9 @@ wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		cycle = now + (int64_t)backoff_jitter(s->cfg->interval_ms,
 		    rand_unit());
 	for (i = 0; i < s->nobjs; i++) {
-		struct obj *o = s->objs[i];
+		struct source *o = s->objs[i];
 
-		if (o->state != O_IDLE || o->src != o ||
-		    o->due > now + BATCH_SLACK_MS)
+		if (o->state != O_IDLE || o->due > now + BATCH_SLACK_MS)
 			continue;
 		o->state = O_QUEUED;
 		o->next_cycle = cycle;
@@ -154,13 +145,13 @@ once_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sync *s = w->data;
 	char d[32];
-	size_t i;
+	size_t i, j;
 
 	duration_format(s->cfg->once_timeout_ms, d, sizeof(d));
 	log_kv(LOG_WARN, "once_timeout reached: no more retries",
 	    "once_timeout", d, NULL);
 	for (i = 0; i < s->nobjs; i++) {
-		struct obj *o = s->objs[i];
+		struct source *o = s->objs[i];
 
 		if (o->state == O_SETTLED)
 			continue;
@@ -171,36 +162,21 @@ once_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			if (o->probe)
 				s->probing = o->probe = 0;
 		}
+		for (j = 0; j < o->nouts; j++)
+			if (o->outs[j]->reason[0] == '\0')
+				snprintf(o->outs[j]->reason,
+				    sizeof(o->outs[j]->reason), "%s",
+				    snapshot_waits_for(s, o->outs[j]));
 		if (o->reason[0] == '\0')
 			snprintf(o->reason, sizeof(o->reason), "%s",
-			    snapshot_waits_for(s, o));
-		obj_reset_phase(o);
+			    !o->fetched && auth_failures(s->auth) > 0 ?
+			    "no access token" : o->sel != NULL ?
+			    "not listed yet" : "not fetched yet");
+		source_reset_phase(o);
 		o->attempted = 1;
 		o->state = O_SETTLED;
 	}
 	sync_kick(s);
-}
-
-static struct obj *
-obj_new(struct sync *s, const struct akvd_object *cfg)
-{
-	struct obj *o;
-
-	if ((o = calloc(1, sizeof(*o))) == NULL)
-		return (NULL);
-	o->ops = cfg->type == OBJ_BLOB ? &source_blob_ops :
-	    &source_kv_ops;
-	o->src = o;
-	if (obj_set_cfg(o, cfg) == -1) {
-		free(o);
-		return (NULL);
-	}
-	o->s = s;
-	o->phase = cfg->history > 0 ? P_VERSIONS : P_FETCH;
-	o->state = O_IDLE;
-	o->due = sync_now_ms(s);
-	o->last_ok = o->due;
-	return (o);
 }
 
 struct sync *
@@ -208,8 +184,7 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
     struct akvd_config *cfg, int once, sync_done_fn *fn, void *cookie)
 {
 	struct sync *s;
-	size_t i;
-
+	
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto oom;
 	s->loop = loop;
@@ -225,37 +200,10 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 	s->wake.data = s;
 	ev_prepare_init(&s->prepare, prepare_cb);
 	s->prepare.data = s;
-	if ((s->objs = calloc(cfg->nobjects + cfg->nbundles +
-	    cfg->ntemplates + cfg->nselects + 1, sizeof(*s->objs))) == NULL)
+	if (sync_build(s, cfg) == -1)
 		goto oom;
-	for (i = 0; i < cfg->nobjects; i++) {
-		if ((s->objs[i] = obj_new(s, &cfg->objects[i])) == NULL)
-			goto oom;
-		s->nobjs++;
-	}
-	for (i = 0; i < cfg->nbundles; i++) {
-		if ((s->objs[s->nobjs] = snapshot_bundle_new(s,
-		    &cfg->bundles[i],
-		    i)) == NULL)
-			goto oom;
-		s->nobjs++;
-	}
-	for (i = 0; i < cfg->ntemplates; i++) {
-		if ((s->objs[s->nobjs] = snapshot_template_new(s,
-		    &cfg->templates[i])) == NULL)
-			goto oom;
-		s->nobjs++;
-	}
-	for (i = 0; i < cfg->nselects; i++) {
-		if ((s->objs[s->nobjs] = source_select_lister_new(s,
-		    &cfg->selects[i],
-		    i)) == NULL)
-			goto oom;
-		s->nobjs++;
-	}
 	s->cfg = cfg;
 	(void)metrics_objects(cfg);
-	sync_link(s);
 	snapshot_adopt(s);
 	if (once) {
 		s->deadline = sync_now_ms(s) + (int64_t)cfg->once_timeout_ms;
@@ -272,400 +220,10 @@ sync_new(struct ev_loop *loop, struct http *http, struct auth *auth,
 oom:
 	log_msg(LOG_ERROR, "sync: out of memory");
 	if (s != NULL) {
-		for (i = 0; i < s->nobjs; i++)
-			obj_free(s->objs[i]);
-		free(s->objs);
+		sync_tables_free(s);
 		free(s);
 	}
 	return (NULL);
-}
-
-/*
- * ${old} is replaced by a new object of ${objs} that writes the same
- * files (a new encoding, format or version pin): that one holds ${old}'s
- * files until its first fetch succeeds, as after a restart.
- */
-static void
-carry_files(struct obj *old, struct obj **objs, size_t n)
-{
-	struct buf *files;
-	struct obj *o;
-	size_t i, f;
-
-	if (!old->have || old->sel != NULL || old->bundle != NULL ||
-	    old->lister != NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		o = objs[i];
-		if (o->have || o->nfiles != old->nfiles ||
-		    (o->cfg->bundle != 0) != (old->cfg->bundle != 0) ||
-		    (o->cfg->bundle != 0 &&
-		    strcmp(o->cfg->name, old->cfg->name) != 0))
-			continue;
-		for (f = 0; f < o->nfiles; f++)
-			if (strcmp(o->paths[f], old->paths[f]) != 0)
-				break;
-		if (f < o->nfiles)
-			continue;
-		files = o->files;
-		o->files = old->files;
-		old->files = files;
-		o->have = 1;
-		free(o->version);
-		o->version = NULL;
-		old->have = 0;
-		return;
-	}
-}
-
-/* Can ${o} share the GET of another object that reads the same value? */
-static int
-shareable(const struct obj *o)
-{
-
-	return (o->own == NULL && o->bundle == NULL && o->sel == NULL &&
-	    o->cfg->type != OBJ_BLOB && o->cfg->history == 0);
-}
-
-/*
- * Two objects that read the same value share one source by construction:
- * the first of them fetches, the others follow its outcomes (o->src).
- * Called whenever the table of objects is made.
- */
-static void
-sync_link(struct sync *s)
-{
-	struct obj *o, *p;
-	size_t i, j;
-
-	for (i = 0; i < s->nobjs; i++) {
-		o = s->objs[i];
-		o->src = o;
-		if (!shareable(o))
-			continue;
-		for (j = 0; j < i; j++) {
-			p = s->objs[j];
-			if (p->src == p && shareable(p) &&
-			    plan_same_value(p->cfg, o->cfg)) {
-				o->src = p;
-				/* It is served when that one is. */
-				if (o->state == O_QUEUED)
-					o->state = O_IDLE;
-				break;
-			}
-		}
-	}
-}
-
-/*
- * The slot in s->objs of the lister of the old select ${idx} (${sel}) or
- * of the pseudo-object of the old bundle ${idx}, or (size_t)-1.
- */
-static size_t
-find_part(const struct sync *s, int sel, size_t idx)
-{
-	const struct obj *o;
-	size_t j;
-
-	for (j = s->cfg->nobjects; j < s->nobjs; j++) {
-		if ((o = s->objs[j]) == NULL)
-			continue;
-		if (sel ? o->sel != NULL && o->sel_idx == idx :
-		    o->bundle != NULL && o->bundle_idx == idx)
-			return (j);
-	}
-	return ((size_t)-1);
-}
-
-/* That one, taken out of s->objs, or NULL. */
-static struct obj *
-take_part(struct sync *s, int sel, size_t idx)
-{
-	struct obj *o;
-	size_t j;
-
-	if ((j = find_part(s, sel, idx)) == (size_t)-1)
-		return (NULL);
-	o = s->objs[j];
-	s->objs[j] = NULL;
-	return (o);
-}
-
-/* A reload prepared: everything it needs, allocated (see sync.h). */
-struct sync_pending {
-	struct akvd_config *cfg;
-	struct plan_match *pm, *pb, *ps;	/* objects, bundles, selects */
-	struct obj	**made;		/* [i]: NEW and RERENDER (the
-					   fallback), NULL for KEEP */
-	char		***paths;	/* [i]: KEEP: its new paths */
-	size_t		*npaths;
-	struct obj	**bundles;	/* [i]: NEW bundles */
-	struct obj	**templates;	/* [i]: every template, new */
-	struct obj	**listers;	/* [i]: NEW listers */
-	struct obj	**objs;		/* the new table */
-};
-
-void
-sync_abort(struct sync_pending *p)
-{
-	size_t i;
-
-	if (p == NULL)
-		return;
-	for (i = 0; p->made != NULL && i < p->cfg->nobjects; i++)
-		obj_free(p->made[i]);
-	for (i = 0; p->paths != NULL && i < p->cfg->nobjects; i++)
-		obj_paths_free(p->paths[i], p->npaths[i]);
-	for (i = 0; p->bundles != NULL && i < p->cfg->nbundles; i++)
-		obj_free(p->bundles[i]);
-	for (i = 0; p->listers != NULL && i < p->cfg->nselects; i++)
-		obj_free(p->listers[i]);
-	for (i = 0; p->templates != NULL && i < p->cfg->ntemplates; i++)
-		obj_free(p->templates[i]);
-	free(p->templates);
-	free(p->made);
-	free(p->paths);
-	free(p->npaths);
-	free(p->bundles);
-	free(p->listers);
-	free(p->objs);
-	free(p->pm);
-	free(p->pb);
-	free(p->ps);
-	free(p);
-}
-
-int
-sync_prepare(struct sync *s, struct akvd_config *cfg,
-    struct sync_pending **out)
-{
-	struct sync_pending *p;
-	size_t i;
-
-	*out = NULL;
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		goto oom;
-	p->cfg = cfg;
-	/* Static objects first, then bundles, listers, selected secrets. */
-	p->objs = calloc(cfg->nobjects + cfg->nbundles + cfg->ntemplates +
-	    cfg->nselects + s->nobjs + 1, sizeof(*p->objs));
-	p->templates = calloc(cfg->ntemplates + 1, sizeof(*p->templates));
-	p->pm = calloc(cfg->nobjects + 1, sizeof(*p->pm));
-	p->pb = calloc(cfg->nbundles + 1, sizeof(*p->pb));
-	p->ps = calloc(cfg->nselects + 1, sizeof(*p->ps));
-	p->made = calloc(cfg->nobjects + 1, sizeof(*p->made));
-	p->paths = calloc(cfg->nobjects + 1, sizeof(*p->paths));
-	p->npaths = calloc(cfg->nobjects + 1, sizeof(*p->npaths));
-	p->bundles = calloc(cfg->nbundles + 1, sizeof(*p->bundles));
-	p->listers = calloc(cfg->nselects + 1, sizeof(*p->listers));
-	if (p->objs == NULL || p->templates == NULL || p->pm == NULL ||
-	    p->pb == NULL ||
-	    p->ps == NULL || p->made == NULL || p->paths == NULL ||
-	    p->npaths == NULL || p->bundles == NULL || p->listers == NULL ||
-	    plan_objects(s->cfg, cfg, p->pm) == -1 ||
-	    plan_bundles(s->cfg, cfg, p->pb) == -1 ||
-	    plan_selects(s->cfg, cfg, p->ps) == -1)
-		goto oom;
-	for (i = 0; i < cfg->nobjects; i++) {
-		if (p->pm[i].how == PLAN_KEEP) {
-			if ((p->paths[i] = obj_paths_for(s->objs[p->pm[i].old],
-			    &cfg->objects[i], &p->npaths[i])) == NULL)
-				goto oom;
-		} else if ((p->made[i] = obj_new(s, &cfg->objects[i])) == NULL)
-			goto oom;
-	}
-	for (i = 0; i < cfg->nbundles; i++) {
-		if (p->pb[i].how == PLAN_KEEP &&
-		    find_part(s, 0, p->pb[i].old) != (size_t)-1)
-			continue;
-		p->pb[i].how = PLAN_NEW;
-		if ((p->bundles[i] = snapshot_bundle_new(s, &cfg->bundles[i],
-		    i)) == NULL)
-			goto oom;
-	}
-	/* Templates are compiled with the configuration: always new. */
-	for (i = 0; i < cfg->ntemplates; i++)
-		if ((p->templates[i] = snapshot_template_new(s,
-		    &cfg->templates[i])) == NULL)
-			goto oom;
-	for (i = 0; i < cfg->nselects; i++) {
-		if (p->ps[i].how == PLAN_KEEP &&
-		    find_part(s, 1, p->ps[i].old) != (size_t)-1)
-			continue;
-		p->ps[i].how = PLAN_NEW;
-		if ((p->listers[i] = source_select_lister_new(s,
-		    &cfg->selects[i], i)) == NULL)
-			goto oom;
-	}
-	*out = p;
-	return (0);
-oom:
-	log_msg(LOG_ERROR, "sync: out of memory");
-	sync_abort(p);
-	return (-1);
-}
-
-void
-sync_commit(struct sync *s, struct sync_pending *p)
-{
-	struct akvd_config *cfg = p->cfg;
-	struct obj **objs = p->objs, *o;
-	size_t i, j, k, n;
-	int64_t now = sync_now_ms(s);
-	int changed = 0;
-	char count[32];
-
-	/* KEEP: the state of objects that fetch the same thing goes on. */
-	for (i = 0; i < cfg->nobjects; i++) {
-		if (p->pm[i].how != PLAN_KEEP)
-			continue;
-		o = s->objs[p->pm[i].old];
-		if (strcmp(o->cfg->alias, cfg->objects[i].alias) != 0 ||
-		    o->cfg->mode != cfg->objects[i].mode ||
-		    o->cfg->uid != cfg->objects[i].uid ||
-		    o->cfg->gid != cfg->objects[i].gid)
-			changed = 1;
-		obj_set_paths(o, &cfg->objects[i], p->paths[i], p->npaths[i]);
-		p->paths[i] = NULL;
-		objs[i] = o;
-		s->objs[p->pm[i].old] = NULL;
-	}
-	/*
-	 * RERENDER: a new object that reads what an old one holds, rendered
-	 * otherwise (encoding, format, split, bundle membership), is that old
-	 * one rendered again: no GET.  Should that not work (no value of this
-	 * run held, ENOMEM), the prepared new object takes its place.
-	 */
-	for (i = 0; i < cfg->nobjects; i++) {
-		if (p->pm[i].how == PLAN_KEEP)
-			continue;
-		if (p->pm[i].how == PLAN_RERENDER &&
-		    (o = s->objs[p->pm[i].old]) != NULL &&
-		    source_kv_rerender(o, &cfg->objects[i]) == 0) {
-			objs[i] = o;
-			s->objs[p->pm[i].old] = NULL;
-			continue;
-		}
-		objs[i] = p->made[i];
-		p->made[i] = NULL;
-		changed = 1;
-	}
-	/* A bundle keeps its file while its path stays. */
-	n = cfg->nobjects;
-	for (i = 0; i < cfg->nbundles; i++) {
-		if (p->pb[i].how == PLAN_KEEP &&
-		    (o = take_part(s, 0, p->pb[i].old)) != NULL) {
-			if (snapshot_bundle_differs(o->bundle,
-			    &cfg->bundles[i]))
-				changed = 1;
-			snapshot_bundle_set(o, &cfg->bundles[i], i);
-		} else {
-			o = p->bundles[i];
-			p->bundles[i] = NULL;
-			changed = 1;
-		}
-		objs[n++] = o;
-	}
-	/*
-	 * A template takes the file of the old one at its path (kept should
-	 * it not render); a new, edited or re-owned one is rendered again,
-	 * from the values held.
-	 */
-	for (i = 0; i < cfg->ntemplates; i++) {
-		o = p->templates[i];
-		p->templates[i] = NULL;
-		for (j = s->cfg->nobjects; j < s->nobjs; j++)
-			if (s->objs[j] != NULL && s->objs[j]->tmpl != NULL &&
-			    strcmp(s->objs[j]->tmpl->path, o->tmpl->path) == 0)
-				break;
-		if (j == s->nobjs || snapshot_template_carry(o, s->objs[j]))
-			changed = 1;
-		if (j < s->nobjs) {
-			obj_free(s->objs[j]);
-			s->objs[j] = NULL;
-		}
-		objs[n++] = o;
-	}
-	/* A select that did not change keeps its lister and secrets. */
-	for (i = 0; i < cfg->nselects; i++) {
-		if (p->ps[i].how == PLAN_KEEP &&
-		    (o = take_part(s, 1, p->ps[i].old)) != NULL) {
-			o->sel = &cfg->selects[i];
-			o->sel_idx = i;
-		} else {
-			o = p->listers[i];
-			p->listers[i] = NULL;
-			changed = 1;
-		}
-		objs[n++] = o;
-	}
-	for (j = s->cfg->nobjects; j < s->nobjs; j++) {
-		o = s->objs[j];
-		if (o == NULL || o->lister == NULL)
-			continue;
-		for (k = cfg->nobjects; k < n && objs[k] != o->lister; k++)
-			;
-		if (k == n)
-			continue;
-		if (o->own->mode != o->lister->sel->mode ||
-		    o->own->uid != o->lister->sel->uid ||
-		    o->own->gid != o->lister->sel->gid)
-			changed = 1;
-		o->own->mode = o->lister->sel->mode;
-		o->own->uid = o->lister->sel->uid;
-		o->own->gid = o->lister->sel->gid;
-		objs[n++] = o;
-		s->objs[j] = NULL;
-	}
-	for (j = 0; j < s->nobjs; j++) {
-		if (s->objs[j] != NULL) {
-			carry_files(s->objs[j], objs, cfg->nobjects);
-			obj_free(s->objs[j]);
-			changed = 1;
-		}
-	}
-	free(s->objs);
-	s->objs = objs;
-	s->nobjs = n;
-	/* A configured object or bundle now takes a selected secret's name. */
-	for (j = s->nobjs; j > 0; j--) {
-		const struct obj *other;
-
-		o = s->objs[j - 1];
-		if (o->lister == NULL || (other = source_select_alias_taken(s,
-		    o->cfg->alias, 1, o)) == NULL)
-			continue;
-		log_kv(LOG_WARN, "selected secret dropped: its file name is "
-		    "taken", "secret", o->cfg->name, "file", o->cfg->alias,
-		    "by", other->cfg->name, NULL);
-		obj_free(o);
-		memmove(&s->objs[j - 1], &s->objs[j],
-		    (s->nobjs - j + 1) * sizeof(*s->objs));
-		s->nobjs--;
-		changed = 1;
-	}
-	sync_link(s);
-	if (strcmp(s->cfg->output_dir, cfg->output_dir) != 0) {
-		changed = 1;
-		writer_cleanup(cfg->output_dir);
-	}
-	if (cfg->interval_ms < s->cfg->interval_ms) {
-		for (i = 0; i < s->nobjs; i++) {
-			o = s->objs[i];
-			if (o->state == O_IDLE && o->failures == 0 &&
-			    o->due > now + (int64_t)cfg->interval_ms)
-				o->due = now + (int64_t)cfg->interval_ms;
-		}
-	}
-	s->cfg = cfg;	/* the caller frees the old one */
-	(void)metrics_objects(cfg);
-	if (changed)
-		s->dirty = 1;
-	snprintf(count, sizeof(count), "%zu", s->nobjs);
-	log_kv(LOG_INFO, "configuration applied", "objects", count, NULL);
-	p->objs = NULL;		/* now s->objs */
-	sync_abort(p);
-	sync_kick(s);
 }
 
 void
@@ -676,7 +234,7 @@ sync_resync(struct sync *s)
 
 	log_msg(LOG_INFO, "resync requested: fetching every object");
 	for (i = 0; i < s->nobjs; i++) {
-		struct obj *o = s->objs[i];
+		struct source *o = s->objs[i];
 
 		if (o->state != O_IDLE)
 			continue;
@@ -689,7 +247,7 @@ sync_resync(struct sync *s)
 void
 sync_auth_event(struct sync *s, int ok)
 {
-	size_t i;
+	size_t i, j;
 
 	if (s->finished)
 		return;
@@ -699,7 +257,7 @@ sync_auth_event(struct sync *s, int ok)
 	 */
 	if (!ok && s->once) {
 		for (i = 0; i < s->nobjs; i++) {
-			struct obj *o = s->objs[i];
+			struct source *o = s->objs[i];
 			struct auth *a = o->ops->auth(o);
 
 			if (o->state != O_QUEUED && o->state != O_IDLE)
@@ -708,6 +266,10 @@ sync_auth_event(struct sync *s, int ok)
 				continue;
 			snprintf(o->reason, sizeof(o->reason),
 			    "no access token");
+			for (j = 0; j < o->nouts; j++)
+				snprintf(o->outs[j]->reason,
+				    sizeof(o->outs[j]->reason),
+				    "no access token");
 			o->attempted = 1;
 			o->state = O_SETTLED;
 		}
@@ -745,8 +307,14 @@ sync_status(const struct sync *s, char *buf, size_t len)
 		snprintf(buf, len, "%s", why);
 		return;
 	}
-	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->failures > 0)
+	for (i = 0; i < s->nfouts; i++)
+		if (s->fouts[i]->failures > 0)
+			failing++;
+	for (i = s->nstatic; i < s->nobjs; i++)
+		if (s->objs[i]->sel != NULL && s->objs[i]->failures > 0)
+			failing++;
+	for (i = 0; i < s->nouts; i++)
+		if (s->outs[i]->failures > 0)
 			failing++;
 	if (s->committed) {
 		gmtime_r(&s->last_commit, &tm);
@@ -756,7 +324,7 @@ sync_status(const struct sync *s, char *buf, size_t len)
 	    strcmp(why, "ready") == 0 ? "ready: " : "not ready: ",
 	    strcmp(why, "ready") == 0 ? "" : why,
 	    strcmp(why, "ready") == 0 ? "" : "; ",
-	    s->nobjs, failing, when);
+	    s->nfouts + s->cfg->nselects + s->nouts, failing, when);
 }
 
 int
@@ -781,8 +349,23 @@ sync_ready(const struct sync *s, char *why, size_t len)
 	lim.max_failed = s->cfg->ready_max_failed;
 	lim.timeout_ms = s->cfg->timeout_ms;
 	lim.no_token = auth_failures(s->auth) > 0;
-	return (policy_fresh(s->nobjs, snapshot_view, (void *)(uintptr_t)s,
+	return (policy_fresh(snapshot_nviews(s), snapshot_view,
+	    (void *)(uintptr_t)s,
 	    &lim, now, why, len));
+}
+
+/* The value of ${o} if it is named ${name}: 0, else -1. */
+static int
+value_of(const struct output *o, const char *name, const char **data,
+    size_t *len)
+{
+
+	if (!o->have || (strcmp(o->cfg->name, name) != 0 &&
+	    strcmp(o->cfg->alias, name) != 0))
+		return (-1);
+	*data = o->files[0].data != NULL ? o->files[0].data : "";
+	*len = o->files[0].len;
+	return (0);
 }
 
 int
@@ -791,23 +374,44 @@ sync_value(const struct sync *s, const char *name, const char **data,
 {
 	size_t i;
 
-	for (i = 0; i < s->nobjs; i++) {
-		const struct obj *o = s->objs[i];
+	/* The configured objects, the bundles and templates, the others. */
+	for (i = 0; i < s->nfouts && i < s->cfg->nobjects; i++)
+		if (value_of(s->fouts[i], name, data, len) == 0)
+			return (0);
+	for (i = 0; i < s->nouts; i++) {
+		const struct output *out = s->outs[i];
 
-		if (!o->have || (strcmp(o->cfg->name, name) != 0 &&
-		    strcmp(o->cfg->alias, name) != 0))
+		if (!out->have || strcmp(out->path, name) != 0)
 			continue;
-		*data = o->files[0].data != NULL ? o->files[0].data : "";
-		*len = o->files[0].len;
+		*data = out->file.data != NULL ? out->file.data : "";
+		*len = out->file.len;
 		return (0);
 	}
+	for (i = s->cfg->nobjects; i < s->nfouts; i++)
+		if (value_of(s->fouts[i], name, data, len) == 0)
+			return (0);
 	return (-1);
+}
+
+void
+sync_tables_free(struct sync *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++)
+		source_free(s->objs[i]);
+	free(s->objs);
+	for (i = 0; i < s->nfouts; i++)
+		output_free(s->fouts[i]);
+	free(s->fouts);
+	for (i = 0; i < s->nouts; i++)
+		output_free(s->outs[i]);
+	free(s->outs);
 }
 
 void
 sync_free(struct sync *s)
 {
-	size_t i;
 
 	if (s == NULL)
 		return;
@@ -815,9 +419,7 @@ sync_free(struct sync *s)
 	ev_timer_stop(s->loop, &s->once_timer);
 	ev_ref(s->loop);
 	ev_prepare_stop(s->loop, &s->prepare);
-	for (i = 0; i < s->nobjs; i++)
-		obj_free(s->objs[i]);
-	free(s->objs);
+	sync_tables_free(s);
 	source_watch_free(s);
 	free(s);
 }

@@ -2,17 +2,42 @@
  * sync_int.h - the inside of the sync, shared by its files (not part of
  * akvd's interface: other modules use include/sync.h).
  *
+ * The sync keeps two tables.  Sources (struct source) are what is fetched,
+ * one per key: (vault, type, name, version, history) of a Key Vault
+ * object, a blob's URL, a select entry (its lister), a secret a select
+ * follows; a source holds the schedule, failures, Retry-After, the request
+ * in flight and the value Key Vault returned.  Outputs (struct output) are
+ * what is written: the files of one configured object or selected secret
+ * (OUT_FILE, rendered from its source with its own options and logged,
+ * counted and judged ready on its own), a bundle or a template (made from
+ * the file outputs it reads at every commit).  Two objects reading one
+ * value are two outputs of one source, by construction: the tables are
+ * made by lookup-or-create on the key (sync_reload.c), so one GET serves
+ * them all and a reload is a diff of source keys.
+ *
  *   sync.c           the scheduler (wake timer, ev_prepare pump, --once
- *                    deadline), life cycle and reload, the public API
- *   snapshot.c       bundles, writer_commit(), announce, readiness
+ *                    deadline), life cycle, the public API
+ *   sync_reload.c    the tables made from a configuration: at start, and
+ *                    at a reload as prepare/commit over plan.c's diff
+ *   source.c         one source's state: success, failure, next due time
+ *   output.c         outputs: a file output's success and failure, its
+ *                    value rendered again; bundles and templates made
+ *   snapshot.c       writer_commit(), announce, readiness, adoption
  *   source_kv.c      Key Vault objects and histories, the tenant probe
  *   source_select.c  select listers and the secrets they select
+ *   source_watch.c   change detection per vault and kind
  *   source_blob.c    Blob Storage objects
- *   obj.c            one object's state: success, failure, next due time
  *
- * Layering: obj.c knows no kind and no scheduler; the kinds record
- * outcomes through obj.c and ask for deferred work with sync_kick(); the
- * scheduler runs it once per loop iteration (sync.c).
+ * Ownership: struct sync owns both tables (objs, fouts, outs); a source
+ * borrows the outputs reading it (o->outs), an output its source (src)
+ * and, for a bundle or template, the file outputs it reads (srcs); both
+ * borrow their configuration from s->cfg (a lister's and a selected
+ * secret's from their source's own).
+ *
+ * Layering: source.c knows no kind and no scheduler; it tells the outputs
+ * (output.c) what a fetch brought; the kinds record outcomes through
+ * source.c and ask for deferred work with sync_kick(); the scheduler runs it
+ * once per loop iteration (sync.c).
  */
 #ifndef AKVD_SYNC_INT_H
 #define AKVD_SYNC_INT_H
@@ -31,7 +56,7 @@
 
 #define COMMIT_RETRY_MS		5000
 
-struct obj;
+struct source;
 
 /*
  * Change detection of one vault and kind (source_watch.c): what its last
@@ -47,7 +72,7 @@ struct watch {
 					   was stopped early; 0: never listed */
 	int		 forbidden;	/* listing answered 403 */
 	unsigned	 forbidden_cycles; /* since then */
-	struct obj	*leader;	/* the object listing now, or NULL */
+	struct source	*leader;	/* the object listing now, or NULL */
 	size_t		 budget;	/* pages this listing may take */
 	size_t		 done;		/* pages taken */
 	size_t		 n;		/* plan: objects it could spare */
@@ -71,18 +96,19 @@ struct source_ops {
 	 * it queued until a token comes (sync_auth_event() resumes), or
 	 * record its failure.
 	 */
-	void		(*start)(struct obj *, struct source_pump *);
+	void		(*start)(struct source *, struct source_pump *);
 	/*
 	 * reset(o): forget a fetch of several requests in progress (the
 	 * pages of a list, the versions of a history); ready for the next.
 	 */
-	void		(*reset)(struct obj *);
+	void		(*reset)(struct source *);
 	/* auth(o): the token cache ${o}'s requests use (NULL: ENOMEM). */
-	struct auth	*(*auth)(struct obj *);
+	struct auth	*(*auth)(struct source *);
 };
 
 extern const struct source_ops source_kv_ops;	/* source_kv.c */
-extern const struct source_ops source_blob_ops;	
+extern const struct source_ops source_blob_ops;	/* source_blob.c */
+
 /* What the request in flight (or next) of an object is. */
 enum obj_phase {
 	P_FETCH = 0,		/* GET the object (latest or pinned) */
@@ -100,30 +126,34 @@ enum obj_state {
 	O_SETTLED		/* --once: no further attempt */
 };
 
-struct obj {
+/*
+ * A source: what is fetched, keyed by (vault, type, name, version,
+ * history) of a Key Vault object, the URL of a blob, a select entry (its
+ * lister), or a secret a select follows.  It holds the value's schedule,
+ * failures, Retry-After and the request in flight; the value itself is
+ * rendered into the file outputs reading it (outs), and what Key Vault
+ * returned of a single GET is held in raw.  Two configured objects that
+ * read the same value are two outputs of one source: the table of
+ * sources is made by lookup-or-create on the key (sync_new(),
+ * sync_prepare()), so one GET serves them all.
+ */
+struct source {
 	struct sync	*s;
-	const struct akvd_object *cfg;	/* into s->cfg->objects */
+	const struct akvd_object *cfg;	/* its key: the configuration of
+					   its first output (s->cfg), or own */
 	const struct source_ops *ops;	/* its kind */
-	struct obj	*src;		/* whose GET brings its value: itself,
-					   or the first object that reads the
-					   same value (plan_same_value()): it
-					   then follows that one's outcomes
-					   and is never started (see
-					   sync_link()) */
+	struct output	**outs;		/* the file outputs reading it, in
+					   configuration order (borrowed:
+					   s->fouts owns them); none for a
+					   lister */
+	size_t		 nouts;
 	enum obj_state	 state;
 
-	struct buf	*files;		/* last good files (secrets), nfiles */
-	char		**paths;	/* of files, relative to output_dir */
-	size_t		 nfiles;	/* config_object_nfiles() */
-	int		 have;
 	struct kv_secret raw;		/* the value Key Vault returned
 					   (value, content type, managed) of
 					   a single GET: a change of render
 					   options renders it again; version
 					   NULL, value NULL until fetched */
-	char		*version;	/* of files (history: every version,
-					   comma-separated); NULL if adopted
-					   from disk */
 
 	enum obj_phase	 phase;
 	char		*next_url;	/* P_VERSIONS: nextLink to follow */
@@ -139,7 +169,7 @@ struct obj {
 	 */
 	const struct akvd_select *sel;	/* lister: its entry */
 	size_t		 sel_idx;
-	struct obj	*lister;	/* selected: its lister */
+	struct source	*lister;	/* selected: its lister */
 	struct akvd_object *own;	/* cfg of listers and selected */
 	int64_t		 seen_updated;	/* selected: of the value held */
 	int64_t		 want_updated;	/* selected: as last listed */
@@ -156,19 +186,6 @@ struct obj {
 	unsigned	 quiet;
 	struct watch	*watch;
 
-	/*
-	 * A bundle (bundle set) is never fetched: its one file is made from
-	 * its members (objects whose cfg->bundle is 1 + bundle_idx) at each
-	 * commit, and kept as it was while a required member has no value.
-	 */
-	const struct akvd_bundle *bundle;
-	size_t		 bundle_idx;
-	/*
-	 * A template (tmpl set) is never fetched either: its one file is
-	 * rendered from the objects it names (tmpl->objs) at each commit,
-	 * and kept as it was while it cannot be (snapshot.c).
-	 */
-	const struct akvd_template *tmpl;
 	int		 fetched;	/* fetched from Key Vault this run */
 	int		 attempted;	/* tried at least once */
 
@@ -186,10 +203,63 @@ struct obj {
 	uint64_t	 gen;		/* token generation used */
 	int		 probe;		/* sent without a token to learn the
 					   tenant from the 401 challenge */
-	int		 changed;	/* content changed since the last
-					   snapshot written */
-	int		 written;	/* its value is in the last snapshot
-					   written */
+};
+
+/*
+ * An output: what is written (output.c).  OUT_FILE: the files of one
+ * configured object or selected secret (one; the four of split; the N of
+ * a history; a bundle member's one value, which only its bundle writes),
+ * rendered from its source with its own options.  OUT_BUNDLE and
+ * OUT_TEMPLATE: one file made from the values of the file outputs they
+ * read, at every commit; never fetched, they keep their previous file
+ * while they cannot be made.  An output owns its files; its
+ * configuration is borrowed (s->cfg, or its source's own), its source and
+ * srcs are pointed at whenever the tables are made.
+ */
+enum output_kind {
+	OUT_FILE = 0,
+	OUT_BUNDLE,
+	OUT_TEMPLATE
+};
+
+struct output {
+	struct sync	*s;
+	enum output_kind kind;
+
+	/* OUT_FILE */
+	const struct akvd_object *cfg;	/* alias, mode, owner, render options */
+	struct source	*src;		/* the source it renders */
+	struct buf	*files;		/* last good files, nfiles */
+	char		**paths;	/* of files, relative to output_dir */
+	size_t		 nfiles;
+	char		*version;	/* of files (history: every version,
+					   comma-separated); NULL if adopted
+					   from disk */
+	int		 fetched;	/* rendered from a fetch of this run */
+	int64_t		 failing_since;	/* monotonic ms of the first failure */
+	int64_t		 last_ok;	/* monotonic ms of the last success
+					   (creation until then) */
+
+	/* OUT_BUNDLE, OUT_TEMPLATE */
+	const struct akvd_bundle *bundle;	/* OUT_BUNDLE */
+	const struct akvd_template *tmpl;	/* OUT_TEMPLATE */
+	const char	*path;		/* its file, relative to output_dir;
+					   named by it in logs */
+	mode_t		 mode;
+	long		 uid, gid;
+	struct output	**srcs;		/* the file outputs it reads: a
+					   bundle's members, a template's
+					   objs, in order */
+	size_t		 nsrcs;
+	struct buf	 file;		/* the last one made */
+	int		 carried;	/* a reload: its files went to a new
+					   output (2: a selected one, kept) */
+
+	int		 have;		/* holds a value */
+	int		 changed;	/* since the last snapshot written */
+	int		 written;	/* in the last snapshot written */
+	unsigned	 failures;	/* consecutive */
+	char		 reason[192];	/* of the last failure */
 };
 
 struct sync {
@@ -202,8 +272,19 @@ struct sync {
 	void		*done_cookie;
 	int		 finished;
 
-	struct obj	**objs;
+	struct source	**objs;		/* the sources: of the configured
+					   objects (nstatic of them), the
+					   select listers (one per select, in
+					   order), the selected secrets */
 	size_t		 nobjs;
+	size_t		 nstatic;
+	struct output	**fouts;	/* the file outputs: of the configured
+					   objects (cfg->objects order), then
+					   of the selected secrets */
+	size_t		 nfouts;
+	struct output	**outs;		/* bundles (cfg->bundles order),
+					   then templates */
+	size_t		 nouts;
 	unsigned	 inflight;
 	int		 probing;	/* a challenge probe is in flight */
 	int		 dirty;		/* snapshot differs from objects */
@@ -232,85 +313,91 @@ struct sync {
 	struct watch	*watches;	/* change detection, per vault+kind */
 };
 
-/* obj.c */
+/* source.c */
 /*
  * Log a failure of ${o} when its reason changed, and then on the 2nd, 4th,
  * 8th... identical failure, so an outage does not flood the log.
  */
-int	obj_worth_logging(struct obj *o, const char *reason);
-
-/* Wipe and free ${n} buffers at ${b}. */
-void	obj_bufs_wipe(struct buf *b, size_t n);
-
-void	obj_paths_free(char **paths, size_t n);
+int	source_worth_logging(struct source *o, const char *reason);
 
 /* Forget a multi-request fetch in progress: o->ops->reset(). */
-void	obj_reset_phase(struct obj *o);
+void	source_reset_phase(struct source *o);
+
+/*
+ * A new source of key ${cfg} (borrowed), due now, reading no output yet
+ * (the caller appends them to o->outs).  NULL on ENOMEM.
+ */
+struct source *source_new(struct sync *s, const struct akvd_object *cfg);
+
+/*
+ * source_same_key(a, b): do configured objects ${a} and ${b} read the same
+ * source (type, vault, name, version and history; a blob's URL)?  Then
+ * they are two outputs of one source.
+ */
+int	source_same_key(const struct akvd_object *, const struct akvd_object *);
 
 /*
  * ${o} holds the current value without a GET (a listing showed it
  * unchanged, or it is an immutable pinned version): a success of this
- * cycle for it and for the objects that follow it.
+ * cycle for it and for the outputs that read it.
  */
-void	obj_confirm(struct obj *o);
+void	source_confirm(struct source *o);
 
-/*
- * Point ${o} at ${cfg}: the paths of its files follow the alias.  The
- * number of files never changes (same_source compares split and history).
- * Returns 0, or -1 on ENOMEM (${o} unchanged).
- */
-int	obj_set_cfg(struct obj *o, const struct akvd_object *cfg);
+void	source_own_free(struct akvd_object *c);
 
-void	obj_own_free(struct akvd_object *c);
-
-void	obj_free(struct obj *o);
+/* Free ${o} (not its outputs), cancelling its request. */
+void	source_free(struct source *o);
 
 /*
  * After an attempt: next due time.  With --once, a success or a permanent
  * failure settles the object, and a transient one is retried with backoff
  * while the retry falls before the deadline (once_timeout).
  */
-void	obj_next(struct obj *o, int transient, uint64_t delay_ms);
+void	source_next(struct source *o, int transient, uint64_t delay_ms);
+
+/* A fetch of ${o} succeeded: no failure, fetched, last_ok now. */
+void	source_ok(struct source *o);
 
 /*
- * A fetch succeeded with ${version}: the rendered ${files} (o->nfiles of
- * them, owned by the caller, wiped by it or taken: then nulled).
+ * source_ok(), and the rendered ${files} of its one output with ${version}
+ * (output_success()): history, blob, selected.
  */
-void	obj_success(struct obj *o, const char *version, struct buf **files);
+void	source_success(struct source *o, const char *version, struct buf **files);
 
 /*
- * A failure ${r}: transient ones back off exponentially (at least the
- * Retry-After the server asked for); the others wait for the next cycle.
+ * A failure ${r} of ${o}: transient ones back off exponentially (at least
+ * the Retry-After the server asked for); the others wait for the next
+ * cycle.  Each output reading ${o} records and logs it as its own.
  */
-void	obj_failure(struct obj *o, const struct fetch_result *r);
+void	source_failure(struct source *o, const struct fetch_result *r);
 
-/* obj_failure() of class ${cls} without a response. */
-void	obj_fail(struct obj *o, enum fetch_class cls, const char *what,
+/*
+ * source_render_failed(o, r): the value came but no output of ${o} could
+ * render it; each recorded and logged its own failure ${r}.
+ */
+void	source_render_failed(struct source *o, const struct fetch_result *r);
+
+/* source_failure() of class ${cls} without a response. */
+void	source_fail(struct source *o, enum fetch_class cls, const char *what,
 	    const char *detail);
 
-struct akvd_object * obj_own_new(const char *name, const char *alias,
+struct akvd_object * source_own_new(const char *name, const char *alias,
 	    const char *vault);
-
-/*
- * obj_paths_for(o, cfg, n): the paths of the files ${o} would write as
- * ${cfg} (${*n} of them; a new array, ENOMEM: NULL).  The number of files
- * of a kept object never changes (config_object_same_source() compares
- * split and history).
- */
-char	**obj_paths_for(const struct obj *, const struct akvd_object *,
-	    size_t *);
-
-/* obj_set_paths(o, cfg, paths, n): point ${o} at ${cfg}; ${paths} move. */
-void	obj_set_paths(struct obj *, const struct akvd_object *, char **,
-	    size_t);
 
 /* snapshot.c */
 int	snapshot_busy(const struct sync *s);
 
-/* Why ${o} is not in the snapshot yet (no secret in it). */
-const char * snapshot_waits_for(const struct sync *s, const struct obj *o);
+/* Why file output ${o} is not in the snapshot yet (no secret in it). */
+const char * snapshot_waits_for(const struct sync *s, const struct output *o);
 
-/* policy_view_fn over the objects of a sync. */
+/* How many entries snapshot_view() has. */
+size_t	snapshot_nviews(const struct sync *s);
+
+/*
+ * policy_view_fn over what readiness counts: the file outputs of the
+ * configured objects, the select listers (has each listed its vault?),
+ * the file outputs of the selected secrets.
+ */
 void	snapshot_view(size_t i, struct policy_view *v, void *cookie);
 
 /*
@@ -335,80 +422,144 @@ int	snapshot_commit(struct sync *s);
 /* --once: when every object is settled, write and report. */
 void	snapshot_once_check(struct sync *s);
 
-/*
- * Does bundle ${b} make another file than ${a} from the same values?  (A
- * member that changed is a new object, which marks the reload changed.)
- */
-int	snapshot_bundle_differs(const struct akvd_bundle *a,
-	    const struct akvd_bundle *b);
-
-void	snapshot_bundle_set(struct obj *o, const struct akvd_bundle *b,
-	    size_t idx);
-
-/* The pseudo-object of bundle ${b}: named by its path in logs. */
-struct obj * snapshot_bundle_new(struct sync *s, const struct akvd_bundle *b,
-	    size_t idx);
-
-/* The pseudo-object of template ${t}: named by its path in logs. */
-struct obj * snapshot_template_new(struct sync *s,
-	    const struct akvd_template *t);
-
-/*
- * snapshot_template_carry(o, old): the new pseudo-object ${o} of a
- * reloaded template takes the file ${old} (the same path) holds, so that
- * a template that cannot be rendered keeps it.  Returns nonzero if the
- * template or its file's mode or owner changed (render again).
- */
-int	snapshot_template_carry(struct obj *o, struct obj *old);
-
 /* Adopt the values of the snapshot already on disk. */
 void	snapshot_adopt(struct sync *s);
 
+/* output.c */
+/* Wipe and free ${n} buffers at ${b}. */
+void	output_bufs_wipe(struct buf *b, size_t n);
+
+void	output_paths_free(char **paths, size_t n);
+
+/*
+ * output_paths(cfg, lister, n): the paths of the files ${cfg} writes
+ * (${*n} of them: none for a lister, one value for a bundle member; a new
+ * array, NULL on ENOMEM).
+ */
+char	**output_paths(const struct akvd_object *cfg, int lister, size_t *n);
+
+/*
+ * The file output of ${cfg} (borrowed), holding nothing yet; the caller
+ * points its src.  NULL on ENOMEM.
+ */
+struct output * output_file_new(struct sync *s, const struct akvd_object *cfg);
+
+/* The output of bundle ${b} (NULL: ENOMEM); output_bind() before use. */
+struct output * output_bundle_new(struct sync *s, const struct akvd_bundle *b);
+
+/* The output of template ${t} (NULL: ENOMEM); output_bind() before use. */
+struct output * output_template_new(struct sync *s,
+	    const struct akvd_template *t);
+
+void	output_free(struct output *out);
+
+/*
+ * output_bind(out, fouts): point bundle or template ${out} at the file
+ * outputs it reads in ${fouts}, whose first entries are the configured
+ * objects'.  Cannot fail.
+ */
+void	output_bind(struct output *out, struct output **fouts);
+
+/*
+ * output_carry(out, old): the new bundle or template ${out} of a reload
+ * takes the file ${old} (the same path) holds, so that it is kept while
+ * ${out} cannot be made.  Returns nonzero if ${out} makes another file
+ * from the same values (format, members, template text, mode or owner).
+ */
+int	output_carry(struct output *out, struct output *old);
+
+/*
+ * output_keep(out, old): the new file output ${out} of a reload renders
+ * what ${old} did the same way: it takes its files, version and outcome.
+ */
+void	output_keep(struct output *out, struct output *old);
+
+/*
+ * output_take(out, old): the new file output ${out} writes the files
+ * ${old} held (the same paths; a new encoding, format or version pin):
+ * it holds them until its first fetch, as after a restart.  Returns 0, or
+ * -1 if ${old} holds nothing or writes other files.
+ */
+int	output_take(struct output *out, struct output *old);
+
+/*
+ * output_rerender(out, raw): render ${raw}, the value its source holds,
+ * into ${out}'s files without a request.  Returns 0, or -1 if there is no
+ * value or it does not render that way (logged; fetch it).
+ */
+int	output_rerender(struct output *out, const struct kv_secret *raw);
+
+/*
+ * output_success(out, version, files): its source brought ${version},
+ * rendered into ${files} (out->nfiles of them, owned by the caller, wiped
+ * by it or taken: then nulled); logged and counted as "fetched",
+ * "updated" or "unchanged".
+ */
+void	output_success(struct output *out, const char *version,
+	    struct buf **files);
+
+/*
+ * output_failure(out, r, transient, delay): a failure ${r} of its source,
+ * or of rendering its value: counted, and logged as source_worth_logging()
+ * says.
+ */
+void	output_failure(struct output *out, const struct fetch_result *r,
+	    int transient, uint64_t delay);
+
+/* The "object fetch failed" log line of ${cfg}. */
+void	output_log_failure(const struct akvd_object *cfg, unsigned failures,
+	    const char *reason, const struct fetch_result *r, int transient,
+	    uint64_t delay, int have, const char *version);
+
+/*
+ * Make bundle or template ${out}'s file from the values it reads; one
+ * that cannot be made keeps its previous file (logged by path, never by
+ * value).
+ */
+void	output_render(struct output *out);
+
 /* source_kv.c */
-int	source_kv_start(struct sync *s, struct obj *o, const char *token);
+int	source_kv_start(struct sync *s, struct source *o, const char *token);
 
 /* source_kv_kind(o): the Key Vault kind ${o} reads (secret, cert, key). */
-enum kv_kind source_kv_kind(const struct obj *o);
+enum kv_kind source_kv_kind(const struct source *o);
 
 /*
  * The next request of a multi-request fetch, in the same slot: now if a
  * token is at hand, else queued until one is.  Returns 0, or -1 after
  * recording a failure.
  */
-int	source_kv_continue(struct obj *o);
+int	source_kv_continue(struct source *o);
 
 /*
  * source_kv_list_page(o, r, kind): add page ${r} of a list of ${kind} to
  * o->list and ask for the page its nextLink names.  Returns 1 while pages
  * remain, 0 once the list is whole, -1 after recording a failure.
  */
-int	source_kv_list_page(struct obj *o, const struct http_response *r,
+int	source_kv_list_page(struct source *o, const struct http_response *r,
 	    enum kv_kind kind);
-
-/*
- * source_kv_rerender(o, cfg): ${cfg} reads the same thing as o->cfg but
- * renders it otherwise (encoding, format, split, bundle membership):
- * render the value held and point ${o} at ${cfg}, without a request.
- * Returns 0, or -1 if there is no value held (history, blob, not fetched
- * by this run), it does not render that way, or on ENOMEM (${o}
- * unchanged: fetch it as a new object).
- */
-int	source_kv_rerender(struct obj *, const struct akvd_object *);
 
 /* source_select.c */
 /* A lister of ${sel}, "select[i]" in logs. */
-struct obj * source_select_lister_new(struct sync *s,
+struct source * source_select_lister_new(struct sync *s,
 	    const struct akvd_select *sel, size_t idx);
 
 /*
  * Would ${alias} clash with a file of another object (with ${fixed}, only
- * of the configured objects and bundles)?
+ * of the configured objects, bundles and templates)?  Returns the name of
+ * the one that has it, or NULL.
  */
-const struct obj * source_select_alias_taken(const struct sync *s,
-	    const char *alias, int fixed, const struct obj *self);
+const char * source_select_alias_taken(const struct sync *s,
+	    const char *alias, int fixed, const struct source *self);
+
+/*
+ * Drop the selected secret s->objs[${idx}] and its output from the
+ * tables (not announced: its file leaves the next snapshot).
+ */
+void	source_select_drop(struct sync *s, size_t idx);
 
 /* A page of the vault's secrets came back 200. */
-void	source_select_done_list(struct obj *o, const struct http_response *r);
+void	source_select_done_list(struct source *o, const struct http_response *r);
 
 /* source_watch.c */
 #define WATCH_SAFETY	10	/* every this many cycles, a GET anyway */
@@ -435,18 +586,28 @@ void	source_watch_plan(struct sync *s);
  * or confirm the objects it shows unchanged and release the others to GET
  * (any error: every one GETs, a 403 is logged once).
  */
-void	source_watch_done(struct obj *o, const struct http_response *r);
+void	source_watch_done(struct source *o, const struct http_response *r);
 
 /* May ${o} start (its listing is over, or it is the leader)? */
-int	source_watch_may_start(struct obj *o);
+int	source_watch_may_start(struct source *o);
 
 /* ${o} leaves its listing (reset, freed): no object waits for it. */
-void	source_watch_leave(struct obj *o);
+void	source_watch_leave(struct source *o);
 
 /* Free the change detection state of ${s}. */
 void	source_watch_free(struct sync *s);
 
+/* sync_reload.c */
+/*
+ * The tables of sources and outputs of ${cfg} (its first), into ${s}.
+ * Returns 0, or -1 on ENOMEM (what was made is in ${s}: free it).
+ */
+int	sync_build(struct sync *s, struct akvd_config *cfg);
+
 /* sync.c */
+/* Free the sources and outputs of ${s}. */
+void	sync_tables_free(struct sync *s);
+
 /*
  * Have pump() run before the loop sleeps next: the one place where
  * requests start, snapshots are committed and --once settles.

@@ -430,3 +430,37 @@ test('objects that read one secret share one source: one GET per attempt, its ou
   await a.stop();
   fx.assertNoSecretsLogged(a);
 });
+
+test('objects reading one secret render it each their own way: one that cannot is an error of that object only', async (t) => {
+  const fx = await setup(t);
+  fx.set('word', 'not base64 at all!');
+  fx.set('other', 'other-v1');
+  const cfgPath = fx.write(fx.config([
+    { name: 'word' }, { name: 'word', alias: 'word.dec', encoding: 'base64', optional: true },
+    { name: 'word', alias: 'word.hex', encoding: 'hex' }, { name: 'other' },
+  ], { interval: '1h', listen: '127.0.0.1:0' }));
+  const a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/);
+  const base = await healthEndpoint(a);
+  assert.equal(fx.d.kv.requests().filter((r) => r.path === '/secrets/word').length, 1);
+  assert.equal(tryRead(fx.out, 'word'), 'not base64 at all!');
+  assert.equal(tryRead(fx.out, 'word.dec'), null);
+  // A failure of each object that cannot render it (.dec, .hex), never of
+  // the one that can, nor of the GET; never its value.
+  assert.equal(a.log().match(/object fetch failed object=word /g).length, 2);
+  assert.match(a.log(), /object fetch failed object=word .*reason="cannot render the object"/);
+  // "word.hex" is required and cannot be decoded as hex either: not ready,
+  // and it names that object.
+  assert.equal(tryRead(fx.out, 'word.hex'), null);
+  await until(async () => (await fetch(`${base}/readyz`)).status === 503, { what: 'not ready' });
+  // Once the value can be read every way, each object gets it.
+  fx.set('word', '6869');  // hex of "hi", and valid base64
+  a.kill('SIGUSR1');
+  await until(() => tryRead(fx.out, 'word.hex') === 'hi', { what: 'word.hex written' });
+  assert.equal(tryRead(fx.out, 'word'), '6869');
+  assert.deepEqual(fs.readFileSync(path.join(fx.out, 'word.dec')), Buffer.from('6869', 'base64'));
+  await until(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' });
+  assert.match(a.log(), /object recovered object=word /);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
+});

@@ -239,3 +239,50 @@ test('SIGHUP changing only the encoding of objects rewrites them from the values
   await a.stop();
   fx.assertNoSecretsLogged(a);
 });
+
+test('a reload adding objects that read secrets already held writes them from the values held: no GET, then one GET serves all', async (t) => {
+  const fx = await setup(t);
+  fx.set('api', Buffer.from('api-value').toString('base64'));
+  fx.set('db', 'db-v1');
+  const cfgPath = fx.write(fx.config([{ name: 'api' }, { name: 'db' }], { interval: '1h' }));
+  const a = fx.start(cfgPath);
+  await a.waitLog(/snapshot written/);
+  fx.d.kv.clearRequests();
+
+  // Two new outputs of "api" (one decoding it), one of "db" under a new name.
+  fx.write(fx.config([{ name: 'api' }, { name: 'db' }, { name: 'api', alias: 'api-copy' },
+    { name: 'api', alias: 'api.txt', encoding: 'base64' }, { name: 'db', alias: 'db-copy' }], { interval: '1h' }));
+  let mark = a.lines.length;
+  await hup(a);
+  await a.waitLog(/snapshot written/, { from: mark });
+  assert.equal(tryRead(fx.out, 'api-copy'), Buffer.from('api-value').toString('base64'));
+  assert.equal(tryRead(fx.out, 'api.txt'), 'api-value');
+  assert.equal(tryRead(fx.out, 'db-copy'), 'db-v1');
+  assert.deepEqual(fx.d.kv.requests(), []);
+
+  // SIGUSR1: one GET per secret, for every object that reads it.
+  fx.set('api', Buffer.from('api-value-2').toString('base64'));
+  fx.set('db', 'db-v2');
+  a.kill('SIGUSR1');
+  await until(() => tryRead(fx.out, 'api.txt') === 'api-value-2' && tryRead(fx.out, 'db-copy') === 'db-v2',
+    { what: 'new outputs updated' });
+  assert.equal(tryRead(fx.out, 'api-copy'), Buffer.from('api-value-2').toString('base64'));
+  assert.equal(tryRead(fx.out, 'db'), 'db-v2');
+  const gets = (p) => fx.d.kv.requests().filter((r) => r.path === p).length;
+  assert.equal(gets('/secrets/api'), 1);
+  assert.equal(gets('/secrets/db'), 1);
+
+  // Dropping the first reader of a secret keeps its source: no GET.
+  fx.d.kv.clearRequests();
+  fx.write(fx.config([{ name: 'api', alias: 'api-copy' }, { name: 'db', alias: 'db-copy' }], { interval: '1h' }));
+  mark = a.lines.length;
+  await hup(a);
+  await a.waitLog(/snapshot written/, { from: mark });
+  assert.equal(tryRead(fx.out, 'api'), null);
+  assert.equal(tryRead(fx.out, 'api-copy'), Buffer.from('api-value-2').toString('base64'));
+  assert.equal(tryRead(fx.out, 'db-copy'), 'db-v2');
+  assert.equal(tryRead(fx.out, 'db'), null);
+  assert.deepEqual(fx.d.kv.requests(), []);
+  await a.stop();
+  fx.assertNoSecretsLogged(a);
+});

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "plan.h"
+#include "../../src/sync_int.h"
 
 #define V1	"https://one.vault.azure.net"
 #define V2	"https://two.vault.azure.net"
@@ -170,6 +171,55 @@ test_bundles_selects(void **state)
 	assert_int_equal(p[1].old, 0);
 }
 
+/*
+ * The key of a source (source_same_key()): what is fetched, never how it is
+ * rendered, so that two objects reading one secret are two outputs of one
+ * source.
+ */
+static void
+test_source_keys(void **state)
+{
+	struct akvd_object a = kv("db", V1, "", ENC_UTF8), b;
+	struct akvd_object blob1, blob2;
+
+	(void)state;
+	b = a;
+	b.alias = "db.txt";		/* another output: the same source */
+	b.encoding = ENC_BASE64;
+	b.format = FMT_PFX;
+	b.split = 1;
+	b.mode = 0640;
+	b.optional = 1;
+	b.bundle = 1;
+	assert_true(source_same_key(&a, &b));
+	b = a;
+	b.version = "0123abcd";		/* a pinned version is another value */
+	assert_false(source_same_key(&a, &b));
+	b = a;
+	b.vault = V2;
+	assert_false(source_same_key(&a, &b));
+	b = a;
+	b.name = "db2";
+	assert_false(source_same_key(&a, &b));
+	b = a;
+	b.type = OBJ_CERT;
+	assert_false(source_same_key(&a, &b));
+	b = a;
+	b.history = 3;			/* N versions are another value */
+	assert_false(source_same_key(&a, &b));
+	memset(&blob1, 0, sizeof(blob1));
+	blob1.type = OBJ_BLOB;
+	blob1.name = blob1.alias = "conf.txt";
+	blob1.url = "https://acct.blob.core.windows.net/c/conf.txt";
+	blob2 = blob1;
+	blob2.alias = "copy.txt";
+	assert_true(source_same_key(&blob1, &blob2));
+	blob2.url = "https://acct.blob.core.windows.net/c/other.txt";
+	assert_false(source_same_key(&blob1, &blob2));
+	assert_false(source_same_key(&blob1, &a));
+	assert_false(source_same_key(&a, &blob1));
+}
+
 int
 main(void)
 {
@@ -177,6 +227,7 @@ main(void)
 		cmocka_unit_test(test_objects),
 		cmocka_unit_test(test_blobs),
 		cmocka_unit_test(test_bundles_selects),
+		cmocka_unit_test(test_source_keys),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

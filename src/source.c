@@ -1,0 +1,291 @@
+/*
+ * source.c - the state of one source of the sync: its schedule, and what a
+ * success or a failure does to it (backoff, Retry-After, --once settling)
+ * and to the outputs that read it (output.c: their files, logs and
+ * metrics).  Below the kinds of source and the scheduler; see sync_int.h.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fetch.h"
+#include "log.h"
+#include "metrics.h"
+#include "sync_int.h"
+#include "policy.h"
+#include "util.h"
+
+int64_t
+sync_now_ms(const struct sync *s)
+{
+	struct timespec ts;
+
+	(void)s;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Log a failure of ${o} when its reason changed, and then on the 2nd, 4th,
+ * 8th... identical failure, so an outage does not flood the log.
+ */
+int
+source_worth_logging(struct source *o, const char *reason)
+{
+
+	if (strcmp(o->reason, reason) != 0) {
+		snprintf(o->reason, sizeof(o->reason), "%s", reason);
+		return (1);
+	}
+	return (log_repeat_due(o->failures));
+}
+
+/* Forget a multi-request fetch in progress: o->ops->reset(). */
+void
+source_reset_phase(struct source *o)
+{
+
+	o->ops->reset(o);
+}
+
+struct source *
+source_new(struct sync *s, const struct akvd_object *cfg)
+{
+	struct source *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return (NULL);
+	o->s = s;
+	o->cfg = cfg;
+	o->ops = cfg->type == OBJ_BLOB ? &source_blob_ops : &source_kv_ops;
+	o->phase = cfg->history > 0 ? P_VERSIONS : P_FETCH;
+	o->state = O_IDLE;
+	o->due = sync_now_ms(s);
+	o->last_ok = o->due;
+	return (o);
+}
+
+int
+source_same_key(const struct akvd_object *a, const struct akvd_object *b)
+{
+
+	if (a->type == OBJ_BLOB || b->type == OBJ_BLOB)
+		return (a->type == b->type && strcmp(a->url, b->url) == 0);
+	return (a->type == b->type && a->history == b->history &&
+	    strcmp(a->name, b->name) == 0 && strcmp(a->vault, b->vault) == 0 &&
+	    strcmp(a->version, b->version) == 0);
+}
+
+void
+source_own_free(struct akvd_object *c)
+{
+
+	if (c == NULL)
+		return;
+	free(c->name);
+	free(c->alias);
+	free(c->version);
+	free(c->vault);
+	free(c);
+}
+
+void
+source_free(struct source *o)
+{
+
+	if (o == NULL)
+		return;
+	if (o->req != NULL) {
+		http_cancel(o->req);
+		o->s->inflight--;
+		if (o->probe)
+			o->s->probing = 0;
+	}
+	if (o->lister != NULL)		/* a selected secret */
+		metrics_select_remove(o->cfg->name, o->cfg->alias);
+	source_reset_phase(o);
+	kv_secret_clear(&o->raw);
+	free(o->outs);
+	source_own_free(o->own);
+	free(o);
+}
+
+/*
+ * After an attempt: next due time.  With --once, a success or a permanent
+ * failure settles the object, and a transient one is retried with backoff
+ * while the retry falls before the deadline (once_timeout).
+ */
+void
+source_next(struct source *o, int transient, uint64_t delay_ms)
+{
+	struct sync *s = o->s;
+	struct policy_source src;
+	struct policy_run run;
+	int64_t due = o->due;
+
+	source_reset_phase(o);
+	o->attempted = 1;
+	src.next_cycle = o->next_cycle;
+	src.not_before = o->not_before;
+	src.failures = o->failures;
+	src.on_demand = o->lister != NULL;
+	run.once = s->once;
+	run.deadline = s->deadline;
+	if (policy_next(&src, &run, transient, delay_ms, sync_now_ms(s),
+	    &due) == 1) {
+		o->state = O_SETTLED;
+		return;
+	}
+	o->state = O_IDLE;
+	o->due = due;
+}
+
+void
+source_ok(struct source *o)
+{
+
+	if (o->failures > 0 && o->nouts == 0)
+		log_kv(LOG_INFO, "object recovered", "object", o->cfg->name,
+		    "after", o->reason, NULL);
+	o->failures = 0;
+	o->reason[0] = '\0';
+	o->retried_401 = 0;
+	o->fetched = 1;
+	o->last_ok = sync_now_ms(o->s);
+}
+
+/*
+ * A fetch succeeded with ${version}: the rendered ${files} of its one
+ * output (owned by the caller, wiped by it or taken: then nulled).
+ */
+void
+source_success(struct source *o, const char *version, struct buf **files)
+{
+
+	source_ok(o);
+	output_success(o->outs[0], version, files);
+}
+
+/*
+ * ${o} holds the current value without a GET (a listing showed it
+ * unchanged, or it is an immutable pinned version): a success of this
+ * cycle for it and for the outputs that read it.
+ */
+void
+source_confirm(struct source *o)
+{
+	int64_t now = sync_now_ms(o->s);
+	size_t i;
+
+	o->quiet++;
+	o->last_ok = now;
+	for (i = 0; i < o->nouts; i++) {
+		struct output *out = o->outs[i];
+
+		out->last_ok = now;
+		metrics_fetch(out->cfg->name, out->cfg->alias,
+		    FETCH_UNCHANGED, 0);
+	}
+	log_kv(LOG_DEBUG, "object unchanged, not fetched", "object",
+	    o->cfg->name, "version", o->nouts > 0 ? o->outs[0]->version :
+	    NULL, NULL);
+	source_next(o, 0, 0);
+}
+
+/*
+ * The part of a failure ${r} that is ${o}'s own: counted, the Retry-After
+ * kept, its reason; the delay of its retry in ${delay} (0: the next
+ * cycle).  Returns whether it is transient.
+ */
+static int
+failed(struct source *o, const struct fetch_result *r, uint64_t *delay)
+{
+	int64_t now = sync_now_ms(o->s);
+	int transient = fetch_transient(r);
+
+	*delay = 0;
+	o->failures++;
+	if (o->failures == 1)
+		o->failing_since = now;
+	if (transient) {
+		*delay = policy_retry_delay(o->failures, o->s->cfg->interval_ms,
+		    rand_unit(), r->retry_after_ms);
+		if (r->retry_after_ms >= 0)
+			o->not_before = now + r->retry_after_ms;
+	}
+	return (transient);
+}
+
+/*
+ * A failure ${r}: transient ones back off exponentially (at least the
+ * Retry-After the server asked for); the others wait for the next cycle.
+ * Each output reading ${o} records and logs it as its own.
+ */
+void
+source_failure(struct source *o, const struct fetch_result *r)
+{
+	struct sync *s = o->s;
+	uint64_t delay;
+	int transient = failed(o, r, &delay);
+	char reason[sizeof(o->reason)];
+	size_t i;
+
+	fetch_reason(r, reason, sizeof(reason));
+	/* A lister's failure is its own; else each output's. */
+	if (o->nouts == 0)
+		metrics_fetch(o->cfg->name, o->cfg->alias, r->cls, 0);
+	if (source_worth_logging(o, reason) && o->nouts == 0)
+		output_log_failure(o->cfg, o->failures, reason, r, transient,
+		    delay, 0, NULL);
+	for (i = 0; i < o->nouts; i++)
+		output_failure(o->outs[i], r, transient, delay);
+	source_next(o, transient, delay);
+	snapshot_report_waiting(s);
+}
+
+void
+source_render_failed(struct source *o, const struct fetch_result *r)
+{
+	uint64_t delay;
+	int transient = failed(o, r, &delay);
+	char reason[sizeof(o->reason)];
+
+	fetch_reason(r, reason, sizeof(reason));
+	(void)source_worth_logging(o, reason);
+	source_next(o, transient, delay);
+	snapshot_report_waiting(o->s);
+}
+
+/* source_failure() of class ${cls} without a response. */
+void
+source_fail(struct source *o, enum fetch_class cls, const char *what,
+    const char *detail)
+{
+	struct fetch_result r;
+
+	fetch_fail(&r, cls, what, detail);
+	source_failure(o, &r);
+}
+
+struct akvd_object *
+source_own_new(const char *name, const char *alias, const char *vault)
+{
+	struct akvd_object *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	c->type = OBJ_SECRET;
+	c->mode = CONFIG_DEFAULT_MODE;
+	c->uid = c->gid = CONFIG_OWNER_KEEP;
+	if ((c->name = strdup(name)) == NULL ||
+	    (c->alias = strdup(alias)) == NULL ||
+	    (c->version = strdup("")) == NULL ||
+	    (c->vault = strdup(vault)) == NULL) {
+		source_own_free(c);
+		return (NULL);
+	}
+	return (c);
+}
