@@ -29,7 +29,8 @@
 //
 // Environment: BENCH_SIZES (default 10,100,1000), BENCH_RUNS (3),
 // BENCH_CYCLES (5), BENCH_PEERS (akvd,sdk,curl-jq), BENCH_JSON
-// (build/bench.json), AKVD_BIN, BENCH_CALLGRIND=0 to skip valgrind.
+// (build/bench.json), AKVD_BIN, BENCH_CALLGRIND=0 to skip valgrind,
+// BENCH_CLOCK=0 to skip akvd on its own clock.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -369,7 +370,7 @@ async function main() {
   process.stderr.write('\n');
   print(results);
   const clock = [];
-  if (PEERS.includes('akvd')) {
+  if (PEERS.includes('akvd') && process.env.BENCH_CLOCK !== '0') {
     for (const [n, m] of [[20, 30], [100, 100], [2, 1000]]) clock.push(await clockCycles(n, m, 20));
     console.log('\n== akvd on its own clock (interval 1 s, one secret rotated per second, 20 s):' +
       ' Key Vault requests per cycle');
