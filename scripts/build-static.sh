@@ -73,10 +73,20 @@ aptget() {
 }
 
 # --- libcurl: HTTP(S) over OpenSSL, zlib, threaded resolver ---------------
-if [ ! -f "$pfx/lib/libcurl.a" ]; then
+# With the patches of scripts/static-patches/curl-*.patch (performance
+# only, see each file's header); a change to them builds libcurl again
+# from a fresh source tree.
+curl_id=$(cat "$root"/scripts/static-patches/curl-*.patch | cksum)
+if [ ! -f "$pfx/lib/libcurl.a" ] ||
+    [ "$(cat "$pfx/lib/libcurl.id" 2>/dev/null)" != "$curl_id" ]; then
+	rm -f "$src/curl/.unpacked" "$pfx/lib/libcurl.a"
 	fetch curl
-	say "building libcurl"
 	b=$src/curl/tree
+	for p in "$root"/scripts/static-patches/curl-*.patch; do
+		say "patching libcurl: $(basename "$p")"
+		patch -d "$b" -p1 -s < "$p"
+	done
+	say "building libcurl"
 	(cd "$b" && [ -x configure ] || autoreconf -fi >/dev/null)
 	(cd "$b" && ./configure -q --prefix="$pfx" --disable-shared \
 	    --enable-static --with-pic --with-openssl --with-zlib \
@@ -102,6 +112,7 @@ if [ ! -f "$pfx/lib/libcurl.a" ]; then
 	    { tail -n 30 "$out/curl-make.log" >&2; exit 1; }
 	make -s -C "$b/lib" install >/dev/null
 	make -s -C "$b/include" install >/dev/null
+	echo "$curl_id" > "$pfx/lib/libcurl.id"
 fi
 
 # --- libmicrohttpd: no TLS (the health listener is plain HTTP) -------------
