@@ -6,7 +6,8 @@
 #                                        rotation hook of k8s/overlays/postgres
 #
 # The context is the repository after `make static` (build/static/akvd) and
-# with the trust anchors copied to build/image/ca-certificates.crt; see
+# with the trust anchors copied to build/image/ca-certificates.crt, and
+# one per file named by subject hash in build/image/certs; see
 # .dockerignore.  make image does both, makes the debian:12-slim base with
 # mmdebstrap from Debian's archive, and never pulls from a registry:
 #
@@ -30,6 +31,7 @@ LABEL org.opencontainers.image.title="akvd" \
       org.opencontainers.image.base.name="scratch"
 COPY image/rootfs/ /
 COPY build/image/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY build/image/certs/ /etc/ssl/certs/
 COPY build/static/akvd /usr/bin/akvd
 ENV PATH=/usr/bin
 # The health listener of the examples ("listen": ":9090").

@@ -72,9 +72,9 @@ build/san/test_%: tests/unit/test_%.c $(SAN_OBJ) $(HDR) $(wildcard tests/unit/*.
 build/test/%: tests/helpers/%.c | build/test
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
-# The static build (scripts/build-static.sh builds libcurl, libmicrohttpd
-# and cJSON from Debian's sources into build/static/prefix, then makes
-# build/static/akvd): OpenSSL, libev and zlib from Debian's .a files.
+# The static build (scripts/build-static.sh builds OpenSSL, libcurl,
+# libmicrohttpd and cJSON from Debian's sources into build/static/prefix,
+# then makes build/static/akvd): libev and zlib from Debian's .a files.
 STATIC_PREFIX ?= build/static/prefix
 STATIC_OBJ := $(SRC:src/%.c=build/static/obj/%.o)
 STATIC_CPPFLAGS := -Iinclude -I$(STATIC_PREFIX)/include -DCURL_STATICLIB \
@@ -82,7 +82,8 @@ STATIC_CPPFLAGS := -Iinclude -I$(STATIC_PREFIX)/include -DCURL_STATICLIB \
 STATIC_CFLAGS := -O2 -std=c11 $(WARN) -fstack-protector-strong \
             -D_FORTIFY_SOURCE=2 -ffunction-sections -fdata-sections
 STATIC_LIBS := $(STATIC_PREFIX)/lib/libcurl.a $(STATIC_PREFIX)/lib/libmicrohttpd.a \
-            $(STATIC_PREFIX)/lib/libcjson.a
+            $(STATIC_PREFIX)/lib/libcjson.a $(STATIC_PREFIX)/lib/libssl.a \
+            $(STATIC_PREFIX)/lib/libcrypto.a
 
 static:
 	@scripts/install-deps.sh static
@@ -107,7 +108,7 @@ build/static/obj/%.o: src/%.c $(HDR) $(STATIC_LIBS) | build/static/obj
 build/static/akvd: daemon/main.c $(STATIC_OBJ) $(HDR) $(STATIC_LIBS)
 	$(CC) $(STATIC_CPPFLAGS) $(STATIC_CFLAGS) -static -s -Wl,--gc-sections \
 	    -o $@ daemon/main.c $(STATIC_OBJ) $(STATIC_LIBS) \
-	    -Wl,-Bstatic -lssl -lcrypto -lev -lz -lm -pthread -ldl
+	    -Wl,-Bstatic -lev -lz -lm -pthread
 
 # The template engine, sanitized, for the differential and round-trip
 # tests (tests/integration/template.test.js).

@@ -24,7 +24,7 @@ pkgs="build-essential pkg-config libcurl4-openssl-dev libev-dev libcjson-dev
       nodejs systemd procps postgresql kubernetes-client mandoc acl
       clang libclang-rt-dev openjdk-17-jdk-headless"
 case "${1:-}" in
-static)	pkgs="build-essential pkg-config libssl-dev libev-dev zlib1g-dev
+static)	pkgs="build-essential pkg-config libssl-dev libev-dev zlib1g-dev patch perl
 	      dpkg-dev ca-certificates" ;;
 image)	pkgs="$pkgs dpkg-dev zlib1g-dev podman runc uidmap mmdebstrap" ;;
 "")	;;

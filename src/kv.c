@@ -157,15 +157,14 @@ id_version(const char *id, const char *seg, const char **name,
 static int
 has_escaped_nul(const char *body, size_t len)
 {
-	size_t i;
+	const char *p = body, *end = body + len;
 
-	for (i = 0; i + 1 < len; i++) {
-		if (body[i] != '\\')
-			continue;
-		if (body[i + 1] == 'u' && len - i >= 6 &&
-		    memcmp(body + i + 2, "0000", 4) == 0)
+	/* From backslash to backslash (memchr: a body is kilobytes). */
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL &&
+	    end - p >= 2) {
+		if (p[1] == 'u' && end - p >= 6 && memcmp(p + 2, "0000", 4) == 0)
 			return (1);
-		i++;	/* skip the escaped character ("\\u0000" is text) */
+		p += 2;	/* skip the escaped character ("\\u0000" is text) */
 	}
 	return (0);
 }

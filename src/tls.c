@@ -5,6 +5,8 @@
  * connection through CURLOPT_SSL_CTX_FUNCTION, so no handshake decodes a CA
  * bundle.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -84,11 +86,27 @@ hashed_dir(const char *dir)
 }
 
 /*
+ * Nonzero if the bundle ${file} was mounted over the one ${dir} was hashed
+ * from: a file bind-mounted into a container (podman --volume, a Kubernetes
+ * subPath) is on another filesystem than its directory.  Its anchors, not
+ * the directory's, are then the ones meant.
+ */
+static int
+mounted_over(const char *file, const char *dir)
+{
+	struct stat fs, ds;
+
+	return (stat(file, &fs) == 0 && stat(dir, &ds) == 0 &&
+	    fs.st_dev != ds.st_dev);
+}
+
+/*
  * Where libcurl would look for the system's trust anchors (its built-in
  * CURLOPT_CAINFO and CURLOPT_CAPATH), remembered in ${t}.  A directory is
- * kept only if it is hashed (c_rehash, update-ca-certificates): then the
- * anchors are looked up by subject hash when a chain needs one, instead of
- * decoding the whole bundle.  Returns 0, or -1 on ENOMEM.
+ * kept only if it is hashed (c_rehash, update-ca-certificates, make image)
+ * and its bundle was not mounted over: then the anchors are looked up by
+ * subject hash when a chain needs one, instead of decoding the whole
+ * bundle.  Returns 0, or -1 on ENOMEM.
  */
 static int
 system_anchors(struct tls *t)
@@ -108,9 +126,13 @@ system_anchors(struct tls *t)
 	}
 	if (file != NULL && (t->sys_file = strdup(file)) == NULL)
 		goto oom;
-	if (dir != NULL && hashed_dir(dir) && (t->sys_dir = strdup(dir)) ==
-	    NULL)
-		goto oom;
+	if (dir != NULL && hashed_dir(dir)) {
+		if (file != NULL && mounted_over(file, dir))
+			log_msg(LOG_DEBUG, "tls: %s is mounted over the bundle "
+			    "%s was hashed from: reading it", file, dir);
+		else if ((t->sys_dir = strdup(dir)) == NULL)
+			goto oom;
+	}
 #if LIBCURL_VERSION_NUM >= 0x075400
 	curl_easy_cleanup(easy);
 #endif
@@ -141,13 +163,17 @@ new_store(struct tls *t, const char *ca_file)
 		    X509_LOOKUP_add_dir(lu, t->sys_dir, X509_FILETYPE_PEM) !=
 		    1)
 			goto oom;
+		log_msg(LOG_DEBUG, "tls: system trust anchors looked up by "
+		    "subject hash in %s", t->sys_dir);
 	} else if (t->sys_file != NULL &&
 	    X509_STORE_load_file(store, t->sys_file) != 1) {
 		/* A container without the system bundle: ca_file only. */
 		log_msg(ca_file != NULL ? LOG_DEBUG : LOG_WARN,
 		    "tls: no system trust anchors in %s", t->sys_file);
 		ERR_clear_error();
-	}
+	} else if (t->sys_file != NULL)
+		log_msg(LOG_DEBUG, "tls: system trust anchors read from %s",
+		    t->sys_file);
 	if (ca_file != NULL && add_ca_file(store, ca_file) == -1) {
 		X509_STORE_free(store);
 		return (NULL);

@@ -29,7 +29,9 @@
 //
 // Environment: BENCH_SIZES (default 10,100,1000), BENCH_RUNS (3),
 // BENCH_CYCLES (5), BENCH_PEERS (akvd,sdk,curl-jq), BENCH_JSON
-// (build/bench.json), AKVD_BIN, BENCH_CALLGRIND=0 to skip valgrind.
+// (build/bench.json), AKVD_BIN, BENCH_CALLGRIND=0 to skip valgrind,
+// BENCH_CLOCK=0 to skip akvd on its own clock, BENCH_SMAPS=1 to print
+// where each peer's resident memory is (per mapping, KiB).
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -126,6 +128,25 @@ function cpuNs(pid) {
     ns += (Number(f[13]) + Number(f[14])) * TICK_NS;	// cutime, cstime
   }
   return ns;
+}
+
+// Resident KiB of ${pid} per mapped file (or [heap], [stack], anon),
+// largest first: where VmRSS goes (BENCH_SMAPS=1).
+function smaps(pid) {
+  const by = new Map();
+  let cur = null;
+  for (const line of (read(`/proc/${pid}/smaps`) || '').split('\n')) {
+    const h = /^[0-9a-f]+-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (h) {
+      cur = `${h[2] || '[anon]'} ${h[1]}`;
+      if (!by.has(cur)) by.set(cur, { rss: 0, anon: 0 });
+      continue;
+    }
+    const f = /^(Rss|Anonymous):\s+(\d+)/.exec(line);
+    if (f && cur) by.get(cur)[f[1] === 'Rss' ? 'rss' : 'anon'] += Number(f[2]);
+  }
+  return [...by].filter(([, v]) => v.rss > 0).sort((a, b) => b[1].rss - a[1].rss)
+    .map(([k, v]) => `${String(v.rss).padStart(7)} ${String(v.anon).padStart(7)}  ${k}`).join('\n');
 }
 
 function switches(pid) {
@@ -238,6 +259,7 @@ async function runPeer(name, d, n, opts = {}) {
     for (let c = 0; c < cycles + warm; c++) {
       if (c === warm) {
         const m = memory(p.pid);
+        if (process.env.BENCH_SMAPS && !opts.callgrind) console.error(`\n${name}:\n${smaps(p.pid)}`);
         Object.assign(r, { rss: m.rss, anon: m.anon, file: m.file });
         cpu0 = cpuNs(p.pid);
         tls1 = d.kv.tlsConnections();
@@ -369,7 +391,7 @@ async function main() {
   process.stderr.write('\n');
   print(results);
   const clock = [];
-  if (PEERS.includes('akvd')) {
+  if (PEERS.includes('akvd') && process.env.BENCH_CLOCK !== '0') {
     for (const [n, m] of [[20, 30], [100, 100], [2, 1000]]) clock.push(await clockCycles(n, m, 20));
     console.log('\n== akvd on its own clock (interval 1 s, one secret rotated per second, 20 s):' +
       ' Key Vault requests per cycle');

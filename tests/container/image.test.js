@@ -213,18 +213,24 @@ test('TLS is verified: the image\'s trust anchors by default, tls.ca_file when s
   fx.d.kv.setSecret('db-password', 'tls-v1');
   // Without tls.ca_file the doubles' private CA is not trusted (akvd keeps
   // retrying: stopped once it has said why).
+  // The image's anchors are hashed (make image): looked up by subject hash
+  // when a chain needs one, the bundle never decoded.
   fx.config([{ name: 'db-password', alias: 'password' }], { tls: undefined });
-  let c = fx.run('65532:65532', ['--config', '/etc/akvd/akvd.json']);
+  let c = fx.run('65532:65532', ['--config', '/etc/akvd/akvd.json', '--log-level', 'debug']);
   await c.waitLog(/SSL certificate problem: unable to get local issuer certificate/);
   c.signal('TERM');
   await c.waitExit();
   assert.ok(!fs.existsSync(path.join(fx.out, 'password')));
+  assert.match(c.log(), /system trust anchors looked up by subject hash in \/etc\/ssl\/certs/);
+  assert.doesNotMatch(c.log(), /trust anchors read from/);
   // The default bundle path of the image is the one akvd reads: the same
-  // config succeeds once that file holds the doubles' CA.
-  c = fx.run('65532:65532', ['--config', '/etc/akvd/akvd.json', '--once'],
+  // config succeeds once that file holds the doubles' CA, mounted over the
+  // image's (the hashed names then stand for nothing).
+  c = fx.run('65532:65532', ['--config', '/etc/akvd/akvd.json', '--once', '--log-level', 'debug'],
     [`--volume=${fx.d.caFile}:/etc/ssl/certs/ca-certificates.crt:ro`]);
   const r = await c.waitExit();
   assert.equal(r.code, 0, c.log());
+  assert.match(c.log(), /system trust anchors read from \/etc\/ssl\/certs\/ca-certificates\.crt/);
   assert.equal(fs.readFileSync(path.join(fx.out, 'password'), 'utf8'), 'tls-v1');
 });
 

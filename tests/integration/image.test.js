@@ -1,7 +1,8 @@
 'use strict';
 // The Dockerfile, read without a container engine (make image-check runs
 // the images): the default image is FROM scratch with the static akvd, the
-// trust anchors and passwd/group only; akvd is the entrypoint and the
+// trust anchors (the bundle and its certificates by subject hash) and
+// passwd/group only; akvd is the entrypoint and the
 // default config is the command; the postgres variant builds on a Debian
 // base with apt's cleanup and sets PGUSER.  And the static build, when
 // built: no shared library.
@@ -42,8 +43,12 @@ test('the default image: FROM scratch, the static akvd, CA certificates, passwd/
   assert.equal(runtime.from, 'scratch');
   const copies = instr(runtime, 'COPY').map((l) => l.split(/\s+/).slice(1));
   assert.deepEqual(copies.map((c) => c[c.length - 1]).sort(),
-    ['/', '/etc/ssl/certs/ca-certificates.crt', '/usr/bin/akvd'].sort());
+    ['/', '/etc/ssl/certs/', '/etc/ssl/certs/ca-certificates.crt', '/usr/bin/akvd'].sort());
   assert.ok(copies.some((c) => c[0] === 'build/static/akvd'), 'the static build (make static)');
+  // The bundle, and its certificates under their subject-hash names (made
+  // by make image), so akvd looks an issuer up instead of decoding them all.
+  assert.ok(copies.some((c) => c[0] === 'build/image/certs/' && c[1] === '/etc/ssl/certs/'),
+    'the hashed anchors into /etc/ssl/certs');
   // image/rootfs holds passwd and group with uid/gid 65532, nothing else.
   const rootfs = path.join(ROOT, 'image', 'rootfs');
   const files = [];
@@ -95,7 +100,8 @@ test('.dockerignore lets in only what the images copy (and the unit, for make sy
     .map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   assert.equal(lines[0], '*');
   assert.deepEqual(lines.slice(1).sort(),
-    ['!build/image/ca-certificates.crt', '!build/static/akvd', '!image/rootfs', '!systemd/akvd.service'].sort());
+    ['!build/image/ca-certificates.crt', '!build/image/certs', '!build/static/akvd', '!image/rootfs',
+      '!systemd/akvd.service'].sort());
 });
 
 test('make static: one executable with no shared library', (t) => {

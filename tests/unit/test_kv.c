@@ -94,6 +94,20 @@ test_parse_secret_errors(void **state)
 		{ "{\"value\":\"SECRET\\u0000VALUE\",\"id\":"
 		    "\"https://v/secrets/n/1\"}",
 		    "value holds a NUL byte (\\u0000)" },
+		/* After other escapes, first, last, after an escaped
+		   backslash. */
+		{ "{\"value\":\"SECRET\\n\\\"\\u00e9\\u0000VALUE\",\"id\":"
+		    "\"https://v/secrets/n/1\"}",
+		    "value holds a NUL byte (\\u0000)" },
+		{ "{\"value\":\"\\u0000SECRETVALUE\",\"id\":"
+		    "\"https://v/secrets/n/1\"}",
+		    "value holds a NUL byte (\\u0000)" },
+		{ "{\"value\":\"SECRETVALUE\\u0000\",\"id\":"
+		    "\"https://v/secrets/n/1\"}",
+		    "value holds a NUL byte (\\u0000)" },
+		{ "{\"value\":\"SECRET\\\\\\u0000VALUE\",\"id\":"
+		    "\"https://v/secrets/n/1\"}",
+		    "value holds a NUL byte (\\u0000)" },
 	};
 	struct kv_secret s;
 	char err[128];
@@ -112,6 +126,12 @@ test_parse_secret_errors(void **state)
 	    "\"id\":\"https://v/secrets/n/1\"}"), &s, err, sizeof(err)), 0);
 	assert_int_equal(s.len, 7);
 	assert_memory_equal(s.value, "a\\u0000", 7);
+	kv_secret_clear(&s);
+	/* Nor are "\\u0001" or a backslash pair at the very end. */
+	assert_int_equal(kv_parse_secret(B("{\"id\":\"https://v/secrets/n/1\","
+	    "\"value\":\"\\u0001\\\\\"}"), &s, err, sizeof(err)), 0);
+	assert_int_equal(s.len, 2);
+	assert_memory_equal(s.value, "\001\\", 2);
 	kv_secret_clear(&s);
 }
 
