@@ -309,15 +309,16 @@ async function runPeer(name, d, n, opts = {}) {
 }
 
 /*
- * Requests per cycle when akvd polls on its own clock, as it does in
- * production (SIGUSR1 forces a full round of GETs): ${n} configured secrets
- * in a vault of ${m}, one rotated every cycle, interval 1 s, for ${secs} s
- * after the first snapshot; the list pages and GETs the vault saw, per
- * second.  Change detection lists the vault when ceil(M/25) pages cost less
- * than N GETs and GETs only what moved (plus a full round every 10th
- * cycle).
+ * Requests and CPU per cycle when akvd polls on its own clock, as it does
+ * in production (SIGUSR1 forces a full round of GETs): ${n} configured
+ * secrets in a vault of ${m}, one rotated every cycle (none with
+ * ${rotate} false), interval 1 s, for ${secs} s after the first snapshot;
+ * the list pages and GETs the vault saw, per second, akvd's CPU time per
+ * second (ms) and its RSS at the end (KiB).  Change detection lists the
+ * vault when ceil(M/25) pages cost less than N GETs and GETs only what
+ * moved (plus a full round every 10th cycle).
  */
-async function clockCycles(n, m, secs) {
+async function clockCycles(n, m, secs, rotate = true) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'akvd-bench-clock-'));
   const d = await startDoubles({ dir });
   try {
@@ -340,15 +341,18 @@ async function clockCycles(n, m, secs) {
     }
     await sleep(1500);
     d.kv.clearRequests();
+    const cpu0 = cpuNs(p.pid);
     for (let s = 0; s < secs; s++) {
-      d.kv.setSecret(`secret-${s % n}`, `rotated-${s}`);
+      if (rotate) d.kv.setSecret(`secret-${s % n}`, `rotated-${s}`);
       await sleep(1000);
     }
+    const cpu = (cpuNs(p.pid) - cpu0) / 1e6 / secs;
+    const rss = Number((/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p.pid}/status`, 'utf8')) || [])[1]);
     const q = d.kv.requests();
     p.kill('SIGTERM');
     await exited;
     const list = q.filter((r) => /^\/secrets\/?$/.test(r.path)).length;
-    return { n, m, secs, list: list / secs, get: (q.length - list) / secs };
+    return { n, m, secs, rotate, list: list / secs, get: (q.length - list) / secs, cpu_ms: cpu, rss };
   } finally {
     await d.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -392,13 +396,17 @@ async function main() {
   print(results);
   const clock = [];
   if (PEERS.includes('akvd') && process.env.BENCH_CLOCK !== '0') {
-    for (const [n, m] of [[20, 30], [100, 100], [2, 1000]]) clock.push(await clockCycles(n, m, 20));
-    console.log('\n== akvd on its own clock (interval 1 s, one secret rotated per second, 20 s):' +
-      ' Key Vault requests per cycle');
-    console.log('configured N  vault M   list pages      GETs     total   one GET per secret');
+    for (const [n, m, rot] of [[20, 30, true], [100, 100, true], [100, 100, false], [2, 1000, true]]) {
+      clock.push(await clockCycles(n, m, 20, rot));
+    }
+    console.log('\n== akvd on its own clock (interval 1 s, 20 s; one secret rotated per second' +
+      ' unless "none"): Key Vault requests, CPU and RSS per cycle');
+    console.log('configured N  vault M  rotated  list pages      GETs     total  one GET per secret' +
+      '  CPU ms/cycle  RSS KiB');
     for (const c of clock) {
-      console.log(`${fmt(c.n).padStart(12)}${fmt(c.m).padStart(9)}${fmt(c.list, 1).padStart(13)}` +
-        `${fmt(c.get, 1).padStart(10)}${fmt(c.list + c.get, 1).padStart(10)}${fmt(c.n).padStart(21)}`);
+      console.log(`${fmt(c.n).padStart(12)}${fmt(c.m).padStart(9)}${(c.rotate ? '1/s' : 'none').padStart(9)}` +
+        `${fmt(c.list, 1).padStart(12)}${fmt(c.get, 1).padStart(10)}${fmt(c.list + c.get, 1).padStart(10)}` +
+        `${fmt(c.n).padStart(20)}${fmt(c.cpu_ms, 2).padStart(14)}${fmt(c.rss).padStart(9)}`);
     }
   }
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
