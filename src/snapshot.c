@@ -41,7 +41,7 @@ snapshot_busy(const struct sync *s)
 	if (s->inflight > 0)
 		return (1);
 	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->state == O_QUEUED)
+		if (s->objs[i]->state == SOURCE_QUEUED)
 			return (1);
 	return (0);
 }
@@ -56,7 +56,7 @@ all_listed(const struct sync *s)
 	size_t i;
 
 	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->sel != NULL && !s->objs[i]->fetched)
+		if (s->objs[i]->nouts == 0 && !s->objs[i]->fetched)
 			return (0);
 	return (1);
 }
@@ -404,7 +404,7 @@ snapshot_once_check(struct sync *s)
 	if (!s->once || s->finished)
 		return;
 	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->state != O_SETTLED)
+		if (s->objs[i]->state != SOURCE_SETTLED)
 			return;
 	/* The one snapshot of --once (pump() leaves it to this). */
 	(void)snapshot_commit(s);

@@ -46,7 +46,7 @@ pump(struct sync *s)
 	for (i = 0; i < s->nobjs && s->inflight < s->cfg->concurrency; i++) {
 		struct source *o = s->objs[i];
 
-		if (o->state != O_QUEUED)
+		if (o->state != SOURCE_QUEUED)
 			continue;
 		o->ops->start(o, &p);
 	}
@@ -90,7 +90,7 @@ schedule(struct sync *s)
 	if (s->finished)
 		return;
 	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->state == O_IDLE && s->objs[i]->due < next)
+		if (s->objs[i]->state == SOURCE_IDLE && s->objs[i]->due < next)
 			next = s->objs[i]->due;
 	if (s->dirty && s->commit_retry != 0 && s->commit_retry < next)
 		next = s->commit_retry;
@@ -125,9 +125,9 @@ wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	for (i = 0; i < s->nobjs; i++) {
 		struct source *o = s->objs[i];
 
-		if (o->state != O_IDLE || o->due > now + BATCH_SLACK_MS)
+		if (o->state != SOURCE_IDLE || o->due > now + BATCH_SLACK_MS)
 			continue;
-		o->state = O_QUEUED;
+		o->state = SOURCE_QUEUED;
 		o->next_cycle = cycle;
 	}
 	source_watch_plan(s);
@@ -153,7 +153,7 @@ once_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	for (i = 0; i < s->nobjs; i++) {
 		struct source *o = s->objs[i];
 
-		if (o->state == O_SETTLED)
+		if (o->state == SOURCE_SETTLED)
 			continue;
 		if (o->req != NULL) {
 			http_cancel(o->req);
@@ -170,11 +170,11 @@ once_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (o->reason[0] == '\0')
 			snprintf(o->reason, sizeof(o->reason), "%s",
 			    !o->fetched && auth_failures(s->auth) > 0 ?
-			    "no access token" : o->sel != NULL ?
-			    "not listed yet" : "not fetched yet");
+			    "no access token" : o->nouts == 0 ?
+			    "not listed yet" : "not fetched yet");	/* a lister */
 		source_reset_phase(o);
 		o->attempted = 1;
-		o->state = O_SETTLED;
+		o->state = SOURCE_SETTLED;
 	}
 	sync_kick(s);
 }
@@ -236,10 +236,10 @@ sync_resync(struct sync *s)
 	for (i = 0; i < s->nobjs; i++) {
 		struct source *o = s->objs[i];
 
-		if (o->state != O_IDLE)
+		if (o->state != SOURCE_IDLE)
 			continue;
 		o->due = o->not_before > now ? o->not_before : now;
-		o->quiet = WATCH_SAFETY;	/* a GET, whatever a list says */
+		o->refetch = 1;		/* a GET, whatever a list says */
 	}
 	schedule(s);
 }
@@ -260,7 +260,7 @@ sync_auth_event(struct sync *s, int ok)
 			struct source *o = s->objs[i];
 			struct auth *a = o->ops->auth(o);
 
-			if (o->state != O_QUEUED && o->state != O_IDLE)
+			if (o->state != SOURCE_QUEUED && o->state != SOURCE_IDLE)
 				continue;
 			if (a != NULL && !auth_failed_permanently(a))
 				continue;
@@ -271,7 +271,7 @@ sync_auth_event(struct sync *s, int ok)
 				    sizeof(o->outs[j]->reason),
 				    "no access token");
 			o->attempted = 1;
-			o->state = O_SETTLED;
+			o->state = SOURCE_SETTLED;
 		}
 	}
 	if (!ok)
@@ -311,7 +311,7 @@ sync_status(const struct sync *s, char *buf, size_t len)
 		if (s->fouts[i]->failures > 0)
 			failing++;
 	for (i = s->nstatic; i < s->nobjs; i++)
-		if (s->objs[i]->sel != NULL && s->objs[i]->failures > 0)
+		if (s->objs[i]->nouts == 0 && s->objs[i]->failures > 0)
 			failing++;
 	for (i = 0; i < s->nouts; i++)
 		if (s->outs[i]->failures > 0)

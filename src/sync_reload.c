@@ -114,8 +114,9 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
 		t->outs[k][t->nouts[k]++] = t->fouts[i];
 	}
 	for (k = 0; k < t->nsrc; k++)
-		if (t->old[k] == NULL &&
-		    (t->src[k] = source_new(s, t->key[k])) == NULL)
+		if (t->old[k] == NULL && (t->src[k] = t->key[k]->type ==
+		    OBJ_BLOB ? source_blob_new(s, t->key[k]) :
+		    source_kv_new(s, t->key[k])) == NULL)
 			goto oom;
 	return (0);
 oom:
@@ -192,8 +193,8 @@ has_lister(const struct sync *s, size_t idx)
 	size_t j;
 
 	for (j = s->nstatic; j < s->nobjs; j++)
-		if (s->objs[j] != NULL && s->objs[j]->sel != NULL &&
-		    s->objs[j]->sel_idx == idx)
+		if (s->objs[j] != NULL &&
+		    source_select_is_lister(s->objs[j], idx))
 			return (1);
 	return (0);
 }
@@ -206,8 +207,8 @@ take_lister(struct sync *s, size_t idx)
 	size_t j;
 
 	for (j = s->nstatic; j < s->nobjs; j++) {
-		if ((o = s->objs[j]) != NULL && o->sel != NULL &&
-		    o->sel_idx == idx) {
+		if ((o = s->objs[j]) != NULL &&
+		    source_select_is_lister(o, idx)) {
 			s->objs[j] = NULL;
 			return (o);
 		}
@@ -306,10 +307,10 @@ static void
 fetch_now(struct source *o, int64_t now)
 {
 
-	if (o->state != O_IDLE)
+	if (o->state != SOURCE_IDLE)
 		return;
 	o->due = o->not_before > now ? o->not_before : now;
-	o->quiet = WATCH_SAFETY;
+	o->refetch = 1;
 }
 
 /*
@@ -405,10 +406,9 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	/* A select that did not change keeps its lister and secrets. */
 	for (i = 0; i < cfg->nselects; i++) {
 		if (p->ps[i].how == PLAN_KEEP &&
-		    (o = take_lister(s, p->ps[i].old)) != NULL) {
-			o->sel = &cfg->selects[i];
-			o->sel_idx = i;
-		} else {
+		    (o = take_lister(s, p->ps[i].old)) != NULL)
+			source_select_rebind(o, &cfg->selects[i], i);
+		else {
 			o = p->listers[i];
 			p->listers[i] = NULL;
 			changed = 1;
@@ -418,22 +418,18 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	/* The secrets of the listers kept, with their outputs. */
 	k = cfg->nobjects;
 	for (j = s->nstatic; j < s->nobjs; j++) {
+		struct source *lister;
 		size_t l;
 
 		o = s->objs[j];
-		if (o == NULL || o->lister == NULL)
+		if (o == NULL || (lister = source_select_lister_of(o)) == NULL)
 			continue;
-		for (l = t->nsrc; l < n && objs[l] != o->lister; l++)
+		for (l = t->nsrc; l < n && objs[l] != lister; l++)
 			;
 		if (l == n)
 			continue;
-		if (o->own->mode != o->lister->sel->mode ||
-		    o->own->uid != o->lister->sel->uid ||
-		    o->own->gid != o->lister->sel->gid)
+		if (source_select_restyle(o))
 			changed = 1;
-		o->own->mode = o->lister->sel->mode;
-		o->own->uid = o->lister->sel->uid;
-		o->own->gid = o->lister->sel->gid;
 		objs[n++] = o;
 		s->objs[j] = NULL;
 		o->outs[0]->carried = 2;	/* kept as it is */
@@ -480,7 +476,8 @@ sync_commit(struct sync *s, struct sync_pending *p)
 		const char *other;
 
 		o = s->objs[j - 1];
-		if (o->lister == NULL || (other = source_select_alias_taken(s,
+		if (source_select_lister_of(o) == NULL ||
+		    (other = source_select_alias_taken(s,
 		    o->cfg->alias, 1, o)) == NULL)
 			continue;
 		log_kv(LOG_WARN, "selected secret dropped: its file name is "
@@ -496,7 +493,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	if (cfg->interval_ms < s->cfg->interval_ms) {
 		for (i = 0; i < s->nobjs; i++) {
 			o = s->objs[i];
-			if (o->state == O_IDLE && o->failures == 0 &&
+			if (o->state == SOURCE_IDLE && o->failures == 0 &&
 			    o->due > now + (int64_t)cfg->interval_ms)
 				o->due = now + (int64_t)cfg->interval_ms;
 		}
