@@ -99,7 +99,7 @@ source_free(struct source *o)
 
 /*
  * After an attempt: next due time.  With --once, a success or a permanent
- * failure settles the object, and a transient one is retried with backoff
+ * failure settles the source, and a transient one is retried with backoff
  * while the retry falls before the deadline (once_timeout).
  */
 void

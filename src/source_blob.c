@@ -133,9 +133,9 @@ tenant_coming(const struct sync *s)
 
 	if (s->probing)
 		return (1);
-	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->cfg->type != OBJ_BLOB &&
-		    s->objs[i]->state == SOURCE_QUEUED)
+	for (i = 0; i < s->nsources; i++)
+		if (s->sources[i]->cfg->type != OBJ_BLOB &&
+		    s->sources[i]->state == SOURCE_QUEUED)
 			return (1);
 	return (0);
 }

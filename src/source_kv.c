@@ -242,8 +242,8 @@ choose_versions(struct source *o)
 		goto out;
 	}
 	for (i = 0; i < h->pages.list.n; i++)
-		if (h->pages.list.items[i].enabled && h->pages.list.items[i].version !=
-		    NULL)
+		if (h->pages.list.items[i].enabled &&
+		    h->pages.list.items[i].version != NULL)
 			v[n++] = &h->pages.list.items[i];
 	if (n < want) {
 		snprintf(detail, sizeof(detail), "%zu enabled, history needs "

@@ -229,7 +229,7 @@ selected_new(struct sync *s, struct source *l, const char *name)
 	const struct akvd_select *sel = l->u.lister->sel;
 	struct akvd_object *c;
 	const char *other;
-	struct source *o, **objs;
+	struct source *o, **sources;
 	struct output *out, **fouts;
 	char alias[PATH_MAX];
 
@@ -245,10 +245,10 @@ selected_new(struct sync *s, struct source *l, const char *name)
 		    "file", alias, "by", other, NULL);
 		return (NULL);
 	}
-	if ((objs = reallocarray(s->objs, s->nobjs + 2,
-	    sizeof(*objs))) == NULL)
+	if ((sources = reallocarray(s->sources, s->nsources + 2,
+	    sizeof(*sources))) == NULL)
 		goto oom;
-	s->objs = objs;
+	s->sources = sources;
 	if ((fouts = reallocarray(s->fouts, s->nfouts + 2,
 	    sizeof(*fouts))) == NULL)
 		goto oom;
@@ -280,8 +280,8 @@ selected_new(struct sync *s, struct source *l, const char *name)
 		out->have = 1;
 	else
 		buf_wipe(&out->files[0]);
-	s->objs[s->nobjs++] = o;
-	s->objs[s->nobjs] = NULL;
+	s->sources[s->nsources++] = o;
+	s->sources[s->nsources] = NULL;
 	s->fouts[s->nfouts++] = out;
 	s->fouts[s->nfouts] = NULL;
 	(void)metrics_select_add(name, alias);
@@ -297,7 +297,7 @@ oom:
 static void
 selected_gone(struct sync *s, size_t idx)
 {
-	struct source *o = s->objs[idx];
+	struct source *o = s->sources[idx];
 	struct output *out = o->outs[0];
 	char **gone;
 
@@ -319,7 +319,7 @@ selected_gone(struct sync *s, size_t idx)
 void
 source_select_drop(struct sync *s, size_t idx)
 {
-	struct source *o = s->objs[idx];
+	struct source *o = s->sources[idx];
 	struct output *out = o->outs[0];
 	size_t i;
 
@@ -332,9 +332,9 @@ source_select_drop(struct sync *s, size_t idx)
 	}
 	output_free(out);
 	source_free(o);
-	memmove(&s->objs[idx], &s->objs[idx + 1],
-	    (s->nobjs - idx) * sizeof(*s->objs));	/* and the NULL */
-	s->nobjs--;
+	memmove(&s->sources[idx], &s->sources[idx + 1],
+	    (s->nsources - idx) * sizeof(*s->sources));	/* and the NULL */
+	s->nsources--;
 }
 
 /*
@@ -351,9 +351,9 @@ reconcile(struct sync *s, struct source *l)
 	size_t i, j, matched = 0;
 	char counts[64];
 
-	for (j = 0; j < s->nobjs; j++)
-		if (source_select_lister_of(s->objs[j]) == l)
-			s->objs[j]->u.member->mark = 0;
+	for (j = 0; j < s->nsources; j++)
+		if (source_select_lister_of(s->sources[j]) == l)
+			s->sources[j]->u.member->mark = 0;
 	for (i = 0; i < list->n; i++) {
 		const struct kv_item *it = &list->items[i];
 
@@ -361,10 +361,10 @@ reconcile(struct sync *s, struct source *l)
 			continue;
 		matched++;
 		o = NULL;
-		for (j = 0; j < s->nobjs; j++)
-			if (source_select_lister_of(s->objs[j]) == l &&
-			    strcmp(s->objs[j]->cfg->name, it->name) == 0) {
-				o = s->objs[j];
+		for (j = 0; j < s->nsources; j++)
+			if (source_select_lister_of(s->sources[j]) == l &&
+			    strcmp(s->sources[j]->cfg->name, it->name) == 0) {
+				o = s->sources[j];
 				break;
 			}
 		if (o == NULL && (o = selected_new(s, l, it->name)) == NULL)
@@ -372,19 +372,19 @@ reconcile(struct sync *s, struct source *l)
 		m = o->u.member;
 		m->mark = 1;
 		m->want_updated = it->updated;
+		/* The list confirms the value held. */
 		if (o->outs[0]->have && m->seen_updated == it->updated &&
 		    o->failures == 0)
-			o->last_ok = o->outs[0]->last_ok = now;	/* the list
-								   confirms it */
+			o->last_ok = o->outs[0]->last_ok = now;
 		if (o->state == SOURCE_IDLE && (!o->outs[0]->have ||
 		    m->seen_updated != it->updated) && o->not_before <= now) {
 			o->state = SOURCE_QUEUED;
 			o->next_cycle = l->next_cycle;
 		}
 	}
-	for (j = s->nobjs; j > 0; j--)
-		if (source_select_lister_of(s->objs[j - 1]) == l &&
-		    !s->objs[j - 1]->u.member->mark)
+	for (j = s->nsources; j > 0; j--)
+		if (source_select_lister_of(s->sources[j - 1]) == l &&
+		    !s->sources[j - 1]->u.member->mark)
 			selected_gone(s, j - 1);
 	snprintf(counts, sizeof(counts), "%zu", matched);
 	log_kv(LOG_DEBUG, "listed", "select", l->cfg->name, "matched", counts,

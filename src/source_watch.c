@@ -1,9 +1,9 @@
 /*
  * source_watch.c - change detection per vault, of the configured Key Vault
  * objects, latest or pinned (source_kv_ops; their struct kv_latest and
- * struct watch are in source_kv.h): Key Vault has no
- * conditional GET, so instead of one GET per configured object and cycle,
- * one of the objects due lists the vault's objects of its kind (pages of
+ * struct watch are in source_kv.h): Key Vault has no conditional GET, so
+ * instead of one GET per configured object and cycle, one of the objects
+ * due lists the vault's objects of its kind (pages of
  * 25) when that costs fewer requests, and only the objects whose
  * attributes.updated moved, or that the listing did not show, are
  * fetched.  A pinned version is immutable: it is fetched only every
@@ -12,8 +12,9 @@
  *
  * The listing is the next request of one object of the group, its
  * "leader" (source_watch_leading()); the others are queued with their
- * watch set and wait for it (source_watch_may_start()).  A listing that fails in any way releases
- * them all to GET, as without change detection.
+ * watch set and wait for it (source_watch_may_start()).  A listing that
+ * fails in any way releases them all to GET, as without change
+ * detection.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,8 +125,8 @@ source_watch_plan(struct sync *s)
 		return;
 	for (w = s->watches; w != NULL; w = w->next)
 		w->n = 0;
-	for (i = 0; i < s->nobjs; i++) {
-		o = s->objs[i];
+	for (i = 0; i < s->nsources; i++) {
+		o = s->sources[i];
 		if (!sparable(o) || o->u.latest->watch != NULL)
 			continue;
 		if (pinned(o)) {
@@ -134,7 +135,8 @@ source_watch_plan(struct sync *s)
 			continue;
 		}
 		if (o->u.latest->held_updated == 0 ||
-		    (w = watch_get(s, o->cfg->vault, source_kv_kind(o))) == NULL)
+		    (w = watch_get(s, o->cfg->vault,
+		    source_kv_kind(o))) == NULL)
 			continue;
 		w->n++;
 	}
@@ -148,11 +150,12 @@ source_watch_plan(struct sync *s)
 		w->budget = source_watch_budget(w->n, w->pages);
 		w->done = 0;
 	}
-	for (i = 0; i < s->nobjs; i++) {
-		o = s->objs[i];
+	for (i = 0; i < s->nsources; i++) {
+		o = s->sources[i];
 		if (!sparable(o) || o->u.latest->watch != NULL || pinned(o) ||
 		    o->u.latest->held_updated == 0 ||
-		    (w = watch_get(s, o->cfg->vault, source_kv_kind(o))) == NULL ||
+		    (w = watch_get(s, o->cfg->vault,
+		    source_kv_kind(o))) == NULL ||
 		    w->budget == 0)
 			continue;
 		o->u.latest->watch = w;
@@ -232,8 +235,8 @@ settle(struct source *o, int ok)
 	int lead_ok;
 	char a[24], b[24], c[24];
 
-	for (i = 0; i < s->nobjs; i++) {
-		m = s->objs[i];
+	for (i = 0; i < s->nsources; i++) {
+		m = s->sources[i];
 		if (m == o || m->ops != &source_kv_ops ||
 		    m->u.latest->watch != w || m->state != SOURCE_QUEUED)
 			continue;

@@ -32,7 +32,7 @@
  *   source_watch.c   change detection per vault and kind
  *   source_blob.c    the kind of Blob Storage objects
  *
- * Ownership: struct sync owns both tables (objs, fouts, outs); a source
+ * Ownership: struct sync owns both tables (sources, fouts, outs); a source
  * borrows the outputs reading it (o->outs), an output its source (src)
  * and, for a bundle or template, the file outputs it reads (srcs); both
  * borrow their configuration from s->cfg (a lister's and a selected
@@ -154,7 +154,7 @@ struct source {
 		struct kv_latest	*latest;	/* source_kv_ops */
 		struct kv_history	*history;	/* source_history_ops */
 		struct select_lister	*lister;	/* source_lister_ops */
-		struct select_member	*member;	/* source_selected_ops */
+		struct select_member	*member;  /* source_selected_ops */
 	}		 u;		/* NULL for a blob */
 	struct output	**outs;		/* the file outputs reading it, in
 					   configuration order (borrowed:
@@ -262,11 +262,11 @@ struct sync {
 	void		*done_cookie;
 	int		 finished;
 
-	struct source	**objs;		/* the sources: of the configured
+	struct source	**sources;	/* of the configured
 					   objects (nstatic of them), the
 					   select listers (one per select, in
 					   order), the selected secrets */
-	size_t		 nobjs;
+	size_t		 nsources;
 	size_t		 nstatic;
 	struct output	**fouts;	/* the file outputs: of the configured
 					   objects (cfg->objects order), then
@@ -277,7 +277,7 @@ struct sync {
 	size_t		 nouts;
 	unsigned	 inflight;
 	int		 probing;	/* a challenge probe is in flight */
-	int		 dirty;		/* snapshot differs from objects */
+	int		 dirty;		/* snapshot differs from outputs */
 	int		 phased;	/* the first cycle was spread */
 	int		 committed;	/* a snapshot was written this run */
 	int		 complete;	/* a complete one was (see complete()) */
@@ -340,7 +340,7 @@ void	source_free(struct source *o);
 
 /*
  * After an attempt: next due time.  With --once, a success or a permanent
- * failure settles the object, and a transient one is retried with backoff
+ * failure settles the source, and a transient one is retried with backoff
  * while the retry falls before the deadline (once_timeout).
  */
 void	source_next(struct source *o, int transient, uint64_t delay_ms);
@@ -392,7 +392,7 @@ void	snapshot_view(size_t i, struct policy_view *v, void *cookie);
  * every signal of readiness uses (starting the supervised command,
  * READY=1, /readyz, the exit status of --once, the first notification):
  * every required (non-optional) object has a value in the snapshot
- * written (see obj_complete(); a bundle counts through its members).
+ * written (see output_complete(); a bundle counts through its members).
  * Returns 1, or 0 with ${why} (see policy_complete()).
  */
 int	snapshot_complete(const struct sync *s, char *why, size_t len);
@@ -546,7 +546,7 @@ const char * source_select_alias_taken(const struct sync *s,
 	    const char *alias, int fixed, const struct source *self);
 
 /*
- * Drop the selected secret s->objs[${idx}] and its output from the
+ * Drop the selected secret s->sources[${idx}] and its output from the
  * tables (not announced: its file leaves the next snapshot).
  */
 void	source_select_drop(struct sync *s, size_t idx);

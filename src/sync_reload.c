@@ -152,14 +152,14 @@ sync_build(struct sync *s, struct akvd_config *cfg)
 	size_t i, k;
 
 	if (tables_build(s, cfg, NULL, 0, &t) == -1 ||
-	    (s->objs = calloc(t.nsrc + cfg->nselects + 1,
-	    sizeof(*s->objs))) == NULL ||
+	    (s->sources = calloc(t.nsrc + cfg->nselects + 1,
+	    sizeof(*s->sources))) == NULL ||
 	    (s->outs = calloc(cfg->nbundles + cfg->ntemplates + 1,
 	    sizeof(*s->outs))) == NULL)
 		goto oom;
 	tables_link(&t);
 	for (k = 0; k < t.nsrc; k++)
-		s->objs[s->nobjs++] = t.old[k];
+		s->sources[s->nsources++] = t.old[k];
 	s->nstatic = t.nsrc;
 	s->fouts = t.fouts;
 	s->nfouts = cfg->nobjects;
@@ -177,7 +177,7 @@ sync_build(struct sync *s, struct akvd_config *cfg)
 	for (i = 0; i < s->nouts; i++)
 		output_bind(s->outs[i], s->fouts);
 	for (i = 0; i < cfg->nselects; i++)
-		if ((s->objs[s->nobjs++] = source_select_lister_new(s,
+		if ((s->sources[s->nsources++] = source_select_lister_new(s,
 		    &cfg->selects[i], i)) == NULL)
 			goto oom;
 	return (0);
@@ -192,24 +192,24 @@ has_lister(const struct sync *s, size_t idx)
 {
 	size_t j;
 
-	for (j = s->nstatic; j < s->nobjs; j++)
-		if (s->objs[j] != NULL &&
-		    source_select_is_lister(s->objs[j], idx))
+	for (j = s->nstatic; j < s->nsources; j++)
+		if (s->sources[j] != NULL &&
+		    source_select_is_lister(s->sources[j], idx))
 			return (1);
 	return (0);
 }
 
-/* The lister of the old select ${idx}, taken out of s->objs, or NULL. */
+/* The lister of the old select ${idx}, taken out of s->sources, or NULL. */
 static struct source *
 take_lister(struct sync *s, size_t idx)
 {
 	struct source *o;
 	size_t j;
 
-	for (j = s->nstatic; j < s->nobjs; j++) {
-		if ((o = s->objs[j]) != NULL &&
+	for (j = s->nstatic; j < s->nsources; j++) {
+		if ((o = s->sources[j]) != NULL &&
 		    source_select_is_lister(o, idx)) {
-			s->objs[j] = NULL;
+			s->sources[j] = NULL;
 			return (o);
 		}
 	}
@@ -225,7 +225,7 @@ struct sync_pending {
 					   each takes the file of the old
 					   one at its path */
 	struct source	**listers;	/* [i]: NEW listers */
-	struct source	**objs;		/* the new table of sources */
+	struct source	**sources;		/* the new table of sources */
 };
 
 void
@@ -243,7 +243,7 @@ sync_abort(struct sync_pending *p)
 		source_free(p->listers[i]);
 	free(p->outs);
 	free(p->listers);
-	free(p->objs);
+	free(p->sources);
 	free(p->pm);
 	free(p->pb);
 	free(p->ps);
@@ -262,15 +262,15 @@ sync_prepare(struct sync *s, struct akvd_config *cfg,
 		goto oom;
 	p->cfg = cfg;
 	/* Static sources first, then listers, selected secrets. */
-	p->objs = calloc(cfg->nobjects + cfg->nselects + s->nobjs + 1,
-	    sizeof(*p->objs));
+	p->sources = calloc(cfg->nobjects + cfg->nselects + s->nsources + 1,
+	    sizeof(*p->sources));
 	p->outs = calloc(cfg->nbundles + cfg->ntemplates + 1,
 	    sizeof(*p->outs));
 	p->pm = calloc(cfg->nobjects + 1, sizeof(*p->pm));
 	p->pb = calloc(cfg->nbundles + 1, sizeof(*p->pb));
 	p->ps = calloc(cfg->nselects + 1, sizeof(*p->ps));
 	p->listers = calloc(cfg->nselects + 1, sizeof(*p->listers));
-	if (p->objs == NULL || p->outs == NULL || p->pm == NULL ||
+	if (p->sources == NULL || p->outs == NULL || p->pm == NULL ||
 	    p->pb == NULL || p->ps == NULL || p->listers == NULL ||
 	    plan_objects(s->cfg, cfg, p->pm) == -1 ||
 	    plan_bundles(s->cfg, cfg, p->pb) == -1 ||
@@ -360,7 +360,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 {
 	struct akvd_config *cfg = p->cfg;
 	struct tables *t = &p->t;
-	struct source **objs = p->objs, *o;
+	struct source **sources = p->sources, *o;
 	size_t i, j, k, n;
 	int64_t now = sync_now_ms(s);
 	int changed = 0;
@@ -369,8 +369,8 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	/* The sources that go on leave the old table. */
 	for (k = 0; k < t->nsrc; k++)
 		for (j = 0; t->old[k] != NULL && j < s->nstatic; j++)
-			if (s->objs[j] == t->old[k])
-				s->objs[j] = NULL;
+			if (s->sources[j] == t->old[k])
+				s->sources[j] = NULL;
 	/* Each new file output continues an old one, or is new. */
 	for (i = 0; i < cfg->nobjects; i++) {
 		k = t->slot[i];
@@ -382,7 +382,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	}
 	tables_link(t);
 	for (k = 0; k < t->nsrc; k++)
-		objs[k] = t->old[k];
+		sources[k] = t->old[k];
 	n = t->nsrc;
 	/*
 	 * A bundle or template takes the file of the old one at its path
@@ -413,25 +413,25 @@ sync_commit(struct sync *s, struct sync_pending *p)
 			p->listers[i] = NULL;
 			changed = 1;
 		}
-		objs[n++] = o;
+		sources[n++] = o;
 	}
 	/* The secrets of the listers kept, with their outputs. */
 	k = cfg->nobjects;
-	for (j = s->nstatic; j < s->nobjs; j++) {
+	for (j = s->nstatic; j < s->nsources; j++) {
 		struct source *lister;
 		size_t l;
 
-		o = s->objs[j];
+		o = s->sources[j];
 		if (o == NULL || (lister = source_select_lister_of(o)) == NULL)
 			continue;
-		for (l = t->nsrc; l < n && objs[l] != lister; l++)
+		for (l = t->nsrc; l < n && sources[l] != lister; l++)
 			;
 		if (l == n)
 			continue;
 		if (source_select_restyle(o))
 			changed = 1;
-		objs[n++] = o;
-		s->objs[j] = NULL;
+		sources[n++] = o;
+		s->sources[j] = NULL;
 		o->outs[0]->carried = 2;	/* kept as it is */
 		t->fouts[k++] = o->outs[0];
 	}
@@ -445,9 +445,9 @@ sync_commit(struct sync *s, struct sync_pending *p)
 			changed = 1;	/* its files leave */
 		output_free(s->fouts[j]);
 	}
-	for (j = 0; j < s->nobjs; j++) {
-		if (s->objs[j] != NULL) {
-			source_free(s->objs[j]);
+	for (j = 0; j < s->nsources; j++) {
+		if (s->sources[j] != NULL) {
+			source_free(s->sources[j]);
 			changed = 1;
 		}
 	}
@@ -456,11 +456,11 @@ sync_commit(struct sync *s, struct sync_pending *p)
 			changed = 1;	/* its file leaves */
 		output_free(s->outs[j]);
 	}
-	free(s->objs);
+	free(s->sources);
 	free(s->fouts);
 	free(s->outs);
-	s->objs = objs;
-	s->nobjs = n;
+	s->sources = sources;
+	s->nsources = n;
 	s->nstatic = t->nsrc;
 	s->fouts = t->fouts;
 	s->nfouts = k;
@@ -472,10 +472,10 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	for (j = 0; j < s->nouts; j++)
 		output_bind(s->outs[j], s->fouts);
 	/* A configured object or bundle now takes a selected secret's name. */
-	for (j = s->nobjs; j > s->nstatic; j--) {
+	for (j = s->nsources; j > s->nstatic; j--) {
 		const char *other;
 
-		o = s->objs[j - 1];
+		o = s->sources[j - 1];
 		if (source_select_lister_of(o) == NULL ||
 		    (other = source_select_alias_taken(s,
 		    o->cfg->alias, 1, o)) == NULL)
@@ -491,8 +491,8 @@ sync_commit(struct sync *s, struct sync_pending *p)
 		writer_cleanup(cfg->output_dir);
 	}
 	if (cfg->interval_ms < s->cfg->interval_ms) {
-		for (i = 0; i < s->nobjs; i++) {
-			o = s->objs[i];
+		for (i = 0; i < s->nsources; i++) {
+			o = s->sources[i];
 			if (o->state == SOURCE_IDLE && o->failures == 0 &&
 			    o->due > now + (int64_t)cfg->interval_ms)
 				o->due = now + (int64_t)cfg->interval_ms;
@@ -505,7 +505,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	snprintf(count, sizeof(count), "%zu", s->nfouts + cfg->nselects +
 	    s->nouts);
 	log_kv(LOG_INFO, "configuration applied", "objects", count, NULL);
-	p->objs = NULL;		/* now s->objs */
+	p->sources = NULL;		/* now s->sources */
 	sync_abort(p);
 	sync_kick(s);
 }
