@@ -45,7 +45,7 @@ source_worth_logging(struct source *o, const char *reason)
 
 /* Forget a multi-request fetch in progress: o->ops->reset(). */
 void
-source_reset_phase(struct source *o)
+source_reset(struct source *o)
 {
 
 	o->ops->reset(o);
@@ -110,7 +110,7 @@ source_next(struct source *o, int transient, uint64_t delay_ms)
 	struct policy_run run;
 	int64_t due = o->due;
 
-	source_reset_phase(o);
+	source_reset(o);
 	o->attempted = 1;
 	src.next_cycle = o->next_cycle;
 	src.not_before = o->not_before;

@@ -260,7 +260,7 @@ settle(struct source *o, int ok)
 		confirm(o);		/* resets it: leaves w */
 		return;
 	}
-	source_reset_phase(o);		/* leaves w: a GET next */
+	source_reset(o);		/* leaves w: a GET next */
 	(void)source_kv_continue(o);
 }
 

@@ -173,7 +173,7 @@ once_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			    !o->fetched && auth_failures(s->auth) > 0 ?
 			    "no access token" : o->nouts == 0 ? /* a lister */
 			    "not listed yet" : "not fetched yet");
-		source_reset_phase(o);
+		source_reset(o);
 		o->attempted = 1;
 		o->state = SOURCE_SETTLED;
 	}

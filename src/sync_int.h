@@ -311,7 +311,7 @@ struct sync {
 int	source_worth_logging(struct source *o, const char *reason);
 
 /* Forget a multi-request fetch in progress: o->ops->reset(). */
-void	source_reset_phase(struct source *o);
+void	source_reset(struct source *o);
 
 /*
  * A new source of key ${cfg} (borrowed) and kind ${ops}, due now, reading
