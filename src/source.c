@@ -14,6 +14,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"
+#include "plan.h"
 #include "sync_int.h"
 #include "policy.h"
 #include "util.h"
@@ -72,11 +73,7 @@ int
 source_same_key(const struct akvd_object *a, const struct akvd_object *b)
 {
 
-	if (a->type == OBJ_BLOB || b->type == OBJ_BLOB)
-		return (a->type == b->type && strcmp(a->url, b->url) == 0);
-	return (a->type == b->type && a->history == b->history &&
-	    strcmp(a->name, b->name) == 0 && strcmp(a->vault, b->vault) == 0 &&
-	    strcmp(a->version, b->version) == 0);
+	return (plan_same_key(a, b));
 }
 
 void

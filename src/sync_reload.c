@@ -4,14 +4,14 @@
  * source keys (sync_prepare(), sync_commit(), sync_abort()).
  *
  * Every configured object is a file output; it reads the source of its
- * key (source_same_key()), looked up among the sources made so far or made:
- * two objects that read the same value share one source by construction.
- * At a reload, plan_objects() says which old object each new one
- * continues (KEEP: the same source, rendered the same way; RERENDER: the
- * same source, rendered otherwise); the source of such an old object goes
- * on with its value, schedule, failures and Retry-After, a new output of
- * a KEEP takes the old one's files as they are, one of a RERENDER renders
- * the value its source holds, without a request.  Bundles and templates
+ * key (plan_sources(): one per key, so two objects that read the same
+ * value share one source by construction).  At a reload, plan_objects()
+ * says which old object each new one continues (KEEP: the same source,
+ * rendered the same way; RERENDER: the same source, rendered otherwise),
+ * and plan_sources() which old source each new one is: it goes on with
+ * its value, schedule, failures and Retry-After; a new output of a KEEP
+ * takes the old one's files as they are, one of a RERENDER renders the
+ * value its source holds, without a request.  Bundles and templates
  * are made new and take the file of the old one at their path.
  */
 #include <stdlib.h>
@@ -64,8 +64,9 @@ tables_free(struct tables *t, size_t nobjects)
 }
 
 /*
- * Make the tables of ${cfg} for ${s} into ${t}: with ${pm} (a reload),
- * a slot continues the old source of the object its outputs continue.
+ * Make the tables of ${cfg} for ${s} into ${t}: the sources of
+ * plan_sources(); with ${pm} (a reload), a source that goes on is the old
+ * one (s->sources lists the old configuration's the same way).
  * ${extra}: room for that many more file outputs.  Returns 0, or -1 on
  * ENOMEM (${t} freed).
  */
@@ -74,7 +75,7 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
     const struct plan_match *pm, size_t extra, struct tables *t)
 {
 	size_t i, k, n = cfg->nobjects;
-	struct source *cand;
+	struct plan_match *ps = NULL;
 
 	memset(t, 0, sizeof(*t));
 	if ((t->fouts = calloc(n + extra + 1, sizeof(*t->fouts))) == NULL ||
@@ -83,27 +84,24 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
 	    (t->key = calloc(n + 1, sizeof(*t->key))) == NULL ||
 	    (t->outs = calloc(n + 1, sizeof(*t->outs))) == NULL ||
 	    (t->nouts = calloc(n + 1, sizeof(*t->nouts))) == NULL ||
-	    (t->slot = calloc(n + 1, sizeof(*t->slot))) == NULL)
+	    (t->slot = calloc(n + 1, sizeof(*t->slot))) == NULL ||
+	    (ps = calloc(n + 1, sizeof(*ps))) == NULL ||
+	    plan_sources(s->cfg, cfg, pm, t->slot, ps, &t->nsrc) == -1)
 		goto oom;
-	/* The slot of each object's key: the first object of that key's. */
+	/* The key of each source: its first object's. */
 	for (i = 0; i < n; i++) {
 		const struct akvd_object *c = &cfg->objects[i];
 
 		if ((t->fouts[i] = output_file_new(s, c)) == NULL)
 			goto oom;
-		cand = pm != NULL && pm[i].how != PLAN_NEW ?
-		    s->fouts[pm[i].old]->src : NULL;
-		for (k = 0; k < t->nsrc; k++)
-			if (source_same_key(t->key[k], c))
-				break;
-		if (k == t->nsrc)
-			t->key[t->nsrc++] = c;
-		if (t->old[k] == NULL)
-			t->old[k] = cand;
+		k = t->slot[i];
+		if (t->key[k] == NULL)
+			t->key[k] = c;
 		t->nouts[k]++;
-		t->slot[i] = k;
 	}
 	for (k = 0; k < t->nsrc; k++) {
+		if (ps[k].how != PLAN_NEW)
+			t->old[k] = s->sources[ps[k].old];
 		if ((t->outs[k] = calloc(t->nouts[k] + 1,
 		    sizeof(*t->outs[k]))) == NULL)
 			goto oom;
@@ -118,8 +116,10 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
 		    OBJ_BLOB ? source_blob_new(s, t->key[k]) :
 		    source_kv_new(s, t->key[k])) == NULL)
 			goto oom;
+	free(ps);
 	return (0);
 oom:
+	free(ps);
 	tables_free(t, n);
 	return (-1);
 }
