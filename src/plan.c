@@ -7,6 +7,64 @@
 #include "plan.h"
 
 int
+plan_same_key(const struct akvd_object *a, const struct akvd_object *b)
+{
+
+	if (a->type == OBJ_BLOB || b->type == OBJ_BLOB)
+		return (a->type == b->type && strcmp(a->url, b->url) == 0);
+	return (a->type == b->type && a->history == b->history &&
+	    strcmp(a->name, b->name) == 0 && strcmp(a->vault, b->vault) == 0 &&
+	    strcmp(a->version, b->version) == 0);
+}
+
+/*
+ * Group the ${n} objects at ${objs} by source key: ${slot}[i] the source
+ * of objs[i], in the order of first reading.  Returns the number of
+ * sources.
+ */
+static size_t
+group(const struct akvd_object *objs, size_t n, size_t *slot)
+{
+	size_t i, k, nsrc = 0;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < i && !plan_same_key(&objs[k], &objs[i]); k++)
+			;
+		slot[i] = k < i ? slot[k] : nsrc++;
+	}
+	return (nsrc);
+}
+
+int
+plan_sources(const struct akvd_config *old, const struct akvd_config *new,
+    const struct plan_match *pm, size_t *slot, struct plan_match *out,
+    size_t *n)
+{
+	size_t *oslot = NULL, i, k;
+
+	if (pm != NULL && (oslot = calloc(old->nobjects + 1,
+	    sizeof(*oslot))) == NULL)
+		return (-1);
+	*n = group(new->objects, new->nobjects, slot);
+	for (k = 0; k < *n; k++) {
+		out[k].how = PLAN_NEW;
+		out[k].old = 0;
+	}
+	if (pm != NULL) {
+		(void)group(old->objects, old->nobjects, oslot);
+		for (i = 0; i < new->nobjects; i++) {
+			k = slot[i];
+			if (pm[i].how == PLAN_NEW || out[k].how != PLAN_NEW)
+				continue;
+			out[k].how = PLAN_KEEP;
+			out[k].old = oslot[pm[i].old];
+		}
+	}
+	free(oslot);
+	return (0);
+}
+
+int
 plan_same_value(const struct akvd_object *a, const struct akvd_object *b)
 {
 

@@ -27,8 +27,8 @@ all_attempted(const struct sync *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->nobjs; i++)
-		if (!s->objs[i]->attempted)
+	for (i = 0; i < s->nsources; i++)
+		if (!s->sources[i]->attempted)
 			return (0);
 	return (1);
 }
@@ -40,8 +40,8 @@ snapshot_busy(const struct sync *s)
 
 	if (s->inflight > 0)
 		return (1);
-	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->state == O_QUEUED)
+	for (i = 0; i < s->nsources; i++)
+		if (s->sources[i]->state == SOURCE_QUEUED)
 			return (1);
 	return (0);
 }
@@ -55,8 +55,8 @@ all_listed(const struct sync *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->sel != NULL && !s->objs[i]->fetched)
+	for (i = 0; i < s->nsources; i++)
+		if (s->sources[i]->nouts == 0 && !s->sources[i]->fetched)
 			return (0);
 	return (1);
 }
@@ -116,7 +116,7 @@ snapshot_view(size_t i, struct policy_view *v, void *cookie)
 	size_t ncfg = s->cfg->nobjects, nsel = s->cfg->nselects;
 
 	if (i >= ncfg && i < ncfg + nsel) {
-		const struct source *l = s->objs[s->nstatic + i - ncfg];
+		const struct source *l = s->sources[s->nstatic + i - ncfg];
 
 		v->name = l->cfg->name;
 		v->reason = l->reason;
@@ -403,8 +403,8 @@ snapshot_once_check(struct sync *s)
 
 	if (!s->once || s->finished)
 		return;
-	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->state != O_SETTLED)
+	for (i = 0; i < s->nsources; i++)
+		if (s->sources[i]->state != SOURCE_SETTLED)
 			return;
 	/* The one snapshot of --once (pump() leaves it to this). */
 	(void)snapshot_commit(s);
@@ -418,7 +418,8 @@ snapshot_once_check(struct sync *s)
 		int fetched;
 
 		if (i >= ncfg && i < ncfg + nsel) {
-			const struct source *l = s->objs[s->nstatic + i - ncfg];
+			const struct source *l =
+			    s->sources[s->nstatic + i - ncfg];
 
 			c = l->cfg;
 			fetched = l->fetched;

@@ -14,6 +14,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"
+#include "plan.h"
 #include "sync_int.h"
 #include "policy.h"
 #include "util.h"
@@ -45,14 +46,15 @@ source_worth_logging(struct source *o, const char *reason)
 
 /* Forget a multi-request fetch in progress: o->ops->reset(). */
 void
-source_reset_phase(struct source *o)
+source_reset(struct source *o)
 {
 
 	o->ops->reset(o);
 }
 
 struct source *
-source_new(struct sync *s, const struct akvd_object *cfg)
+source_new(struct sync *s, const struct akvd_object *cfg,
+    const struct source_ops *ops)
 {
 	struct source *o;
 
@@ -60,9 +62,8 @@ source_new(struct sync *s, const struct akvd_object *cfg)
 		return (NULL);
 	o->s = s;
 	o->cfg = cfg;
-	o->ops = cfg->type == OBJ_BLOB ? &source_blob_ops : &source_kv_ops;
-	o->phase = cfg->history > 0 ? P_VERSIONS : P_FETCH;
-	o->state = O_IDLE;
+	o->ops = ops;
+	o->state = SOURCE_IDLE;
 	o->due = sync_now_ms(s);
 	o->last_ok = o->due;
 	return (o);
@@ -72,24 +73,7 @@ int
 source_same_key(const struct akvd_object *a, const struct akvd_object *b)
 {
 
-	if (a->type == OBJ_BLOB || b->type == OBJ_BLOB)
-		return (a->type == b->type && strcmp(a->url, b->url) == 0);
-	return (a->type == b->type && a->history == b->history &&
-	    strcmp(a->name, b->name) == 0 && strcmp(a->vault, b->vault) == 0 &&
-	    strcmp(a->version, b->version) == 0);
-}
-
-void
-source_own_free(struct akvd_object *c)
-{
-
-	if (c == NULL)
-		return;
-	free(c->name);
-	free(c->alias);
-	free(c->version);
-	free(c->vault);
-	free(c);
+	return (plan_same_key(a, b));
 }
 
 void
@@ -104,18 +88,15 @@ source_free(struct source *o)
 		if (o->probe)
 			o->s->probing = 0;
 	}
-	if (o->lister != NULL)		/* a selected secret */
-		metrics_select_remove(o->cfg->name, o->cfg->alias);
-	source_reset_phase(o);
 	kv_secret_clear(&o->raw);
 	free(o->outs);
-	source_own_free(o->own);
+	o->ops->free(o);		/* last: o->cfg may be its kind's */
 	free(o);
 }
 
 /*
  * After an attempt: next due time.  With --once, a success or a permanent
- * failure settles the object, and a transient one is retried with backoff
+ * failure settles the source, and a transient one is retried with backoff
  * while the retry falls before the deadline (once_timeout).
  */
 void
@@ -126,20 +107,20 @@ source_next(struct source *o, int transient, uint64_t delay_ms)
 	struct policy_run run;
 	int64_t due = o->due;
 
-	source_reset_phase(o);
+	source_reset(o);
 	o->attempted = 1;
 	src.next_cycle = o->next_cycle;
 	src.not_before = o->not_before;
 	src.failures = o->failures;
-	src.on_demand = o->lister != NULL;
+	src.on_demand = o->on_demand;
 	run.once = s->once;
 	run.deadline = s->deadline;
 	if (policy_next(&src, &run, transient, delay_ms, sync_now_ms(s),
 	    &due) == 1) {
-		o->state = O_SETTLED;
+		o->state = SOURCE_SETTLED;
 		return;
 	}
-	o->state = O_IDLE;
+	o->state = SOURCE_IDLE;
 	o->due = due;
 }
 
@@ -180,7 +161,6 @@ source_confirm(struct source *o)
 	int64_t now = sync_now_ms(o->s);
 	size_t i;
 
-	o->quiet++;
 	o->last_ok = now;
 	for (i = 0; i < o->nouts; i++) {
 		struct output *out = o->outs[i];
@@ -268,24 +248,4 @@ source_fail(struct source *o, enum fetch_class cls, const char *what,
 
 	fetch_fail(&r, cls, what, detail);
 	source_failure(o, &r);
-}
-
-struct akvd_object *
-source_own_new(const char *name, const char *alias, const char *vault)
-{
-	struct akvd_object *c;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return (NULL);
-	c->type = OBJ_SECRET;
-	c->mode = CONFIG_DEFAULT_MODE;
-	c->uid = c->gid = CONFIG_OWNER_KEEP;
-	if ((c->name = strdup(name)) == NULL ||
-	    (c->alias = strdup(alias)) == NULL ||
-	    (c->version = strdup("")) == NULL ||
-	    (c->vault = strdup(vault)) == NULL) {
-		source_own_free(c);
-		return (NULL);
-	}
-	return (c);
 }

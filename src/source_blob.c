@@ -82,7 +82,7 @@ blob_done(struct http_response *r, void *cookie)
 		o->retried_401 = 1;
 		if ((a = blob_auth(o)) != NULL)
 			auth_invalidate(a, o->gen);
-		o->state = O_QUEUED;
+		o->state = SOURCE_QUEUED;
 	} else {
 		blob_http_error(o, r);
 	}
@@ -117,7 +117,7 @@ blob_start(struct sync *s, struct source *o, const char *token)
 	buf_wipe(&inm);
 	if (o->req == NULL)
 		return (-1);
-	o->state = O_INFLIGHT;
+	o->state = SOURCE_INFLIGHT;
 	s->inflight++;
 	return (0);
 }
@@ -133,9 +133,9 @@ tenant_coming(const struct sync *s)
 
 	if (s->probing)
 		return (1);
-	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->cfg->type != OBJ_BLOB &&
-		    s->objs[i]->state == O_QUEUED)
+	for (i = 0; i < s->nsources; i++)
+		if (s->sources[i]->cfg->type != OBJ_BLOB &&
+		    s->sources[i]->state == SOURCE_QUEUED)
 			return (1);
 	return (0);
 }
@@ -171,12 +171,28 @@ static void
 blob_reset(struct source *o)
 {
 
-	o->phase = P_FETCH;
+	(void)o;
+}
+
+/* source_ops.free: a blob keeps no state of its own. */
+static void
+blob_free(struct source *o)
+{
+
+	(void)o;
 }
 
 const struct source_ops source_blob_ops = {
 	.kind = "blob",
 	.start = blob_start_queued,
 	.reset = blob_reset,
+	.free = blob_free,
 	.auth = blob_auth
 };
+
+struct source *
+source_blob_new(struct sync *s, const struct akvd_object *cfg)
+{
+
+	return (source_new(s, cfg, &source_blob_ops));
+}

@@ -1,9 +1,13 @@
 /*
- * source_kv.c - Key Vault objects: a secret, certificate or key (latest or
- * pinned), and a "history" one, which lists its versions and fetches only
- * those it does not hold.  Also the probe that learns the tenant from Key
- * Vault's 401 challenge, and the HTTP completion of every Key Vault request
- * (a select's list included).
+ * source_kv.c - Key Vault objects: the kinds of a configured secret,
+ * certificate or key, latest or pinned (source_kv_ops, struct kv_latest
+ * of source_kv.h, its change detection source_watch.c's), and with a
+ * "history" (source_history_ops, struct kv_history below), which lists its
+ * versions and fetches only those it does not hold.  Also what every Key
+ * Vault kind shares (source_kv.h): the start of its requests, the probe
+ * that learns the tenant from Key Vault's 401 challenge, the HTTP
+ * completion (a 200 goes to the kind's ops->done), a GET rendered into
+ * the outputs, the pages of a list.
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,13 +20,32 @@
 #include "kv.h"
 #include "log.h"
 #include "metrics.h"
-#include "sync_int.h"
 #include "render.h"
+#include "source_kv.h"
+#include "sync_int.h"
 #include "util.h"
+
+/*
+ * The state of a configured object with a history (source_history_ops;
+ * o->u.history): the fetch in progress, its versions listed, then the
+ * newest N of them fetched one by one.
+ */
+enum history_phase {
+	H_VERSIONS = 0,		/* list the versions */
+	H_FETCH			/* GET version k of want */
+};
+
+struct kv_history {
+	enum history_phase phase;
+	struct kv_pages	 pages;		/* H_VERSIONS: the versions so far */
+	char		**want;		/* H_FETCH: versions, newest first */
+	size_t		 nwant, k;
+	struct buf	*pending;	/* H_FETCH: files rendered so far */
+};
 
 /* Key Vault answered with an error status. */
 static void
-obj_http_error(struct source *o, const struct http_response *r)
+kv_http_error(struct source *o, const struct http_response *r)
 {
 	struct fetch_result res;
 	struct kv_error e;
@@ -90,7 +113,7 @@ source_kv_kind(const struct source *o)
  * the failure of ${o}.
  */
 static int
-obj_parse(struct source *o, const struct http_response *r,
+kv_parse(struct source *o, const struct http_response *r,
     struct kv_secret *sec)
 {
 	char err[256];
@@ -110,7 +133,7 @@ obj_parse(struct source *o, const struct http_response *r,
  * ${n}).  Returns 0, or -1 with ${res} set.
  */
 static int
-obj_render(const struct akvd_object *cfg, const struct kv_secret *sec,
+kv_render(const struct akvd_object *cfg, const struct kv_secret *sec,
     size_t n, struct buf **files, struct fetch_result *res)
 {
 	struct buf out[CONFIG_SPLIT_FILES];
@@ -141,22 +164,24 @@ obj_render(const struct akvd_object *cfg, const struct kv_secret *sec,
  * A single GET came back 200: each output renders the value its own way;
  * the value is held (raw) for a change of render options.
  */
-static void
-done_fetch(struct source *o, const struct http_response *r)
+int
+source_kv_fetched(struct source *o, const struct http_response *r,
+    int64_t *updated)
 {
 	struct fetch_result res, first;
 	struct kv_secret sec;
 	struct buf *files;
 	size_t i, ok = 0;
+	int rc = -1;
 
 	memset(&first, 0, sizeof(first));
 	memset(&sec, 0, sizeof(sec));
-	if (obj_parse(o, r, &sec) == -1)
+	if (kv_parse(o, r, &sec) == -1)
 		goto out;
 	for (i = 0; i < o->nouts; i++) {
 		struct output *d = o->outs[i];
 
-		if (obj_render(d->cfg, &sec, d->nfiles, &files, &res) == -1) {
+		if (kv_render(d->cfg, &sec, d->nfiles, &files, &res) == -1) {
 			output_failure(d, &res, 0, 0);
 			if (i == ok)
 				first = res;
@@ -171,17 +196,17 @@ done_fetch(struct source *o, const struct http_response *r)
 		source_render_failed(o, &first);
 		goto out;
 	}
+	o->refetch = 0;
 	/* What a listing of the vault will show while it is current. */
-	o->held_updated = sec.updated;
-	o->quiet = 0;
-	if (o->lister != NULL)
-		o->seen_updated = o->want_updated;
+	*updated = sec.updated;
 	kv_secret_clear(&o->raw);
 	o->raw = sec;
 	memset(&sec, 0, sizeof(sec));
 	source_next(o, 0, 0);
+	rc = 0;
 out:
 	kv_secret_clear(&sec);
+	return (rc);
 }
 
 /* Newest first: by creation time, then by position in the list. */
@@ -204,21 +229,22 @@ item_cmp(const void *a, const void *b)
 static int
 choose_versions(struct source *o)
 {
+	struct kv_history *h = o->u.history;
 	struct kv_item **v;
 	struct buf key = BUF_INIT;
 	size_t i, n = 0, want = o->cfg->history;
 	char detail[96];
 	int rc = -1;
 
-	if ((v = calloc(o->list.n + 1, sizeof(*v))) == NULL ||
-	    (o->want = calloc(want, sizeof(*o->want))) == NULL) {
+	if ((v = calloc(h->pages.list.n + 1, sizeof(*v))) == NULL ||
+	    (h->want = calloc(want, sizeof(*h->want))) == NULL) {
 		source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		goto out;
 	}
-	for (i = 0; i < o->list.n; i++)
-		if (o->list.items[i].enabled && o->list.items[i].version !=
-		    NULL)
-			v[n++] = &o->list.items[i];
+	for (i = 0; i < h->pages.list.n; i++)
+		if (h->pages.list.items[i].enabled &&
+		    h->pages.list.items[i].version != NULL)
+			v[n++] = &h->pages.list.items[i];
 	if (n < want) {
 		snprintf(detail, sizeof(detail), "%zu enabled, history needs "
 		    "%zu", n, want);
@@ -228,15 +254,15 @@ choose_versions(struct source *o)
 	}
 	qsort(v, n, sizeof(*v), item_cmp);
 	for (i = 0; i < want; i++) {
-		if ((o->want[i] = strdup(v[i]->version)) == NULL ||
+		if ((h->want[i] = strdup(v[i]->version)) == NULL ||
 		    buf_appendf(&key, "%s%s", i > 0 ? "," : "",
 		    v[i]->version) == -1) {
-			o->nwant = i + 1;
+			h->nwant = i + 1;
 			source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 			goto out;
 		}
 	}
-	o->nwant = want;
+	h->nwant = want;
 	if (o->outs[0]->have && o->outs[0]->version != NULL &&
 	    strcmp(o->outs[0]->version, key.data) == 0) {
 		struct buf *none = NULL;
@@ -246,7 +272,7 @@ choose_versions(struct source *o)
 		rc = 1;
 		goto out;
 	}
-	if ((o->pending = calloc(want, sizeof(*o->pending))) == NULL) {
+	if ((h->pending = calloc(want, sizeof(*h->pending))) == NULL) {
 		source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 		goto out;
 	}
@@ -258,7 +284,7 @@ out:
 }
 
 /*
- * Copy into o->pending the versions of o->want that ${o} holds already
+ * Copy into h->pending the versions of h->want that ${o} holds already
  * (its output's version lists them in the order of its files), so that
  * only new
  * versions are fetched.
@@ -266,22 +292,23 @@ out:
 static void
 history_reuse(struct source *o)
 {
+	struct kv_history *h = o->u.history;
 	const struct output *out = o->outs[0];
 	const char *p, *q;
 	size_t k, m, len;
 
 	if (!out->have || out->version == NULL)
 		return;
-	for (k = 0; k < o->nwant; k++) {
+	for (k = 0; k < h->nwant; k++) {
 		for (p = out->version, m = 0; m < out->nfiles;
 		    m++, p = q + 1) {
 			q = strchr(p, ',');
 			len = q != NULL ? (size_t)(q - p) : strlen(p);
-			if (strlen(o->want[k]) == len &&
-			    strncmp(p, o->want[k], len) == 0) {
-				if (buf_append(&o->pending[k],
+			if (strlen(h->want[k]) == len &&
+			    strncmp(p, h->want[k], len) == 0) {
+				if (buf_append(&h->pending[k],
 				    out->files[m].data, out->files[m].len) == -1)
-					buf_wipe(&o->pending[k]);
+					buf_wipe(&h->pending[k]);
 				break;
 			}
 			if (q == NULL)
@@ -297,49 +324,54 @@ history_reuse(struct source *o)
 static void
 history_next(struct source *o)
 {
+	struct kv_history *h = o->u.history;
 	struct buf key = BUF_INIT, *files;
 	size_t i;
 
-	while (o->k < o->nwant && o->pending[o->k].data != NULL)
-		o->k++;
-	if (o->k < o->nwant) {
+	while (h->k < h->nwant && h->pending[h->k].data != NULL)
+		h->k++;
+	if (h->k < h->nwant) {
 		(void)source_kv_continue(o);
 		return;
 	}
-	for (i = 0; i < o->nwant; i++) {
+	for (i = 0; i < h->nwant; i++) {
 		if (buf_appendf(&key, "%s%s", i > 0 ? "," : "",
-		    o->want[i]) == -1) {
+		    h->want[i]) == -1) {
 			buf_wipe(&key);
 			source_fail(o, FETCH_LOCAL, "out of memory", NULL);
 			return;
 		}
 	}
-	files = o->pending;
-	o->pending = NULL;
+	files = h->pending;
+	h->pending = NULL;
 	source_success(o, key.data, &files);
-	output_bufs_wipe(files, o->nwant);
+	output_bufs_wipe(files, h->nwant);
 	buf_wipe(&key);
 	source_next(o, 0, 0);
 }
 
-/*
- * source_kv_list_page(o, r, kind): add page ${r} of a list of ${kind} to
- * o->list and ask for the page its nextLink names.  Returns 1 while pages
- * remain, 0 once the list is whole, -1 after recording a failure.
- */
+void
+source_kv_pages_clear(struct kv_pages *pg)
+{
+
+	free(pg->next_url);
+	pg->next_url = NULL;
+	kv_list_clear(&pg->list);
+}
+
 int
-source_kv_list_page(struct source *o, const struct http_response *r,
-    enum kv_kind kind)
+source_kv_list_page(struct source *o, struct kv_pages *pg,
+    const struct http_response *r, enum kv_kind kind)
 {
 	char err[256], *next = NULL;
 
 	if (kv_parse_list(r->body.data, r->body.len, kind, o->cfg->vault,
-	    &o->list, &next, err, sizeof(err)) == -1) {
+	    &pg->list, &next, err, sizeof(err)) == -1) {
 		source_fail(o, FETCH_BAD_RESPONSE, "bad response", err);
 		return (-1);
 	}
-	free(o->next_url);
-	o->next_url = next;
+	free(pg->next_url);
+	pg->next_url = next;
 	if (next != NULL) {
 		(void)source_kv_continue(o);
 		return (1);
@@ -351,13 +383,14 @@ source_kv_list_page(struct source *o, const struct http_response *r,
 static void
 done_versions(struct source *o, const struct http_response *r)
 {
+	struct kv_history *h = o->u.history;
 
-	if (source_kv_list_page(o, r, source_kv_kind(o)) != 0)
+	if (source_kv_list_page(o, &h->pages, r, source_kv_kind(o)) != 0)
 		return;
 	if (choose_versions(o) != 0)
 		return;
-	o->phase = P_HISTORY;
-	o->k = 0;
+	h->phase = H_FETCH;
+	h->k = 0;
 	history_reuse(o);
 	history_next(o);
 }
@@ -366,16 +399,17 @@ done_versions(struct source *o, const struct http_response *r)
 static void
 done_history(struct source *o, const struct http_response *r)
 {
+	struct kv_history *h = o->u.history;
 	struct fetch_result res;
 	struct kv_secret sec;
 	struct buf *files;
 
 	memset(&sec, 0, sizeof(sec));
-	if (obj_parse(o, r, &sec) == 0) {
-		if (obj_render(o->cfg, &sec, 1, &files, &res) == -1)
+	if (kv_parse(o, r, &sec) == 0) {
+		if (kv_render(o->cfg, &sec, 1, &files, &res) == -1)
 			source_failure(o, &res);
 		else {
-			o->pending[o->k++] = files[0];
+			h->pending[h->k++] = files[0];
 			free(files);
 			history_next(o);
 		}
@@ -383,9 +417,9 @@ done_history(struct source *o, const struct http_response *r)
 	kv_secret_clear(&sec);
 }
 
-/* HTTP completion of a request of ${o}. */
+/* HTTP completion of a request of ${o}, of any Key Vault kind. */
 static void
-obj_done(struct http_response *r, void *cookie)
+kv_done(struct http_response *r, void *cookie)
 {
 	struct source *o = cookie;
 	struct sync *s = o->s;
@@ -399,12 +433,12 @@ obj_done(struct http_response *r, void *cookie)
 		if (!r->failed && r->status == 401) {
 			/* Handled once: no token to renew, no retry. */
 			if (learn_tenant(o, r) == 0)
-				o->state = O_QUEUED;
+				o->state = SOURCE_QUEUED;
 			sync_kick(s);
 			return;
 		}
 	}
-	if (o->phase == P_WATCH) {
+	if (source_watch_leading(o)) {
 		source_watch_done(o, r);
 		sync_kick(s);
 		return;
@@ -412,84 +446,47 @@ obj_done(struct http_response *r, void *cookie)
 	if (r->failed) {
 		source_fail(o, FETCH_TRANSPORT, "request failed", r->error);
 	} else if (r->status == 200) {
-		switch (o->phase) {
-		case P_VERSIONS:
-			done_versions(o, r);
-			break;
-		case P_HISTORY:
-			done_history(o, r);
-			break;
-		case P_LIST:
-			source_select_done_list(o, r);
-			break;
-		default:
-			done_fetch(o, r);
-			break;
-		}
+		o->ops->done(o, r);
 	} else if (r->status == 401 && !o->retried_401) {
 		/* Renew the token once and retry at once. */
 		o->retried_401 = 1;
 		auth_invalidate(s->auth, o->gen);
-		o->state = O_QUEUED;
+		o->state = SOURCE_QUEUED;
 	} else {
-		obj_http_error(o, r);
+		kv_http_error(o, r);
 	}
 	sync_kick(s);
 }
 
-/* The URL of the next request of ${o}, a new string, or NULL. */
-static char *
-obj_url(const struct source *o)
+char *
+source_kv_object_url(const struct source *o)
 {
 
-	switch (o->phase) {
-	case P_VERSIONS:
-		if (o->next_url != NULL)
-			return (strdup(o->next_url));
-		return (kv_versions_url(o->cfg->vault, source_kv_kind(o),
-		    o->cfg->name));
-	case P_HISTORY:
-		return (kv_object_url(o->cfg->vault, source_kv_kind(o),
-		    o->cfg->name, o->want[o->k]));
-	case P_LIST:
-		if (o->next_url != NULL)
-			return (strdup(o->next_url));
-		return (kv_versions_url(o->cfg->vault, KV_SECRET, NULL));
-	case P_WATCH:
-		if (o->next_url != NULL)
-			return (strdup(o->next_url));
-		return (kv_versions_url(o->cfg->vault, o->watch->kind, NULL));
-	default:
-		return (kv_object_url(o->cfg->vault, source_kv_kind(o),
-		    o->cfg->name, o->cfg->version));
-	}
+	return (kv_object_url(o->cfg->vault, source_kv_kind(o), o->cfg->name,
+	    o->cfg->version));
 }
 
-int
-source_kv_start(struct sync *s, struct source *o, const char *token)
+/* Start the next request of ${o} with ${token} (NULL: a probe). */
+static int
+kv_send(struct sync *s, struct source *o, const char *token)
 {
 	char *url;
 
-	if ((url = obj_url(o)) == NULL) {
+	if ((url = o->ops->url(o)) == NULL) {
 		log_msg(LOG_ERROR, "sync: out of memory");
 		return (-1);
 	}
 	log_kv(LOG_DEBUG, "fetching", "object", o->cfg->name, "url", url,
 	    NULL);
-	o->req = http_get(s->http, url, token, obj_done, o);
+	o->req = http_get(s->http, url, token, kv_done, o);
 	free(url);
 	if (o->req == NULL)
 		return (-1);
-	o->state = O_INFLIGHT;
+	o->state = SOURCE_INFLIGHT;
 	s->inflight++;
 	return (0);
 }
 
-/*
- * The next request of a multi-request fetch, in the same slot: now if a
- * token is at hand, else queued until one is.  Returns 0, or -1 after
- * recording a failure.
- */
 int
 source_kv_continue(struct source *o)
 {
@@ -498,11 +495,11 @@ source_kv_continue(struct source *o)
 	uint64_t gen;
 
 	if ((token = auth_token(s->auth, &gen)) == NULL) {
-		o->state = O_QUEUED;
+		o->state = SOURCE_QUEUED;
 		return (0);
 	}
 	o->gen = gen;
-	if (source_kv_start(s, o, token) == -1) {
+	if (kv_send(s, o, token) == -1) {
 		source_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 		return (-1);
 	}
@@ -511,10 +508,10 @@ source_kv_continue(struct source *o)
 
 /* No tenant yet: ask Key Vault without a token, for its challenge. */
 static void
-source_kv_probe(struct sync *s, struct source *o)
+kv_probe(struct sync *s, struct source *o)
 {
 
-	if (source_kv_start(s, o, NULL) == -1) {
+	if (kv_send(s, o, NULL) == -1) {
 		source_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 		return;
 	}
@@ -523,8 +520,8 @@ source_kv_probe(struct sync *s, struct source *o)
 }
 
 /* source_ops.start: one Key Vault token serves every start of a pump(). */
-static void
-kv_start(struct source *o, struct source_pump *p)
+void
+source_kv_start_queued(struct source *o, struct source_pump *p)
 {
 	struct sync *s = o->s;
 
@@ -533,46 +530,165 @@ kv_start(struct source *o, struct source_pump *p)
 	if (p->token == NULL &&
 	    (p->token = auth_token(s->auth, &p->gen)) == NULL) {
 		if (auth_needs_tenant(s->auth) && !s->probing)
-			source_kv_probe(s, o);
+			kv_probe(s, o);
 		p->waiting = 1;		/* sync_auth_event() resumes */
 		return;
 	}
 	o->gen = p->gen;
-	if (source_kv_start(s, o, p->token) == -1)
+	if (kv_send(s, o, p->token) == -1)
 		source_fail(o, FETCH_LOCAL, "cannot start request", NULL);
 }
 
-/* source_ops.reset: forget a history or list fetch in progress. */
-static void
-kv_reset(struct source *o)
-{
-	size_t i;
-
-	source_watch_leave(o);
-	free(o->next_url);
-	o->next_url = NULL;
-	kv_list_clear(&o->list);
-	for (i = 0; i < o->nwant; i++)
-		free(o->want[i]);
-	free(o->want);
-	o->want = NULL;
-	output_bufs_wipe(o->pending, o->nwant);
-	o->pending = NULL;
-	o->nwant = o->k = 0;
-	o->phase = o->sel != NULL ? P_LIST : o->cfg->history > 0 ?
-	    P_VERSIONS : P_FETCH;
-}
-
-static struct auth *
-kv_auth(struct source *o)
+struct auth *
+source_kv_auth(struct source *o)
 {
 
 	return (o->s->auth);
 }
 
+/* Latest or pinned (source_kv_ops). */
+
+/* source_ops.url: a GET of the object, or a page of its leader's listing. */
+static char *
+latest_url(const struct source *o)
+{
+	const struct kv_latest *l = o->u.latest;
+
+	if (!source_watch_leading(o))
+		return (source_kv_object_url(o));
+	if (l->pages.next_url != NULL)
+		return (strdup(l->pages.next_url));
+	return (kv_versions_url(o->cfg->vault, l->watch->kind, NULL));
+}
+
+/* source_ops.done: the GET came back 200. */
+static void
+latest_done(struct source *o, const struct http_response *r)
+{
+	struct kv_latest *l = o->u.latest;
+	int64_t updated;
+
+	if (source_kv_fetched(o, r, &updated) == 0) {
+		l->held_updated = updated;
+		l->quiet = 0;
+	}
+}
+
+/* source_ops.reset: leave a listing it leads or waits for. */
+static void
+latest_reset(struct source *o)
+{
+
+	source_watch_leave(o);
+	source_kv_pages_clear(&o->u.latest->pages);
+}
+
+static void
+latest_free(struct source *o)
+{
+
+	if (o->u.latest == NULL)
+		return;
+	latest_reset(o);
+	free(o->u.latest);
+	o->u.latest = NULL;
+}
+
 const struct source_ops source_kv_ops = {
 	.kind = "keyvault",
-	.start = kv_start,
-	.reset = kv_reset,
-	.auth = kv_auth
+	.start = source_kv_start_queued,
+	.reset = latest_reset,
+	.free = latest_free,
+	.auth = source_kv_auth,
+	.url = latest_url,
+	.done = latest_done
 };
+
+/* With a history (source_history_ops). */
+
+/* source_ops.url: a page of its versions, or the version it fetches. */
+static char *
+history_url(const struct source *o)
+{
+	const struct kv_history *h = o->u.history;
+
+	if (h->phase == H_FETCH)
+		return (kv_object_url(o->cfg->vault, source_kv_kind(o),
+		    o->cfg->name, h->want[h->k]));
+	if (h->pages.next_url != NULL)
+		return (strdup(h->pages.next_url));
+	return (kv_versions_url(o->cfg->vault, source_kv_kind(o),
+	    o->cfg->name));
+}
+
+/* source_ops.done: a page of versions, or a version, came back 200. */
+static void
+history_done(struct source *o, const struct http_response *r)
+{
+
+	if (o->u.history->phase == H_FETCH)
+		done_history(o, r);
+	else
+		done_versions(o, r);
+}
+
+/* source_ops.reset: forget the versions listed and fetched; list again. */
+static void
+history_reset(struct source *o)
+{
+	struct kv_history *h = o->u.history;
+	size_t i;
+
+	source_kv_pages_clear(&h->pages);
+	for (i = 0; i < h->nwant; i++)
+		free(h->want[i]);
+	free(h->want);
+	h->want = NULL;
+	output_bufs_wipe(h->pending, h->nwant);
+	h->pending = NULL;
+	h->nwant = h->k = 0;
+	h->phase = H_VERSIONS;
+}
+
+static void
+history_free(struct source *o)
+{
+
+	if (o->u.history == NULL)
+		return;
+	history_reset(o);
+	free(o->u.history);
+	o->u.history = NULL;
+}
+
+const struct source_ops source_history_ops = {
+	.kind = "history",
+	.start = source_kv_start_queued,
+	.reset = history_reset,
+	.free = history_free,
+	.auth = source_kv_auth,
+	.url = history_url,
+	.done = history_done
+};
+
+struct source *
+source_kv_new(struct sync *s, const struct akvd_object *cfg)
+{
+	struct source *o;
+	int history = cfg->history > 0;
+
+	if ((o = source_new(s, cfg, history ? &source_history_ops :
+	    &source_kv_ops)) == NULL)
+		return (NULL);
+	if (history && (o->u.history = calloc(1,
+	    sizeof(*o->u.history))) == NULL) {
+		source_free(o);
+		return (NULL);
+	}
+	if (!history && (o->u.latest = calloc(1,
+	    sizeof(*o->u.latest))) == NULL) {
+		source_free(o);
+		return (NULL);
+	}
+	return (o);
+}

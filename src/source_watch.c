@@ -1,17 +1,20 @@
 /*
- * source_watch.c - change detection per vault: Key Vault has no
- * conditional GET, so instead of one GET per configured object and cycle,
- * one of the objects due lists the vault's objects of its kind (pages of
+ * source_watch.c - change detection per vault, of the configured Key Vault
+ * objects, latest or pinned (source_kv_ops; their struct kv_latest and
+ * struct watch are in source_kv.h): Key Vault has no conditional GET, so
+ * instead of one GET per configured object and cycle, one of the objects
+ * due lists the vault's objects of its kind (pages of
  * 25) when that costs fewer requests, and only the objects whose
  * attributes.updated moved, or that the listing did not show, are
  * fetched.  A pinned version is immutable: it is fetched only every
  * WATCH_SAFETY cycles (to notice it was disabled or deleted), and every
  * object is fetched every WATCH_SAFETY cycles whatever a listing says.
  *
- * The listing is a phase (P_WATCH) of one object of the group, its
- * "leader"; the others are queued with o->watch set and wait for it
- * (source_watch_may_start()).  A listing that fails in any way releases
- * them all to GET, as without change detection.
+ * The listing is the next request of one object of the group, its
+ * "leader" (source_watch_leading()); the others are queued with their
+ * watch set and wait for it (source_watch_may_start()).  A listing that
+ * fails in any way releases them all to GET, as without change
+ * detection.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@
 
 #include "kv.h"
 #include "log.h"
+#include "source_kv.h"
 #include "sync_int.h"
 #include "util.h"
 
@@ -39,9 +43,7 @@ static int
 watchable(const struct source *o)
 {
 
-	return (o->ops == &source_kv_ops && o->sel == NULL &&
-	    o->lister == NULL && o->own == NULL &&
-	    o->cfg->history == 0 && o->cfg->type != OBJ_BLOB);
+	return (o->ops == &source_kv_ops);
 }
 
 static int
@@ -68,8 +70,9 @@ static int
 sparable(const struct source *o)
 {
 
-	return (o->state == O_QUEUED && watchable(o) && held(o) &&
-	    o->failures == 0 && o->quiet + 1 < WATCH_SAFETY);
+	return (o->state == SOURCE_QUEUED && watchable(o) && held(o) &&
+	    o->failures == 0 && !o->refetch &&
+	    o->u.latest->quiet + 1 < WATCH_SAFETY);
 }
 
 size_t
@@ -102,6 +105,15 @@ watch_get(struct sync *s, const char *vault, enum kv_kind kind)
 	return (w);
 }
 
+/* ${o} holds the current value without a GET: one more quiet cycle. */
+static void
+confirm(struct source *o)
+{
+
+	o->u.latest->quiet++;
+	source_confirm(o);
+}
+
 void
 source_watch_plan(struct sync *s)
 {
@@ -113,17 +125,18 @@ source_watch_plan(struct sync *s)
 		return;
 	for (w = s->watches; w != NULL; w = w->next)
 		w->n = 0;
-	for (i = 0; i < s->nobjs; i++) {
-		o = s->objs[i];
-		if (!sparable(o) || o->watch != NULL)
+	for (i = 0; i < s->nsources; i++) {
+		o = s->sources[i];
+		if (!sparable(o) || o->u.latest->watch != NULL)
 			continue;
 		if (pinned(o)) {
 			/* Immutable: the value held is current. */
-			source_confirm(o);
+			confirm(o);
 			continue;
 		}
-		if (o->held_updated == 0 ||
-		    (w = watch_get(s, o->cfg->vault, source_kv_kind(o))) == NULL)
+		if (o->u.latest->held_updated == 0 ||
+		    (w = watch_get(s, o->cfg->vault,
+		    source_kv_kind(o))) == NULL)
 			continue;
 		w->n++;
 	}
@@ -137,42 +150,51 @@ source_watch_plan(struct sync *s)
 		w->budget = source_watch_budget(w->n, w->pages);
 		w->done = 0;
 	}
-	for (i = 0; i < s->nobjs; i++) {
-		o = s->objs[i];
-		if (!sparable(o) || o->watch != NULL || pinned(o) ||
-		    o->held_updated == 0 ||
-		    (w = watch_get(s, o->cfg->vault, source_kv_kind(o))) == NULL ||
+	for (i = 0; i < s->nsources; i++) {
+		o = s->sources[i];
+		if (!sparable(o) || o->u.latest->watch != NULL || pinned(o) ||
+		    o->u.latest->held_updated == 0 ||
+		    (w = watch_get(s, o->cfg->vault,
+		    source_kv_kind(o))) == NULL ||
 		    w->budget == 0)
 			continue;
-		o->watch = w;
-		if (w->leader == NULL) {
+		o->u.latest->watch = w;
+		if (w->leader == NULL)
 			w->leader = o;
-			o->phase = P_WATCH;
-		}
 	}
+}
+
+int
+source_watch_leading(const struct source *o)
+{
+
+	return (o->ops == &source_kv_ops && o->u.latest->watch != NULL &&
+	    o->u.latest->watch->leader == o);
 }
 
 int
 source_watch_may_start(struct source *o)
 {
+	struct kv_latest *l;
 
-	if (o->watch == NULL)
+	if (o->ops != &source_kv_ops || (l = o->u.latest)->watch == NULL)
 		return (1);
-	if (o->watch->leader == o)
+	if (l->watch->leader == o)
 		return (1);
-	if (o->watch->leader != NULL)
+	if (l->watch->leader != NULL)
 		return (0);
-	o->watch = NULL;	/* its listing is gone: GET it */
+	l->watch = NULL;	/* its listing is gone: GET it */
 	return (1);
 }
 
 void
 source_watch_leave(struct source *o)
 {
+	struct kv_latest *l = o->u.latest;
 
-	if (o->watch != NULL && o->watch->leader == o)
-		o->watch->leader = NULL;
-	o->watch = NULL;
+	if (l->watch != NULL && l->watch->leader == o)
+		l->watch->leader = NULL;
+	l->watch = NULL;
 }
 
 /* The item of ${name} in ${l}, or NULL (names are case-insensitive). */
@@ -194,7 +216,7 @@ unchanged(const struct kv_list *l, const struct source *o)
 	const struct kv_item *it;
 
 	return ((it = find_item(l, o->cfg->name)) != NULL && it->enabled &&
-	    it->updated != 0 && it->updated == o->held_updated);
+	    it->updated != 0 && it->updated == o->u.latest->held_updated);
 }
 
 /*
@@ -206,24 +228,26 @@ static void
 settle(struct source *o, int ok)
 {
 	struct sync *s = o->s;
-	struct watch *w = o->watch;
+	struct watch *w = o->u.latest->watch;
+	const struct kv_list *list = &o->u.latest->pages.list;
 	struct source *m;
 	size_t i, spared = 0, fetched = 0;
 	int lead_ok;
 	char a[24], b[24], c[24];
 
-	for (i = 0; i < s->nobjs; i++) {
-		m = s->objs[i];
-		if (m == o || m->watch != w || m->state != O_QUEUED)
+	for (i = 0; i < s->nsources; i++) {
+		m = s->sources[i];
+		if (m == o || m->ops != &source_kv_ops ||
+		    m->u.latest->watch != w || m->state != SOURCE_QUEUED)
 			continue;
-		m->watch = NULL;
-		if (ok && unchanged(&o->list, m)) {
-			source_confirm(m);
+		m->u.latest->watch = NULL;
+		if (ok && unchanged(list, m)) {
+			confirm(m);
 			spared++;
 		} else
 			fetched++;
 	}
-	lead_ok = ok && unchanged(&o->list, o);
+	lead_ok = ok && unchanged(list, o);
 	if (ok) {
 		snprintf(a, sizeof(a), "%zu", w->done);
 		snprintf(b, sizeof(b), "%zu", spared + (lead_ok ? 1 : 0));
@@ -233,17 +257,18 @@ settle(struct source *o, int ok)
 		    c, NULL);
 	}
 	if (lead_ok) {
-		source_confirm(o);		/* resets its phase: leaves w */
+		confirm(o);		/* resets it: leaves w */
 		return;
 	}
-	source_reset_phase(o);		/* P_FETCH, leaves w */
+	source_reset(o);		/* leaves w: a GET next */
 	(void)source_kv_continue(o);
 }
 
 void
 source_watch_done(struct source *o, const struct http_response *r)
 {
-	struct watch *w = o->watch;
+	struct kv_latest *l = o->u.latest;
+	struct watch *w = l->watch;
 	struct kv_error e;
 	char err[256], *next = NULL;
 
@@ -269,7 +294,7 @@ source_watch_done(struct source *o, const struct http_response *r)
 		return;
 	}
 	if (kv_parse_list(r->body.data, r->body.len, w->kind, w->vault,
-	    &o->list, &next, err, sizeof(err)) == -1) {
+	    &l->pages.list, &next, err, sizeof(err)) == -1) {
 		log_kv(LOG_WARN, "listing the vault failed: fetching each "
 		    "object", "vault", w->vault, "reason", err, NULL);
 		settle(o, 0);
@@ -281,8 +306,8 @@ source_watch_done(struct source *o, const struct http_response *r)
 		    "vault", w->vault, "kind", kind_name(w->kind), NULL);
 		w->forbidden = 0;
 	}
-	free(o->next_url);
-	o->next_url = next;
+	free(l->pages.next_url);
+	l->pages.next_url = next;
 	if (next != NULL && w->done < w->budget) {
 		(void)source_kv_continue(o);
 		return;

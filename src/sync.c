@@ -1,12 +1,12 @@
 /*
  * sync.c - polling Key Vault and keeping the output directory current.
  *
- * One ev_timer ("wake") is armed for the earliest due object; when it fires
- * every object due by then is queued.  Completions, timers and token
+ * One ev_timer ("wake") is armed for the earliest due source; when it fires
+ * every source due by then is queued.  Completions, timers and token
  * events only record what happened and mark the sync "kicked"; the
  * deferred work runs at one place, once per loop iteration, from an
  * ev_prepare watcher (Redis's beforesleep): pump() starts requests for
- * queued objects while fewer than "concurrency" are in flight and a token
+ * queued sources while fewer than "concurrency" are in flight and a token
  * is available, commits a snapshot when the burst is over and something
  * changed, settles --once and re-arms the wake timer.  So no snapshot is
  * ever written from inside an HTTP callback or a caller's function.
@@ -31,9 +31,9 @@
 
 static void	schedule(struct sync *);
 
-#define BATCH_SLACK_MS		50	/* objects due this close go together */
+#define BATCH_SLACK_MS		50	/* sources due this close go together */
 
-/* Start requests for queued objects while there is room and a token. */
+/* Start requests for queued sources while there is room and a token. */
 static void
 pump(struct sync *s)
 {
@@ -43,10 +43,10 @@ pump(struct sync *s)
 	if (s->finished)
 		return;
 	memset(&p, 0, sizeof(p));
-	for (i = 0; i < s->nobjs && s->inflight < s->cfg->concurrency; i++) {
-		struct source *o = s->objs[i];
+	for (i = 0; i < s->nsources && s->inflight < s->cfg->concurrency; i++) {
+		struct source *o = s->sources[i];
 
-		if (o->state != O_QUEUED)
+		if (o->state != SOURCE_QUEUED)
 			continue;
 		o->ops->start(o, &p);
 	}
@@ -79,7 +79,7 @@ prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	pump(s);
 }
 
-/* Arm the wake timer for the earliest due object (or commit retry). */
+/* Arm the wake timer for the earliest due source (or commit retry). */
 static void
 schedule(struct sync *s)
 {
@@ -89,9 +89,10 @@ schedule(struct sync *s)
 	ev_timer_stop(s->loop, &s->wake);
 	if (s->finished)
 		return;
-	for (i = 0; i < s->nobjs; i++)
-		if (s->objs[i]->state == O_IDLE && s->objs[i]->due < next)
-			next = s->objs[i]->due;
+	for (i = 0; i < s->nsources; i++)
+		if (s->sources[i]->state == SOURCE_IDLE &&
+		    s->sources[i]->due < next)
+			next = s->sources[i]->due;
 	if (s->dirty && s->commit_retry != 0 && s->commit_retry < next)
 		next = s->commit_retry;
 	if (next == INT64_MAX)
@@ -102,7 +103,7 @@ schedule(struct sync *s)
 	ev_timer_start(s->loop, &s->wake);
 }
 
-/* ev_timer: queue every object that is due. */
+/* ev_timer: queue every source that is due. */
 static void
 wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -122,12 +123,12 @@ wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	} else
 		cycle = now + (int64_t)backoff_jitter(s->cfg->interval_ms,
 		    rand_unit());
-	for (i = 0; i < s->nobjs; i++) {
-		struct source *o = s->objs[i];
+	for (i = 0; i < s->nsources; i++) {
+		struct source *o = s->sources[i];
 
-		if (o->state != O_IDLE || o->due > now + BATCH_SLACK_MS)
+		if (o->state != SOURCE_IDLE || o->due > now + BATCH_SLACK_MS)
 			continue;
-		o->state = O_QUEUED;
+		o->state = SOURCE_QUEUED;
 		o->next_cycle = cycle;
 	}
 	source_watch_plan(s);
@@ -137,7 +138,7 @@ wake_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * ev_timer: --once reached once_timeout: settle every object still trying
+ * ev_timer: --once reached once_timeout: settle every source still trying
  * (a request in flight is abandoned) with the reason of its last failure.
  */
 static void
@@ -150,10 +151,10 @@ once_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	duration_format(s->cfg->once_timeout_ms, d, sizeof(d));
 	log_kv(LOG_WARN, "once_timeout reached: no more retries",
 	    "once_timeout", d, NULL);
-	for (i = 0; i < s->nobjs; i++) {
-		struct source *o = s->objs[i];
+	for (i = 0; i < s->nsources; i++) {
+		struct source *o = s->sources[i];
 
-		if (o->state == O_SETTLED)
+		if (o->state == SOURCE_SETTLED)
 			continue;
 		if (o->req != NULL) {
 			http_cancel(o->req);
@@ -170,11 +171,11 @@ once_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (o->reason[0] == '\0')
 			snprintf(o->reason, sizeof(o->reason), "%s",
 			    !o->fetched && auth_failures(s->auth) > 0 ?
-			    "no access token" : o->sel != NULL ?
+			    "no access token" : o->nouts == 0 ? /* a lister */
 			    "not listed yet" : "not fetched yet");
-		source_reset_phase(o);
+		source_reset(o);
 		o->attempted = 1;
-		o->state = O_SETTLED;
+		o->state = SOURCE_SETTLED;
 	}
 	sync_kick(s);
 }
@@ -233,13 +234,13 @@ sync_resync(struct sync *s)
 	size_t i;
 
 	log_msg(LOG_INFO, "resync requested: fetching every object");
-	for (i = 0; i < s->nobjs; i++) {
-		struct source *o = s->objs[i];
+	for (i = 0; i < s->nsources; i++) {
+		struct source *o = s->sources[i];
 
-		if (o->state != O_IDLE)
+		if (o->state != SOURCE_IDLE)
 			continue;
 		o->due = o->not_before > now ? o->not_before : now;
-		o->quiet = WATCH_SAFETY;	/* a GET, whatever a list says */
+		o->refetch = 1;		/* a GET, whatever a list says */
 	}
 	schedule(s);
 }
@@ -256,11 +257,12 @@ sync_auth_event(struct sync *s, int ok)
 	 * others are retried by the token cache until once_timeout.
 	 */
 	if (!ok && s->once) {
-		for (i = 0; i < s->nobjs; i++) {
-			struct source *o = s->objs[i];
+		for (i = 0; i < s->nsources; i++) {
+			struct source *o = s->sources[i];
 			struct auth *a = o->ops->auth(o);
 
-			if (o->state != O_QUEUED && o->state != O_IDLE)
+			if (o->state != SOURCE_QUEUED &&
+			    o->state != SOURCE_IDLE)
 				continue;
 			if (a != NULL && !auth_failed_permanently(a))
 				continue;
@@ -271,7 +273,7 @@ sync_auth_event(struct sync *s, int ok)
 				    sizeof(o->outs[j]->reason),
 				    "no access token");
 			o->attempted = 1;
-			o->state = O_SETTLED;
+			o->state = SOURCE_SETTLED;
 		}
 	}
 	if (!ok)
@@ -310,8 +312,8 @@ sync_status(const struct sync *s, char *buf, size_t len)
 	for (i = 0; i < s->nfouts; i++)
 		if (s->fouts[i]->failures > 0)
 			failing++;
-	for (i = s->nstatic; i < s->nobjs; i++)
-		if (s->objs[i]->sel != NULL && s->objs[i]->failures > 0)
+	for (i = s->nstatic; i < s->nsources; i++)
+		if (s->sources[i]->nouts == 0 && s->sources[i]->failures > 0)
 			failing++;
 	for (i = 0; i < s->nouts; i++)
 		if (s->outs[i]->failures > 0)
@@ -398,9 +400,9 @@ sync_tables_free(struct sync *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->nobjs; i++)
-		source_free(s->objs[i]);
-	free(s->objs);
+	for (i = 0; i < s->nsources; i++)
+		source_free(s->sources[i]);
+	free(s->sources);
 	for (i = 0; i < s->nfouts; i++)
 		output_free(s->fouts[i]);
 	free(s->fouts);

@@ -19,22 +19,30 @@
  *                    deadline), life cycle, the public API
  *   sync_reload.c    the tables made from a configuration: at start, and
  *                    at a reload as prepare/commit over plan.c's diff
- *   source.c         one source's state: success, failure, next due time
+ *   source.c         one source's state, whatever its kind: success,
+ *                    failure, next due time
  *   output.c         outputs: a file output's success and failure, its
  *                    value rendered again; bundles and templates made
  *   snapshot.c       writer_commit(), announce, readiness, adoption
- *   source_kv.c      Key Vault objects and histories, the tenant probe
- *   source_select.c  select listers and the secrets they select
+ *   source_kv.c      the kinds of Key Vault objects, latest or pinned and
+ *                    histories; every Key Vault request, the tenant probe
+ *   source_kv.h      what the Key Vault kinds share
+ *   source_select.c  the kinds of select listers and the secrets they
+ *                    select
  *   source_watch.c   change detection per vault and kind
- *   source_blob.c    Blob Storage objects
+ *   source_blob.c    the kind of Blob Storage objects
  *
- * Ownership: struct sync owns both tables (objs, fouts, outs); a source
+ * Ownership: struct sync owns both tables (sources, fouts, outs); a source
  * borrows the outputs reading it (o->outs), an output its source (src)
  * and, for a bundle or template, the file outputs it reads (srcs); both
  * borrow their configuration from s->cfg (a lister's and a selected
- * secret's from their source's own).
+ * secret's from their source's own).  A source's kind (struct source_ops)
+ * owns its kind's state (o->u): made by its constructor, freed by its
+ * ops->free().
  *
- * Layering: source.c knows no kind and no scheduler; it tells the outputs
+ * Layering: the scheduler and source.c know no kind: they call the
+ * kind's ops; sync_reload.c chooses the kind of a configured object and
+ * asks source_select.c about listers.  source.c tells the outputs
  * (output.c) what a fetch brought; the kinds record outcomes through
  * source.c and ask for deferred work with sync_kick(); the scheduler runs it
  * once per loop iteration (sync.c).
@@ -58,25 +66,7 @@
 
 struct source;
 
-/*
- * Change detection of one vault and kind (source_watch.c): what its last
- * listing taught, and the listing in progress.  Kept for the life of the
- * sync (a reload keeps it), freed by sync_free().
- */
-struct watch {
-	struct watch	*next;
-	char		*vault;
-	enum kv_kind	 kind;
-	size_t		 pages;		/* pages of the last listing: exact if
-					   it was complete, a lower bound if it
-					   was stopped early; 0: never listed */
-	int		 forbidden;	/* listing answered 403 */
-	unsigned	 forbidden_cycles; /* since then */
-	struct source	*leader;	/* the object listing now, or NULL */
-	size_t		 budget;	/* pages this listing may take */
-	size_t		 done;		/* pages taken */
-	size_t		 n;		/* plan: objects it could spare */
-};
+struct watch;			/* source_kv.h */
 
 /* What the starts of one pump() share: the Key Vault token, if taken. */
 struct source_pump {
@@ -86,11 +76,13 @@ struct source_pump {
 };
 
 /*
- * A kind of source, as smtpd's table backends: the scheduler knows no
- * kind, it calls these.
+ * A kind of source, as smtpd's table backends: the scheduler and source.c
+ * know no kind, they call these.  A kind keeps its own state in o->u,
+ * made by its constructor (source_kv_new(), source_blob_new(),
+ * source_select_lister_new(), a select's secrets) and freed by free().
  */
 struct source_ops {
-	const char	*kind;		/* "keyvault", "blob" */
+	const char	*kind;		/* "keyvault", "history", "blob"... */
 	/*
 	 * start(o, p): start the next request of the queued ${o}, or leave
 	 * it queued until a token comes (sync_auth_event() resumes), or
@@ -102,28 +94,42 @@ struct source_ops {
 	 * pages of a list, the versions of a history); ready for the next.
 	 */
 	void		(*reset)(struct source *);
+	/* free(o): reset(), and free its kind's state (o->u). */
+	void		(*free)(struct source *);
 	/* auth(o): the token cache ${o}'s requests use (NULL: ENOMEM). */
 	struct auth	*(*auth)(struct source *);
+
+	/*
+	 * The Key Vault kinds, whose requests source_kv.c sends (NULL for
+	 * the others): url(o), the URL of the next request of ${o} (a new
+	 * string, NULL on ENOMEM); done(o, r), that request came back 200
+	 * with ${r}.
+	 */
+	char		*(*url)(const struct source *);
+	void		(*done)(struct source *, const struct http_response *);
 };
 
-extern const struct source_ops source_kv_ops;	/* source_kv.c */
-extern const struct source_ops source_blob_ops;	/* source_blob.c */
+/* source_kv.c: a configured Key Vault object, latest or pinned. */
+extern const struct source_ops source_kv_ops;
+/* source_kv.c: a configured Key Vault object with a history. */
+extern const struct source_ops source_history_ops;
+/* source_select.c: a select's lister, a secret it selected. */
+extern const struct source_ops source_lister_ops;
+extern const struct source_ops source_selected_ops;
+/* source_blob.c: a configured blob. */
+extern const struct source_ops source_blob_ops;
 
-/* What the request in flight (or next) of an object is. */
-enum obj_phase {
-	P_FETCH = 0,		/* GET the object (latest or pinned) */
-	P_VERSIONS,		/* history: list its versions */
-	P_HISTORY,		/* history: GET version k of want */
-	P_LIST,			/* select: list the vault's secrets */
-	P_WATCH			/* change detection: list the vault's
-				   objects of its kind (source_watch.c) */
-};
+/* The kinds' states (o->u), defined by the files of their kinds. */
+struct kv_latest;		/* source_kv.h */
+struct kv_history;		/* source_kv.c */
+struct select_lister;		/* source_select.c */
+struct select_member;		/* source_select.c */
 
-enum obj_state {
-	O_IDLE = 0,		/* waiting for its due time */
-	O_QUEUED,		/* due, waiting for a slot or a token */
-	O_INFLIGHT,
-	O_SETTLED		/* --once: no further attempt */
+enum source_state {
+	SOURCE_IDLE = 0,	/* waiting for its due time */
+	SOURCE_QUEUED,		/* due, waiting for a slot or a token */
+	SOURCE_INFLIGHT,
+	SOURCE_SETTLED		/* --once: no further attempt */
 };
 
 /*
@@ -135,19 +141,28 @@ enum obj_state {
  * returned of a single GET is held in raw.  Two configured objects that
  * read the same value are two outputs of one source: the table of
  * sources is made by lookup-or-create on the key (sync_new(),
- * sync_prepare()), so one GET serves them all.
+ * sync_prepare()), so one GET serves them all.  What only its kind needs
+ * is in u (ops->free frees it).
  */
 struct source {
 	struct sync	*s;
 	const struct akvd_object *cfg;	/* its key: the configuration of
-					   its first output (s->cfg), or own */
+					   its first output (s->cfg), or its
+					   kind's own */
 	const struct source_ops *ops;	/* its kind */
+	union {
+		struct kv_latest	*latest;	/* source_kv_ops */
+		struct kv_history	*history;	/* source_history_ops */
+		struct select_lister	*lister;	/* source_lister_ops */
+		struct select_member	*member;  /* source_selected_ops */
+	}		 u;		/* NULL for a blob */
 	struct output	**outs;		/* the file outputs reading it, in
 					   configuration order (borrowed:
 					   s->fouts owns them); none for a
-					   lister */
+					   lister, which readiness counts
+					   itself */
 	size_t		 nouts;
-	enum obj_state	 state;
+	enum source_state state;
 
 	struct kv_secret raw;		/* the value Key Vault returned
 					   (value, content type, managed) of
@@ -155,37 +170,12 @@ struct source {
 					   options renders it again; version
 					   NULL, value NULL until fetched */
 
-	enum obj_phase	 phase;
-	char		*next_url;	/* P_VERSIONS: nextLink to follow */
-	struct kv_list	 list;		/* P_VERSIONS: items so far */
-	char		**want;		/* P_HISTORY: versions, newest first */
-	size_t		 nwant, k;
-	struct buf	*pending;	/* P_HISTORY: files rendered so far */
-
-	/*
-	 * "select": a lister (sel set) lists a vault's secrets each cycle
-	 * and keeps one selected object (lister set) per match; those are
-	 * fetched only when the list shows a new attributes.updated.
-	 */
-	const struct akvd_select *sel;	/* lister: its entry */
-	size_t		 sel_idx;
-	struct source	*lister;	/* selected: its lister */
-	struct akvd_object *own;	/* cfg of listers and selected */
-	int64_t		 seen_updated;	/* selected: of the value held */
-	int64_t		 want_updated;	/* selected: as last listed */
-	int		 mark;
-
-	/*
-	 * Change detection (configured latest objects, source_watch.c):
-	 * attributes.updated of the value held (0: unknown), the cycles
-	 * confirmed without a GET since the last one (by a listing, or as an
-	 * immutable pinned version), and the listing it waits for (its
-	 * leader lists; NULL: it GETs).
-	 */
-	int64_t		 held_updated;
-	unsigned	 quiet;
-	struct watch	*watch;
-
+	int		 on_demand;	/* fetched when its kind says (a
+					   selected secret: when its lister
+					   shows a change), not every cycle */
+	int		 refetch;	/* resync, reload: the next attempt
+					   is a GET whatever a listing says
+					   (that GET clears it) */
 	int		 fetched;	/* fetched from Key Vault this run */
 	int		 attempted;	/* tried at least once */
 
@@ -272,11 +262,11 @@ struct sync {
 	void		*done_cookie;
 	int		 finished;
 
-	struct source	**objs;		/* the sources: of the configured
+	struct source	**sources;	/* of the configured
 					   objects (nstatic of them), the
 					   select listers (one per select, in
 					   order), the selected secrets */
-	size_t		 nobjs;
+	size_t		 nsources;
 	size_t		 nstatic;
 	struct output	**fouts;	/* the file outputs: of the configured
 					   objects (cfg->objects order), then
@@ -287,7 +277,7 @@ struct sync {
 	size_t		 nouts;
 	unsigned	 inflight;
 	int		 probing;	/* a challenge probe is in flight */
-	int		 dirty;		/* snapshot differs from objects */
+	int		 dirty;		/* snapshot differs from outputs */
 	int		 phased;	/* the first cycle was spread */
 	int		 committed;	/* a snapshot was written this run */
 	int		 complete;	/* a complete one was (see complete()) */
@@ -321,13 +311,15 @@ struct sync {
 int	source_worth_logging(struct source *o, const char *reason);
 
 /* Forget a multi-request fetch in progress: o->ops->reset(). */
-void	source_reset_phase(struct source *o);
+void	source_reset(struct source *o);
 
 /*
- * A new source of key ${cfg} (borrowed), due now, reading no output yet
- * (the caller appends them to o->outs).  NULL on ENOMEM.
+ * A new source of key ${cfg} (borrowed) and kind ${ops}, due now, reading
+ * no output yet (the caller appends them to o->outs), its kind's state
+ * not made yet (its constructor's work).  NULL on ENOMEM.
  */
-struct source *source_new(struct sync *s, const struct akvd_object *cfg);
+struct source *source_new(struct sync *s, const struct akvd_object *cfg,
+	    const struct source_ops *ops);
 
 /*
  * source_same_key(a, b): do configured objects ${a} and ${b} read the same
@@ -343,14 +335,12 @@ int	source_same_key(const struct akvd_object *, const struct akvd_object *);
  */
 void	source_confirm(struct source *o);
 
-void	source_own_free(struct akvd_object *c);
-
-/* Free ${o} (not its outputs), cancelling its request. */
+/* Free ${o} (not its outputs), cancelling its request: ops->free(). */
 void	source_free(struct source *o);
 
 /*
  * After an attempt: next due time.  With --once, a success or a permanent
- * failure settles the object, and a transient one is retried with backoff
+ * failure settles the source, and a transient one is retried with backoff
  * while the retry falls before the deadline (once_timeout).
  */
 void	source_next(struct source *o, int transient, uint64_t delay_ms);
@@ -381,9 +371,6 @@ void	source_render_failed(struct source *o, const struct fetch_result *r);
 void	source_fail(struct source *o, enum fetch_class cls, const char *what,
 	    const char *detail);
 
-struct akvd_object * source_own_new(const char *name, const char *alias,
-	    const char *vault);
-
 /* snapshot.c */
 int	snapshot_busy(const struct sync *s);
 
@@ -405,7 +392,7 @@ void	snapshot_view(size_t i, struct policy_view *v, void *cookie);
  * every signal of readiness uses (starting the supervised command,
  * READY=1, /readyz, the exit status of --once, the first notification):
  * every required (non-optional) object has a value in the snapshot
- * written (see obj_complete(); a bundle counts through its members).
+ * written (see output_complete(); a bundle counts through its members).
  * Returns 1, or 0 with ${why} (see policy_complete()).
  */
 int	snapshot_complete(const struct sync *s, char *why, size_t len);
@@ -519,30 +506,36 @@ void	output_log_failure(const struct akvd_object *cfg, unsigned failures,
 void	output_render(struct output *out);
 
 /* source_kv.c */
-int	source_kv_start(struct sync *s, struct source *o, const char *token);
-
-/* source_kv_kind(o): the Key Vault kind ${o} reads (secret, cert, key). */
-enum kv_kind source_kv_kind(const struct source *o);
-
 /*
- * The next request of a multi-request fetch, in the same slot: now if a
- * token is at hand, else queued until one is.  Returns 0, or -1 after
- * recording a failure.
+ * The source of configured Key Vault object ${cfg} (borrowed): a history
+ * if it has one, else latest or pinned.  NULL on ENOMEM.
  */
-int	source_kv_continue(struct source *o);
+struct source * source_kv_new(struct sync *s, const struct akvd_object *cfg);
 
-/*
- * source_kv_list_page(o, r, kind): add page ${r} of a list of ${kind} to
- * o->list and ask for the page its nextLink names.  Returns 1 while pages
- * remain, 0 once the list is whole, -1 after recording a failure.
- */
-int	source_kv_list_page(struct source *o, const struct http_response *r,
-	    enum kv_kind kind);
+/* source_blob.c */
+/* The source of configured blob ${cfg} (borrowed).  NULL on ENOMEM. */
+struct source * source_blob_new(struct sync *s, const struct akvd_object *cfg);
 
 /* source_select.c */
 /* A lister of ${sel}, "select[i]" in logs. */
 struct source * source_select_lister_new(struct sync *s,
 	    const struct akvd_select *sel, size_t idx);
+
+/* Is ${o} the lister of select ${idx} (of the configuration it serves)? */
+int	source_select_is_lister(const struct source *o, size_t idx);
+
+/* Lister ${o} goes on as select ${idx}, ${sel}, of a new configuration. */
+void	source_select_rebind(struct source *o, const struct akvd_select *sel,
+	    size_t idx);
+
+/* The lister of selected secret ${o}, or NULL if ${o} is none. */
+struct source * source_select_lister_of(const struct source *o);
+
+/*
+ * Selected secret ${o} takes the mode and owner its lister's select says
+ * now.  Returns nonzero if they changed.
+ */
+int	source_select_restyle(struct source *o);
 
 /*
  * Would ${alias} clash with a file of another object (with ${fixed}, only
@@ -553,13 +546,10 @@ const char * source_select_alias_taken(const struct sync *s,
 	    const char *alias, int fixed, const struct source *self);
 
 /*
- * Drop the selected secret s->objs[${idx}] and its output from the
+ * Drop the selected secret s->sources[${idx}] and its output from the
  * tables (not announced: its file leaves the next snapshot).
  */
 void	source_select_drop(struct sync *s, size_t idx);
-
-/* A page of the vault's secrets came back 200. */
-void	source_select_done_list(struct source *o, const struct http_response *r);
 
 /* source_watch.c */
 #define WATCH_SAFETY	10	/* every this many cycles, a GET anyway */
@@ -577,22 +567,9 @@ size_t	source_watch_budget(size_t n, size_t pages);
  * After the wake timer queued the objects due: confirm the pinned
  * versions held that need no GET this cycle, and for each vault and kind
  * where a listing is cheaper than the GETs, make one of the objects due
- * list the vault while the others wait for it (their o->watch).
+ * list the vault while the others wait for it.
  */
 void	source_watch_plan(struct sync *s);
-
-/*
- * A response to a listing of leader ${o} (P_WATCH): follow the next page,
- * or confirm the objects it shows unchanged and release the others to GET
- * (any error: every one GETs, a 403 is logged once).
- */
-void	source_watch_done(struct source *o, const struct http_response *r);
-
-/* May ${o} start (its listing is over, or it is the leader)? */
-int	source_watch_may_start(struct source *o);
-
-/* ${o} leaves its listing (reset, freed): no object waits for it. */
-void	source_watch_leave(struct source *o);
 
 /* Free the change detection state of ${s}. */
 void	source_watch_free(struct sync *s);

@@ -4,14 +4,14 @@
  * source keys (sync_prepare(), sync_commit(), sync_abort()).
  *
  * Every configured object is a file output; it reads the source of its
- * key (source_same_key()), looked up among the sources made so far or made:
- * two objects that read the same value share one source by construction.
- * At a reload, plan_objects() says which old object each new one
- * continues (KEEP: the same source, rendered the same way; RERENDER: the
- * same source, rendered otherwise); the source of such an old object goes
- * on with its value, schedule, failures and Retry-After, a new output of
- * a KEEP takes the old one's files as they are, one of a RERENDER renders
- * the value its source holds, without a request.  Bundles and templates
+ * key (plan_sources(): one per key, so two objects that read the same
+ * value share one source by construction).  At a reload, plan_objects()
+ * says which old object each new one continues (KEEP: the same source,
+ * rendered the same way; RERENDER: the same source, rendered otherwise),
+ * and plan_sources() which old source each new one is: it goes on with
+ * its value, schedule, failures and Retry-After; a new output of a KEEP
+ * takes the old one's files as they are, one of a RERENDER renders the
+ * value its source holds, without a request.  Bundles and templates
  * are made new and take the file of the old one at their path.
  */
 #include <stdlib.h>
@@ -64,8 +64,9 @@ tables_free(struct tables *t, size_t nobjects)
 }
 
 /*
- * Make the tables of ${cfg} for ${s} into ${t}: with ${pm} (a reload),
- * a slot continues the old source of the object its outputs continue.
+ * Make the tables of ${cfg} for ${s} into ${t}: the sources of
+ * plan_sources(); with ${pm} (a reload), a source that goes on is the old
+ * one (s->sources lists the old configuration's the same way).
  * ${extra}: room for that many more file outputs.  Returns 0, or -1 on
  * ENOMEM (${t} freed).
  */
@@ -74,7 +75,7 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
     const struct plan_match *pm, size_t extra, struct tables *t)
 {
 	size_t i, k, n = cfg->nobjects;
-	struct source *cand;
+	struct plan_match *ps = NULL;
 
 	memset(t, 0, sizeof(*t));
 	if ((t->fouts = calloc(n + extra + 1, sizeof(*t->fouts))) == NULL ||
@@ -83,27 +84,24 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
 	    (t->key = calloc(n + 1, sizeof(*t->key))) == NULL ||
 	    (t->outs = calloc(n + 1, sizeof(*t->outs))) == NULL ||
 	    (t->nouts = calloc(n + 1, sizeof(*t->nouts))) == NULL ||
-	    (t->slot = calloc(n + 1, sizeof(*t->slot))) == NULL)
+	    (t->slot = calloc(n + 1, sizeof(*t->slot))) == NULL ||
+	    (ps = calloc(n + 1, sizeof(*ps))) == NULL ||
+	    plan_sources(s->cfg, cfg, pm, t->slot, ps, &t->nsrc) == -1)
 		goto oom;
-	/* The slot of each object's key: the first object of that key's. */
+	/* The key of each source: its first object's. */
 	for (i = 0; i < n; i++) {
 		const struct akvd_object *c = &cfg->objects[i];
 
 		if ((t->fouts[i] = output_file_new(s, c)) == NULL)
 			goto oom;
-		cand = pm != NULL && pm[i].how != PLAN_NEW ?
-		    s->fouts[pm[i].old]->src : NULL;
-		for (k = 0; k < t->nsrc; k++)
-			if (source_same_key(t->key[k], c))
-				break;
-		if (k == t->nsrc)
-			t->key[t->nsrc++] = c;
-		if (t->old[k] == NULL)
-			t->old[k] = cand;
+		k = t->slot[i];
+		if (t->key[k] == NULL)
+			t->key[k] = c;
 		t->nouts[k]++;
-		t->slot[i] = k;
 	}
 	for (k = 0; k < t->nsrc; k++) {
+		if (ps[k].how != PLAN_NEW)
+			t->old[k] = s->sources[ps[k].old];
 		if ((t->outs[k] = calloc(t->nouts[k] + 1,
 		    sizeof(*t->outs[k]))) == NULL)
 			goto oom;
@@ -114,11 +112,14 @@ tables_build(struct sync *s, const struct akvd_config *cfg,
 		t->outs[k][t->nouts[k]++] = t->fouts[i];
 	}
 	for (k = 0; k < t->nsrc; k++)
-		if (t->old[k] == NULL &&
-		    (t->src[k] = source_new(s, t->key[k])) == NULL)
+		if (t->old[k] == NULL && (t->src[k] = t->key[k]->type ==
+		    OBJ_BLOB ? source_blob_new(s, t->key[k]) :
+		    source_kv_new(s, t->key[k])) == NULL)
 			goto oom;
+	free(ps);
 	return (0);
 oom:
+	free(ps);
 	tables_free(t, n);
 	return (-1);
 }
@@ -151,14 +152,14 @@ sync_build(struct sync *s, struct akvd_config *cfg)
 	size_t i, k;
 
 	if (tables_build(s, cfg, NULL, 0, &t) == -1 ||
-	    (s->objs = calloc(t.nsrc + cfg->nselects + 1,
-	    sizeof(*s->objs))) == NULL ||
+	    (s->sources = calloc(t.nsrc + cfg->nselects + 1,
+	    sizeof(*s->sources))) == NULL ||
 	    (s->outs = calloc(cfg->nbundles + cfg->ntemplates + 1,
 	    sizeof(*s->outs))) == NULL)
 		goto oom;
 	tables_link(&t);
 	for (k = 0; k < t.nsrc; k++)
-		s->objs[s->nobjs++] = t.old[k];
+		s->sources[s->nsources++] = t.old[k];
 	s->nstatic = t.nsrc;
 	s->fouts = t.fouts;
 	s->nfouts = cfg->nobjects;
@@ -176,7 +177,7 @@ sync_build(struct sync *s, struct akvd_config *cfg)
 	for (i = 0; i < s->nouts; i++)
 		output_bind(s->outs[i], s->fouts);
 	for (i = 0; i < cfg->nselects; i++)
-		if ((s->objs[s->nobjs++] = source_select_lister_new(s,
+		if ((s->sources[s->nsources++] = source_select_lister_new(s,
 		    &cfg->selects[i], i)) == NULL)
 			goto oom;
 	return (0);
@@ -191,24 +192,24 @@ has_lister(const struct sync *s, size_t idx)
 {
 	size_t j;
 
-	for (j = s->nstatic; j < s->nobjs; j++)
-		if (s->objs[j] != NULL && s->objs[j]->sel != NULL &&
-		    s->objs[j]->sel_idx == idx)
+	for (j = s->nstatic; j < s->nsources; j++)
+		if (s->sources[j] != NULL &&
+		    source_select_is_lister(s->sources[j], idx))
 			return (1);
 	return (0);
 }
 
-/* The lister of the old select ${idx}, taken out of s->objs, or NULL. */
+/* The lister of the old select ${idx}, taken out of s->sources, or NULL. */
 static struct source *
 take_lister(struct sync *s, size_t idx)
 {
 	struct source *o;
 	size_t j;
 
-	for (j = s->nstatic; j < s->nobjs; j++) {
-		if ((o = s->objs[j]) != NULL && o->sel != NULL &&
-		    o->sel_idx == idx) {
-			s->objs[j] = NULL;
+	for (j = s->nstatic; j < s->nsources; j++) {
+		if ((o = s->sources[j]) != NULL &&
+		    source_select_is_lister(o, idx)) {
+			s->sources[j] = NULL;
 			return (o);
 		}
 	}
@@ -224,7 +225,7 @@ struct sync_pending {
 					   each takes the file of the old
 					   one at its path */
 	struct source	**listers;	/* [i]: NEW listers */
-	struct source	**objs;		/* the new table of sources */
+	struct source	**sources;		/* the new table of sources */
 };
 
 void
@@ -242,7 +243,7 @@ sync_abort(struct sync_pending *p)
 		source_free(p->listers[i]);
 	free(p->outs);
 	free(p->listers);
-	free(p->objs);
+	free(p->sources);
 	free(p->pm);
 	free(p->pb);
 	free(p->ps);
@@ -261,15 +262,15 @@ sync_prepare(struct sync *s, struct akvd_config *cfg,
 		goto oom;
 	p->cfg = cfg;
 	/* Static sources first, then listers, selected secrets. */
-	p->objs = calloc(cfg->nobjects + cfg->nselects + s->nobjs + 1,
-	    sizeof(*p->objs));
+	p->sources = calloc(cfg->nobjects + cfg->nselects + s->nsources + 1,
+	    sizeof(*p->sources));
 	p->outs = calloc(cfg->nbundles + cfg->ntemplates + 1,
 	    sizeof(*p->outs));
 	p->pm = calloc(cfg->nobjects + 1, sizeof(*p->pm));
 	p->pb = calloc(cfg->nbundles + 1, sizeof(*p->pb));
 	p->ps = calloc(cfg->nselects + 1, sizeof(*p->ps));
 	p->listers = calloc(cfg->nselects + 1, sizeof(*p->listers));
-	if (p->objs == NULL || p->outs == NULL || p->pm == NULL ||
+	if (p->sources == NULL || p->outs == NULL || p->pm == NULL ||
 	    p->pb == NULL || p->ps == NULL || p->listers == NULL ||
 	    plan_objects(s->cfg, cfg, p->pm) == -1 ||
 	    plan_bundles(s->cfg, cfg, p->pb) == -1 ||
@@ -306,10 +307,10 @@ static void
 fetch_now(struct source *o, int64_t now)
 {
 
-	if (o->state != O_IDLE)
+	if (o->state != SOURCE_IDLE)
 		return;
 	o->due = o->not_before > now ? o->not_before : now;
-	o->quiet = WATCH_SAFETY;
+	o->refetch = 1;
 }
 
 /*
@@ -359,7 +360,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 {
 	struct akvd_config *cfg = p->cfg;
 	struct tables *t = &p->t;
-	struct source **objs = p->objs, *o;
+	struct source **sources = p->sources, *o;
 	size_t i, j, k, n;
 	int64_t now = sync_now_ms(s);
 	int changed = 0;
@@ -368,8 +369,8 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	/* The sources that go on leave the old table. */
 	for (k = 0; k < t->nsrc; k++)
 		for (j = 0; t->old[k] != NULL && j < s->nstatic; j++)
-			if (s->objs[j] == t->old[k])
-				s->objs[j] = NULL;
+			if (s->sources[j] == t->old[k])
+				s->sources[j] = NULL;
 	/* Each new file output continues an old one, or is new. */
 	for (i = 0; i < cfg->nobjects; i++) {
 		k = t->slot[i];
@@ -381,7 +382,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	}
 	tables_link(t);
 	for (k = 0; k < t->nsrc; k++)
-		objs[k] = t->old[k];
+		sources[k] = t->old[k];
 	n = t->nsrc;
 	/*
 	 * A bundle or template takes the file of the old one at its path
@@ -405,37 +406,32 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	/* A select that did not change keeps its lister and secrets. */
 	for (i = 0; i < cfg->nselects; i++) {
 		if (p->ps[i].how == PLAN_KEEP &&
-		    (o = take_lister(s, p->ps[i].old)) != NULL) {
-			o->sel = &cfg->selects[i];
-			o->sel_idx = i;
-		} else {
+		    (o = take_lister(s, p->ps[i].old)) != NULL)
+			source_select_rebind(o, &cfg->selects[i], i);
+		else {
 			o = p->listers[i];
 			p->listers[i] = NULL;
 			changed = 1;
 		}
-		objs[n++] = o;
+		sources[n++] = o;
 	}
 	/* The secrets of the listers kept, with their outputs. */
 	k = cfg->nobjects;
-	for (j = s->nstatic; j < s->nobjs; j++) {
+	for (j = s->nstatic; j < s->nsources; j++) {
+		struct source *lister;
 		size_t l;
 
-		o = s->objs[j];
-		if (o == NULL || o->lister == NULL)
+		o = s->sources[j];
+		if (o == NULL || (lister = source_select_lister_of(o)) == NULL)
 			continue;
-		for (l = t->nsrc; l < n && objs[l] != o->lister; l++)
+		for (l = t->nsrc; l < n && sources[l] != lister; l++)
 			;
 		if (l == n)
 			continue;
-		if (o->own->mode != o->lister->sel->mode ||
-		    o->own->uid != o->lister->sel->uid ||
-		    o->own->gid != o->lister->sel->gid)
+		if (source_select_restyle(o))
 			changed = 1;
-		o->own->mode = o->lister->sel->mode;
-		o->own->uid = o->lister->sel->uid;
-		o->own->gid = o->lister->sel->gid;
-		objs[n++] = o;
-		s->objs[j] = NULL;
+		sources[n++] = o;
+		s->sources[j] = NULL;
 		o->outs[0]->carried = 2;	/* kept as it is */
 		t->fouts[k++] = o->outs[0];
 	}
@@ -449,9 +445,9 @@ sync_commit(struct sync *s, struct sync_pending *p)
 			changed = 1;	/* its files leave */
 		output_free(s->fouts[j]);
 	}
-	for (j = 0; j < s->nobjs; j++) {
-		if (s->objs[j] != NULL) {
-			source_free(s->objs[j]);
+	for (j = 0; j < s->nsources; j++) {
+		if (s->sources[j] != NULL) {
+			source_free(s->sources[j]);
 			changed = 1;
 		}
 	}
@@ -460,11 +456,11 @@ sync_commit(struct sync *s, struct sync_pending *p)
 			changed = 1;	/* its file leaves */
 		output_free(s->outs[j]);
 	}
-	free(s->objs);
+	free(s->sources);
 	free(s->fouts);
 	free(s->outs);
-	s->objs = objs;
-	s->nobjs = n;
+	s->sources = sources;
+	s->nsources = n;
 	s->nstatic = t->nsrc;
 	s->fouts = t->fouts;
 	s->nfouts = k;
@@ -476,11 +472,12 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	for (j = 0; j < s->nouts; j++)
 		output_bind(s->outs[j], s->fouts);
 	/* A configured object or bundle now takes a selected secret's name. */
-	for (j = s->nobjs; j > s->nstatic; j--) {
+	for (j = s->nsources; j > s->nstatic; j--) {
 		const char *other;
 
-		o = s->objs[j - 1];
-		if (o->lister == NULL || (other = source_select_alias_taken(s,
+		o = s->sources[j - 1];
+		if (source_select_lister_of(o) == NULL ||
+		    (other = source_select_alias_taken(s,
 		    o->cfg->alias, 1, o)) == NULL)
 			continue;
 		log_kv(LOG_WARN, "selected secret dropped: its file name is "
@@ -494,9 +491,9 @@ sync_commit(struct sync *s, struct sync_pending *p)
 		writer_cleanup(cfg->output_dir);
 	}
 	if (cfg->interval_ms < s->cfg->interval_ms) {
-		for (i = 0; i < s->nobjs; i++) {
-			o = s->objs[i];
-			if (o->state == O_IDLE && o->failures == 0 &&
+		for (i = 0; i < s->nsources; i++) {
+			o = s->sources[i];
+			if (o->state == SOURCE_IDLE && o->failures == 0 &&
 			    o->due > now + (int64_t)cfg->interval_ms)
 				o->due = now + (int64_t)cfg->interval_ms;
 		}
@@ -508,7 +505,7 @@ sync_commit(struct sync *s, struct sync_pending *p)
 	snprintf(count, sizeof(count), "%zu", s->nfouts + cfg->nselects +
 	    s->nouts);
 	log_kv(LOG_INFO, "configuration applied", "objects", count, NULL);
-	p->objs = NULL;		/* now s->objs */
+	p->sources = NULL;		/* now s->sources */
 	sync_abort(p);
 	sync_kick(s);
 }

@@ -220,6 +220,77 @@ test_source_keys(void **state)
 	assert_false(source_same_key(&a, &blob1));
 }
 
+/*
+ * The sources of a configuration (plan_sources()): one per key, in the
+ * order of first reading; at a reload, one goes on when an object reading
+ * it continues an old object, whichever old objects read it.
+ */
+static void
+test_sources(void **state)
+{
+	struct akvd_object a[5], b[6];
+	struct akvd_config old, new;
+	struct plan_match pm[6], ps[6];
+	size_t slot[6], n;
+
+	(void)state;
+	memset(&old, 0, sizeof(old));
+	memset(&new, 0, sizeof(new));
+	a[0] = kv("db", V1, "", ENC_UTF8);
+	a[1] = kv("api", V1, "", ENC_UTF8);
+	a[2] = kv("db", V1, "", ENC_BASE64);	/* db's second output */
+	a[3] = kv("hist", V1, "", ENC_UTF8);
+	a[3].history = 2;
+	memset(&a[4], 0, sizeof(a[4]));
+	a[4].type = OBJ_BLOB;
+	a[4].name = a[4].alias = "conf.txt";
+	a[4].url = "https://acct.blob.core.windows.net/c/conf.txt";
+	old.objects = a;
+	old.nobjects = 5;
+
+	/* A start: every source new, grouped by key. */
+	assert_int_equal(plan_sources(NULL, &old, NULL, slot, ps, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(slot[0], 0);
+	assert_int_equal(slot[1], 1);
+	assert_int_equal(slot[2], 0);
+	assert_int_equal(slot[3], 2);
+	assert_int_equal(slot[4], 3);
+	for (n = 0; n < 4; n++)
+		assert_int_equal(ps[n].how, PLAN_NEW);
+
+	b[0] = kv("tls", V1, "", ENC_UTF8);	/* new */
+	b[0].type = OBJ_CERT;
+	b[1] = kv("api", V1, "", ENC_HEX);	/* rendered otherwise */
+	b[2] = a[4];				/* the blob, kept */
+	b[2].alias = "moved.txt";
+	b[3] = kv("db", V1, "", ENC_HEX);	/* db, its first new output */
+	b[4] = kv("db", V1, "", ENC_BASE64);	/* kept */
+	b[5] = kv("hist", V1, "", ENC_HEX);	/* history: no rerender */
+	b[5].history = 2;
+	new.objects = b;
+	new.nobjects = 6;
+	assert_int_equal(plan_objects(&old, &new, pm), 0);
+	assert_int_equal(plan_sources(&old, &new, pm, slot, ps, &n), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(slot[0], 0);
+	assert_int_equal(ps[0].how, PLAN_NEW);
+	assert_int_equal(slot[1], 1);
+	assert_int_equal(ps[1].how, PLAN_KEEP);	/* api goes on */
+	assert_int_equal(ps[1].old, 1);
+	assert_int_equal(slot[2], 2);
+	assert_int_equal(ps[2].how, PLAN_KEEP);	/* the blob */
+	assert_int_equal(ps[2].old, 3);
+	/* Both outputs of db read one source: the old one. */
+	assert_int_equal(slot[3], 3);
+	assert_int_equal(slot[4], 3);
+	assert_int_equal(ps[3].how, PLAN_KEEP);
+	assert_int_equal(ps[3].old, 0);
+	/* No object continues the old history: it is new. */
+	assert_int_equal(slot[5], 4);
+	assert_int_equal(ps[4].how, PLAN_NEW);
+}
+
 int
 main(void)
 {
@@ -228,6 +299,7 @@ main(void)
 		cmocka_unit_test(test_blobs),
 		cmocka_unit_test(test_bundles_selects),
 		cmocka_unit_test(test_source_keys),
+		cmocka_unit_test(test_sources),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
