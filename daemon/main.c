@@ -101,20 +101,39 @@ usage(FILE *f)
 "error.\n", CONFIG_DEFAULT_PATH);
 }
 
+/* Does the error message ${msg} end in ENOENT's text? */
+static int
+errno_noent(const char *msg)
+{
+	const char *e = strerror(ENOENT);
+	size_t n = strlen(msg), m = strlen(e);
+
+	return (n >= m && strcmp(msg + n - m, e) == 0);
+}
+
 /* Load ${path}, logging every error.  NULL if invalid. */
 static struct akvd_config *
 load(const char *path, int to_stderr)
 {
 	struct config_errors errs;
 	struct akvd_config *cfg;
-	size_t i, n;
+	size_t i, n, plen;
 
 	memset(&errs, 0, sizeof(errs));
 	if ((cfg = config_load(path, &errs)) != NULL)
 		return (cfg);
 	n = errs.n < CONFIG_MAXERR ? errs.n : CONFIG_MAXERR;
+	plen = strlen(path);
 	for (i = 0; i < n; i++) {
-		if (to_stderr)
+		/* An error of the file itself already starts with its path. */
+		if (to_stderr && strncmp(errs.msg[i], path, plen) == 0 &&
+		    errs.msg[i][plen] == ':')
+			fprintf(stderr, "akvd: %s%s\n", errs.msg[i],
+			    errno_noent(errs.msg[i]) &&
+			    strcmp(path, CONFIG_DEFAULT_PATH) == 0 ?
+			    " (the default path: give the configuration "
+			    "with -c FILE)" : "");
+		else if (to_stderr)
 			fprintf(stderr, "akvd: %s: %s\n", path, errs.msg[i]);
 		else
 			log_kv(LOG_ERROR, "configuration error", "file", path,

@@ -126,8 +126,7 @@ parse(const char *json, size_t len, const char *name,
 	switch (get_string(&p, "", root, "vault", &s)) {
 	case 1:
 		if (vault_url(s, c->vault_suffix, url, sizeof(url)) == -1) {
-			perr(&p, "vault", "must be an https URL or a vault "
-			    "name");
+			vault_err(&p, "vault", s);
 			p.vault_bad = 1;
 		} else
 			c->vault = pdup(&p, "vault", url);

@@ -291,7 +291,7 @@ parse_select_entry(struct parser *p, const cJSON *e, size_t idx,
 	r = get_string(p, path, e, "vault", &s);
 	if (r == 1) {
 		if (vault_url(s, c->vault_suffix, url, sizeof(url)) == -1)
-			perr(p, sub, "must be an https URL or a vault name");
+			vault_err(p, sub, s);
 		else
 			sel->vault = pdup(p, sub, url);
 	} else if (r == 0 && c->vault != NULL)

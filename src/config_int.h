@@ -83,6 +83,7 @@ struct parser {
 #define signal_name		config_signal_name
 #define type_names		config_type_names
 #define vault_url		config_vault_url_suffix
+#define vault_err		config_vault_err
 #define whole_number		config_whole_number
 #define word_valid		config_word_valid
 
@@ -96,6 +97,7 @@ size_t	host_len(const char *);
 size_t	port_len(const char *);
 int	https_url(const char *, char *, size_t, int);
 int	vault_url(const char *, const char *, char *, size_t);
+void	vault_err(struct parser *, const char *, const char *);
 int	word_valid(const char *, size_t, size_t, const char *);
 void	join(char *, size_t, const char *, const char *);
 void	check_keys(struct parser *, const char *, const cJSON *,

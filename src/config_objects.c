@@ -400,7 +400,7 @@ parse_object(struct parser *p, const cJSON *o, const char *path,
 	r = get_string(p, path, o, "vault", &vault);
 	if (r == 1) {
 		if (vault_url(vault, c->vault_suffix, url, sizeof(url)) == -1)
-			perr(p, sub, "must be an https URL or a vault name");
+			vault_err(p, sub, vault);
 		else
 			obj->vault = pdup(p, sub, url);
 	} else if (r == 0 && c->vault != NULL)

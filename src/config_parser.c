@@ -393,6 +393,29 @@ vault_url(const char *s, const char *suffix, char *out, size_t len)
 }
 
 /*
+ * Record why ${s}, given at ${path}, is neither a vault URL nor a vault
+ * name (vault_url() refused it): the value and the rule it breaks.
+ */
+void
+vault_err(struct parser *p, const char *path, const char *s)
+{
+	char sv[SHOW_LEN];
+
+	if (strncasecmp(s, "http://", 7) == 0)
+		perr(p, path, "\"%s\": must be https (Key Vault serves only "
+		    "TLS)", show(sv, s));
+	else if (strstr(s, "://") != NULL)
+		perr(p, path, "\"%s\": must be an https URL of a host and "
+		    "an optional port, without a path, query or user name "
+		    "(https://NAME.vault.azure.net)", show(sv, s));
+	else
+		perr(p, path, "\"%s\" is neither an https URL nor a vault "
+		    "name (3-24 letters, digits and hyphens; it starts with "
+		    "a letter, ends with a letter or digit, has no \"--\")",
+		    show(sv, s));
+}
+
+/*
  * Nonzero if ${s} has ${min}..${max} bytes, each a letter, a digit or one
  * of ${extra}.
  */

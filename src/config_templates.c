@@ -122,8 +122,9 @@ parse_template(struct parser *p, const cJSON *e, size_t ti,
 	const struct template_ref *refs;
 	const cJSON *cv, *sv;
 	const char *s, *why;
-	char path[64], sub[96], at[128], err[256], show_buf[SHOW_LEN];
-	size_t i, n;
+	char path[64], sub[96], at[128], err[512], show_buf[SHOW_LEN];
+	char show_alias[SHOW_LEN], hint[256];
+	size_t i, j, n;
 	long k;
 	int r;
 
@@ -201,16 +202,30 @@ parse_template(struct parser *p, const cJSON *e, size_t ti,
 			t->objs[t->nobjs++] = (size_t)k;
 			continue;
 		}
-		snprintf(err, sizeof(err), "%u:%u: unknown object \"%s\" (no "
-		    "alias in \"objects\")", refs[i].line, refs[i].col,
-		    show(show_buf, refs[i].name));
+		/* The first mistake: naming an object by its Key Vault name. */
+		for (j = 0; j < c->nobjects; j++)
+			if (c->objects[j].name != NULL &&
+			    c->objects[j].alias != NULL &&
+			    strcmp(c->objects[j].name, refs[i].name) == 0 &&
+			    strcmp(c->objects[j].alias, refs[i].name) != 0 &&
+			    find_alias(c, c->objects[j].alias) == (long)j)
+				break;
+		if (j < c->nobjects)
+			snprintf(hint, sizeof(hint), "objects[%zu] reads it, "
+			    "under the alias \"%s\": templates name objects "
+			    "by alias", j, show(show_alias, c->objects[j].alias));
+		else
+			snprintf(hint, sizeof(hint), "no alias in \"objects\"");
+		snprintf(err, sizeof(err), "%u:%u: unknown object \"%s\" (%s)",
+		    refs[i].line, refs[i].col, show(show_buf, refs[i].name),
+		    hint);
 		if (t->source != NULL)
 			perr(p, sub, "%s:%s", t->source, err);
 		else {
 			snprintf(at, sizeof(at), "%s:%u:%u", sub, refs[i].line,
 			    refs[i].col);
-			perr(p, at, "unknown object \"%s\" (no alias in "
-			    "\"objects\")", show(show_buf, refs[i].name));
+			perr(p, at, "unknown object \"%s\" (%s)",
+			    show(show_buf, refs[i].name), hint);
 		}
 	}
 	check_listed(p, path, e, c, t);

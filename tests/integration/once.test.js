@@ -123,7 +123,7 @@ test('bad configs exit 78 naming the JSON path', async () => {
     [{ output_dir: '/tmp/x', vault: 'myvault', objects: [{ name: 'a', nmae: 'b' }] },
       /objects\[0\]\.nmae: unknown key/],
     [{ output_dir: '/tmp/x', vault: 'http://v.example', objects: [{ name: 'a' }] },
-      /vault: must be an https URL or a vault name/],
+      /vault: \\?"http:\/\/v\.example\\?": must be https/],
     [{ output_dir: '/tmp/x', interval: '5x', vault: 'myvault', objects: [{ name: 'a' }] },
       /interval: invalid duration/],
     ['{ "output_dir": "/tmp/x", ', /invalid JSON at line 1/],
