@@ -552,7 +552,10 @@ run(struct akvd *d, struct akvd_config *cfg)
 		supervise_configure(d->sup, cfg);
 		watch_signal(d, &d->sig_quit, SIGQUIT);
 		watch_signal(d, &d->sig_usr2, SIGUSR2);
-	}
+	} else if (cfg->nenv > 0 || cfg->on_change != ON_CHANGE_NOTHING)
+		log_kv(LOG_WARN, "\"env\" and \"on_change\" apply to a "
+		    "command supervised with \"akvd [options] -- command\"; "
+		    "there is none, so they are ignored", NULL);
 	if (!d->once) {
 		if ((d->health = status_new(d->loop, ready_cb, d)) == NULL ||
 		    status_configure(d->health, cfg) == -1) {

@@ -154,3 +154,24 @@ test('a stream of SIGTERMs does not postpone the SIGKILL of a command that ignor
   clearInterval(stream);
   assert.equal(r.code, 137, a.log());
 });
+
+test('"env" or "on_change" without a command: akvd says they are ignored, and syncs', async (t) => {
+  const fx = await setup(t);
+  fx.set('db-password', 'no-command');
+  for (const extra of [{ env: { DB_PASSWORD: 'db-password' } }, { on_change: 'restart' },
+    { on_change: { signal: 'HUP' } }]) {
+    const a = new Akvd(['--config', fx.write(fx.config([{ name: 'db-password' }], { interval: '1h', ...extra }))]);
+    fx.procs.push(a);
+    await a.waitLog(/"env" and "on_change" apply to a command supervised with .*there is none, so they are ignored/);
+    await until(() => fs.existsSync(path.join(fx.out, 'db-password')), { what: 'the file' });
+    a.kill('SIGTERM');
+    assert.equal((await a.exited).code, 0, a.log());
+  }
+  // Without them, no such line.
+  const a = new Akvd(['--config', fx.write(fx.config([{ name: 'db-password' }], { interval: '1h' }))]);
+  fx.procs.push(a);
+  await a.waitLog(/snapshot written|ready/);
+  a.kill('SIGTERM');
+  await a.exited;
+  assert.doesNotMatch(a.log(), /are ignored/);
+});
