@@ -142,11 +142,13 @@ source_gate_started(struct source *o)
 }
 
 int64_t
-source_gate_due(const struct source *o)
+source_gate_due(const struct source *o, int64_t now)
 {
 	struct gate *g = gate_of(o, 0);
 
-	if (g == NULL || g->p.failures == 0 || g->p.probing)
+	/* Due already: what holds it (a token, a slot) kicks the sync. */
+	if (g == NULL || g->p.failures == 0 || g->p.probing ||
+	    g->p.due <= now)
 		return (INT64_MAX);
 	return (g->p.due);
 }

@@ -91,6 +91,7 @@ schedule(struct sync *s)
 	ev_timer_stop(s->loop, &s->wake);
 	if (s->finished)
 		return;
+	now = sync_now_ms(s);
 	for (i = 0; i < s->nsources; i++) {
 		struct source *o = s->sources[i];
 		int64_t due;
@@ -99,14 +100,13 @@ schedule(struct sync *s)
 			next = o->due;
 		/* Queued, waiting for its vault's next probe. */
 		if (o->state == SOURCE_QUEUED &&
-		    (due = source_gate_due(o)) < next)
+		    (due = source_gate_due(o, now)) < next)
 			next = due;
 	}
 	if (s->dirty && s->commit_retry != 0 && s->commit_retry < next)
 		next = s->commit_retry;
 	if (next == INT64_MAX)
 		return;
-	now = sync_now_ms(s);
 	ev_timer_set(&s->wake, next > now ? (double)(next - now) / 1000. : 0.,
 	    0.);
 	ev_timer_start(s->loop, &s->wake);

@@ -398,10 +398,11 @@ int	source_gate_may_start(struct source *o, int64_t now);
 void	source_gate_started(struct source *o);
 
 /*
- * When queued ${o} may start, as far as its vault says: its due time if
- * it waits for it, INT64_MAX if not (or if it waits for a probe's outcome).
+ * When queued ${o} may start, as far as its vault says: the vault's due
+ * time if it is after ${now}, else INT64_MAX (also while it waits for a
+ * probe's outcome, whose completion kicks the sync).
  */
-int64_t	source_gate_due(const struct source *o);
+int64_t	source_gate_due(const struct source *o, int64_t now);
 
 /*
  * The vault of ${o} answered ${r}: failed as a whole (no response, 429,
