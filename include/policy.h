@@ -59,6 +59,44 @@ struct policy_run {
 int	policy_next(const struct policy_source *, const struct policy_run *, int,
 	    uint64_t, int64_t, int64_t *);
 
+/*
+ * The health of one vault as a whole (of every source reading it): a
+ * vault that fails as a whole (5xx, a transport error, 429) is probed by
+ * one request at a time, at its own backoff, instead of by each of its
+ * sources; the others wait for the probe's outcome.
+ */
+struct policy_gate {
+	unsigned	 failures;	/* rounds failed in a row; 0: healthy */
+	int64_t		 due;		/* monotonic ms: the next probe may
+					   start (while failures > 0) */
+	int		 probing;	/* a probe is in flight */
+	uintptr_t	 first;		/* who failed first since the vault
+					   last answered (0: none) */
+};
+
+/*
+ * policy_gate_may_start(g, now): may a source of the vault of ${g} start a
+ * request at ${now}?  Every one of a healthy vault; of a failing one, one
+ * probe at a time, from its due time on.
+ */
+int	policy_gate_may_start(const struct policy_gate *, int64_t);
+
+/*
+ * policy_gate_failed(g, who, interval_ms, rnd, retry_after_ms, now): a
+ * request of source ${who} (nonzero, its identity) failed as a whole at
+ * ${now}.  One source failing alone is its own failure (its object may be
+ * throttled or broken); a second source failing before the vault answered
+ * makes the vault failing.  A failing vault's failure is a new round of
+ * its backoff (1 s doubling up to policy_retry_cap(), then ±50% from
+ * ${rnd}; or policy_retry_delay() of the Retry-After it said), unless it is not due yet (the other requests of the burst that
+ * found it out): then only a later Retry-After moves its due time.
+ */
+void	policy_gate_failed(struct policy_gate *, uintptr_t, uint64_t, double,
+	    long, int64_t);
+
+/* policy_gate_ok(g): the vault answered: healthy. */
+void	policy_gate_ok(struct policy_gate *);
+
 /* What readiness needs to know of one source or output. */
 struct policy_view {
 	const char	*name;		/* for "why" */

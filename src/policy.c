@@ -1,6 +1,7 @@
 /*
  * policy.c - when a source is next due, and whether the set is ready.
  */
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -64,6 +65,57 @@ policy_next(const struct policy_source *src, const struct policy_run *run,
 	if (run->once && *due >= run->deadline)
 		return (1);	/* no time left for a retry */
 	return (0);
+}
+
+int
+policy_gate_may_start(const struct policy_gate *g, int64_t now)
+{
+
+	return (g->failures == 0 || (!g->probing && now >= g->due));
+}
+
+void
+policy_gate_failed(struct policy_gate *g, uintptr_t who, uint64_t interval_ms,
+    double rnd, long retry_after_ms, int64_t now)
+{
+	int64_t ra;
+
+	if (g->failures == 0 && (g->first == 0 || g->first == who)) {
+		g->first = who;
+		return;
+	}
+	if (g->failures > 0 && now < g->due) {
+		if (retry_after_ms >= 0) {
+			ra = now + (int64_t)backoff_retry_after(retry_after_ms,
+			    POLICY_RETRY_BASE_MS);
+			if (ra > g->due)
+				g->due = ra;
+		}
+		return;
+	}
+	if (g->failures < UINT_MAX)
+		g->failures++;
+	/*
+	 * ±50% around the doubling (a source's own is ±25%): the probe that
+	 * finds the vault back brings every source of an instance at once,
+	 * so the probes of a fleet are spread twice as wide.
+	 */
+	if (retry_after_ms < 0)
+		g->due = now + (int64_t)((double)backoff_delay(g->failures,
+		    POLICY_RETRY_BASE_MS, policy_retry_cap(interval_ms), 0.5) *
+		    (0.5 + rnd));
+	else
+		g->due = now + (int64_t)policy_retry_delay(g->failures,
+		    interval_ms, rnd, retry_after_ms);
+}
+
+void
+policy_gate_ok(struct policy_gate *g)
+{
+
+	g->failures = 0;
+	g->due = 0;
+	g->first = 0;
 }
 
 int

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "fetch.h"
 #include "log.h"
 #include "metrics.h"
@@ -52,6 +53,168 @@ source_reset(struct source *o)
 	o->ops->reset(o);
 }
 
+/* The vault of ${o} as a whole, or NULL (a blob, or none). */
+static const char *
+gate_key(const struct source *o)
+{
+
+	if (o->ops == &source_blob_ops || o->cfg == NULL)
+		return (NULL);
+	return (o->cfg->vault);
+}
+
+/* The gate of ${o}'s vault, made if ${make} (NULL: none, or ENOMEM). */
+static struct gate *
+gate_of(const struct source *o, int make)
+{
+	struct sync *s = o->s;
+	const char *key = gate_key(o);
+	struct gate *g;
+
+	if (key == NULL)
+		return (NULL);
+	for (g = s->gates; g != NULL; g = g->next)
+		if (strcmp(g->vault, key) == 0)
+			return (g);
+	if (!make || (g = calloc(1, sizeof(*g))) == NULL)
+		return (NULL);
+	if ((g->vault = strdup(key)) == NULL) {
+		free(g);
+		return (NULL);
+	}
+	g->next = s->gates;
+	s->gates = g;
+	return (g);
+}
+
+/* ${o}'s attempt is over: it probes its vault no more. */
+static void
+gate_leave(struct source *o)
+{
+	struct gate *g = gate_of(o, 0);
+
+	if (g != NULL && g->probe == o) {
+		g->probe = NULL;
+		g->p.probing = 0;
+	}
+}
+
+/* ${o} is freed: the gate of its vault forgets it. */
+static void
+gate_forget(struct source *o)
+{
+	struct gate *g = gate_of(o, 0);
+
+	gate_leave(o);
+	if (g != NULL && g->p.first == (uintptr_t)o)
+		g->p.first = 0;
+}
+
+/* Is ${r} a failure of the vault as a whole (not of one object)? */
+static int
+vault_wide(const struct fetch_result *r)
+{
+
+	return (r->cls == FETCH_THROTTLED || r->cls == FETCH_SERVER_ERROR ||
+	    r->cls == FETCH_TRANSPORT);
+}
+
+int
+source_gate_may_start(struct source *o, int64_t now)
+{
+	struct gate *g = gate_of(o, 0);
+
+	if (g == NULL || g->probe == o || !o->attempted)
+		return (1);
+	return (policy_gate_may_start(&g->p, now));
+}
+
+void
+source_gate_started(struct source *o)
+{
+	struct gate *g = gate_of(o, 0);
+
+	if (g == NULL || g->p.failures == 0 || g->probe != NULL ||
+	    o->state != SOURCE_INFLIGHT)
+		return;
+	g->probe = o;
+	g->p.probing = 1;
+}
+
+int64_t
+source_gate_due(const struct source *o, int64_t now)
+{
+	struct gate *g = gate_of(o, 0);
+
+	/* Due already: what holds it (a token, a slot) kicks the sync. */
+	if (g == NULL || g->p.failures == 0 || g->p.probing ||
+	    g->p.due <= now)
+		return (INT64_MAX);
+	return (g->p.due);
+}
+
+void
+source_gate_answer(struct source *o, const struct http_response *r)
+{
+	struct sync *s = o->s;
+	struct gate *g;
+	int64_t now = sync_now_ms(s), cycle;
+	size_t i;
+
+	o->held = 0;		/* its own answer */
+	if (r->failed || r->status == 429 || r->status >= 500) {
+		if ((g = gate_of(o, 1)) != NULL)
+			policy_gate_failed(&g->p, (uintptr_t)o,
+			    s->cfg->interval_ms,
+			    rand_unit(), r->failed ? -1 : r->retry_after_ms,
+			    now);
+		return;
+	}
+	if ((g = gate_of(o, 0)) == NULL)
+		return;
+	g->p.first = 0;
+	/*
+	 * The first request of a source (an object a reload added) goes
+	 * while the vault fails: its answer is no probe's.
+	 */
+	if (g->p.failures == 0 || !o->attempted)
+		return;
+	log_kv(LOG_INFO, "vault answers again", "vault", g->vault, NULL);
+	policy_gate_ok(&g->p);
+	/*
+	 * The sources that waited for its probes go now (not before a
+	 * Retry-After), and their next cycle is the probe's: then they are
+	 * due together, and change detection lists the vault once for them
+	 * instead of a GET each.  One that failed on its own request keeps
+	 * its own backoff.
+	 */
+	cycle = now + (int64_t)backoff_jitter(s->cfg->interval_ms, rand_unit());
+	o->next_cycle = cycle;
+	for (i = 0; i < s->nsources; i++) {
+		struct source *m = s->sources[i];
+
+		if (!m->held || gate_of(m, 0) != g)
+			continue;
+		m->held = 0;
+		m->next_cycle = cycle;
+		if (m->state == SOURCE_IDLE)
+			m->due = m->not_before > now ? m->not_before : now;
+	}
+	sync_kick(s);
+}
+
+void
+source_gate_free(struct sync *s)
+{
+	struct gate *g;
+
+	while ((g = s->gates) != NULL) {
+		s->gates = g->next;
+		free(g->vault);
+		free(g);
+	}
+}
+
 struct source *
 source_new(struct sync *s, const struct akvd_object *cfg,
     const struct source_ops *ops)
@@ -82,6 +245,7 @@ source_free(struct source *o)
 
 	if (o == NULL)
 		return;
+	gate_forget(o);
 	if (o->req != NULL) {
 		http_cancel(o->req);
 		o->s->inflight--;
@@ -108,6 +272,7 @@ source_next(struct source *o, int transient, uint64_t delay_ms)
 	int64_t due = o->due;
 
 	source_reset(o);
+	gate_leave(o);
 	o->attempted = 1;
 	src.next_cycle = o->next_cycle;
 	src.not_before = o->not_before;
@@ -208,10 +373,12 @@ void
 source_failure(struct source *o, const struct fetch_result *r)
 {
 	struct sync *s = o->s;
+	struct gate *g;
 	uint64_t delay;
 	int transient = failed(o, r, &delay);
 	char reason[sizeof(o->reason)];
 	size_t i;
+	int probe;
 
 	fetch_reason(r, reason, sizeof(reason));
 	/* A lister's failure is its own; else each output's. */
@@ -222,7 +389,25 @@ source_failure(struct source *o, const struct fetch_result *r)
 		    delay, 0, NULL);
 	for (i = 0; i < o->nouts; i++)
 		output_failure(o->outs[i], r, transient, delay);
+	/* The probe failed for its vault: it goes on with the others. */
+	if ((probe = (g = gate_of(o, 0)) != NULL && g->probe == o &&
+	    vault_wide(r)))
+		o->held = 1;
 	source_next(o, transient, delay);
+	/*
+	 * The probe of a failing vault failed: so did, for each of them, the
+	 * sources of the vault waiting for it (each records, logs and counts
+	 * it as its own, and backs off).
+	 */
+	for (i = 0; probe && i < s->nsources; i++) {
+		struct source *m = s->sources[i];
+
+		if (m != o && m->state == SOURCE_QUEUED && m->req == NULL &&
+		    gate_of(m, 0) == g) {
+			m->held = 1;
+			source_failure(m, r);
+		}
+	}
 	snapshot_report_waiting(s);
 }
 

@@ -427,6 +427,7 @@ kv_done(struct http_response *r, void *cookie)
 	o->req = NULL;
 	s->inflight--;
 	metrics_request(METRICS_KEYVAULT, r->status, r->failed, r->seconds);
+	source_gate_answer(o, r);
 	if (o->probe) {
 		o->probe = 0;
 		s->probing = 0;

@@ -46,9 +46,11 @@ pump(struct sync *s)
 	for (i = 0; i < s->nsources && s->inflight < s->cfg->concurrency; i++) {
 		struct source *o = s->sources[i];
 
-		if (o->state != SOURCE_QUEUED)
+		if (o->state != SOURCE_QUEUED ||
+		    !source_gate_may_start(o, sync_now_ms(s)))
 			continue;
 		o->ops->start(o, &p);
+		source_gate_started(o);
 	}
 	if (!snapshot_busy(s) && !s->once)
 		snapshot_commit(s);
@@ -89,15 +91,22 @@ schedule(struct sync *s)
 	ev_timer_stop(s->loop, &s->wake);
 	if (s->finished)
 		return;
-	for (i = 0; i < s->nsources; i++)
-		if (s->sources[i]->state == SOURCE_IDLE &&
-		    s->sources[i]->due < next)
-			next = s->sources[i]->due;
+	now = sync_now_ms(s);
+	for (i = 0; i < s->nsources; i++) {
+		struct source *o = s->sources[i];
+		int64_t due;
+
+		if (o->state == SOURCE_IDLE && o->due < next)
+			next = o->due;
+		/* Queued, waiting for its vault's next probe. */
+		if (o->state == SOURCE_QUEUED &&
+		    (due = source_gate_due(o, now)) < next)
+			next = due;
+	}
 	if (s->dirty && s->commit_retry != 0 && s->commit_retry < next)
 		next = s->commit_retry;
 	if (next == INT64_MAX)
 		return;
-	now = sync_now_ms(s);
 	ev_timer_set(&s->wake, next > now ? (double)(next - now) / 1000. : 0.,
 	    0.);
 	ev_timer_start(s->loop, &s->wake);
@@ -423,5 +432,6 @@ sync_free(struct sync *s)
 	ev_prepare_stop(s->loop, &s->prepare);
 	sync_tables_free(s);
 	source_watch_free(s);
+	source_gate_free(s);
 	free(s);
 }

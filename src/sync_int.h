@@ -68,6 +68,18 @@ struct source;
 
 struct watch;			/* source_kv.h */
 
+/*
+ * The health of one vault as a whole (source.c): while it fails (5xx, a
+ * transport error, 429), one of its sources at a time probes it at the
+ * vault's backoff and the others wait, queued, for the probe's outcome.
+ */
+struct gate {
+	struct gate	*next;
+	char		*vault;		/* its URL (owned) */
+	struct policy_gate p;
+	struct source	*probe;		/* the source probing it (borrowed) */
+};
+
 /* What the starts of one pump() share: the Key Vault token, if taken. */
 struct source_pump {
 	const char	*token;		/* Key Vault's, valid during pump() */
@@ -188,6 +200,8 @@ struct source {
 					   (creation until then) */
 	char		 reason[192];	/* of the last failure */
 	int		 retried_401;
+	int		 held;		/* its last failure was its vault's,
+					   seen by the probe it waited for */
 
 	struct http_req	*req;
 	uint64_t	 gen;		/* token generation used */
@@ -301,6 +315,7 @@ struct sync {
 	ev_prepare	 prepare;	/* runs pump() when kicked */
 	int		 kicked;	/* pump() due before the loop sleeps */
 	struct watch	*watches;	/* change detection, per vault+kind */
+	struct gate	*gates;		/* the health of each vault */
 };
 
 /* source.c */
@@ -370,6 +385,34 @@ void	source_render_failed(struct source *o, const struct fetch_result *r);
 /* source_failure() of class ${cls} without a response. */
 void	source_fail(struct source *o, enum fetch_class cls, const char *what,
 	    const char *detail);
+
+/*
+ * The health of a vault as a whole (struct gate): may queued ${o} start a
+ * request at ${now} (every source of a healthy vault; of a failing one,
+ * one probe at a time from the vault's due time on, and a source never
+ * tried yet, such as an object a reload added)?  Blobs have none.
+ */
+int	source_gate_may_start(struct source *o, int64_t now);
+
+/* After ${o}'s start: if a request left for a failing vault, the probe. */
+void	source_gate_started(struct source *o);
+
+/*
+ * When queued ${o} may start, as far as its vault says: the vault's due
+ * time if it is after ${now}, else INT64_MAX (also while it waits for a
+ * probe's outcome, whose completion kicks the sync).
+ */
+int64_t	source_gate_due(const struct source *o, int64_t now);
+
+/*
+ * The vault of ${o} answered ${r}: failed as a whole (no response, 429,
+ * 5xx), or healthy (any other status): then the sources of it backing off
+ * go at once.  Call before ${o}'s own outcome is recorded.
+ */
+void	source_gate_answer(struct source *o, const struct http_response *r);
+
+/* Free the vaults' health of ${s}. */
+void	source_gate_free(struct sync *s);
 
 /* snapshot.c */
 int	snapshot_busy(const struct sync *s);

@@ -209,6 +209,7 @@ async function main() {
   const count = (rs, st) => rs.filter((r) => r.status === st).length;
   const startReqs = between(t0, tReady);
   const recReqs = between(tRecover, tEnd);
+  const isList = (q) => /^\/secrets\/?$/.test(q.path);
   const peak10 = L.peakWindow(times, WINDOW, tRecover, tEnd);
   const peak1 = L.peakWindow(times, 1000, tRecover, tEnd);
   const kib = (xs) => ({ median: L.median(xs), max: Math.max(...xs) });
@@ -234,6 +235,12 @@ async function main() {
       peak_per_s: peak1,
       requests: recReqs.length,
       throttled_429: count(recReqs, 429),
+      // Where they went: listings of the vault (change detection) or
+      // GETs of one secret, each served or throttled.
+      lists: recReqs.filter((q) => isList(q)).length,
+      lists_429: recReqs.filter((q) => isList(q) && q.status === 429).length,
+      gets: recReqs.filter((q) => !isList(q)).length,
+      gets_429: recReqs.filter((q) => !isList(q) && q.status === 429).length,
       seconds_until_all_fresh: pending === 0 ? (tFresh - tRecover) / 1000 : null,
       fresh_s: { median: L.median(fresh), p90: L.quantile(fresh, 0.9), max: fresh.length ? Math.max(...fresh) : null },
       stale_instances: pending,
@@ -275,7 +282,7 @@ fleet: ${SIZE} instances × ${SECRETS} secrets, interval ${INTERVAL} s, budget $
   steady:         ${report.steady.requests_per_10s} requests/10 s on average, peak ${report.steady.peak_per_10s} (budget ${BUDGET})
   outage:         ${report.outage.requests} requests in ${OUTAGE} s
   recovery peak:  ${peak10} requests in 10 s (budget ${BUDGET}: ${report.targets.no_burst_above_budget ? 'not exceeded' : 'EXCEEDED'}), ${peak1} in 1 s
-  recovery:       ${r.throttled_429} × 429 of ${r.requests} requests
+  recovery:       ${r.throttled_429} × 429 of ${r.requests} requests: ${r.lists} listings (${r.lists_429} × 429), ${r.gets} GETs (${r.gets_429} × 429)
   fresh:          ${pending === 0 ? `every instance after ${r.seconds_until_all_fresh.toFixed(1)} s` : `${pending} STALE`} (median ${r.fresh_s.median?.toFixed(1)} s, p90 ${r.fresh_s.p90?.toFixed(1)} s; target ${FRESH_TARGET.toFixed(0)} s: ${report.targets.all_fresh_within_target ? 'met' : 'MISSED'})
   429s served:    ${report.throttled_429_total} of ${report.requests_total} requests
   RSS/instance:   median ${report.rss_kib.end.median} KiB, max ${report.rss_kib.end.max} KiB (anon median ${report.rss_kib.anon_end.median}, max ${report.rss_kib.anon_end.max} KiB)

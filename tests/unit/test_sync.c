@@ -1,7 +1,8 @@
 /*
  * test_sync.c - the rules of the sync without a daemon: fetch outcomes as
  * data (fetch.h), next due times, backoff caps, Retry-After floors,
- * --once settling and the one definition of "ready" (policy.h).
+ * --once settling, the health of a vault as a whole and the one
+ * definition of "ready" (policy.h).
  */
 #include <stdint.h>
 #include <string.h>
@@ -268,6 +269,129 @@ test_fresh(void **state)
 	    "no access token");
 }
 
+/*
+ * One vault's health: one source failing alone is its own failure; two
+ * make the vault failing, probed once per backoff step until it answers.
+ */
+static void
+test_gate(void **state)
+{
+	struct policy_gate g;
+	uint64_t d1 = policy_retry_delay(1, 20000, 0.5, -1);
+	uint64_t d2 = policy_retry_delay(2, 20000, 0.5, -1);
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	assert_true(policy_gate_may_start(&g, 0));
+	/* Source 1 fails, again: its own failure, the vault stays open. */
+	policy_gate_failed(&g, 1, 20000, 0.5, -1, 1000);
+	policy_gate_failed(&g, 1, 20000, 0.5, -1, 2000);
+	assert_int_equal(g.failures, 0);
+	assert_true(policy_gate_may_start(&g, 2000));
+	/* An answer between them: source 2's failure is its own as well. */
+	policy_gate_ok(&g);
+	policy_gate_failed(&g, 2, 20000, 0.5, -1, 3000);
+	assert_int_equal(g.failures, 0);
+	/* Source 3 fails too: the vault fails, a round of backoff. */
+	policy_gate_failed(&g, 3, 20000, 0.5, -1, 3000);
+	assert_int_equal(g.failures, 1);
+	assert_int_equal(g.due, 3000 + (int64_t)d1);
+	assert_false(policy_gate_may_start(&g, 3000));
+	assert_false(policy_gate_may_start(&g, 3000 + (int64_t)d1 - 1));
+	/* The rest of the burst that found it out: no new round. */
+	policy_gate_failed(&g, 4, 20000, 0.5, -1, 3010);
+	policy_gate_failed(&g, 5, 20000, 0.5, -1, 3020);
+	assert_int_equal(g.failures, 1);
+	assert_int_equal(g.due, 3000 + (int64_t)d1);
+	/* Due: one probe at a time. */
+	assert_true(policy_gate_may_start(&g, 3000 + (int64_t)d1));
+	g.probing = 1;
+	assert_false(policy_gate_may_start(&g, 3000 + (int64_t)d1));
+	/* The probe fails: the next round, from then. */
+	g.probing = 0;
+	policy_gate_failed(&g, 4, 20000, 0.5, -1, 5000);
+	assert_int_equal(g.failures, 2);
+	assert_int_equal(g.due, 5000 + (int64_t)d2);
+	/* A later Retry-After moves it; an earlier one does not. */
+	policy_gate_failed(&g, 5, 20000, 0.5, 10000, 5100);
+	assert_int_equal(g.due, 15100);
+	policy_gate_failed(&g, 6, 20000, 0.5, 1000, 5200);
+	assert_int_equal(g.due, 15100);
+	assert_int_equal(g.failures, 2);
+	/* The probe at Retry-After is throttled again: its word, jittered. */
+	policy_gate_failed(&g, 1, 20000, 0.0, 8000, 15100);
+	assert_int_equal(g.failures, 3);
+	assert_int_equal(g.due, 23100);
+	/* It answers: open to every source. */
+	policy_gate_ok(&g);
+	assert_int_equal(g.failures, 0);
+	assert_true(policy_gate_may_start(&g, 0));
+}
+
+/*
+ * A 30 s outage of a vault of 10 sources, on a clock of 10 ms ticks: each
+ * source due at its own backoff, queued when due, starting only when the
+ * vault's health lets it (every request fails at once; a probe's failure
+ * is each waiting source's).  Requests: the ones that found the outage
+ * out, then one per backoff step of the vault, not ten.
+ */
+static void
+test_gate_outage(void **state)
+{
+	struct policy_gate g;
+	int64_t due[10], now;
+	unsigned fails[10], steps = 0;
+	int queued[10];
+	size_t i, j, requests = 0;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	memset(fails, 0, sizeof(fails));
+	memset(queued, 0, sizeof(queued));
+	for (i = 0; i < 10; i++)
+		due[i] = 0;
+	for (now = 0; now < 30000; now += 10) {
+		for (i = 0; i < 10; i++)
+			if (!queued[i] && due[i] <= now)
+				queued[i] = 1;
+		for (i = 0; i < 10; i++) {
+			int probe;
+
+			if (!queued[i] || !policy_gate_may_start(&g, now))
+				continue;
+			probe = g.failures > 0;
+			requests++;
+			queued[i] = 0;
+			policy_gate_failed(&g, i + 1, 20000, 0.5, -1, now);
+			fails[i]++;
+			due[i] = now + (int64_t)policy_retry_delay(fails[i],
+			    20000, 0.5, -1);
+			if (!probe)
+				continue;
+			steps++;
+			for (j = 0; j < 10; j++)
+				if (queued[j]) {
+					queued[j] = 0;
+					fails[j]++;
+					due[j] = now + (int64_t)
+					    policy_retry_delay(fails[j], 20000,
+					    0.5, -1);
+				}
+		}
+	}
+	/*
+	 * Found out at 0 s by two requests (answers are instant here: in
+	 * akvd, by every request then in flight), probed at 1, 3, 7 and
+	 * 15 s (the 16 s step ends after the 30 s): 6 requests, not 10 a
+	 * step.
+	 */
+	assert_int_equal(steps, 4);
+	assert_int_equal(requests, 2 + steps);
+	/* Every source still counts its own failures. */
+	for (i = 0; i < 10; i++)
+		assert_true(fails[i] >= 2);
+}
+
 int
 main(void)
 {
@@ -278,6 +402,8 @@ main(void)
 		cmocka_unit_test(test_once_settles),
 		cmocka_unit_test(test_complete),
 		cmocka_unit_test(test_fresh),
+		cmocka_unit_test(test_gate),
+		cmocka_unit_test(test_gate_outage),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
