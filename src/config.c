@@ -150,7 +150,8 @@ parse(const char *json, size_t len, const char *name,
 	else if (objs != NULL && !cJSON_IsArray(objs))
 		perr(&p, "objects", "must be an array");
 	else if (nobj == 0 && nmem == 0 && c->nselects == 0)
-		perr(&p, "objects", "must list at least one object");
+		perr(&p, "objects", "must list at least one object (or "
+		    "\"select\" or \"bundles\" must name some)");
 	else if (nobj + nmem > MAX_OBJECTS)
 		perr(&p, "objects", "must list at most %d objects, bundles' "
 		    "included", MAX_OBJECTS);
