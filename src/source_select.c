@@ -399,14 +399,7 @@ lister_done(struct source *o, const struct http_response *r)
 	if (source_kv_list_page(o, &o->u.lister->pages, r, KV_SECRET) != 0)
 		return;
 	reconcile(o->s, o);
-	if (o->failures > 0)
-		log_kv(LOG_INFO, "object recovered", "object", o->cfg->name,
-		    "after", o->reason, NULL);
-	o->failures = 0;
-	o->reason[0] = '\0';
-	o->retried_401 = 0;
-	o->fetched = 1;
-	o->last_ok = sync_now_ms(o->s);
+	source_ok(o);		/* a lister has no outputs: it logs */
 	source_next(o, 0, 0);
 }
 
