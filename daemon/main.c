@@ -101,16 +101,6 @@ usage(FILE *f)
 "error.\n", CONFIG_DEFAULT_PATH);
 }
 
-/* Does the error message ${msg} end in ENOENT's text? */
-static int
-errno_noent(const char *msg)
-{
-	const char *e = strerror(ENOENT);
-	size_t n = strlen(msg), m = strlen(e);
-
-	return (n >= m && strcmp(msg + n - m, e) == 0);
-}
-
 /* Load ${path}, logging every error.  NULL if invalid. */
 static struct akvd_config *
 load(const char *path, int to_stderr)
@@ -118,21 +108,23 @@ load(const char *path, int to_stderr)
 	struct config_errors errs;
 	struct akvd_config *cfg;
 	size_t i, n, plen;
+	int no_default;
 
 	memset(&errs, 0, sizeof(errs));
 	if ((cfg = config_load(path, &errs)) != NULL)
 		return (cfg);
 	n = errs.n < CONFIG_MAXERR ? errs.n : CONFIG_MAXERR;
 	plen = strlen(path);
+	/* No -c and no file at the default path: say how to give one. */
+	no_default = strcmp(path, CONFIG_DEFAULT_PATH) == 0 &&
+	    access(path, F_OK) == -1 && errno == ENOENT;
 	for (i = 0; i < n; i++) {
 		/* An error of the file itself already starts with its path. */
 		if (to_stderr && strncmp(errs.msg[i], path, plen) == 0 &&
 		    errs.msg[i][plen] == ':')
 			fprintf(stderr, "akvd: %s%s\n", errs.msg[i],
-			    errno_noent(errs.msg[i]) &&
-			    strcmp(path, CONFIG_DEFAULT_PATH) == 0 ?
-			    " (the default path: give the configuration "
-			    "with -c FILE)" : "");
+			    no_default ? " (the default path: give the "
+			    "configuration with -c FILE)" : "");
 		else if (to_stderr)
 			fprintf(stderr, "akvd: %s: %s\n", path, errs.msg[i]);
 		else
